@@ -1,0 +1,92 @@
+// `refctrace check TRACE...`: replay, report, exit status for CI.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/replay.h"
+#include "render/json_renderer.h"
+#include "render/text_renderer.h"
+
+namespace refctrace::cli {
+
+namespace {
+
+struct CheckOptions {
+  std::vector<std::string> traces;
+  std::string format = "text";
+  std::string fail_on = "error";
+  std::string color = "auto";
+  size_t quarantine = model::ModelOptions{}.quarantine_capacity;
+};
+
+bool UseColor(const std::string& mode, int fd) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  const char* term = std::getenv("TERM");
+  return isatty(fd) && std::getenv("NO_COLOR") == nullptr &&
+         !(term && std::string_view(term) == "dumb");
+}
+
+int RunCheck(const CheckOptions& opts) {
+  model::ModelOptions model_options;
+  model_options.quarantine_capacity = opts.quarantine;
+  const render::TextStyle out_style{UseColor(opts.color, STDOUT_FILENO)};
+  const render::TextStyle err_style{UseColor(opts.color, STDERR_FILENO)};
+  const bool text = opts.format == "text";
+
+  std::vector<render::InputReport> reports;
+  for (const std::string& path : opts.traces) {
+    render::InputReport report = ReplayInput(path, model_options);
+    if (text) {
+      // Text streams per input, so a long run shows results as it goes.
+      render::RenderTextFindings(report, out_style, std::cout);
+      std::cout.flush();
+    }
+    if (report.error) render::RenderInputError(path, *report.error, err_style, std::cerr);
+    reports.push_back(std::move(report));
+  }
+  const render::Totals totals = render::ComputeTotals(reports);
+  if (text) {
+    render::RenderTextSummary(totals, reports.size(), out_style, std::cout);
+  } else {
+    render::RenderJson(reports, std::cout);
+  }
+  std::cout.flush();
+
+  if (totals.input_errors) return kExitInputError;
+  const bool warnings_fail = opts.fail_on == "warning";
+  if (totals.errors || (warnings_fail && totals.warnings)) return kExitFindings;
+  return kExitClean;
+}
+
+}  // namespace
+
+std::function<int()> SetupCheck(CLI::App& sub) {
+  auto opts = std::make_shared<CheckOptions>();
+  sub.add_option("traces", opts->traces, "Trace files (NDJSON or JSON); - reads standard input")
+      ->required();
+  sub.add_option("--format", opts->format, "Output format")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  sub.add_option("--fail-on", opts->fail_on, "Lowest severity that makes the exit status 1")
+      ->check(CLI::IsMember({"error", "warning"}))
+      ->capture_default_str();
+  sub.add_option("--color", opts->color, "Colour the text output")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  sub.add_option("--quarantine", opts->quarantine,
+                 "How many freed ids to remember for double-free and use-after-free detection")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub.footer(
+      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 input error or bad usage.");
+  return [opts] { return RunCheck(*opts); };
+}
+
+}  // namespace refctrace::cli

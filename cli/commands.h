@@ -1,0 +1,33 @@
+// The table of refctrace's commands: each one registers its options on a
+// CLI11 subcommand and returns the function that runs it.
+#pragma once
+
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace refctrace::cli {
+
+// Exit statuses, per output-v1.
+inline constexpr int kExitClean = 0;
+inline constexpr int kExitFindings = 1;
+inline constexpr int kExitInputError = 2;
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;
+  // Registers options on `sub`; the returned function runs the command and
+  // returns its exit status.
+  std::function<std::function<int()>(CLI::App& sub)> setup;
+};
+
+const std::vector<Command>& Commands();
+
+// Per-command setup functions, one file each.
+std::function<int()> SetupCheck(CLI::App& sub);
+
+}  // namespace refctrace::cli

@@ -1,0 +1,29 @@
+// refctrace: replays Erlang driver binary traces against the refcount model.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using refctrace::cli::Commands;
+  CLI::App app{"refctrace: find reference-counting bugs in Erlang driver binary traces"};
+  app.set_version_flag("--version", "refctrace 0.1.0");
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  for (const auto& command : Commands()) {
+    CLI::App* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
+    runners.emplace_back(sub, command.setup(*sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int status = app.exit(e);
+    // Help and version are successes; every other usage error is status 2.
+    return status == 0 ? 0 : refctrace::cli::kExitInputError;
+  }
+  for (auto& [sub, run] : runners) {
+    if (sub->parsed()) return run();
+  }
+  return refctrace::cli::kExitInputError;
+}

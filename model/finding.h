@@ -1,0 +1,55 @@
+// A rule violation with its evidence, as the model reports it. Plain values,
+// independent of any output format.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/diagnostic_code.h"
+#include "trace/event.h"
+
+namespace refctrace::model {
+
+// One event of a binary's history, resolved to strings.
+struct Step {
+  uint64_t event = 0;
+  uint64_t line = 0;  // 0: unknown
+  trace::Op op = trace::Op::kEnd;
+  std::string actor;
+  std::string to;  // output/send destination; realloc: the id it moved to
+  std::string src;
+  std::string note;
+  int64_t refc = 0;  // the emulator's count after the event
+  std::optional<uint64_t> size;
+  bool copied = false;
+};
+
+struct Finding {
+  Code code = Code::kLeak;
+  Severity severity = Severity::kError;
+  trace::BinId bin;
+  uint32_t incarnation = 0;  // 1-based per id
+  uint64_t event = 0;        // anchor event index
+  uint64_t line = 0;         // anchor line; 0: unknown
+  std::string actor;         // anchor actor; empty: unknown
+  std::string src;           // anchor source location; empty: unknown
+  std::vector<std::string> stack;  // anchor call stack, innermost first
+  std::string message;
+  std::optional<uint64_t> size;  // the binary's size when known (leaked bytes)
+  // The incarnation's events up to the anchor (for a leak: to the end).
+  // `omitted` events were left out between history[omitted_at - 1] and
+  // history[omitted_at].
+  std::vector<Step> history;
+  uint64_t omitted = 0;
+  size_t omitted_at = 0;
+};
+
+class FindingSink {
+ public:
+  virtual ~FindingSink() = default;
+  virtual void OnFinding(Finding finding) = 0;
+};
+
+}  // namespace refctrace::model

@@ -1,0 +1,56 @@
+// A binary incarnation's event history, bounded: the first and the last
+// events are kept and the ones between are counted, so memory per binary does
+// not grow with the trace.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/string_pool.h"
+#include "trace/event.h"
+
+namespace refctrace::model {
+
+struct HistoryEntry {
+  uint64_t event = 0;
+  uint64_t line = 0;  // 0: unknown
+  int64_t vm_refc = 0;  // the emulator's count after the event
+  uint64_t size = 0;    // alloc/realloc size, when has_size
+  StrRef actor = 0;
+  StrRef to = 0;  // output/send destination; realloc: the id it moved to
+  StrRef src = 0;
+  StrRef note = 0;
+  trace::Op op = trace::Op::kEnd;
+  bool copied = false;
+  bool has_size = false;
+};
+
+class History {
+ public:
+  static constexpr size_t kDefaultHead = 16;
+  static constexpr size_t kDefaultTail = 48;
+
+  History() = default;
+  History(size_t head, size_t tail) : head_limit_(head), tail_limit_(tail) {}
+
+  void Add(const HistoryEntry& entry);
+  uint64_t total() const { return total_; }
+  // Entries in event order; the `omitted` events fall between position
+  // `head().size()` and the first tail entry.
+  const std::vector<HistoryEntry>& head() const { return head_; }
+  std::vector<HistoryEntry> Tail() const;
+  uint64_t omitted() const { return total_ - head_.size() - tail_.size(); }
+  const HistoryEntry& front() const { return head_.front(); }
+  const HistoryEntry& back() const;
+  HistoryEntry& mutable_back() { return const_cast<HistoryEntry&>(back()); }
+
+ private:
+  size_t head_limit_ = kDefaultHead;
+  size_t tail_limit_ = kDefaultTail;
+  uint64_t total_ = 0;
+  std::vector<HistoryEntry> head_;
+  std::vector<HistoryEntry> tail_;  // ring buffer once full
+  size_t tail_start_ = 0;           // oldest tail entry
+};
+
+}  // namespace refctrace::model

@@ -1,0 +1,762 @@
+#include "model/model.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace refctrace::model {
+
+using trace::BinId;
+using trace::Event;
+using trace::Op;
+
+// One binary incarnation: from alloc/borrow/adoption until refc reaches 0.
+struct Model::Incarnation {
+  bool live = false;
+  uint32_t generation = 0;  // bumped when the slot is reused
+  BinId id;                 // current id (realloc moves it)
+  uint32_t number = 0;      // 1-based incarnation of `id`
+  Holders holders;
+  int64_t refc = 0;     // accounted: always holders.Sum()
+  int64_t vm_refc = 0;  // the emulator's counter
+  bool borrowed = false;
+  bool adopted = false;
+  std::optional<uint64_t> size;
+  std::vector<StrRef> start_stack;
+  History history;
+};
+
+// Everything the model remembers about one id: the live incarnation, or the
+// evidence of the last one while the id sits in quarantine.
+struct Model::IdState {
+  uint32_t incarnations = 0;
+  int64_t live_slot = -1;
+  bool quarantined = false;
+  uint64_t quarantine_serial = 0;
+  HistoryEntry first;  // freed incarnation's start ...
+  HistoryEntry last;   // ... and the event that freed it
+  uint64_t history_total = 0;
+};
+
+int64_t Holders::Sum() const {
+  int64_t sum = driver + queue + vm;
+  for (const ProcessHold& p : procs) sum += p.msg + p.proc;
+  return sum;
+}
+
+ProcessHold* Holders::Find(StrRef pid) {
+  for (ProcessHold& p : procs) {
+    if (p.pid == pid) return &p;
+  }
+  return nullptr;
+}
+
+const ProcessHold* Holders::Find(StrRef pid) const {
+  return const_cast<Holders*>(this)->Find(pid);
+}
+
+bool Holders::HeldByProcess() const {
+  for (const ProcessHold& p : procs) {
+    if (p.msg > 0 || p.proc > 0) return true;
+  }
+  return false;
+}
+
+namespace {
+
+bool IsRelease(Op op) {
+  return op == Op::kFree || op == Op::kDec || op == Op::kGc || op == Op::kDeq;
+}
+
+std::string_view Verb(Op op) {
+  switch (op) {
+    case Op::kAlloc: return "allocated";
+    case Op::kRealloc: return "reallocated";
+    case Op::kFree: return "freed";
+    case Op::kInc: return "incremented the count of";
+    case Op::kDec: return "decremented the count of";
+    case Op::kObserve: return "read the count of";
+    case Op::kWrite: return "wrote to";
+    case Op::kRead: return "read";
+    case Op::kOutput: return "output";
+    case Op::kEnq: return "queued";
+    case Op::kDeq: return "dequeued";
+    case Op::kBorrow: return "borrowed";
+    case Op::kUnborrow: return "returned";
+    case Op::kReceive: return "received";
+    case Op::kSend: return "sent";
+    case Op::kGc: return "garbage-collected";
+    default: return trace::OpName(op);
+  }
+}
+
+std::string Plural(int64_t n, std::string_view word) {
+  std::string s = std::to_string(n);
+  s += ' ';
+  s += word;
+  if (n != 1) s += 's';
+  return s;
+}
+
+}  // namespace
+
+Model::Model(FindingSink* sink, ModelOptions options)
+    : sink_(sink), options_(options), driver_ref_(strings_.Intern("driver")) {
+  options_.quarantine_capacity = std::max<size_t>(options_.quarantine_capacity, 1);
+}
+
+Model::~Model() = default;
+
+// ---------------------------------------------------------------------------
+// Event dispatch.
+
+void Model::Apply(const Event& e) {
+  ++events_;
+  const bool stop_came_last = last_was_stop_;
+  last_was_stop_ = false;
+  switch (e.op) {
+    case Op::kExit:
+      ApplyExit(e);
+      return;
+    case Op::kStop:
+      StopPass(&e);
+      last_was_stop_ = true;
+      return;
+    case Op::kEnd:
+      if (!stop_came_last) StopPass(&e);
+      ended_ = true;
+      return;
+    default:
+      break;
+  }
+
+  IdState& state = State(e.bin);
+  if (state.live_slot >= 0) {
+    auto slot = static_cast<uint32_t>(state.live_slot);
+    Record(slots_[slot], e);
+    const bool raised = ApplyOnLive(e, slot);
+    // alloc-live and realloc may have moved the event to another slot.
+    const IdState& now = State(e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : e.bin);
+    if (now.live_slot < 0) return;
+    slot = static_cast<uint32_t>(now.live_slot);
+    Incarnation& inc = slots_[slot];
+    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    if (!raised) CheckReportedRefc(e, inc);
+    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, &e);
+    return;
+  }
+  if (state.quarantined && e.op != Op::kAlloc && e.op != Op::kBorrow) {
+    ApplyOnFreed(e, state);
+    return;
+  }
+  if (e.op == Op::kAlloc || e.op == Op::kBorrow) {
+    Incarnation& inc = StartIncarnation(e, state, e.bin, /*adopted=*/false);
+    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    if (e.op == Op::kAlloc) CheckReportedRefc(e, inc);
+    return;
+  }
+  ApplyOnUnknown(e, state);
+}
+
+void Model::Finish() {
+  if (!ended_ && !last_was_stop_) StopPass(nullptr);
+  ended_ = true;
+}
+
+// ---------------------------------------------------------------------------
+// Lifecycle.
+
+Model::IdState& Model::State(const BinId& id) { return ids_[id]; }
+
+Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, const BinId& id,
+                                            bool adopted) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Incarnation& inc = slots_[slot];
+  inc.live = true;
+  inc.id = id;
+  inc.number = ++state.incarnations;
+  inc.adopted = adopted;
+  inc.size = e.size;
+  inc.history = History(options_.history_head, options_.history_tail);
+  inc.start_stack.clear();
+  for (const std::string& frame : e.stack) inc.start_stack.push_back(strings_.Intern(frame));
+  if (e.op == Op::kAlloc) {
+    inc.holders.driver = 1;
+  } else if (e.op == Op::kBorrow) {
+    // The emulator's count when the callback got it sets the count.
+    inc.borrowed = true;
+    inc.holders.vm = std::max<int64_t>(e.refc.value_or(1), 0);
+  }
+  inc.refc = inc.holders.Sum();
+  inc.vm_refc = inc.refc;
+  state.live_slot = slot;
+  state.quarantined = false;
+  ++binaries_;
+  Record(inc, e);
+  return inc;
+}
+
+void Model::EndIncarnation(uint32_t slot, const Event* /*e*/) {
+  Incarnation& inc = slots_[slot];
+  IdState& state = State(inc.id);
+  state.live_slot = -1;
+  Quarantine(inc.id, state, inc);
+  AbandonIncarnation(slot);
+}
+
+void Model::AbandonIncarnation(uint32_t slot) {
+  Incarnation& inc = slots_[slot];
+  const uint32_t generation = inc.generation + 1;
+  inc = Incarnation{};  // releases history and holder memory
+  inc.generation = generation;
+  free_slots_.push_back(slot);
+}
+
+void Model::Quarantine(const BinId& id, IdState& state, const Incarnation& inc) {
+  state.live_slot = -1;
+  state.quarantined = true;
+  state.quarantine_serial = ++quarantine_serial_;
+  state.first = inc.history.front();
+  state.last = inc.history.back();
+  state.history_total = inc.history.total();
+  quarantine_order_.emplace_back(id, state.quarantine_serial);
+  EvictQuarantine();
+}
+
+void Model::EvictQuarantine() {
+  while (quarantine_order_.size() > options_.quarantine_capacity) {
+    auto [id, serial] = std::move(quarantine_order_.front());
+    quarantine_order_.pop_front();
+    auto it = ids_.find(id);
+    // Stale when the id was reused (and maybe freed again) since.
+    if (it != ids_.end() && it->second.quarantined && it->second.quarantine_serial == serial) {
+      ids_.erase(it);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Transitions.
+
+bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
+  Incarnation& inc = slots_[slot];
+  Holders& h = inc.holders;
+  const bool access = h.driver >= 1 || inc.borrowed;
+  const StrRef actor = strings_.Intern(e.EffectiveActor());
+
+  auto no_access = [&] {
+    Report(Code::kUseAfterFree, e, inc,
+           std::string("driver ") + std::string(Verb(e.op)) +
+               " a binary it holds no reference to (" + DescribeHolders(inc) + ")");
+    return true;
+  };
+  auto add_message_ref = [&](std::string_view to) {
+    const StrRef pid = strings_.Intern(to);
+    if (e.copied || exited_.count(pid)) return;
+    Hold(slot, pid).msg += 1;
+    slots_[slot].refc += 1;
+    slots_[slot].vm_refc += 1;
+  };
+  auto failed_release = [&](int64_t n, std::string message) {
+    inc.vm_refc -= n;  // the emulator decrements anyway
+    Report(Code::kDoubleFree, e, inc, std::move(message));
+    return true;
+  };
+
+  switch (e.op) {
+    case Op::kAlloc: {
+      IdState& state = State(e.bin);
+      Report(Code::kAllocLive, e, inc,
+             "alloc returned an id that is still live (incarnation " + std::to_string(inc.number) +
+                 ", " + DescribeHolders(inc) + "); its references are lost");
+      AbandonIncarnation(slot);
+      StartIncarnation(e, state, e.bin, /*adopted=*/false);
+      return true;
+    }
+    case Op::kRealloc: {
+      bool raised = false;
+      if (!access) {
+        raised = no_access();
+      } else if (inc.borrowed || inc.refc != h.driver) {
+        Report(Code::kReallocShared, e, inc,
+               "driver reallocated a binary that others still reference (" + DescribeHolders(inc) +
+                   "); their pointers go stale");
+        raised = true;
+      }
+      if (e.size) inc.size = e.size;
+      if (!e.new_bin.present() || e.new_bin == e.bin) return raised;
+      // The block moved: the incarnation continues under the new id, and the
+      // old id is freed. Moving is not a holder change, so it happens even
+      // after a diagnostic; otherwise every later use of the new id would be
+      // reported again as an unknown binary.
+      IdState& old_state = State(e.bin);
+      IdState& new_state = State(e.new_bin);
+      if (new_state.live_slot >= 0) {
+        const auto other = static_cast<uint32_t>(new_state.live_slot);
+        if (!raised) {
+          Report(Code::kAllocLive, e, slots_[other],
+                 "realloc moved the binary onto an id that is still live (" +
+                     DescribeHolders(slots_[other]) + "); its references are lost");
+          raised = true;
+        }
+        AbandonIncarnation(other);
+      }
+      new_state.quarantined = false;
+      new_state.live_slot = slot;
+      Incarnation& moved = slots_[slot];
+      moved.number = ++new_state.incarnations;
+      moved.history.mutable_back().vm_refc = moved.vm_refc;
+      Quarantine(e.bin, old_state, moved);
+      slots_[slot].id = e.new_bin;
+      return raised;
+    }
+    case Op::kFree:
+      if (h.driver < 1) {
+        return failed_release(1, "driver released a reference it does not hold (" +
+                                     DescribeHolders(inc) + ")");
+      }
+      Release(inc, &h.driver, 1);
+      return false;
+    case Op::kInc:
+      if (!access) return no_access();
+      h.driver += 1;
+      inc.refc += 1;
+      inc.vm_refc += 1;
+      return false;
+    case Op::kDec:
+      if (h.driver < 1) {
+        return failed_release(1, "driver_binary_dec_refc on a reference the driver does not hold (" +
+                                     DescribeHolders(inc) + ")");
+      }
+      Release(inc, &h.driver, 1);
+      if (inc.refc == 0 && !inc.adopted) {
+        Report(Code::kDecToZero, e, inc,
+               "driver_binary_dec_refc brought the count to 0; the emulator never frees the "
+               "binary (use driver_free_binary to drop the last reference)");
+        return true;
+      }
+      return false;
+    case Op::kObserve:
+      return false;
+    case Op::kWrite:
+      if (!access) return no_access();
+      if (inc.borrowed || inc.refc != h.driver) {
+        Report(Code::kMutateAfterOutput, e, inc,
+               std::string("driver wrote to a binary that ") +
+                   (inc.borrowed ? "it only borrowed from the emulator"
+                                 : "others still reference") +
+                   " (" + DescribeHolders(inc) + ")");
+        return true;
+      }
+      return false;
+    case Op::kRead:
+      if (!access) return no_access();
+      return false;
+    case Op::kOutput:
+      if (!access) return no_access();
+      add_message_ref(e.to);
+      return false;
+    case Op::kEnq:
+      if (!access) return no_access();
+      h.queue += 1;
+      inc.refc += 1;
+      inc.vm_refc += 1;
+      return false;
+    case Op::kDeq:
+      if (h.queue < 1) {
+        return failed_release(1, "driver_deq released a queue reference the port queue does "
+                                 "not hold (" +
+                                     DescribeHolders(inc) + ")");
+      }
+      Release(inc, &h.queue, 1);
+      return false;
+    case Op::kBorrow:
+      inc.borrowed = true;
+      return false;
+    case Op::kUnborrow:
+      inc.borrowed = false;
+      return false;
+    case Op::kReceive: {
+      ProcessHold& p = Hold(slot, actor);
+      if (p.msg >= 1) {
+        p.msg -= 1;
+        p.proc += 1;
+      } else {  // delivered through a send the trace did not record
+        p.proc += 1;
+        inc.refc += 1;
+        inc.vm_refc += 1;
+      }
+      return false;
+    }
+    case Op::kSend: {
+      ProcessHold& p = Hold(slot, actor);
+      if (p.proc == 0) {
+        if (p.msg >= 1) {  // an untraced receive
+          p.msg -= 1;
+          p.proc += 1;
+        } else {  // an untraced path gave the sender its reference
+          p.proc += 1;
+          inc.refc += 1;
+          inc.vm_refc += 1;
+        }
+      }
+      add_message_ref(e.to);
+      return false;
+    }
+    case Op::kGc: {
+      const auto n = static_cast<int64_t>(e.count);
+      ProcessHold* p = h.Find(actor);
+      if (p && p->proc >= n) {
+        Release(inc, &p->proc, n);
+      } else if (h.vm >= n) {
+        Release(inc, &h.vm, n);
+      } else {
+        return failed_release(n, std::string(strings_.Get(actor)) + " released " +
+                                     Plural(n, "reference") + " it does not hold (" +
+                                     DescribeHolders(inc) + ")");
+      }
+      return false;
+    }
+    case Op::kStop:
+    case Op::kExit:
+    case Op::kEnd:
+      break;
+  }
+  return false;
+}
+
+void Model::ApplyOnFreed(const Event& e, IdState& state) {
+  const uint64_t freed_at = state.last.event;
+  if (IsRelease(e.op)) {
+    ReportOnFreed(Code::kDoubleFree, e, state,
+                  std::string(e.EffectiveActor()) + " released a reference to a binary that was " +
+                      "already freed (event " + std::to_string(freed_at) + ")");
+  } else {
+    ReportOnFreed(Code::kUseAfterFree, e, state,
+                  std::string(e.EffectiveActor()) + " " + std::string(Verb(e.op)) +
+                      " a binary that was already freed (event " + std::to_string(freed_at) + ")");
+  }
+}
+
+void Model::ApplyOnUnknown(const Event& e, IdState& state) {
+  Incarnation& started = StartIncarnation(e, state, e.bin, /*adopted=*/true);
+  // The least holders that make the op legal.
+  Holders& h = started.holders;
+  const StrRef actor = strings_.Intern(e.EffectiveActor());
+  switch (e.op) {
+    case Op::kGc:
+      h.procs.push_back({actor, 0, static_cast<int64_t>(e.count)});
+      break;
+    case Op::kSend:
+      h.procs.push_back({actor, 0, 1});
+      break;
+    case Op::kDeq:
+      h.queue = 1;
+      break;
+    case Op::kUnborrow:
+      h.vm = 1;
+      break;
+    case Op::kReceive:
+      break;
+    default:
+      h.driver = 1;
+      break;
+  }
+  started.refc = h.Sum();
+  started.vm_refc = started.refc;
+  const auto slot = static_cast<uint32_t>(State(e.bin).live_slot);
+  for (const ProcessHold& p : h.procs) process_index_[p.pid].push_back({slot, started.generation});
+
+  ApplyOnLive(e, slot);
+  const IdState& now = State(e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : e.bin);
+  Incarnation& inc = slots_[static_cast<uint32_t>(now.live_slot)];
+  if (e.refc && *e.refc > inc.refc) {
+    const int64_t missing = *e.refc - inc.refc;
+    inc.holders.vm += missing;
+    inc.refc += missing;
+    inc.vm_refc += missing;
+  }
+  inc.history.mutable_back().vm_refc = inc.vm_refc;
+  Report(Code::kUnknownBinary, e, inc,
+         std::string(e.EffectiveActor()) + " " + std::string(Verb(e.op)) +
+             " a binary the trace never allocated; assuming " + DescribeHolders(inc));
+  CheckReportedRefc(e, inc);
+  if (inc.refc == 0 && !inc.borrowed) EndIncarnation(static_cast<uint32_t>(now.live_slot), &e);
+}
+
+void Model::ApplyExit(const Event& e) {
+  const StrRef pid = strings_.Intern(e.actor);
+  exited_.insert(pid);
+  auto it = process_index_.find(pid);
+  if (it == process_index_.end()) return;
+  std::vector<Handle> handles = std::move(it->second);
+  process_index_.erase(it);
+  for (const Handle& handle : handles) {
+    Incarnation& inc = slots_[handle.slot];
+    if (!inc.live || inc.generation != handle.generation) continue;
+    ProcessHold* p = inc.holders.Find(pid);
+    if (!p || (p->msg == 0 && p->proc == 0)) continue;
+    const int64_t n = p->msg + p->proc;
+    p->msg = 0;
+    p->proc = 0;
+    inc.refc -= n;
+    inc.vm_refc -= n;
+    std::erase_if(inc.holders.procs, [&](const ProcessHold& q) { return q.pid == pid; });
+    Record(inc, e);
+    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(handle.slot, &e);
+  }
+}
+
+void Model::StopPass(const Event* e) {
+  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    Incarnation& inc = slots_[slot];
+    if (!inc.live || (inc.holders.queue == 0 && inc.holders.driver == 0)) continue;
+    // The port's queue is cleared: the emulator releases those references.
+    const int64_t queued = inc.holders.queue;
+    inc.holders.queue = 0;
+    inc.refc -= queued;
+    inc.vm_refc -= queued;
+    if (e) {
+      Record(inc, *e);
+    } else {
+      HistoryEntry end;
+      end.event = events_;
+      end.op = Op::kEnd;
+      end.actor = driver_ref_;
+      inc.history.Add(end);
+    }
+    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    const int64_t driver = inc.holders.driver;
+    if (driver > 0) {
+      if (!inc.adopted) {
+        const HistoryEntry start = inc.history.front();
+        std::string message = "driver still holds " + Plural(driver, "reference") +
+                              (e && e->op == Op::kStop ? " when the port stopped"
+                                                       : " at the end of the trace") +
+                              "; the binary";
+        if (inc.size) message += " (" + Plural(static_cast<int64_t>(*inc.size), "byte") + ")";
+        message += " is never freed";
+        Report(Code::kLeak, start, inc, inc.id, std::move(message));
+        leaked_bytes_ += inc.size.value_or(0);
+      }
+      // Written off: processes can still release theirs; the emulator's
+      // counter keeps the leaked references.
+      inc.holders.driver = 0;
+      inc.refc -= driver;
+    }
+    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, e);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Holders.
+
+ProcessHold& Model::Hold(uint32_t slot, StrRef pid) {
+  Incarnation& inc = slots_[slot];
+  if (ProcessHold* p = inc.holders.Find(pid)) return *p;
+  inc.holders.procs.push_back({pid, 0, 0});
+  std::vector<Handle>& handles = process_index_[pid];
+  handles.push_back({slot, inc.generation});
+  // Drop handles of incarnations that ended, so a long-lived process that
+  // keeps receiving and collecting binaries does not grow its list forever.
+  if (handles.size() >= 64 && (handles.size() & (handles.size() - 1)) == 0) {
+    std::erase_if(handles, [&](const Handle& h) {
+      const Incarnation& other = slots_[h.slot];
+      return !other.live || other.generation != h.generation || !other.holders.Find(pid);
+    });
+  }
+  return inc.holders.procs.back();
+}
+
+void Model::Release(Incarnation& inc, int64_t* counter, int64_t n) {
+  *counter -= n;
+  inc.refc -= n;
+  inc.vm_refc -= n;
+  std::erase_if(inc.holders.procs, [](const ProcessHold& p) { return p.msg == 0 && p.proc == 0; });
+}
+
+void Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
+  if (!e.refc || *e.refc == inc.vm_refc) return;
+  const int64_t expected = inc.vm_refc;
+  // Trust the emulator from here on, so one discrepancy is reported once.
+  inc.vm_refc = *e.refc;
+  Report(Code::kRefcMismatch, e, inc,
+         "the emulator reports refc " + std::to_string(*e.refc) + ", the model expects " +
+             std::to_string(expected) + " (" + DescribeHolders(inc) + ")");
+}
+
+// ---------------------------------------------------------------------------
+// Evidence.
+
+HistoryEntry Model::MakeEntry(const Event& e, int64_t vm_refc) {
+  HistoryEntry entry;
+  entry.event = e.pos.index;
+  entry.line = e.pos.line;
+  entry.vm_refc = vm_refc;
+  entry.op = e.op;
+  entry.actor = strings_.Intern(e.EffectiveActor());
+  if (e.op == Op::kRealloc && e.new_bin.present()) {
+    entry.to = strings_.Intern(e.new_bin.ToDisplay());
+  } else {
+    entry.to = strings_.Intern(e.to);
+  }
+  entry.src = strings_.Intern(e.src);
+  entry.note = strings_.Intern(e.note);
+  entry.copied = e.copied;
+  if (e.size) {
+    entry.size = *e.size;
+    entry.has_size = true;
+  }
+  return entry;
+}
+
+void Model::Record(Incarnation& inc, const Event& e) { inc.history.Add(MakeEntry(e, inc.vm_refc)); }
+
+Step Model::ToStep(const HistoryEntry& entry) const {
+  Step step;
+  step.event = entry.event;
+  step.line = entry.line;
+  step.op = entry.op;
+  step.actor = strings_.Get(entry.actor);
+  step.to = strings_.Get(entry.to);
+  step.src = strings_.Get(entry.src);
+  step.note = strings_.Get(entry.note);
+  step.refc = entry.vm_refc;
+  step.copied = entry.copied;
+  if (entry.has_size) step.size = entry.size;
+  return step;
+}
+
+void Model::Report(Code code, const Event& e, const Incarnation& inc, std::string message) {
+  Finding f;
+  f.code = code;
+  f.severity = CodeSeverity(code);
+  f.bin = e.bin;
+  if (code == Code::kAllocLive && e.op == Op::kRealloc) f.bin = e.new_bin;
+  f.incarnation = inc.number;
+  f.event = e.pos.index;
+  f.line = e.pos.line;
+  f.actor = e.EffectiveActor();
+  f.src = e.src;
+  f.stack = e.stack;
+  f.message = std::move(message);
+  f.size = inc.size;
+  for (const HistoryEntry& entry : inc.history.head()) f.history.push_back(ToStep(entry));
+  f.omitted = inc.history.omitted();
+  f.omitted_at = f.history.size();
+  for (const HistoryEntry& entry : inc.history.Tail()) f.history.push_back(ToStep(entry));
+  if (!f.history.empty() && f.history.back().event == e.pos.index) f.history.back().refc = inc.vm_refc;
+  sink_->OnFinding(std::move(f));
+}
+
+void Model::Report(Code code, const HistoryEntry& anchor, const Incarnation& inc, const BinId& bin,
+                   std::string message) {
+  Finding f;
+  f.code = code;
+  f.severity = CodeSeverity(code);
+  f.bin = bin;
+  f.incarnation = inc.number;
+  f.event = anchor.event;
+  f.line = anchor.line;
+  f.actor = strings_.Get(anchor.actor);
+  f.src = strings_.Get(anchor.src);
+  for (StrRef frame : inc.start_stack) f.stack.emplace_back(strings_.Get(frame));
+  f.message = std::move(message);
+  f.size = inc.size;
+  for (const HistoryEntry& entry : inc.history.head()) f.history.push_back(ToStep(entry));
+  f.omitted = inc.history.omitted();
+  f.omitted_at = f.history.size();
+  for (const HistoryEntry& entry : inc.history.Tail()) f.history.push_back(ToStep(entry));
+  sink_->OnFinding(std::move(f));
+}
+
+void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::string message) {
+  Finding f;
+  f.code = code;
+  f.severity = CodeSeverity(code);
+  f.bin = e.bin;
+  f.incarnation = state.incarnations;
+  f.event = e.pos.index;
+  f.line = e.pos.line;
+  f.actor = e.EffectiveActor();
+  f.src = e.src;
+  f.stack = e.stack;
+  f.message = std::move(message);
+  // Evidence kept in quarantine: how the freed incarnation began and ended.
+  f.history.push_back(ToStep(state.first));
+  f.omitted_at = 1;
+  if (state.history_total > 1) {
+    f.omitted = state.history_total - 2;
+    f.history.push_back(ToStep(state.last));
+  }
+  Step now = ToStep(MakeEntry(e, state.last.vm_refc));
+  if (IsRelease(e.op)) now.refc -= e.op == Op::kGc ? static_cast<int64_t>(e.count) : 1;
+  f.history.push_back(std::move(now));
+  sink_->OnFinding(std::move(f));
+}
+
+std::string Model::DescribeHolders(const Incarnation& inc) const {
+  const Holders& h = inc.holders;
+  std::string s = "driver holds " + std::to_string(h.driver);
+  if (inc.borrowed) s += " (borrowed in a callback)";
+  if (h.queue) s += "; the port queue holds " + std::to_string(h.queue);
+  for (const ProcessHold& p : h.procs) {
+    if (p.msg + p.proc == 0) continue;
+    s += "; ";
+    s += strings_.Get(p.pid);
+    s += " holds " + std::to_string(p.msg + p.proc);
+    if (p.msg) s += " (" + std::to_string(p.msg) + " in unreceived messages)";
+  }
+  if (h.vm) s += "; the emulator holds " + std::to_string(h.vm);
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Queries.
+
+ModelStats Model::Stats() const {
+  ModelStats stats;
+  stats.events = events_;
+  stats.binaries = binaries_;
+  stats.leaked_bytes = leaked_bytes_;
+  for (const Incarnation& inc : slots_) {
+    if (!inc.live) continue;
+    ++stats.live;
+    if (inc.holders.HeldByProcess()) ++stats.held_by_processes;
+  }
+  return stats;
+}
+
+std::optional<std::string> Model::CheckInvariants() const {
+  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    const Incarnation& inc = slots_[slot];
+    if (!inc.live) continue;
+    const std::string where = "binary " + inc.id.ToDisplay() + " (slot " + std::to_string(slot) + ")";
+    const Holders& h = inc.holders;
+    if (inc.refc != h.Sum()) {
+      return where + ": refc " + std::to_string(inc.refc) + " != sum of holders " +
+             std::to_string(h.Sum());
+    }
+    if (h.driver < 0 || h.queue < 0 || h.vm < 0 || inc.refc < 0) {
+      return where + ": negative count (" + DescribeHolders(inc) + ")";
+    }
+    for (const ProcessHold& p : h.procs) {
+      if (p.msg < 0 || p.proc < 0) return where + ": negative process count";
+    }
+    if (inc.refc == 0 && !inc.borrowed) return where + ": live with refc 0";
+    auto it = ids_.find(inc.id);
+    if (it == ids_.end() || it->second.live_slot != static_cast<int64_t>(slot)) {
+      return where + ": id table does not point at the live incarnation";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace refctrace::model

@@ -1,0 +1,139 @@
+// The reference refcount model (model-v1): replays events one at a time as an
+// explicit state machine and reports rule violations to a FindingSink.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "model/finding.h"
+#include "model/history.h"
+#include "model/string_pool.h"
+#include "trace/event.h"
+
+namespace refctrace::model {
+
+struct ModelOptions {
+  // Freed ids remembered for double-free / use-after-free detection.
+  size_t quarantine_capacity = 1'000'000;
+  size_t history_head = History::kDefaultHead;
+  size_t history_tail = History::kDefaultTail;
+};
+
+// Figures for the summary line; complete once Finish() has run.
+struct ModelStats {
+  uint64_t events = 0;
+  uint64_t binaries = 0;      // incarnations started (moves by realloc excluded)
+  uint64_t live = 0;          // incarnations not freed
+  uint64_t leaked_bytes = 0;  // sizes of leaked incarnations
+  uint64_t held_by_processes = 0;  // live incarnations with a proc or msg holder
+};
+
+// What one process holds of one incarnation.
+struct ProcessHold {
+  StrRef pid = 0;
+  int64_t msg = 0;   // in messages not yet received
+  int64_t proc = 0;  // in the process heap
+};
+
+struct Holders {
+  int64_t driver = 0;
+  int64_t queue = 0;
+  int64_t vm = 0;  // emulator references not attributed to a process
+  std::vector<ProcessHold> procs;
+
+  int64_t Sum() const;
+  ProcessHold* Find(StrRef pid);
+  const ProcessHold* Find(StrRef pid) const;
+  bool HeldByProcess() const;
+};
+
+class Model {
+ public:
+  explicit Model(FindingSink* sink, ModelOptions options = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // Judges and applies one event. Events must come in trace order; `end` may
+  // come once and nothing after it (the reader enforces that).
+  void Apply(const trace::Event& event);
+  // End of a complete input: runs the end-of-trace leak pass unless the trace
+  // already ended with `stop` or `end`. Not called for an input cut short.
+  void Finish();
+
+  ModelStats Stats() const;
+  // Checks every live incarnation: refc equals the sum of its holders and no
+  // count is negative. Returns a description of the first breach.
+  std::optional<std::string> CheckInvariants() const;
+
+ private:
+  struct Incarnation;
+  struct IdState;
+  struct Handle {
+    uint32_t slot = 0;
+    uint32_t generation = 0;
+  };
+
+  // Lifecycle.
+  Incarnation& StartIncarnation(const trace::Event& e, IdState& state, const trace::BinId& id,
+                                bool adopted);
+  void EndIncarnation(uint32_t slot, const trace::Event* e);
+  void AbandonIncarnation(uint32_t slot);
+  void Quarantine(const trace::BinId& id, IdState& state, const Incarnation& inc);
+  void EvictQuarantine();
+  IdState& State(const trace::BinId& id);
+
+  // Event handlers.
+  void ApplyExit(const trace::Event& e);
+  void StopPass(const trace::Event* e);
+  void ApplyOnFreed(const trace::Event& e, IdState& state);
+  void ApplyOnUnknown(const trace::Event& e, IdState& state);
+  // Applies a binary op to a live incarnation; returns whether a rule
+  // diagnostic was raised.
+  bool ApplyOnLive(const trace::Event& e, uint32_t slot);
+  void CheckReportedRefc(const trace::Event& e, Incarnation& inc);
+
+  // Holder bookkeeping.
+  ProcessHold& Hold(uint32_t slot, StrRef pid);
+  void Release(Incarnation& inc, int64_t* counter, int64_t n);
+
+  // Evidence.
+  HistoryEntry MakeEntry(const trace::Event& e, int64_t vm_refc);
+  void Record(Incarnation& inc, const trace::Event& e);
+  // A diagnostic anchored at the event being applied.
+  void Report(Code code, const trace::Event& e, const Incarnation& inc, std::string message);
+  // A diagnostic anchored at an earlier event of the incarnation (leak).
+  void Report(Code code, const HistoryEntry& anchor, const Incarnation& inc, const trace::BinId& bin,
+              std::string message);
+  void ReportOnFreed(Code code, const trace::Event& e, const IdState& state, std::string message);
+  Step ToStep(const HistoryEntry& entry) const;
+  std::string DescribeHolders(const Incarnation& inc) const;
+
+  FindingSink* sink_;
+  ModelOptions options_;
+  StringPool strings_;
+  StrRef driver_ref_;
+
+  std::vector<Incarnation> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::unordered_map<trace::BinId, IdState, trace::BinIdHash> ids_;
+  // Freed ids in free order; an entry is stale when its id was reused since.
+  std::deque<std::pair<trace::BinId, uint64_t>> quarantine_order_;
+  uint64_t quarantine_serial_ = 0;
+  // For `exit`: which incarnations each process may hold (validated lazily).
+  std::unordered_map<StrRef, std::vector<Handle>> process_index_;
+  std::unordered_set<StrRef> exited_;
+
+  uint64_t events_ = 0;
+  uint64_t binaries_ = 0;
+  uint64_t leaked_bytes_ = 0;
+  bool last_was_stop_ = false;
+  bool ended_ = false;
+};
+
+}  // namespace refctrace::model

@@ -1,0 +1,87 @@
+#include "render/json_renderer.h"
+
+#include <nlohmann/json.hpp>
+
+namespace refctrace::render {
+
+using Json = nlohmann::ordered_json;  // keys in the order output-v1 shows them
+
+namespace {
+
+Json BinJson(const trace::BinId& id) {
+  if (id.kind == trace::BinId::Kind::kInt) return Json(id.num);
+  return Json(id.str);
+}
+
+Json StepJson(const model::Step& step) {
+  Json j;
+  j["event"] = step.event;
+  j["op"] = std::string(trace::OpName(step.op));
+  if (!step.actor.empty()) j["actor"] = step.actor;
+  if (!step.to.empty()) j["to"] = step.to;
+  j["refc"] = step.refc;
+  if (!step.src.empty()) j["src"] = step.src;
+  if (step.line) j["line"] = step.line;
+  if (step.size) j["size"] = *step.size;
+  if (step.copied) j["copied"] = true;
+  if (!step.note.empty()) j["note"] = step.note;
+  return j;
+}
+
+Json FindingJson(const std::string& path, const model::Finding& f) {
+  Json j;
+  j["code"] = std::string(model::CodeName(f.code));
+  j["severity"] = std::string(model::SeverityName(f.severity));
+  j["path"] = path;
+  j["bin"] = BinJson(f.bin);
+  j["incarnation"] = f.incarnation;
+  j["event"] = f.event;
+  if (f.line) j["line"] = f.line;
+  if (!f.actor.empty()) j["actor"] = f.actor;
+  if (!f.src.empty()) j["src"] = f.src;
+  j["message"] = f.message;
+  if (!f.stack.empty()) j["stack"] = f.stack;
+  Json history = Json::array();
+  for (size_t i = 0; i < f.history.size(); ++i) {
+    if (f.omitted && i == f.omitted_at) history.push_back(Json{{"omitted", f.omitted}});
+    history.push_back(StepJson(f.history[i]));
+  }
+  j["history"] = std::move(history);
+  return j;
+}
+
+}  // namespace
+
+void RenderJson(const std::vector<InputReport>& inputs, std::ostream& out) {
+  Json root;
+  root["version"] = 1;
+  Json jinputs = Json::array();
+  Json diagnostics = Json::array();
+  for (const InputReport& input : inputs) {
+    Json ji;
+    ji["path"] = input.path;
+    ji["events"] = input.events;
+    ji["complete"] = input.complete;
+    if (input.error) {
+      Json e;
+      if (input.error->line) e["line"] = input.error->line;
+      if (input.error->column) e["column"] = input.error->column;
+      e["message"] = input.error->message;
+      ji["error"] = std::move(e);
+    }
+    jinputs.push_back(std::move(ji));
+    for (const model::Finding& f : input.findings) diagnostics.push_back(FindingJson(input.path, f));
+  }
+  const Totals totals = ComputeTotals(inputs);
+  root["inputs"] = std::move(jinputs);
+  root["diagnostics"] = std::move(diagnostics);
+  root["summary"] = Json{{"errors", totals.errors},
+                         {"warnings", totals.warnings},
+                         {"binaries", totals.binaries},
+                         {"leaked_bytes", totals.leaked_bytes},
+                         {"held_by_processes", totals.held_by_processes}};
+  // Replace invalid UTF-8 from the trace instead of throwing mid-output.
+  out << root.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace refctrace::render

@@ -1,0 +1,167 @@
+#include "render/text_renderer.h"
+
+#include <string_view>
+
+namespace refctrace::render {
+
+using model::Finding;
+using model::Severity;
+using model::Step;
+using trace::Op;
+
+namespace {
+
+// ANSI SGR sequences, as gcc and clang colour their diagnostics.
+constexpr std::string_view kBold = "\033[1m";
+constexpr std::string_view kRed = "\033[1;31m";
+constexpr std::string_view kMagenta = "\033[1;35m";
+constexpr std::string_view kCyan = "\033[1;36m";
+constexpr std::string_view kGreen = "\033[1;32m";
+constexpr std::string_view kReset = "\033[0m";
+
+class Painter {
+ public:
+  explicit Painter(const TextStyle& style) : color_(style.color) {}
+  std::string operator()(std::string_view sgr, std::string_view text) const {
+    if (!color_) return std::string(text);
+    std::string s(sgr);
+    s += text;
+    s += kReset;
+    return s;
+  }
+
+ private:
+  bool color_;
+};
+
+std::string_view SeverityColor(Severity severity) {
+  switch (severity) {
+    case Severity::kError: return kRed;
+    case Severity::kWarning: return kMagenta;
+    case Severity::kNote: return kCyan;
+  }
+  return kBold;
+}
+
+std::string Location(const std::string& path, uint64_t line) {
+  std::string s = path;
+  if (line) s += ":" + std::to_string(line);
+  return s;
+}
+
+std::string Plural(uint64_t n, std::string_view one, std::string_view many = {}) {
+  std::string s = std::to_string(n) + " ";
+  if (n == 1) return s + std::string(one);
+  return many.empty() ? s + std::string(one) + "s" : s + std::string(many);
+}
+
+}  // namespace
+
+std::string DescribeStep(const Step& step) {
+  std::string s;
+  const bool driver = step.actor.empty() || step.actor == "driver";
+  const std::string by = driver ? "" : " by " + step.actor;
+  switch (step.op) {
+    case Op::kAlloc:
+      s = "allocated";
+      if (step.size) s += " " + Plural(*step.size, "byte");
+      break;
+    case Op::kRealloc:
+      s = "reallocated";
+      if (step.size) s += " to " + Plural(*step.size, "byte");
+      if (!step.to.empty()) s += ", moved to " + step.to;
+      break;
+    case Op::kFree: s = "freed" + by; break;
+    case Op::kInc: s = "driver_binary_inc_refc" + by; break;
+    case Op::kDec: s = "driver_binary_dec_refc" + by; break;
+    case Op::kObserve: s = "driver_binary_get_refc" + by; break;
+    case Op::kWrite: s = "written" + by; break;
+    case Op::kRead: s = "read" + by; break;
+    case Op::kOutput:
+      s = "output to " + step.to;
+      if (step.copied) s += " (copied, no reference)";
+      break;
+    case Op::kEnq: s = "queued on the port" + by; break;
+    case Op::kDeq: s = "dequeued from the port" + by; break;
+    case Op::kBorrow: s = "borrowed in a callback" + by; break;
+    case Op::kUnborrow: s = "callback returned" + by; break;
+    case Op::kReceive: s = "received by " + step.actor; break;
+    case Op::kSend:
+      s = "sent by " + step.actor + " to " + step.to;
+      if (step.copied) s += " (copied, no reference)";
+      break;
+    case Op::kGc: s = "garbage-collected by " + step.actor; break;
+    case Op::kExit: s = step.actor + " exited"; break;
+    case Op::kStop: s = "port stopped"; break;
+    case Op::kEnd: s = "end of trace"; break;
+  }
+  if (!step.src.empty()) s += " at " + step.src;
+  if (!step.note.empty()) s += " [" + step.note + "]";
+  return s;
+}
+
+void RenderTextFindings(const InputReport& input, const TextStyle& style, std::ostream& out) {
+  const Painter paint(style);
+  for (const Finding& f : input.findings) {
+    const std::string_view severity = model::SeverityName(f.severity);
+    out << paint(kBold, Location(input.path, f.line) + ":") << " "
+        << paint(SeverityColor(f.severity), std::string(severity)) << "["
+        << model::CodeName(f.code) << "]: " << paint(kBold, f.message) << "\n";
+    out << "  binary " << f.bin.ToDisplay() << " (incarnation " << f.incarnation << "), event "
+        << f.event;
+    if (!f.src.empty()) out << ", at " << paint(kBold, f.src);
+    out << "\n";
+    if (!f.stack.empty()) {
+      out << "  stack:";
+      for (const std::string& frame : f.stack) out << " " << frame;
+      out << "\n";
+    }
+    for (size_t i = 0; i < f.history.size(); ++i) {
+      if (f.omitted && i == f.omitted_at) {
+        out << "  " << paint(kCyan, "note:") << " ... " << Plural(f.omitted, "event")
+            << " omitted ...\n";
+      }
+      const Step& step = f.history[i];
+      out << "  " << paint(kCyan, "note:") << " " << DescribeStep(step) << " (";
+      if (step.op != Op::kEnd || step.line) out << "event " << step.event << ", ";
+      out << "refc " << step.refc << ")";
+      if (step.event == f.event && step.op != Op::kEnd) out << paint(kGreen, "  <- here");
+      out << "\n";
+    }
+  }
+}
+
+void RenderInputError(const std::string& path, const trace::InputError& error,
+                      const TextStyle& style, std::ostream& out) {
+  const Painter paint(style);
+  std::string where = path;
+  if (error.line) {
+    where += ":" + std::to_string(error.line);
+    if (error.column) where += ":" + std::to_string(error.column);
+  }
+  out << paint(kBold, where + ":") << " " << paint(kRed, "error") << ": "
+      << paint(kBold, error.message) << "\n";
+  if (!error.excerpt.empty()) {
+    const std::string gutter = std::to_string(error.line);
+    out << "  " << gutter << " | " << error.excerpt << "\n";
+    if (error.excerpt_caret) {
+      out << "  " << std::string(gutter.size(), ' ') << " | "
+          << std::string(error.excerpt_caret - 1, ' ') << paint(kGreen, "^") << "\n";
+    }
+  }
+}
+
+void RenderTextSummary(const Totals& totals, size_t inputs, const TextStyle& style,
+                       std::ostream& out) {
+  const Painter paint(style);
+  std::string s = Plural(totals.errors, "error") + ", " + Plural(totals.warnings, "warning");
+  if (inputs > 1) s += " in " + Plural(inputs, "input");
+  s += "; " + Plural(totals.binaries, "binary", "binaries") + ", " + Plural(totals.leaked_bytes, "byte") +
+       " leaked, " + std::to_string(totals.held_by_processes) + " still held by processes";
+  if (totals.input_errors) {
+    s += "; " + Plural(totals.input_errors, "input") + " cut short by an input error";
+  }
+  out << paint(kBold, "refctrace:") << " " << s << "\n";
+}
+
+}  // namespace refctrace::render

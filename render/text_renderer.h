@@ -1,0 +1,28 @@
+// Compiler-style text: one diagnostic per finding with the binary's history
+// as notes, input errors with a caret, and a one-line summary.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "model/finding.h"
+#include "render/report.h"
+#include "trace/input_error.h"
+
+namespace refctrace::render {
+
+struct TextStyle {
+  bool color = false;
+};
+
+// All findings of one input.
+void RenderTextFindings(const InputReport& input, const TextStyle& style, std::ostream& out);
+// `path:line:column: error: message`, then the offending text and a caret.
+void RenderInputError(const std::string& path, const trace::InputError& error,
+                      const TextStyle& style, std::ostream& out);
+void RenderTextSummary(const Totals& totals, size_t inputs, const TextStyle& style,
+                       std::ostream& out);
+// One history step in words: "output to <0.85.0> at my_drv.c:97".
+std::string DescribeStep(const model::Step& step);
+
+}  // namespace refctrace::render

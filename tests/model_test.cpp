@@ -1,0 +1,411 @@
+// Model rules of model-v1, one behaviour per test, fed from a compact
+// one-event-per-string notation: "op [bin] [key=value]...". A bin starting
+// with '#' is an integer id.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "model/collecting_sink.h"
+#include "model/model.h"
+
+namespace refctrace::model {
+namespace {
+
+using trace::BinId;
+using trace::Event;
+using trace::Op;
+
+BinId ParseBin(const std::string& token) {
+  if (!token.empty() && token[0] == '#') return BinId::Int(std::stoull(token.substr(1)));
+  return BinId::Str(token);
+}
+
+Event ParseEvent(const std::string& text, uint64_t index) {
+  std::istringstream in(text);
+  std::string op_name;
+  in >> op_name;
+  Event e;
+  e.op = *trace::OpFromName(op_name);
+  e.pos.index = index;
+  e.pos.line = index + 1;
+  std::string token;
+  while (in >> token) {
+    const auto eq = token.find('=');
+    if (eq == std::string::npos) {
+      e.bin = ParseBin(token);
+      continue;
+    }
+    const std::string key = token.substr(0, eq);
+    const std::string value = token.substr(eq + 1);
+    if (key == "to") e.to = value;
+    if (key == "actor") e.actor = value;
+    if (key == "refc") e.refc = std::stoll(value);
+    if (key == "count") e.count = std::stoull(value);
+    if (key == "size") e.size = std::stoull(value);
+    if (key == "new") e.new_bin = ParseBin(value);
+    if (key == "copied") e.copied = value == "true";
+    if (key == "src") e.src = value;
+  }
+  return e;
+}
+
+struct Run {
+  std::vector<Finding> findings;
+  ModelStats stats;
+
+  // Codes with their anchor events, "code@event ..." in report order.
+  std::string Codes() const {
+    std::string out;
+    for (const Finding& f : findings) {
+      if (!out.empty()) out += ' ';
+      out += std::string(CodeName(f.code)) + "@" + std::to_string(f.event);
+    }
+    return out;
+  }
+};
+
+// Replays `events`, checking the invariants after every one; `finish` runs
+// the end-of-input pass.
+Run Replay(const std::vector<std::string>& events, ModelOptions options = {},
+           bool finish = true) {
+  CollectingSink sink;
+  Model model(&sink, options);
+  for (size_t i = 0; i < events.size(); ++i) {
+    model.Apply(ParseEvent(events[i], i));
+    const auto broken = model.CheckInvariants();
+    INFO("after event ", i, ": ", events[i]);
+    REQUIRE_FALSE(broken.has_value());
+  }
+  if (finish) model.Finish();
+  REQUIRE_FALSE(model.CheckInvariants().has_value());
+  return Run{sink.TakeSorted(), model.Stats()};
+}
+
+TEST_CASE("SecondFreeAfterOutputIsOneDoubleFreeAndLaterReleasesAreLegal") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "free a", "receive a actor=P",
+                          "gc a actor=P"});
+  CHECK(run.Codes() == "double-free@3");
+  const Finding& f = run.findings[0];
+  CHECK(f.message == "driver released a reference it does not hold (driver holds 0; P holds 1 (1 "
+                     "in unreceived messages))");
+  REQUIRE(f.history.size() == 4);
+  CHECK(f.history[0].refc == 1);
+  CHECK(f.history[1].refc == 2);
+  CHECK(f.history[2].refc == 1);
+  CHECK(f.history[3].refc == 0);  // the emulator decrements anyway
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("WriteAfterOutputThenEndIsMutateAndLeak") {
+  const Run run = Replay({"alloc a", "output a to=P", "write a"});
+  CHECK(run.Codes() == "leak@0 mutate-after-output@2");
+  CHECK(run.stats.held_by_processes == 1);
+}
+
+TEST_CASE("OutputWithoutFreeLeaksButTheProcessReferenceDoesNot") {
+  const Run run = Replay({"alloc a size=4096", "output a to=P"});
+  CHECK(run.Codes() == "leak@0");
+  CHECK(run.stats.leaked_bytes == 4096);
+  CHECK(run.stats.held_by_processes == 1);
+  CHECK(run.findings[0].history.back().op == Op::kEnd);
+}
+
+TEST_CASE("EveryExtraFreeIsItsOwnDoubleFree") {
+  const Run run = Replay({"alloc a", "free a", "free a", "free a"});
+  CHECK(run.Codes() == "double-free@2 double-free@3");
+  // Evidence from quarantine: allocated, freed, freed again.
+  CHECK(run.findings[0].history.size() == 3);
+  CHECK(run.findings[0].history[1].event == 1);
+}
+
+TEST_CASE("CleanOutputCycleHasNoFinding") {
+  const Run run = Replay({"alloc a size=100 refc=1", "output a to=P refc=2", "free a refc=1",
+                          "receive a actor=P refc=1", "gc a actor=P refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.binaries == 1);
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("InetDrvReuseObservesOneThenWritesAndOutputsAgain") {
+  const Run run = Replay({"alloc a", "write a", "output a to=P", "receive a actor=P",
+                          "gc a actor=P", "observe a refc=1", "write a", "output a to=P",
+                          "free a", "receive a actor=P", "gc a actor=P"});
+  CHECK(run.findings.empty());
+}
+
+TEST_CASE("WriteWhileProcessStillHoldsIsMutateAfterOutput") {
+  const Run run = Replay({"alloc a", "output a to=P", "receive a actor=P", "write a", "free a",
+                          "gc a actor=P"});
+  CHECK(run.Codes() == "mutate-after-output@3");
+}
+
+TEST_CASE("OutputvBorrowIncEnqIsClean") {
+  const Run run = Replay({"borrow a refc=1", "inc a", "enq a", "unborrow a", "deq a", "free a",
+                          "gc a actor=Sender"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("FreeOfBorrowedBinaryWithoutIncIsDoubleFree") {
+  const Run run = Replay({"borrow a", "free a", "unborrow a"});
+  CHECK(run.Codes() == "double-free@1");
+}
+
+TEST_CASE("WriteToBorrowedBinaryIsMutateAfterOutput") {
+  const Run run = Replay({"borrow a", "write a", "unborrow a"});
+  CHECK(run.Codes() == "mutate-after-output@1");
+}
+
+TEST_CASE("KeepingABorrowedBinaryWithoutIncIsUseAfterFreeLater") {
+  // After unborrow the driver has no access: a later output uses it unowned.
+  const Run run = Replay({"borrow a", "unborrow a", "output a to=P"});
+  CHECK(run.Codes() == "use-after-free@2");
+}
+
+TEST_CASE("AddressReuseStartsANewIncarnation") {
+  const Run run = Replay({"alloc a", "free a", "alloc a", "free a", "free a"});
+  CHECK(run.Codes() == "double-free@4");
+  CHECK(run.findings[0].incarnation == 2);
+  CHECK(run.stats.binaries == 2);
+}
+
+TEST_CASE("IntegerAndStringIdsAreDifferent") {
+  const Run run = Replay({"alloc #1", "alloc 1", "free #1", "free 1"});
+  CHECK(run.findings.empty());
+}
+
+TEST_CASE("ReallocThatMovesContinuesUnderTheNewIdAndFreesTheOld") {
+  const Run run = Replay({"alloc a size=10", "realloc a new=b size=20", "free b", "free a"});
+  CHECK(run.Codes() == "double-free@3");
+  CHECK(run.stats.binaries == 1);
+}
+
+TEST_CASE("ReallocMovedLeakIsReportedUnderTheCurrentId") {
+  const Run run = Replay({"alloc a size=10", "realloc a new=b size=20"});
+  REQUIRE(run.Codes() == "leak@0");
+  CHECK(run.findings[0].bin == BinId::Str("b"));
+  CHECK(run.stats.leaked_bytes == 20);
+}
+
+TEST_CASE("ReallocOntoALiveIdIsAllocLiveForThatId") {
+  const Run run = Replay({"alloc a", "alloc b", "realloc a new=b", "free b"});
+  REQUIRE(run.Codes() == "alloc-live@2");
+  CHECK(run.findings[0].bin == BinId::Str("b"));
+}
+
+TEST_CASE("ReallocOfSharedBinaryIsReallocShared") {
+  const Run run = Replay({"alloc a", "output a to=P", "realloc a size=9", "free a"});
+  CHECK(run.Codes() == "realloc-shared@2");
+}
+
+TEST_CASE("AllocOfLiveIdAbandonsTheOldSilently") {
+  const Run run = Replay({"alloc a", "alloc a", "free a"});
+  CHECK(run.Codes() == "alloc-live@1");
+  CHECK(run.stats.binaries == 2);
+}
+
+TEST_CASE("DecToZeroIsReportedOnceAndNotAsLeak") {
+  const Run run = Replay({"alloc a", "inc a", "dec a", "dec a"});
+  CHECK(run.Codes() == "dec-to-zero@3");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("DecWithoutDriverReferenceIsDoubleFree") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "dec a", "receive a actor=P",
+                          "gc a actor=P"});
+  CHECK(run.Codes() == "double-free@3");
+}
+
+TEST_CASE("DeqOfEmptyQueueIsDoubleFree") {
+  const Run run = Replay({"alloc a", "enq a", "deq a", "deq a", "free a"});
+  CHECK(run.Codes() == "double-free@3");
+}
+
+TEST_CASE("GcOfAReferenceTheProcessNeverHadIsDoubleFree") {
+  const Run run = Replay({"alloc a", "output a to=P", "receive a actor=P", "gc a actor=Q",
+                          "free a", "gc a actor=P"});
+  CHECK(run.Codes() == "double-free@3");
+}
+
+TEST_CASE("GcWithCountReleasesSeveralReferences") {
+  const Run run = Replay({"alloc a", "output a to=P", "output a to=P", "free a",
+                          "receive a actor=P", "receive a actor=P", "gc a actor=P count=2"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("GcFallsBackToTheEmulatorsUnattributedReferences") {
+  const Run run = Replay({"borrow a refc=2", "inc a", "unborrow a", "gc a actor=S count=2",
+                          "free a"});
+  CHECK(run.findings.empty());
+}
+
+TEST_CASE("UseOfFreedIdIsUseAfterFree") {
+  const Run run = Replay({"alloc a", "free a", "write a", "read a", "output a to=P"});
+  CHECK(run.Codes() == "use-after-free@2 use-after-free@3 use-after-free@4");
+}
+
+TEST_CASE("ReleaseOnFreedIdIsDoubleFreeForEveryReleaseKind") {
+  const Run run = Replay({"alloc a", "free a", "dec a", "gc a actor=P", "deq a"});
+  CHECK(run.Codes() == "double-free@2 double-free@3 double-free@4");
+}
+
+TEST_CASE("IncWithoutAccessIsUseAfterFree") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "inc a", "receive a actor=P",
+                          "gc a actor=P"});
+  CHECK(run.Codes() == "use-after-free@3");
+}
+
+TEST_CASE("ProcessExitReleasesHeapAndPendingMessageReferences") {
+  const Run run = Replay({"alloc a", "output a to=P", "output a to=P", "receive a actor=P",
+                          "free a", "exit actor=P", "observe a refc=1"});
+  // The exit freed the binary, so the observe is a use after free.
+  CHECK(run.Codes() == "use-after-free@6");
+}
+
+TEST_CASE("OutputToAnExitedProcessCreatesNoReference") {
+  const Run run = Replay({"exit actor=P", "alloc a", "output a to=P refc=1", "free a"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("CopiedOutputCreatesNoReference") {
+  const Run run = Replay({"alloc a size=10", "output a to=P copied=true refc=1", "write a",
+                          "free a"});
+  CHECK(run.findings.empty());
+}
+
+TEST_CASE("ForwardingWithSendAddsAReferenceForTheReceiver") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "receive a actor=P",
+                          "send a actor=P to=Q refc=2", "receive a actor=Q", "gc a actor=P",
+                          "gc a actor=Q refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("SendWithoutTracedReceiveTakesThePendingMessage") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "send a actor=P to=Q refc=2",
+                          "gc a actor=P", "receive a actor=Q", "gc a actor=Q"});
+  CHECK(run.findings.empty());
+}
+
+TEST_CASE("ObserveThatDisagreesIsRefcMismatchOnce") {
+  const Run run = Replay({"alloc a", "output a to=P", "observe a refc=1", "observe a refc=1",
+                          "free a", "receive a actor=P", "gc a actor=P"});
+  CHECK(run.Codes() == "refc-mismatch@2");
+}
+
+TEST_CASE("RefcFieldIsNotCheckedOnAnEventThatRaisedARule") {
+  const Run run = Replay({"alloc a", "free a refc=0", "free a refc=5"});
+  CHECK(run.Codes() == "double-free@2");
+}
+
+TEST_CASE("UnknownBinaryIsAdoptedAndNeverLeaks") {
+  const Run run = Replay({"output x to=P", "write y"});
+  CHECK(run.Codes() == "unknown-binary@0 unknown-binary@1");
+  CHECK(run.findings[0].severity == Severity::kWarning);
+}
+
+TEST_CASE("UnknownBinaryRefcFieldAddsEmulatorReferences") {
+  // Adopted with driver=1; the emulator says 3, so 2 more are unattributed.
+  const Run run = Replay({"inc x refc=3", "free x", "free x", "gc x actor=P"});
+  CHECK(run.Codes() == "unknown-binary@0");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("UnknownGcAndDeqAdoptJustTheReleasedReference") {
+  const Run run = Replay({"gc x actor=P", "deq y", "receive z actor=P", "gc z actor=P"});
+  CHECK(run.Codes() == "unknown-binary@0 unknown-binary@1 unknown-binary@2");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("StopClearsTheQueueAndReportsDriverLeaks") {
+  const Run run = Replay({"alloc a", "enq a", "free a", "alloc b", "output b to=P", "stop",
+                          "receive b actor=P", "gc b actor=P"});
+  CHECK(run.Codes() == "leak@3");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("EndAfterStopDoesNotReportTwice") {
+  const Run run = Replay({"alloc a", "stop", "end"});
+  CHECK(run.Codes() == "leak@0");
+}
+
+TEST_CASE("EndWithoutStopRunsTheLeakPass") {
+  const Run run = Replay({"alloc a", "end"}, {}, /*finish=*/false);
+  CHECK(run.Codes() == "leak@0");
+}
+
+TEST_CASE("InputCutShortSkipsTheLeakPass") {
+  const Run run = Replay({"alloc a"}, {}, /*finish=*/false);
+  CHECK(run.findings.empty());
+}
+
+TEST_CASE("QuarantineForgetsTheOldestFreedIds") {
+  ModelOptions options;
+  options.quarantine_capacity = 1;
+  const Run run = Replay({"alloc a", "free a", "alloc b", "free b", "free b", "free a"}, options);
+  // b is still remembered; a left the quarantine and counts as never seen.
+  CHECK(run.Codes() == "double-free@4 unknown-binary@5");
+}
+
+TEST_CASE("LongHistoryKeepsFirstAndLastEvents") {
+  std::vector<std::string> events = {"alloc a"};
+  for (int i = 0; i < 500; ++i) {
+    events.push_back("inc a");
+    events.push_back("free a");
+  }
+  const Run run = Replay(events);
+  REQUIRE(run.Codes() == "leak@0");
+  const Finding& f = run.findings[0];
+  CHECK(f.history.size() == History::kDefaultHead + History::kDefaultTail);
+  CHECK(f.omitted == 1002 - f.history.size());
+  CHECK(f.history.front().event == 0);
+  CHECK(f.history.back().op == Op::kEnd);
+}
+
+// Random event soup over a few ids and processes, legal or not: the model
+// must keep its invariants after every event, and report at most one rule
+// diagnostic per event.
+TEST_CASE("RandomEventSoupKeepsInvariants") {
+  std::mt19937_64 rng(12345);
+  const std::vector<std::string> ops = {"alloc", "realloc", "free", "inc", "dec", "observe",
+                                        "write", "read", "output", "enq", "deq", "borrow",
+                                        "unborrow", "receive", "send", "gc", "exit", "stop"};
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::string> events;
+    for (int i = 0; i < 60; ++i) {
+      const std::string& op = ops[rng() % ops.size()];
+      std::string e = op;
+      if (op != "exit" && op != "stop") e += " b" + std::to_string(rng() % 4);
+      const std::string pid = "P" + std::to_string(rng() % 3);
+      const std::string other = "P" + std::to_string(rng() % 3);
+      if (op == "output") e += " to=" + pid;
+      if (op == "send") e += " actor=" + pid + " to=" + other;
+      if (op == "receive" || op == "gc" || op == "exit") e += " actor=" + pid;
+      if (op == "gc") e += " count=" + std::to_string(1 + rng() % 2);
+      if (op == "observe" || rng() % 5 == 0) e += " refc=" + std::to_string(rng() % 4);
+      if (op == "realloc" && rng() % 2) e += " new=b" + std::to_string(rng() % 4);
+      events.push_back(e);
+    }
+    const Run run = Replay(events);
+    std::vector<int> per_event(events.size() + 1, 0);
+    for (const Finding& f : run.findings) {
+      if (f.code != Code::kLeak && f.code != Code::kRefcMismatch &&
+          f.code != Code::kUnknownBinary) {
+        ++per_event[f.event];
+      }
+    }
+    for (size_t i = 0; i < per_event.size(); ++i) {
+      INFO("round ", round, " event ", i);
+      CHECK(per_event[i] <= 1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace refctrace::model

@@ -1,0 +1,113 @@
+// One trace event as the reader delivers it: plain values, no model knowledge.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace refctrace::trace {
+
+// Every operation of trace-format-v1, in the order the spec lists them.
+enum class Op : uint8_t {
+  kAlloc,
+  kRealloc,
+  kFree,
+  kInc,
+  kDec,
+  kObserve,
+  kWrite,
+  kRead,
+  kOutput,
+  kEnq,
+  kDeq,
+  kBorrow,
+  kUnborrow,
+  kStop,
+  kReceive,
+  kSend,
+  kGc,
+  kExit,
+  kEnd,
+};
+inline constexpr int kOpCount = static_cast<int>(Op::kEnd) + 1;
+
+std::string_view OpName(Op op);
+std::optional<Op> OpFromName(std::string_view name);
+
+// Ops that name a binary in the `bin` field (all but exit, stop, end).
+bool OpNeedsBin(Op op);
+// Ops performed by the driver; their actor defaults to "driver".
+bool IsDriverOp(Op op);
+// Ops performed by a process; their `actor` field is required.
+bool IsProcessOp(Op op);
+
+// A binary's identity as the recorder wrote it. A string and an integer are
+// different ids ("1" != 1), so the kind is part of the value.
+struct BinId {
+  enum class Kind : uint8_t { kNone, kInt, kStr };
+  Kind kind = Kind::kNone;
+  uint64_t num = 0;
+  std::string str;
+
+  static BinId Int(uint64_t n) { return BinId{Kind::kInt, n, {}}; }
+  static BinId Str(std::string s) { return BinId{Kind::kStr, 0, std::move(s)}; }
+
+  bool present() const { return kind != Kind::kNone; }
+  void clear() {
+    kind = Kind::kNone;
+    num = 0;
+    str.clear();
+  }
+  // The id as a reader would recognise it in a message: strings as written,
+  // integers in decimal.
+  std::string ToDisplay() const;
+
+  friend bool operator==(const BinId& a, const BinId& b) {
+    if (a.kind != b.kind) return false;
+    return a.kind == Kind::kStr ? a.str == b.str : a.num == b.num;
+  }
+  friend bool operator<(const BinId& a, const BinId& b) {
+    if (a.kind != b.kind) return a.kind < b.kind;
+    return a.kind == Kind::kStr ? a.str < b.str : a.num < b.num;
+  }
+};
+
+struct BinIdHash {
+  size_t operator()(const BinId& id) const noexcept;
+};
+
+// Where an event sits in its input. `line` and `column` are 1-based; 0 means
+// unknown (e.g. a document read from a form that does not keep lines).
+struct Position {
+  uint64_t index = 0;  // 0-based among events; the header is not an event
+  uint64_t line = 0;
+  uint64_t column = 0;
+};
+
+struct Event {
+  Op op = Op::kEnd;
+  BinId bin;
+  BinId new_bin;  // realloc that moved
+  std::string actor;  // empty: "driver" for driver ops
+  std::string to;
+  std::optional<uint64_t> size;
+  std::optional<int64_t> refc;
+  uint64_t count = 1;
+  bool copied = false;
+  std::optional<double> t;
+  std::optional<uint64_t> seq;
+  std::string src;
+  std::vector<std::string> stack;
+  std::string note;
+  Position pos;
+
+  // Reset to a default event while keeping string capacity, so a reader can
+  // reuse one Event for a whole trace without allocating per line.
+  void Clear();
+  // The actor with its default applied ("driver" for driver ops).
+  std::string_view EffectiveActor() const;
+};
+
+}  // namespace refctrace::trace
