@@ -84,8 +84,7 @@ std::function<int()> SetupCheck(CLI::App& sub) {
                  "How many freed ids to remember for double-free and use-after-free detection")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  sub.footer(
-      "Exit status: 0 clean, 1 findings at or above --fail-on, 2 input error or bad usage.");
+  sub.footer("Exit status: 0 clean, 1 findings at or above --fail-on, 2 input error or bad usage.");
   return [opts] { return RunCheck(*opts); };
 }
 

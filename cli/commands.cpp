@@ -4,8 +4,7 @@ namespace refctrace::cli {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      {"check", "Replay traces against the refcount model and report every violation",
-       SetupCheck},
+      {"check", "Replay traces against the refcount model and report every violation", SetupCheck},
   };
   return commands;
 }

@@ -7,7 +7,8 @@
 
 int main(int argc, char** argv) {
   using refctrace::cli::Commands;
-  CLI::App app{"refctrace: find reference-counting bugs in Erlang driver binary traces"};
+  CLI::App app{"refctrace: find reference-counting bugs in Erlang driver binary traces",
+               "refctrace"};
   app.set_version_flag("--version", "refctrace 0.1.0");
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, std::function<int()>>> runners;

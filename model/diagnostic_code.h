@@ -23,9 +23,9 @@ enum class Code : uint8_t {
 };
 
 inline constexpr std::array<Code, 9> kAllCodes = {
-    Code::kLeak,          Code::kDoubleFree,  Code::kUseAfterFree,
-    Code::kMutateAfterOutput, Code::kReallocShared, Code::kDecToZero,
-    Code::kAllocLive,     Code::kRefcMismatch, Code::kUnknownBinary,
+    Code::kLeak,          Code::kDoubleFree, Code::kUseAfterFree, Code::kMutateAfterOutput,
+    Code::kReallocShared, Code::kDecToZero,  Code::kAllocLive,    Code::kRefcMismatch,
+    Code::kUnknownBinary,
 };
 
 // The code as users write it: "double-free".

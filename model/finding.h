@@ -30,11 +30,11 @@ struct Finding {
   Code code = Code::kLeak;
   Severity severity = Severity::kError;
   trace::BinId bin;
-  uint32_t incarnation = 0;  // 1-based per id
-  uint64_t event = 0;        // anchor event index
-  uint64_t line = 0;         // anchor line; 0: unknown
-  std::string actor;         // anchor actor; empty: unknown
-  std::string src;           // anchor source location; empty: unknown
+  uint32_t incarnation = 0;        // 1-based per id
+  uint64_t event = 0;              // anchor event index
+  uint64_t line = 0;               // anchor line; 0: unknown
+  std::string actor;               // anchor actor; empty: unknown
+  std::string src;                 // anchor source location; empty: unknown
   std::vector<std::string> stack;  // anchor call stack, innermost first
   std::string message;
   std::optional<uint64_t> size;  // the binary's size when known (leaked bytes)

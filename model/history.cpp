@@ -20,7 +20,8 @@ void History::Add(const HistoryEntry& entry) {
 std::vector<HistoryEntry> History::Tail() const {
   std::vector<HistoryEntry> out;
   out.reserve(tail_.size());
-  for (size_t i = 0; i < tail_.size(); ++i) out.push_back(tail_[(tail_start_ + i) % tail_.size()]);
+  for (size_t i = 0; i < tail_.size(); ++i)
+    out.push_back(tail_[(tail_start_ + i) % tail_.size()]);
   return out;
 }
 

@@ -13,7 +13,7 @@ namespace refctrace::model {
 
 struct HistoryEntry {
   uint64_t event = 0;
-  uint64_t line = 0;  // 0: unknown
+  uint64_t line = 0;    // 0: unknown
   int64_t vm_refc = 0;  // the emulator's count after the event
   uint64_t size = 0;    // alloc/realloc size, when has_size
   StrRef actor = 0;

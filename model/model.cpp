@@ -13,6 +13,7 @@ using trace::Op;
 struct Model::Incarnation {
   bool live = false;
   uint32_t generation = 0;  // bumped when the slot is reused
+  uint64_t serial = 0;      // start order, for observers
   BinId id;                 // current id (realloc moves it)
   uint32_t number = 0;      // 1-based incarnation of `id`
   Holders holders;
@@ -39,7 +40,8 @@ struct Model::IdState {
 
 int64_t Holders::Sum() const {
   int64_t sum = driver + queue + vm;
-  for (const ProcessHold& p : procs) sum += p.msg + p.proc;
+  for (const ProcessHold& p : procs)
+    sum += p.msg + p.proc;
   return sum;
 }
 
@@ -69,23 +71,40 @@ bool IsRelease(Op op) {
 
 std::string_view Verb(Op op) {
   switch (op) {
-    case Op::kAlloc: return "allocated";
-    case Op::kRealloc: return "reallocated";
-    case Op::kFree: return "freed";
-    case Op::kInc: return "incremented the count of";
-    case Op::kDec: return "decremented the count of";
-    case Op::kObserve: return "read the count of";
-    case Op::kWrite: return "wrote to";
-    case Op::kRead: return "read";
-    case Op::kOutput: return "output";
-    case Op::kEnq: return "queued";
-    case Op::kDeq: return "dequeued";
-    case Op::kBorrow: return "borrowed";
-    case Op::kUnborrow: return "returned";
-    case Op::kReceive: return "received";
-    case Op::kSend: return "sent";
-    case Op::kGc: return "garbage-collected";
-    default: return trace::OpName(op);
+    case Op::kAlloc:
+      return "allocated";
+    case Op::kRealloc:
+      return "reallocated";
+    case Op::kFree:
+      return "freed";
+    case Op::kInc:
+      return "incremented the count of";
+    case Op::kDec:
+      return "decremented the count of";
+    case Op::kObserve:
+      return "read the count of";
+    case Op::kWrite:
+      return "wrote to";
+    case Op::kRead:
+      return "read";
+    case Op::kOutput:
+      return "output";
+    case Op::kEnq:
+      return "queued";
+    case Op::kDeq:
+      return "dequeued";
+    case Op::kBorrow:
+      return "borrowed";
+    case Op::kUnborrow:
+      return "returned";
+    case Op::kReceive:
+      return "received";
+    case Op::kSend:
+      return "sent";
+    case Op::kGc:
+      return "garbage-collected";
+    default:
+      return trace::OpName(op);
   }
 }
 
@@ -110,6 +129,11 @@ Model::~Model() = default;
 // Event dispatch.
 
 void Model::Apply(const Event& e) {
+  ApplyEvent(e);
+  if (observer_) NotifyTouched();
+}
+
+void Model::ApplyEvent(const Event& e) {
   ++events_;
   const bool stop_came_last = last_was_stop_;
   last_was_stop_ = false;
@@ -165,7 +189,9 @@ void Model::Finish() {
 // ---------------------------------------------------------------------------
 // Lifecycle.
 
-Model::IdState& Model::State(const BinId& id) { return ids_[id]; }
+Model::IdState& Model::State(const BinId& id) {
+  return ids_[id];
+}
 
 Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, const BinId& id,
                                             bool adopted) {
@@ -179,13 +205,15 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   }
   Incarnation& inc = slots_[slot];
   inc.live = true;
+  inc.serial = ++serial_;
   inc.id = id;
   inc.number = ++state.incarnations;
   inc.adopted = adopted;
   inc.size = e.size;
   inc.history = History(options_.history_head, options_.history_tail);
   inc.start_stack.clear();
-  for (const std::string& frame : e.stack) inc.start_stack.push_back(strings_.Intern(frame));
+  for (const std::string& frame : e.stack)
+    inc.start_stack.push_back(strings_.Intern(frame));
   if (e.op == Op::kAlloc) {
     inc.holders.driver = 1;
   } else if (e.op == Op::kBorrow) {
@@ -211,6 +239,7 @@ void Model::EndIncarnation(uint32_t slot, const Event* /*e*/) {
 }
 
 void Model::AbandonIncarnation(uint32_t slot) {
+  if (observer_) Notify(slot, /*ended=*/true);
   Incarnation& inc = slots_[slot];
   const uint32_t generation = inc.generation + 1;
   inc = Incarnation{};  // releases history and holder memory
@@ -299,6 +328,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       IdState& new_state = State(e.new_bin);
       if (new_state.live_slot >= 0) {
         const auto other = static_cast<uint32_t>(new_state.live_slot);
+        Record(slots_[other], e);
         if (!raised) {
           Report(Code::kAllocLive, e, slots_[other],
                  "realloc moved the binary onto an id that is still live (" +
@@ -318,8 +348,8 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
     }
     case Op::kFree:
       if (h.driver < 1) {
-        return failed_release(1, "driver released a reference it does not hold (" +
-                                     DescribeHolders(inc) + ")");
+        return failed_release(
+            1, "driver released a reference it does not hold (" + DescribeHolders(inc) + ")");
       }
       Release(inc, &h.driver, 1);
       return false;
@@ -331,8 +361,9 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       return false;
     case Op::kDec:
       if (h.driver < 1) {
-        return failed_release(1, "driver_binary_dec_refc on a reference the driver does not hold (" +
-                                     DescribeHolders(inc) + ")");
+        return failed_release(1,
+                              "driver_binary_dec_refc on a reference the driver does not hold (" +
+                                  DescribeHolders(inc) + ")");
       }
       Release(inc, &h.driver, 1);
       if (inc.refc == 0 && !inc.adopted) {
@@ -347,11 +378,11 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
     case Op::kWrite:
       if (!access) return no_access();
       if (inc.borrowed || inc.refc != h.driver) {
-        Report(Code::kMutateAfterOutput, e, inc,
-               std::string("driver wrote to a binary that ") +
-                   (inc.borrowed ? "it only borrowed from the emulator"
-                                 : "others still reference") +
-                   " (" + DescribeHolders(inc) + ")");
+        Report(
+            Code::kMutateAfterOutput, e, inc,
+            std::string("driver wrote to a binary that ") +
+                (inc.borrowed ? "it only borrowed from the emulator" : "others still reference") +
+                " (" + DescribeHolders(inc) + ")");
         return true;
       }
       return false;
@@ -370,9 +401,10 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       return false;
     case Op::kDeq:
       if (h.queue < 1) {
-        return failed_release(1, "driver_deq released a queue reference the port queue does "
-                                 "not hold (" +
-                                     DescribeHolders(inc) + ")");
+        return failed_release(1,
+                              "driver_deq released a queue reference the port queue does "
+                              "not hold (" +
+                                  DescribeHolders(inc) + ")");
       }
       Release(inc, &h.queue, 1);
       return false;
@@ -471,7 +503,8 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   started.refc = h.Sum();
   started.vm_refc = started.refc;
   const auto slot = static_cast<uint32_t>(State(e.bin).live_slot);
-  for (const ProcessHold& p : h.procs) process_index_[p.pid].push_back({slot, started.generation});
+  for (const ProcessHold& p : h.procs)
+    process_index_[p.pid].push_back({slot, started.generation});
 
   ApplyOnLive(e, slot);
   const IdState& now = State(e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : e.bin);
@@ -537,10 +570,10 @@ void Model::StopPass(const Event* e) {
     if (driver > 0) {
       if (!inc.adopted) {
         const HistoryEntry start = inc.history.front();
-        std::string message = "driver still holds " + Plural(driver, "reference") +
-                              (e && e->op == Op::kStop ? " when the port stopped"
-                                                       : " at the end of the trace") +
-                              "; the binary";
+        std::string message =
+            "driver still holds " + Plural(driver, "reference") +
+            (e && e->op == Op::kStop ? " when the port stopped" : " at the end of the trace") +
+            "; the binary";
         if (inc.size) message += " (" + Plural(static_cast<int64_t>(*inc.size), "byte") + ")";
         message += " is never freed";
         Report(Code::kLeak, start, inc, inc.id, std::move(message));
@@ -617,7 +650,45 @@ HistoryEntry Model::MakeEntry(const Event& e, int64_t vm_refc) {
   return entry;
 }
 
-void Model::Record(Incarnation& inc, const Event& e) { inc.history.Add(MakeEntry(e, inc.vm_refc)); }
+void Model::Record(Incarnation& inc, const Event& e) {
+  inc.history.Add(MakeEntry(e, inc.vm_refc));
+  if (observer_) {
+    const auto slot = static_cast<uint32_t>(&inc - slots_.data());
+    touched_.push_back({slot, inc.generation});
+  }
+}
+
+void Model::Notify(uint32_t slot, bool ended) {
+  const Incarnation& inc = slots_[slot];
+  LifetimeStep step;
+  step.step = ToStep(inc.history.back());
+  step.refc = inc.refc;
+  step.ended = ended;
+  const Holders& h = inc.holders;
+  if (h.driver) step.holders.push_back({"driver", h.driver});
+  if (h.queue) step.holders.push_back({"queue", h.queue});
+  for (const ProcessHold& p : h.procs) {
+    if (p.msg) step.holders.push_back({"msg:" + std::string(strings_.Get(p.pid)), p.msg});
+    if (p.proc) step.holders.push_back({"proc:" + std::string(strings_.Get(p.pid)), p.proc});
+  }
+  if (h.vm) step.holders.push_back({"vm", h.vm});
+  observer_->OnStep(inc.serial, inc.id, inc.number, inc.adopted, step);
+}
+
+void Model::NotifyTouched() {
+  // An incarnation that ended was notified by EndIncarnation (its slot's
+  // generation moved on); one touched twice (alloc-live) is notified once.
+  for (size_t i = 0; i < touched_.size(); ++i) {
+    const Handle& t = touched_[i];
+    const Incarnation& inc = slots_[t.slot];
+    if (!inc.live || inc.generation != t.generation) continue;
+    bool seen = false;
+    for (size_t j = 0; j < i; ++j)
+      seen |= touched_[j].slot == t.slot && touched_[j].generation == t.generation;
+    if (!seen) Notify(t.slot, /*ended=*/false);
+  }
+  touched_.clear();
+}
 
 Step Model::ToStep(const HistoryEntry& entry) const {
   Step step;
@@ -648,11 +719,14 @@ void Model::Report(Code code, const Event& e, const Incarnation& inc, std::strin
   f.stack = e.stack;
   f.message = std::move(message);
   f.size = inc.size;
-  for (const HistoryEntry& entry : inc.history.head()) f.history.push_back(ToStep(entry));
+  for (const HistoryEntry& entry : inc.history.head())
+    f.history.push_back(ToStep(entry));
   f.omitted = inc.history.omitted();
   f.omitted_at = f.history.size();
-  for (const HistoryEntry& entry : inc.history.Tail()) f.history.push_back(ToStep(entry));
-  if (!f.history.empty() && f.history.back().event == e.pos.index) f.history.back().refc = inc.vm_refc;
+  for (const HistoryEntry& entry : inc.history.Tail())
+    f.history.push_back(ToStep(entry));
+  if (!f.history.empty() && f.history.back().event == e.pos.index)
+    f.history.back().refc = inc.vm_refc;
   sink_->OnFinding(std::move(f));
 }
 
@@ -667,13 +741,16 @@ void Model::Report(Code code, const HistoryEntry& anchor, const Incarnation& inc
   f.line = anchor.line;
   f.actor = strings_.Get(anchor.actor);
   f.src = strings_.Get(anchor.src);
-  for (StrRef frame : inc.start_stack) f.stack.emplace_back(strings_.Get(frame));
+  for (StrRef frame : inc.start_stack)
+    f.stack.emplace_back(strings_.Get(frame));
   f.message = std::move(message);
   f.size = inc.size;
-  for (const HistoryEntry& entry : inc.history.head()) f.history.push_back(ToStep(entry));
+  for (const HistoryEntry& entry : inc.history.head())
+    f.history.push_back(ToStep(entry));
   f.omitted = inc.history.omitted();
   f.omitted_at = f.history.size();
-  for (const HistoryEntry& entry : inc.history.Tail()) f.history.push_back(ToStep(entry));
+  for (const HistoryEntry& entry : inc.history.Tail())
+    f.history.push_back(ToStep(entry));
   sink_->OnFinding(std::move(f));
 }
 
@@ -738,7 +815,8 @@ std::optional<std::string> Model::CheckInvariants() const {
   for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
     const Incarnation& inc = slots_[slot];
     if (!inc.live) continue;
-    const std::string where = "binary " + inc.id.ToDisplay() + " (slot " + std::to_string(slot) + ")";
+    const std::string where =
+        "binary " + inc.id.ToDisplay() + " (slot " + std::to_string(slot) + ")";
     const Holders& h = inc.holders;
     if (inc.refc != h.Sum()) {
       return where + ": refc " + std::to_string(inc.refc) + " != sum of holders " +

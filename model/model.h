@@ -12,6 +12,7 @@
 
 #include "model/finding.h"
 #include "model/history.h"
+#include "model/lifetime.h"
 #include "model/string_pool.h"
 #include "trace/event.h"
 
@@ -27,9 +28,9 @@ struct ModelOptions {
 // Figures for the summary line; complete once Finish() has run.
 struct ModelStats {
   uint64_t events = 0;
-  uint64_t binaries = 0;      // incarnations started (moves by realloc excluded)
-  uint64_t live = 0;          // incarnations not freed
-  uint64_t leaked_bytes = 0;  // sizes of leaked incarnations
+  uint64_t binaries = 0;           // incarnations started (moves by realloc excluded)
+  uint64_t live = 0;               // incarnations not freed
+  uint64_t leaked_bytes = 0;       // sizes of leaked incarnations
   uint64_t held_by_processes = 0;  // live incarnations with a proc or msg holder
 };
 
@@ -66,6 +67,10 @@ class Model {
   // already ended with `stop` or `end`. Not called for an input cut short.
   void Finish();
 
+  // Sees every step of every incarnation from now on (graphs, `show`).
+  // Costs nothing when unset.
+  void SetObserver(LifetimeObserver* observer) { observer_ = observer; }
+
   ModelStats Stats() const;
   // Checks every live incarnation: refc equals the sum of its holders and no
   // count is negative. Returns a description of the first breach.
@@ -89,6 +94,7 @@ class Model {
   IdState& State(const trace::BinId& id);
 
   // Event handlers.
+  void ApplyEvent(const trace::Event& e);
   void ApplyExit(const trace::Event& e);
   void StopPass(const trace::Event* e);
   void ApplyOnFreed(const trace::Event& e, IdState& state);
@@ -108,13 +114,18 @@ class Model {
   // A diagnostic anchored at the event being applied.
   void Report(Code code, const trace::Event& e, const Incarnation& inc, std::string message);
   // A diagnostic anchored at an earlier event of the incarnation (leak).
-  void Report(Code code, const HistoryEntry& anchor, const Incarnation& inc, const trace::BinId& bin,
-              std::string message);
+  void Report(Code code, const HistoryEntry& anchor, const Incarnation& inc,
+              const trace::BinId& bin, std::string message);
   void ReportOnFreed(Code code, const trace::Event& e, const IdState& state, std::string message);
   Step ToStep(const HistoryEntry& entry) const;
   std::string DescribeHolders(const Incarnation& inc) const;
+  void Notify(uint32_t slot, bool ended);
+  void NotifyTouched();
 
   FindingSink* sink_;
+  LifetimeObserver* observer_ = nullptr;
+  std::vector<Handle> touched_;  // slots recorded during this event (observer only)
+  uint64_t serial_ = 0;
   ModelOptions options_;
   StringPool strings_;
   StrRef driver_ref_;

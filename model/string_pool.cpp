@@ -2,7 +2,9 @@
 
 namespace refctrace::model {
 
-StringPool::StringPool() { strings_.emplace_back(); }
+StringPool::StringPool() {
+  strings_.emplace_back();
+}
 
 StrRef StringPool::Intern(std::string_view s) {
   if (s.empty()) return 0;

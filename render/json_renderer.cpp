@@ -70,7 +70,8 @@ void RenderJson(const std::vector<InputReport>& inputs, std::ostream& out) {
       ji["error"] = std::move(e);
     }
     jinputs.push_back(std::move(ji));
-    for (const model::Finding& f : input.findings) diagnostics.push_back(FindingJson(input.path, f));
+    for (const model::Finding& f : input.findings)
+      diagnostics.push_back(FindingJson(input.path, f));
   }
   const Totals totals = ComputeTotals(inputs);
   root["inputs"] = std::move(jinputs);

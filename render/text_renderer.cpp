@@ -36,9 +36,12 @@ class Painter {
 
 std::string_view SeverityColor(Severity severity) {
   switch (severity) {
-    case Severity::kError: return kRed;
-    case Severity::kWarning: return kMagenta;
-    case Severity::kNote: return kCyan;
+    case Severity::kError:
+      return kRed;
+    case Severity::kWarning:
+      return kMagenta;
+    case Severity::kNote:
+      return kCyan;
   }
   return kBold;
 }
@@ -71,29 +74,59 @@ std::string DescribeStep(const Step& step) {
       if (step.size) s += " to " + Plural(*step.size, "byte");
       if (!step.to.empty()) s += ", moved to " + step.to;
       break;
-    case Op::kFree: s = "freed" + by; break;
-    case Op::kInc: s = "driver_binary_inc_refc" + by; break;
-    case Op::kDec: s = "driver_binary_dec_refc" + by; break;
-    case Op::kObserve: s = "driver_binary_get_refc" + by; break;
-    case Op::kWrite: s = "written" + by; break;
-    case Op::kRead: s = "read" + by; break;
+    case Op::kFree:
+      s = "freed" + by;
+      break;
+    case Op::kInc:
+      s = "driver_binary_inc_refc" + by;
+      break;
+    case Op::kDec:
+      s = "driver_binary_dec_refc" + by;
+      break;
+    case Op::kObserve:
+      s = "driver_binary_get_refc" + by;
+      break;
+    case Op::kWrite:
+      s = "written" + by;
+      break;
+    case Op::kRead:
+      s = "read" + by;
+      break;
     case Op::kOutput:
       s = "output to " + step.to;
       if (step.copied) s += " (copied, no reference)";
       break;
-    case Op::kEnq: s = "queued on the port" + by; break;
-    case Op::kDeq: s = "dequeued from the port" + by; break;
-    case Op::kBorrow: s = "borrowed in a callback" + by; break;
-    case Op::kUnborrow: s = "callback returned" + by; break;
-    case Op::kReceive: s = "received by " + step.actor; break;
+    case Op::kEnq:
+      s = "queued on the port" + by;
+      break;
+    case Op::kDeq:
+      s = "dequeued from the port" + by;
+      break;
+    case Op::kBorrow:
+      s = "borrowed in a callback" + by;
+      break;
+    case Op::kUnborrow:
+      s = "callback returned" + by;
+      break;
+    case Op::kReceive:
+      s = "received by " + step.actor;
+      break;
     case Op::kSend:
       s = "sent by " + step.actor + " to " + step.to;
       if (step.copied) s += " (copied, no reference)";
       break;
-    case Op::kGc: s = "garbage-collected by " + step.actor; break;
-    case Op::kExit: s = step.actor + " exited"; break;
-    case Op::kStop: s = "port stopped"; break;
-    case Op::kEnd: s = "end of trace"; break;
+    case Op::kGc:
+      s = "garbage-collected by " + step.actor;
+      break;
+    case Op::kExit:
+      s = step.actor + " exited";
+      break;
+    case Op::kStop:
+      s = "port stopped";
+      break;
+    case Op::kEnd:
+      s = "end of trace";
+      break;
   }
   if (!step.src.empty()) s += " at " + step.src;
   if (!step.note.empty()) s += " [" + step.note + "]";
@@ -105,15 +138,16 @@ void RenderTextFindings(const InputReport& input, const TextStyle& style, std::o
   for (const Finding& f : input.findings) {
     const std::string_view severity = model::SeverityName(f.severity);
     out << paint(kBold, Location(input.path, f.line) + ":") << " "
-        << paint(SeverityColor(f.severity), std::string(severity)) << "["
-        << model::CodeName(f.code) << "]: " << paint(kBold, f.message) << "\n";
+        << paint(SeverityColor(f.severity), std::string(severity)) << "[" << model::CodeName(f.code)
+        << "]: " << paint(kBold, f.message) << "\n";
     out << "  binary " << f.bin.ToDisplay() << " (incarnation " << f.incarnation << "), event "
         << f.event;
     if (!f.src.empty()) out << ", at " << paint(kBold, f.src);
     out << "\n";
     if (!f.stack.empty()) {
       out << "  stack:";
-      for (const std::string& frame : f.stack) out << " " << frame;
+      for (const std::string& frame : f.stack)
+        out << " " << frame;
       out << "\n";
     }
     for (size_t i = 0; i < f.history.size(); ++i) {
@@ -156,8 +190,9 @@ void RenderTextSummary(const Totals& totals, size_t inputs, const TextStyle& sty
   const Painter paint(style);
   std::string s = Plural(totals.errors, "error") + ", " + Plural(totals.warnings, "warning");
   if (inputs > 1) s += " in " + Plural(inputs, "input");
-  s += "; " + Plural(totals.binaries, "binary", "binaries") + ", " + Plural(totals.leaked_bytes, "byte") +
-       " leaked, " + std::to_string(totals.held_by_processes) + " still held by processes";
+  s += "; " + Plural(totals.binaries, "binary", "binaries") + ", " +
+       Plural(totals.leaked_bytes, "byte") + " leaked, " +
+       std::to_string(totals.held_by_processes) + " still held by processes";
   if (totals.input_errors) {
     s += "; " + Plural(totals.input_errors, "input") + " cut short by an input error";
   }

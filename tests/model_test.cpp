@@ -1,6 +1,8 @@
 // Model rules of model-v1, one behaviour per test, fed from a compact
 // one-event-per-string notation: "op [bin] [key=value]...". A bin starting
 // with '#' is an integer id.
+#include "model/model.h"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -10,7 +12,6 @@
 #include <vector>
 
 #include "model/collecting_sink.h"
-#include "model/model.h"
 
 namespace refctrace::model {
 namespace {
@@ -70,8 +71,7 @@ struct Run {
 
 // Replays `events`, checking the invariants after every one; `finish` runs
 // the end-of-input pass.
-Run Replay(const std::vector<std::string>& events, ModelOptions options = {},
-           bool finish = true) {
+Run Replay(const std::vector<std::string>& events, ModelOptions options = {}, bool finish = true) {
   CollectingSink sink;
   Model model(&sink, options);
   for (size_t i = 0; i < events.size(); ++i) {
@@ -86,12 +86,13 @@ Run Replay(const std::vector<std::string>& events, ModelOptions options = {},
 }
 
 TEST_CASE("SecondFreeAfterOutputIsOneDoubleFreeAndLaterReleasesAreLegal") {
-  const Run run = Replay({"alloc a", "output a to=P", "free a", "free a", "receive a actor=P",
-                          "gc a actor=P"});
+  const Run run =
+      Replay({"alloc a", "output a to=P", "free a", "free a", "receive a actor=P", "gc a actor=P"});
   CHECK(run.Codes() == "double-free@3");
   const Finding& f = run.findings[0];
-  CHECK(f.message == "driver released a reference it does not hold (driver holds 0; P holds 1 (1 "
-                     "in unreceived messages))");
+  CHECK(f.message ==
+        "driver released a reference it does not hold (driver holds 0; P holds 1 (1 "
+        "in unreceived messages))");
   REQUIRE(f.history.size() == 4);
   CHECK(f.history[0].refc == 1);
   CHECK(f.history[1].refc == 2);
@@ -132,20 +133,20 @@ TEST_CASE("CleanOutputCycleHasNoFinding") {
 
 TEST_CASE("InetDrvReuseObservesOneThenWritesAndOutputsAgain") {
   const Run run = Replay({"alloc a", "write a", "output a to=P", "receive a actor=P",
-                          "gc a actor=P", "observe a refc=1", "write a", "output a to=P",
-                          "free a", "receive a actor=P", "gc a actor=P"});
+                          "gc a actor=P", "observe a refc=1", "write a", "output a to=P", "free a",
+                          "receive a actor=P", "gc a actor=P"});
   CHECK(run.findings.empty());
 }
 
 TEST_CASE("WriteWhileProcessStillHoldsIsMutateAfterOutput") {
-  const Run run = Replay({"alloc a", "output a to=P", "receive a actor=P", "write a", "free a",
-                          "gc a actor=P"});
+  const Run run = Replay(
+      {"alloc a", "output a to=P", "receive a actor=P", "write a", "free a", "gc a actor=P"});
   CHECK(run.Codes() == "mutate-after-output@3");
 }
 
 TEST_CASE("OutputvBorrowIncEnqIsClean") {
-  const Run run = Replay({"borrow a refc=1", "inc a", "enq a", "unborrow a", "deq a", "free a",
-                          "gc a actor=Sender"});
+  const Run run = Replay(
+      {"borrow a refc=1", "inc a", "enq a", "unborrow a", "deq a", "free a", "gc a actor=Sender"});
   CHECK(run.findings.empty());
   CHECK(run.stats.live == 0);
 }
@@ -215,8 +216,8 @@ TEST_CASE("DecToZeroIsReportedOnceAndNotAsLeak") {
 }
 
 TEST_CASE("DecWithoutDriverReferenceIsDoubleFree") {
-  const Run run = Replay({"alloc a", "output a to=P", "free a", "dec a", "receive a actor=P",
-                          "gc a actor=P"});
+  const Run run =
+      Replay({"alloc a", "output a to=P", "free a", "dec a", "receive a actor=P", "gc a actor=P"});
   CHECK(run.Codes() == "double-free@3");
 }
 
@@ -226,8 +227,8 @@ TEST_CASE("DeqOfEmptyQueueIsDoubleFree") {
 }
 
 TEST_CASE("GcOfAReferenceTheProcessNeverHadIsDoubleFree") {
-  const Run run = Replay({"alloc a", "output a to=P", "receive a actor=P", "gc a actor=Q",
-                          "free a", "gc a actor=P"});
+  const Run run = Replay(
+      {"alloc a", "output a to=P", "receive a actor=P", "gc a actor=Q", "free a", "gc a actor=P"});
   CHECK(run.Codes() == "double-free@3");
 }
 
@@ -239,8 +240,8 @@ TEST_CASE("GcWithCountReleasesSeveralReferences") {
 }
 
 TEST_CASE("GcFallsBackToTheEmulatorsUnattributedReferences") {
-  const Run run = Replay({"borrow a refc=2", "inc a", "unborrow a", "gc a actor=S count=2",
-                          "free a"});
+  const Run run =
+      Replay({"borrow a refc=2", "inc a", "unborrow a", "gc a actor=S count=2", "free a"});
   CHECK(run.findings.empty());
 }
 
@@ -255,8 +256,8 @@ TEST_CASE("ReleaseOnFreedIdIsDoubleFreeForEveryReleaseKind") {
 }
 
 TEST_CASE("IncWithoutAccessIsUseAfterFree") {
-  const Run run = Replay({"alloc a", "output a to=P", "free a", "inc a", "receive a actor=P",
-                          "gc a actor=P"});
+  const Run run =
+      Replay({"alloc a", "output a to=P", "free a", "inc a", "receive a actor=P", "gc a actor=P"});
   CHECK(run.Codes() == "use-after-free@3");
 }
 
@@ -274,8 +275,8 @@ TEST_CASE("OutputToAnExitedProcessCreatesNoReference") {
 }
 
 TEST_CASE("CopiedOutputCreatesNoReference") {
-  const Run run = Replay({"alloc a size=10", "output a to=P copied=true refc=1", "write a",
-                          "free a"});
+  const Run run =
+      Replay({"alloc a size=10", "output a to=P copied=true refc=1", "write a", "free a"});
   CHECK(run.findings.empty());
 }
 
@@ -373,9 +374,9 @@ TEST_CASE("LongHistoryKeepsFirstAndLastEvents") {
 // diagnostic per event.
 TEST_CASE("RandomEventSoupKeepsInvariants") {
   std::mt19937_64 rng(12345);
-  const std::vector<std::string> ops = {"alloc", "realloc", "free", "inc", "dec", "observe",
-                                        "write", "read", "output", "enq", "deq", "borrow",
-                                        "unborrow", "receive", "send", "gc", "exit", "stop"};
+  const std::vector<std::string> ops = {"alloc",    "realloc", "free",   "inc", "dec",  "observe",
+                                        "write",    "read",    "output", "enq", "deq",  "borrow",
+                                        "unborrow", "receive", "send",   "gc",  "exit", "stop"};
   for (int round = 0; round < 200; ++round) {
     std::vector<std::string> events;
     for (int i = 0; i < 60; ++i) {

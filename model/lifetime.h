@@ -1,0 +1,39 @@
+// A binary's life step by step, for pictures and `show`: what each event did
+// and who held references after it. Filled by a LifetimeObserver.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/finding.h"
+#include "trace/event.h"
+
+namespace refctrace::model {
+
+// A holder and its count after a step. Names: "driver", "queue", "vm",
+// "msg:<pid>" (unreceived messages) and "proc:<pid>" (process heap).
+struct HolderCount {
+  std::string holder;
+  int64_t count = 0;
+};
+
+struct LifetimeStep {
+  Step step;
+  int64_t refc = 0;                  // accounted count after the step (sum of holders)
+  std::vector<HolderCount> holders;  // non-zero holders after the step
+  bool ended = false;                // this step freed the incarnation (refc reached 0)
+};
+
+// Called once per event for every incarnation the event touched, after the
+// event is fully applied.
+class LifetimeObserver {
+ public:
+  virtual ~LifetimeObserver() = default;
+  // `serial` is unique per incarnation within one replay (1, 2, ... in start
+  // order); `bin` is the id at this step (realloc may move it).
+  virtual void OnStep(uint64_t serial, const trace::BinId& bin, uint32_t incarnation, bool adopted,
+                      const LifetimeStep& step) = 0;
+};
+
+}  // namespace refctrace::model
