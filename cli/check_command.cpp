@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/graph_dir.h"
 #include "cli/replay.h"
 #include "render/json_renderer.h"
 #include "render/text_renderer.h"
@@ -23,6 +24,7 @@ struct CheckOptions {
   std::string fail_on = "error";
   std::string color = "auto";
   size_t quarantine = model::ModelOptions{}.quarantine_capacity;
+  std::string graph_dir;  // --graph-dir: one SVG per binary with a finding
 };
 
 bool UseColor(const std::string& mode, int fd) {
@@ -41,6 +43,7 @@ int RunCheck(const CheckOptions& opts) {
   const bool text = opts.format == "text";
 
   std::vector<render::InputReport> reports;
+  bool graphs_failed = false;
   for (const std::string& path : opts.traces) {
     render::InputReport report = ReplayInput(path, model_options);
     if (text) {
@@ -49,6 +52,11 @@ int RunCheck(const CheckOptions& opts) {
       std::cout.flush();
     }
     if (report.error) render::RenderInputError(path, *report.error, err_style, std::cerr);
+    if (!opts.graph_dir.empty() &&
+        !WriteFindingGraphs(report, opts.graph_dir, opts.traces.size() > 1, model_options,
+                            text ? std::cout : std::cerr, std::cerr)) {
+      graphs_failed = true;
+    }
     reports.push_back(std::move(report));
   }
   const render::Totals totals = render::ComputeTotals(reports);
@@ -59,7 +67,7 @@ int RunCheck(const CheckOptions& opts) {
   }
   std::cout.flush();
 
-  if (totals.input_errors) return kExitInputError;
+  if (totals.input_errors || graphs_failed) return kExitInputError;
   const bool warnings_fail = opts.fail_on == "warning";
   if (totals.errors || (warnings_fail && totals.warnings)) return kExitFindings;
   return kExitClean;
@@ -84,6 +92,8 @@ std::function<int()> SetupCheck(CLI::App& sub) {
                  "How many freed ids to remember for double-free and use-after-free detection")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  sub.add_option("--graph-dir", opts->graph_dir,
+                 "Also write one SVG per binary with a finding into this directory");
   sub.footer("Exit status: 0 clean, 1 findings at or above --fail-on, 2 input error or bad usage.");
   return [opts] { return RunCheck(*opts); };
 }

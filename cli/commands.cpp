@@ -5,6 +5,8 @@ namespace refctrace::cli {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"check", "Replay traces against the refcount model and report every violation", SetupCheck},
+      {"graph", "Draw binaries' lifetimes as a picture (DOT, SVG or PNG)", SetupGraph},
+      {"show", "Print one binary's life event by event, findings inline", SetupShow},
   };
   return commands;
 }

@@ -29,5 +29,7 @@ const std::vector<Command>& Commands();
 
 // Per-command setup functions, one file each.
 std::function<int()> SetupCheck(CLI::App& sub);
+std::function<int()> SetupGraph(CLI::App& sub);
+std::function<int()> SetupShow(CLI::App& sub);
 
 }  // namespace refctrace::cli

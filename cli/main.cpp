@@ -19,9 +19,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int status = app.exit(e);
     // Help and version are successes; every other usage error is status 2.
-    return status == 0 ? 0 : refctrace::cli::kExitInputError;
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::cerr << "refctrace: error: " << e.what() << "\n"
+              << "Run 'refctrace --help' or 'refctrace COMMAND --help' for usage.\n";
+    return refctrace::cli::kExitInputError;
   }
   for (auto& [sub, run] : runners) {
     if (sub->parsed()) return run();

@@ -6,11 +6,13 @@
 namespace refctrace::cli {
 
 render::InputReport ReplayInput(const std::string& path, const model::ModelOptions& options,
-                                const std::function<void(const trace::Event&)>& on_event) {
+                                const std::function<void(const trace::Event&)>& on_event,
+                                model::LifetimeObserver* observer) {
   render::InputReport report;
   report.path = path;
   model::CollectingSink sink;
   model::Model model(&sink, options);
+  model.SetObserver(observer);
   auto reader = trace::TraceReader::OpenPath(path);
   trace::Event event;
   for (;;) {

@@ -502,6 +502,7 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   }
   started.refc = h.Sum();
   started.vm_refc = started.refc;
+  const std::string assumed = DescribeHolders(started);
   const auto slot = static_cast<uint32_t>(State(e.bin).live_slot);
   for (const ProcessHold& p : h.procs)
     process_index_[p.pid].push_back({slot, started.generation});
@@ -518,7 +519,9 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   inc.history.mutable_back().vm_refc = inc.vm_refc;
   Report(Code::kUnknownBinary, e, inc,
          std::string(e.EffectiveActor()) + " " + std::string(Verb(e.op)) +
-             " a binary the trace never allocated; assuming " + DescribeHolders(inc));
+             " a binary the trace never allocated; assuming " +
+             (assumed == "driver holds 0" ? std::string("no holder") : assumed) +
+             " before it (was the trace started late?)");
   CheckReportedRefc(e, inc);
   if (inc.refc == 0 && !inc.borrowed) EndIncarnation(static_cast<uint32_t>(now.live_slot), &e);
 }
@@ -789,7 +792,8 @@ std::string Model::DescribeHolders(const Incarnation& inc) const {
     s += "; ";
     s += strings_.Get(p.pid);
     s += " holds " + std::to_string(p.msg + p.proc);
-    if (p.msg) s += " (" + std::to_string(p.msg) + " in unreceived messages)";
+    if (p.msg && p.proc) s += " (" + std::to_string(p.msg) + " unreceived)";
+    if (p.msg && !p.proc) s += " (unreceived)";
   }
   if (h.vm) s += "; the emulator holds " + std::to_string(h.vm);
   return s;

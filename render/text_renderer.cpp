@@ -146,8 +146,8 @@ void RenderTextFindings(const InputReport& input, const TextStyle& style, std::o
     out << "\n";
     if (!f.stack.empty()) {
       out << "  stack:";
-      for (const std::string& frame : f.stack)
-        out << " " << frame;
+      for (size_t i = 0; i < f.stack.size(); ++i)
+        out << (i ? " <- " : " ") << f.stack[i];
       out << "\n";
     }
     for (size_t i = 0; i < f.history.size(); ++i) {

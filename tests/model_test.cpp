@@ -91,8 +91,7 @@ TEST_CASE("SecondFreeAfterOutputIsOneDoubleFreeAndLaterReleasesAreLegal") {
   CHECK(run.Codes() == "double-free@3");
   const Finding& f = run.findings[0];
   CHECK(f.message ==
-        "driver released a reference it does not hold (driver holds 0; P holds 1 (1 "
-        "in unreceived messages))");
+        "driver released a reference it does not hold (driver holds 0; P holds 1 (unreceived))");
   REQUIRE(f.history.size() == 4);
   CHECK(f.history[0].refc == 1);
   CHECK(f.history[1].refc == 2);

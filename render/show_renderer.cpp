@@ -1,0 +1,208 @@
+#include "render/show_renderer.h"
+
+#include <algorithm>
+#include <optional>
+#include <string_view>
+
+#include "render/lifetime_graph.h"
+
+namespace refctrace::render {
+
+using model::Finding;
+using model::Lifetime;
+using model::Severity;
+using trace::Op;
+
+namespace {
+
+constexpr std::string_view kBold = "\033[1m";
+constexpr std::string_view kRed = "\033[1;31m";
+constexpr std::string_view kMagenta = "\033[1;35m";
+constexpr std::string_view kDim = "\033[2m";
+constexpr std::string_view kReset = "\033[0m";
+
+class Paint {
+ public:
+  explicit Paint(const TextStyle& style) : color_(style.color) {}
+  std::string operator()(std::string_view sgr, std::string_view text) const {
+    if (!color_) return std::string(text);
+    return std::string(sgr) + std::string(text) + std::string(kReset);
+  }
+
+ private:
+  bool color_;
+};
+
+// Display width of UTF-8 text: one column per code point (the arrows used
+// here are single-width).
+size_t Width(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+std::string Pad(const std::string& s, size_t width, bool right = false) {
+  const size_t w = Width(s);
+  if (w >= width) return s;
+  const std::string fill(width - w, ' ');
+  return right ? fill + s : s + fill;
+}
+
+std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+struct Cells {
+  std::string event, line, actor, op, refc, holders, src, note;
+};
+
+Cells CellsOf(const LifetimeRow& row) {
+  const model::Step& s = row.step.step;
+  Cells c;
+  c.event = s.op == Op::kEnd ? "end" : "#" + std::to_string(s.event);
+  c.line = s.line ? std::to_string(s.line) : "";
+  c.actor = s.op == Op::kEnd ? "" : s.actor;
+  c.op = s.op == Op::kEnd ? "end of trace" : EventSummary(s);
+  c.refc = std::to_string(s.refc);
+  if (row.after_end) {
+    c.holders = "(freed)";
+  } else {
+    c.holders = row.step.holders.empty() ? "-" : DescribeHolders(row.step.holders);
+  }
+  c.src = s.src;
+  c.note = s.note;
+  return c;
+}
+
+void RenderOne(const std::string& path, const Lifetime& life,
+               const std::vector<const Finding*>& findings, const Paint& paint,
+               std::ostream& out) {
+  const std::vector<LifetimeRow> rows = RowsOf(life, findings);
+  const model::IncarnationKey& start = life.names.front();
+
+  // Heading: which binary, how big, what is wrong with it.
+  std::optional<uint64_t> size;
+  for (const LifetimeRow& r : rows) {
+    if (r.step.step.size) size = r.step.step.size;
+  }
+  std::string heading = "binary " + IncarnationName(start);
+  for (size_t i = 1; i < life.names.size(); ++i)
+    heading += " → " + IncarnationName(life.names[i]);
+  if (size) heading += ", " + Plural(*size, "byte", "bytes");
+  if (life.adopted) heading += ", adopted (not allocated in the trace)";
+  heading += " in " + path;
+  uint64_t errors = 0;
+  uint64_t warnings = 0;
+  for (const Finding* f : findings) {
+    errors += f->severity == Severity::kError;
+    warnings += f->severity == Severity::kWarning;
+  }
+  out << paint(kBold, heading) << ": ";
+  if (errors + warnings == 0) {
+    out << "no findings\n";
+  } else {
+    std::string counts;
+    if (errors) counts = Plural(errors, "error", "errors");
+    if (warnings) counts += (counts.empty() ? "" : ", ") + Plural(warnings, "warning", "warnings");
+    out << paint(errors ? kRed : kMagenta, counts) << "\n";
+  }
+
+  std::vector<Cells> cells;
+  Cells head{"event", "line", "actor", "op", "refc", "holders after", "src", ""};
+  size_t w_event = Width(head.event), w_line = Width(head.line), w_actor = Width(head.actor),
+         w_op = Width(head.op), w_refc = Width(head.refc), w_holders = Width(head.holders);
+  for (const LifetimeRow& r : rows) {
+    cells.push_back(CellsOf(r));
+    const Cells& c = cells.back();
+    w_event = std::max(w_event, Width(c.event));
+    w_line = std::max(w_line, Width(c.line));
+    w_actor = std::max(w_actor, Width(c.actor));
+    w_op = std::max(w_op, Width(c.op));
+    w_refc = std::max(w_refc, Width(c.refc));
+    w_holders = std::max(w_holders, Width(c.holders));
+  }
+  auto format = [&](const Cells& c) {
+    std::string s = "  " + Pad(c.event, w_event) + "  " + Pad(c.line, w_line, true) + "  " +
+                    Pad(c.actor, w_actor) + "  " + Pad(c.op, w_op) + "  " +
+                    Pad(c.refc, w_refc, true) + "  " + Pad(c.holders, w_holders);
+    if (!c.src.empty() || !c.note.empty()) s += "  " + c.src;
+    if (!c.note.empty()) s += (c.src.empty() ? "# " : "  # ") + c.note;
+    while (!s.empty() && s.back() == ' ')
+      s.pop_back();
+    return s;
+  };
+  out << paint(kDim, format(head)) << "\n";
+  const std::string indent(2 + w_event + 2, ' ');
+
+  const Finding* leak = nullptr;
+  for (const Finding* f : findings) {
+    if (f->code == model::Code::kLeak) leak = f;
+  }
+  bool end_said = false;
+  auto say_end = [&]() {
+    end_said = true;
+    if (leak) {
+      std::string s = "never freed: the driver's reference is leaked";
+      if (leak->size) s += " (" + Plural(*leak->size, "byte", "bytes") + ")";
+      out << "  " << paint(kRed, s) << "\n";
+      return;
+    }
+    const LifetimeRow* ending = nullptr;
+    for (const LifetimeRow& r : rows) {
+      if (!r.after_end) ending = &r;
+    }
+    if (!ending) return;
+    const std::string at = ending->step.step.op == Op::kEnd
+                               ? "at the end of the trace"
+                               : "at event " + std::to_string(ending->step.step.event);
+    if (life.Ended() && ending->step.refc != 0) {
+      out << "  " << paint(kRed, "abandoned " + at + ": references lost (" +
+                                     DescribeHolders(ending->step.holders) + ")")
+          << "\n";
+    } else if (life.Ended()) {
+      out << "  freed " << at << "\n";
+    } else {
+      out << "  still held when the trace ended: " << DescribeHolders(ending->step.holders)
+          << "\n";
+    }
+  };
+
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const LifetimeRow& r = rows[i];
+    if (r.after_end && !end_said) say_end();
+    if (r.omitted_before) {
+      out << "  " << paint(kDim, "… " + Plural(r.omitted_before, "event", "events") + " omitted …")
+          << "\n";
+    }
+    const bool anchor = std::any_of(findings.begin(), findings.end(), [&](const Finding* f) {
+      return f->event == r.step.step.event && r.step.step.op != Op::kEnd;
+    });
+    const std::string line = format(cells[i]);
+    out << (anchor ? paint(kBold, line) : line) << "\n";
+    for (const Finding* f : findings) {
+      if (f->event != r.step.step.event || r.step.step.op == Op::kEnd) continue;
+      const std::string label = std::string(model::SeverityName(f->severity)) + "[" +
+                                std::string(model::CodeName(f->code)) + "]";
+      out << indent << "└─ "
+          << paint(f->severity == Severity::kError ? kRed : kMagenta, label) << ": "
+          << f->message << "\n";
+    }
+  }
+  if (!end_said) say_end();
+}
+
+}  // namespace
+
+void RenderShow(const std::string& path, const std::vector<Lifetime>& lifetimes,
+                const std::vector<Finding>& findings, const TextStyle& style,
+                std::ostream& out) {
+  const Paint paint(style);
+  for (size_t i = 0; i < lifetimes.size(); ++i) {
+    if (i) out << "\n";
+    RenderOne(path, lifetimes[i], FindingsOf(lifetimes[i], findings), paint, out);
+  }
+}
+
+}  // namespace refctrace::render

@@ -1,0 +1,1102 @@
+// Tests of trace/: the event helpers and the reader, fed from memory. Test names say what
+// input they feed.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "trace/event.h"
+#include "trace/reader.h"
+
+namespace refctrace::trace {
+namespace {
+
+struct Result {
+  std::vector<Event> events;
+  ReadStatus last = ReadStatus::kEnd;
+  InputError error;
+  Encoding encoding = Encoding::kUnknown;
+};
+
+Result Drain(TraceReader& reader) {
+  Result r;
+  Event event;
+  for (;;) {
+    r.last = reader.Next(&event);
+    if (r.last != ReadStatus::kEvent) break;
+    r.events.push_back(event);
+  }
+  r.error = reader.error();
+  r.encoding = reader.encoding();
+  return r;
+}
+
+Result Read(std::string text, const ReaderOptions& options = {}) {
+  auto reader = TraceReader::FromString(std::move(text), options);
+  return Drain(*reader);
+}
+
+// Hands out the text 1 to 7 bytes at a time, so lines and tokens straddle reads.
+class TrickleSource : public TraceReader::Source {
+ public:
+  explicit TrickleSource(std::string text) : text_(std::move(text)) {}
+  long Read(char* buf, size_t len, std::string*) override {
+    size_t want = 1 + (step_++ * 5) % 7;
+    size_t n = std::min({want, len, text_.size() - offset_});
+    std::memcpy(buf, text_.data() + offset_, n);
+    offset_ += n;
+    return static_cast<long>(n);
+  }
+
+ private:
+  std::string text_;
+  size_t offset_ = 0;
+  size_t step_ = 0;
+};
+
+Result ReadTrickled(std::string text, const ReaderOptions& options = {}) {
+  auto reader = TraceReader::FromSource(std::make_unique<TrickleSource>(std::move(text)), options);
+  return Drain(*reader);
+}
+
+// `prefix`, then `fill` bytes of 'a' (made on demand, never held in memory), then `suffix`.
+class GeneratedSource : public TraceReader::Source {
+ public:
+  GeneratedSource(std::string prefix, uint64_t fill, std::string suffix)
+      : prefix_(std::move(prefix)), fill_(fill), suffix_(std::move(suffix)) {}
+  long Read(char* buf, size_t len, std::string*) override {
+    size_t n = 0;
+    while (n < len) {
+      if (offset_ < prefix_.size()) {
+        buf[n++] = prefix_[offset_++];
+      } else if (offset_ < prefix_.size() + fill_) {
+        size_t k =
+            static_cast<size_t>(std::min<uint64_t>(len - n, prefix_.size() + fill_ - offset_));
+        std::memset(buf + n, 'a', k);
+        n += k;
+        offset_ += k;
+      } else if (offset_ < prefix_.size() + fill_ + suffix_.size()) {
+        buf[n++] = suffix_[offset_++ - prefix_.size() - fill_];
+      } else {
+        break;
+      }
+    }
+    return static_cast<long>(n);
+  }
+  uint64_t served() const { return offset_; }
+
+ private:
+  std::string prefix_;
+  uint64_t fill_;
+  std::string suffix_;
+  uint64_t offset_ = 0;
+};
+
+// `first`, then `count` copies of `line`, made on demand.
+class RepeatedLineSource : public TraceReader::Source {
+ public:
+  RepeatedLineSource(std::string first, std::string line, uint64_t count)
+      : text_(std::move(first)), line_(std::move(line)), left_(count) {}
+  long Read(char* buf, size_t len, std::string*) override {
+    size_t n = 0;
+    while (n < len) {
+      if (at_ == text_.size()) {
+        if (left_ == 0) break;
+        --left_;
+        text_ = line_;
+        at_ = 0;
+      }
+      size_t k = std::min(len - n, text_.size() - at_);
+      std::memcpy(buf + n, text_.data() + at_, k);
+      n += k;
+      at_ += k;
+    }
+    served_ += n;
+    return static_cast<long>(n);
+  }
+  uint64_t served() const { return served_; }
+
+ private:
+  std::string text_;
+  std::string line_;
+  uint64_t left_;
+  size_t at_ = 0;
+  uint64_t served_ = 0;
+};
+
+// Gives `text`, then fails.
+class FailingSource : public TraceReader::Source {
+ public:
+  explicit FailingSource(std::string text) : text_(std::move(text)) {}
+  long Read(char* buf, size_t len, std::string* error) override {
+    if (done_) {
+      *error = "Input/output error";
+      return -1;
+    }
+    done_ = true;
+    size_t n = std::min(len, text_.size());
+    std::memcpy(buf, text_.data(), n);
+    return static_cast<long>(n);
+  }
+
+ private:
+  std::string text_;
+  bool done_ = false;
+};
+
+// 1-based column of `needle` in `line`.
+uint64_t Col(const std::string& line, const std::string& needle) {
+  size_t at = line.find(needle);
+  REQUIRE(at != std::string::npos);
+  return at + 1;
+}
+
+// Reads a one-line trace that must fail; checks line 1 and the column of `needle` in it.
+void ExpectErrorAt(const std::string& line, const std::string& needle, const std::string& message) {
+  CAPTURE(line);
+  Result r = Read(line + "\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 1);
+  CHECK(r.error.column == Col(line, needle));
+  CHECK(r.error.message == message);
+}
+
+bool SameEvents(const std::vector<Event>& a, const std::vector<Event>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const Event& x = a[i];
+    const Event& y = b[i];
+    if (x.op != y.op || !(x.bin == y.bin) || !(x.new_bin == y.new_bin) || x.actor != y.actor ||
+        x.to != y.to || x.size != y.size || x.refc != y.refc || x.count != y.count ||
+        x.copied != y.copied || x.t != y.t || x.seq != y.seq || x.src != y.src ||
+        x.stack != y.stack || x.note != y.note || x.pos.index != y.pos.index ||
+        x.pos.line != y.pos.line || x.pos.column != y.pos.column) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const char kSpecExample[] =
+    "{\"refctrace\":1,\"source\":\"my_drv\",\"otp\":\"27.1\"}\n"
+    "{\"op\":\"alloc\",\"bin\":\"0x7f3a10\",\"size\":4096,\"src\":\"my_drv.c:88\"}\n"
+    "{\"op\":\"output\",\"bin\":\"0x7f3a10\",\"to\":\"<0.85.0>\",\"src\":\"my_drv.c:97\"}\n"
+    "{\"op\":\"free\",\"bin\":\"0x7f3a10\",\"src\":\"my_drv.c:98\"}\n"
+    "{\"op\":\"receive\",\"bin\":\"0x7f3a10\",\"actor\":\"<0.85.0>\"}\n"
+    "{\"op\":\"gc\",\"bin\":\"0x7f3a10\",\"actor\":\"<0.85.0>\"}\n";
+
+}  // namespace
+
+// --- event.h helpers -----------------------------------------------------------------------
+
+TEST_CASE("OpNamesRoundTripAndUnknownNamesAreRejected") {
+  const char* names[] = {"alloc",   "realloc", "free", "inc",  "dec",    "observe",  "write",
+                         "read",    "output",  "enq",  "deq",  "borrow", "unborrow", "stop",
+                         "receive", "send",    "gc",   "exit", "end"};
+  REQUIRE(std::size(names) == static_cast<size_t>(kOpCount));
+  for (int i = 0; i < kOpCount; ++i) {
+    Op op = static_cast<Op>(i);
+    CHECK(OpName(op) == names[i]);
+    REQUIRE(OpFromName(names[i]).has_value());
+    CHECK(*OpFromName(names[i]) == op);
+  }
+  CHECK_FALSE(OpFromName("").has_value());
+  CHECK_FALSE(OpFromName("Alloc").has_value());
+  CHECK_FALSE(OpFromName("allocx").has_value());
+  CHECK_FALSE(OpFromName("en").has_value());
+}
+
+TEST_CASE("OpClassesFollowTheSpec") {
+  for (int i = 0; i < kOpCount; ++i) {
+    Op op = static_cast<Op>(i);
+    CAPTURE(OpName(op));
+    CHECK(OpNeedsBin(op) == (op != Op::kExit && op != Op::kStop && op != Op::kEnd));
+    bool process = op == Op::kReceive || op == Op::kSend || op == Op::kGc || op == Op::kExit;
+    CHECK(IsProcessOp(op) == process);
+    CHECK(IsDriverOp(op) == (!process && op != Op::kEnd));
+  }
+}
+
+TEST_CASE("BinIdsOfDifferentKindsDifferAndDisplayAsWritten") {
+  CHECK_FALSE(BinId::Int(1) == BinId::Str("1"));
+  CHECK(BinId::Int(7) == BinId::Int(7));
+  CHECK(BinId::Str("0x7f") == BinId::Str("0x7f"));
+  CHECK(BinId::Int(18446744073709551615ULL).ToDisplay() == "18446744073709551615");
+  CHECK(BinId::Str("0x7f3a10").ToDisplay() == "0x7f3a10");
+  CHECK(BinId().ToDisplay() == "(none)");
+  BinIdHash hash;
+  CHECK(hash(BinId::Int(5)) == hash(BinId::Int(5)));
+  CHECK(hash(BinId::Str("abcdefghijk")) == hash(BinId::Str("abcdefghijk")));
+  // Sequential ids spread out.
+  std::unordered_set<size_t> low_bits;
+  for (uint64_t i = 0; i < 1024; ++i) {
+    low_bits.insert(hash(BinId::Int(0x7f3a0000 + i * 16)) & 1023);
+    low_bits.insert(hash(BinId::Str("0x7f3a" + std::to_string(i))) & 1023);
+  }
+  CHECK(low_bits.size() > 800);
+}
+
+TEST_CASE("EventClearResetsFieldsAndKeepsStringCapacity") {
+  Event e;
+  e.op = Op::kSend;
+  e.bin = BinId::Str(std::string(100, 'b'));
+  e.actor = std::string(100, 'a');
+  e.count = 3;
+  e.copied = true;
+  e.size = 1;
+  e.stack = {"f"};
+  e.pos = {1, 2, 3};
+  size_t actor_capacity = e.actor.capacity();
+  e.Clear();
+  CHECK(e.op == Op::kEnd);
+  CHECK_FALSE(e.bin.present());
+  CHECK(e.actor.empty());
+  CHECK(e.actor.capacity() == actor_capacity);
+  CHECK(e.bin.str.capacity() >= 100);
+  CHECK(e.count == 1);
+  CHECK_FALSE(e.copied);
+  CHECK_FALSE(e.size.has_value());
+  CHECK(e.stack.empty());
+  CHECK(e.pos.line == 0);
+}
+
+TEST_CASE("EffectiveActorDefaultsToDriverForDriverOpsOnly") {
+  Event e;
+  e.op = Op::kAlloc;
+  CHECK(e.EffectiveActor() == "driver");
+  e.actor = "#Port<0.6>";
+  CHECK(e.EffectiveActor() == "#Port<0.6>");
+  e.actor.clear();
+  e.op = Op::kStop;
+  CHECK(e.EffectiveActor() == "driver");
+  e.op = Op::kGc;
+  CHECK(e.EffectiveActor().empty());
+}
+
+// --- encodings -----------------------------------------------------------------------------
+
+TEST_CASE("NdjsonWithHeaderDeliversEventsWithPositions") {
+  Result r = Read(kSpecExample);
+  REQUIRE(r.last == ReadStatus::kEnd);
+  CHECK(r.encoding == Encoding::kNdjson);
+  REQUIRE(r.events.size() == 5);
+  for (size_t i = 0; i < r.events.size(); ++i) {
+    CHECK(r.events[i].pos.index == i);
+    CHECK(r.events[i].pos.line == i + 2);
+    CHECK(r.events[i].pos.column == 1);
+  }
+  const Event& alloc = r.events[0];
+  CHECK(alloc.op == Op::kAlloc);
+  CHECK(alloc.bin == BinId::Str("0x7f3a10"));
+  CHECK(alloc.size == 4096u);
+  CHECK(alloc.src == "my_drv.c:88");
+  CHECK(alloc.EffectiveActor() == "driver");
+  CHECK(r.events[1].op == Op::kOutput);
+  CHECK(r.events[1].to == "<0.85.0>");
+  CHECK(r.events[3].actor == "<0.85.0>");
+  CHECK(r.events[4].op == Op::kGc);
+  CHECK(r.events[4].count == 1);
+}
+
+TEST_CASE("NdjsonWithoutHeaderStartsAtLineOne") {
+  Result r = Read("{\"op\":\"alloc\",\"bin\":1}\n{\"op\":\"free\",\"bin\":1}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].pos.line == 1);
+  CHECK(r.events[1].pos.line == 2);
+  CHECK(r.events[1].pos.index == 1);
+  CHECK(r.events[0].bin == BinId::Int(1));
+}
+
+TEST_CASE("NdjsonWithoutFinalNewlineReadsTheLastLine") {
+  Result r = Read("{\"op\":\"alloc\",\"bin\":1}\n{\"op\":\"free\",\"bin\":12}");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[1].bin == BinId::Int(12));
+}
+
+TEST_CASE("HeaderOnlyTraceIsValidWithNoEvents") {
+  Result r = Read("{\"refctrace\":1,\"source\":\"x\"}\n");
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.empty());
+  CHECK(r.encoding == Encoding::kNdjson);
+}
+
+TEST_CASE("HeaderMayCarryKeysNamedLikeEventFields") {
+  Result r = Read("{\"refctrace\":1,\"size\":\"big\",\"bin\":[]}\n{\"op\":\"stop\"}\n");
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 1);
+}
+
+TEST_CASE("FirstLineWithRefctraceAndOpIsAnEvent") {
+  Result r = Read("{\"refctrace\":\"whatever\",\"op\":\"stop\"}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].pos.line == 1);
+}
+
+TEST_CASE("HeaderAfterTheFirstLineIsNotAHeader") {
+  Result r = Read("{\"op\":\"stop\"}\n{\"refctrace\":1}\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 2);
+  CHECK(r.error.column == 1);
+  CHECK(r.error.message == "missing required field \"op\"");
+}
+
+TEST_CASE("BlankLinesAreSkippedButCounted") {
+  Result r = Read("\n  \n{\"refctrace\":1}\n\t\n\n   {\"op\":\"stop\"}\n \n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].pos.line == 6);
+  CHECK(r.events[0].pos.column == 4);
+  CHECK(r.events[0].pos.index == 0);
+}
+
+TEST_CASE("CrlfLineEndingsAreTolerated") {
+  Result r = Read(
+      "{\"refctrace\":1}\r\n{\"op\":\"alloc\",\"bin\":7}\r\n\r\n{\"op\":\"free\",\"bin\":7}\r\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[1].pos.line == 4);
+  CHECK(r.events[1].bin == BinId::Int(7));
+}
+
+TEST_CASE("CrlfLineWithErrorHasExcerptWithoutTheCr") {
+  Result r = Read("{\"op\":\"alloc\",\"bin\":true}\r\n");
+  REQUIRE(r.last == ReadStatus::kError);
+  CHECK(r.error.excerpt == "{\"op\":\"alloc\",\"bin\":true}");
+}
+
+TEST_CASE("ByteOrderMarkAtTheStartIsSkipped") {
+  Result r = Read("\xEF\xBB\xBF{\"refctrace\":1}\n{\"op\":\"stop\"}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 1);
+}
+
+TEST_CASE("OneLineDocumentIsReadAsADocument") {
+  Result r = Read(
+      "{\"refctrace\":1,\"events\":[{\"op\":\"alloc\",\"bin\":1,\"size\":100},{\"op\":\"free\","
+      "\"bin\":1}]}");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  CHECK(r.encoding == Encoding::kDocument);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].pos.line == 1);
+  CHECK(r.events[0].pos.column == 26);
+  CHECK(r.events[1].pos.column == 60);
+  CHECK(r.events[1].pos.index == 1);
+  CHECK(r.events[0].size == 100u);
+}
+
+TEST_CASE("PrettyPrintedDocumentGivesLineAndColumnOfEachEvent") {
+  std::string doc =
+      "{\n"
+      "  \"refctrace\": 1,\n"
+      "  \"source\": {\"nested\": [1, 2, {\"x\": null}]},\n"
+      "  \"events\": [\n"
+      "    {\"op\": \"alloc\", \"bin\": \"a\"},\n"
+      "    {\n"
+      "      \"op\": \"free\",\n"
+      "      \"bin\": \"a\"\n"
+      "    },\n"
+      "      {\"op\": \"end\"}\n"
+      "  ]\n"
+      "}\n";
+  Result r = Read(doc);
+  REQUIRE(r.last == ReadStatus::kEnd);
+  CHECK(r.encoding == Encoding::kDocument);
+  REQUIRE(r.events.size() == 3);
+  CHECK(r.events[0].pos.line == 5);
+  CHECK(r.events[0].pos.column == 5);
+  CHECK(r.events[1].pos.line == 6);
+  CHECK(r.events[1].pos.column == 5);
+  CHECK(r.events[2].pos.line == 10);
+  CHECK(r.events[2].pos.column == 7);
+  CHECK(r.events[2].op == Op::kEnd);
+}
+
+TEST_CASE("DocumentWithEventsBeforeTheVersionIsRead") {
+  Result r = Read("{\"events\":[{\"op\":\"stop\"}],\"refctrace\":1}");
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 1);
+}
+
+TEST_CASE("DocumentWithoutVersionIsVersionOne") {
+  Result r = Read("{\"events\":[{\"op\":\"stop\"}]}");
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 1);
+  CHECK(r.encoding == Encoding::kDocument);
+}
+
+TEST_CASE("DocumentWithUnknownVersionAfterItsEventsFailsBeforeAnyEvent") {
+  std::string doc = "{\"events\":[{\"op\":\"stop\"}],\n\"refctrace\":2}";
+  Result r = Read(doc);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.empty());
+  CHECK(r.error.line == 2);
+  CHECK(r.error.column == 13);
+  CHECK(r.error.message == "unsupported trace format version 2 (this refctrace reads version 1)");
+}
+
+TEST_CASE("DocumentWhoseEventsAreNotAnArrayIsAnError") {
+  std::string doc = "{\"refctrace\":1,\"events\":{\"op\":\"stop\"}}";
+  Result r = Read(doc);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 1);
+  CHECK(r.error.column == Col(doc, "{\"op\""));
+  CHECK(r.error.message == "field \"events\" must be an array, got an object");
+}
+
+TEST_CASE("DocumentWithContentAfterItsCloseIsAnError") {
+  std::string doc = "{\"refctrace\":1,\"events\":[]}\n{\"op\":\"stop\"}\n";
+  Result r = Read(doc);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.empty());
+  CHECK(r.error.line == 2);
+  CHECK(r.error.column == 1);
+  CHECK(r.error.message.find("expected end of input") != std::string::npos);
+}
+
+TEST_CASE("DocumentWithBrokenEventIsAnErrorAtItsPosition") {
+  std::string doc = "{\"events\":[\n{\"op\":\"stop\"},\n{\"op\":\"alloc\" \"bin\":1}]}";
+  Result r = Read(doc);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 3);
+  CHECK(r.error.column == 15);
+  CHECK(r.error.message ==
+        "syntax error while parsing object - unexpected string literal; "
+        "expected '}'");
+}
+
+TEST_CASE("DocumentEventFieldErrorHasLineAndColumn") {
+  std::string doc = "{\"events\":[\n  {\"op\":\"stop\"},\n  {\"op\":\"alloc\",\"bin\":-1}]}";
+  Result r = Read(doc);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 3);
+  CHECK(r.error.column == 23);
+  CHECK(r.error.message == "field \"bin\" must be a string or a non-negative integer, got -1");
+  CHECK(r.error.excerpt == "  {\"op\":\"alloc\",\"bin\":-1}]}");
+  CHECK(r.error.excerpt_caret == 23);
+}
+
+TEST_CASE("BareArrayIsReadWithPositions") {
+  Result r = Read("[\n {\"op\":\"alloc\",\"bin\":1},\n {\"op\":\"free\",\"bin\":1}\n]\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  CHECK(r.encoding == Encoding::kArray);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].pos.line == 2);
+  CHECK(r.events[0].pos.column == 2);
+  CHECK(r.events[1].pos.line == 3);
+}
+
+TEST_CASE("EmptyBareArrayHasNoEvents") {
+  Result r = Read("  []  \n");
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.empty());
+  CHECK(r.encoding == Encoding::kArray);
+}
+
+TEST_CASE("BareArrayWithContentAfterItIsAnErrorAfterItsEvents") {
+  std::string text = "[{\"op\":\"stop\"}]]";
+  Result r = Read(text);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 1);
+  CHECK(r.error.column == 16);
+}
+
+TEST_CASE("BareArrayElementThatIsNotAnObjectIsAnError") {
+  Result r = Read("[{\"op\":\"stop\"}, 3]");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.column == 17);
+  CHECK(r.error.message == "expected a JSON object, got 3");
+}
+
+TEST_CASE("EmptyInputIsAnErrorAtLineOne") {
+  for (const char* text : {"", " \n\t\r\n  ", "\n\n\n"}) {
+    CAPTURE(text);
+    Result r = Read(text);
+    CHECK(r.last == ReadStatus::kError);
+    CHECK(r.error.line == 1);
+    CHECK(r.error.column == 1);
+    CHECK(r.error.message == "empty trace: no events and no header");
+  }
+}
+
+// --- versions ------------------------------------------------------------------------------
+
+TEST_CASE("HeaderWithUnknownVersionNamesBothVersions") {
+  ExpectErrorAt("{\"refctrace\":2,\"source\":\"x\"}", "2",
+                "unsupported trace format version 2 (this refctrace reads version 1)");
+  ExpectErrorAt("{\"refctrace\":0}", "0",
+                "unsupported trace format version 0 (this refctrace reads version 1)");
+  ExpectErrorAt("{\"refctrace\":99999999999999999999999}", "9",
+                "unsupported trace format version 99999999999999999999999 (this refctrace "
+                "reads version 1)");
+}
+
+TEST_CASE("HeaderWithNonIntegerVersionIsAnError") {
+  ExpectErrorAt("{\"refctrace\":\"1\"}", "\"1\"",
+                "field \"refctrace\" must be an integer format version, got \"1\"");
+  ExpectErrorAt("{\"refctrace\":1.0}", "1.0",
+                "field \"refctrace\" must be an integer format version, got 1.0");
+}
+
+// --- field types ---------------------------------------------------------------------------
+
+TEST_CASE("EveryFieldIsDecoded") {
+  Result r = Read(
+      "{\"op\":\"realloc\",\"bin\":\"old\",\"new_bin\":42,\"actor\":\"#Port<0.6>\",\"to\":\"<0.1.0>"
+      "\","
+      "\"size\":10,\"refc\":-3,\"count\":2,\"copied\":true,\"t\":1.5e3,\"seq\":9,\"src\":\"a.c:1\","
+      "\"stack\":[\"f\",\"g\"],\"note\":\"hi "
+      "\\\"there\\\"\\n\",\"extra\":{\"k\":[1,true,null]}}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 1);
+  const Event& e = r.events[0];
+  CHECK(e.op == Op::kRealloc);
+  CHECK(e.bin == BinId::Str("old"));
+  CHECK(e.new_bin == BinId::Int(42));
+  CHECK(e.actor == "#Port<0.6>");
+  CHECK(e.to == "<0.1.0>");
+  CHECK(e.size == 10u);
+  CHECK(e.refc == -3);
+  CHECK(e.count == 2);
+  CHECK(e.copied);
+  CHECK(e.t == 1500.0);
+  CHECK(e.seq == 9u);
+  CHECK(e.src == "a.c:1");
+  CHECK(e.stack == std::vector<std::string>{"f", "g"});
+  CHECK(e.note == "hi \"there\"\n");
+}
+
+TEST_CASE("EscapedOpAndKeysAreUnescaped") {
+  Result r = Read("{\"o\\u0070\":\"\\u0061lloc\",\"bin\":\"\\u00e9\"}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].op == Op::kAlloc);
+  CHECK(r.events[0].bin == BinId::Str("\xC3\xA9"));
+}
+
+TEST_CASE("StringAndIntegerIdsAreDifferentKinds") {
+  Result r = Read("{\"op\":\"inc\",\"bin\":\"1\"}\n{\"op\":\"inc\",\"bin\":1}\n");
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].bin.kind == BinId::Kind::kStr);
+  CHECK(r.events[1].bin.kind == BinId::Kind::kInt);
+  CHECK_FALSE(r.events[0].bin == r.events[1].bin);
+}
+
+TEST_CASE("IntegerIdAtTwoToThe64MinusOneIsExact") {
+  Result r = Read("{\"op\":\"inc\",\"bin\":18446744073709551615,\"new_bin\":0}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].bin == BinId::Int(18446744073709551615ULL));
+  CHECK(r.events[0].new_bin == BinId::Int(0));
+}
+
+TEST_CASE("IntegerIdAtTwoToThe64IsAnError") {
+  ExpectErrorAt("{\"op\":\"inc\",\"bin\":18446744073709551616}", "1844",
+                "field \"bin\" is out of range (integer ids are at most 18446744073709551615), "
+                "got 18446744073709551616");
+}
+
+TEST_CASE("IdsThatAreNotNonNegativeIntegersAreErrors") {
+  ExpectErrorAt("{\"op\":\"inc\",\"bin\":-1}", "-1",
+                "field \"bin\" must be a string or a non-negative integer, got -1");
+  ExpectErrorAt("{\"op\":\"inc\",\"bin\":1.0}", "1.0",
+                "field \"bin\" must be a string or a non-negative integer without fraction or "
+                "exponent, got 1.0");
+  ExpectErrorAt("{\"op\":\"inc\",\"bin\":1e3}", "1e3",
+                "field \"bin\" must be a string or a non-negative integer without fraction or "
+                "exponent, got 1e3");
+  ExpectErrorAt("{\"op\":\"inc\",\"bin\":true}", "true",
+                "field \"bin\" must be a string or a non-negative integer, got true");
+  ExpectErrorAt("{\"op\":\"inc\",\"bin\":null}", "null",
+                "field \"bin\" must be a string or a non-negative integer, got null");
+  ExpectErrorAt("{\"op\":\"realloc\",\"bin\":1,\"new_bin\":[1]}", "[1]",
+                "field \"new_bin\" must be a string or a non-negative integer, got an array");
+}
+
+TEST_CASE("WrongTypeForEachFieldIsAnErrorAtTheValue") {
+  ExpectErrorAt("{\"op\":1}", "1", "field \"op\" must be a string, got 1");
+  ExpectErrorAt("{\"op\":\"gc\",\"bin\":1,\"actor\":85}", "85",
+                "field \"actor\" must be a string, got 85");
+  ExpectErrorAt("{\"op\":\"output\",\"bin\":1,\"to\":{\"pid\":1}}", "{\"pid\"",
+                "field \"to\" must be a string, got an object");
+  ExpectErrorAt("{\"op\":\"alloc\",\"bin\":1,\"size\":\"10\"}", "\"10\"",
+                "field \"size\" must be a non-negative integer, got \"10\"");
+  ExpectErrorAt("{\"op\":\"alloc\",\"bin\":1,\"size\":-1}", "-1",
+                "field \"size\" must be a non-negative integer, got -1");
+  ExpectErrorAt("{\"op\":\"alloc\",\"bin\":1,\"size\":1.5}", "1.5",
+                "field \"size\" must be a non-negative integer, got 1.5");
+  ExpectErrorAt("{\"op\":\"alloc\",\"bin\":1,\"size\":18446744073709551616}", "1844",
+                "field \"size\" is out of range (at most 18446744073709551615), got "
+                "18446744073709551616");
+  ExpectErrorAt("{\"op\":\"observe\",\"bin\":1,\"refc\":\"2\"}", "\"2\"",
+                "field \"refc\" must be an integer, got \"2\"");
+  ExpectErrorAt("{\"op\":\"observe\",\"bin\":1,\"refc\":2.5}", "2.5",
+                "field \"refc\" must be an integer, got 2.5");
+  ExpectErrorAt("{\"op\":\"observe\",\"bin\":1,\"refc\":9223372036854775808}", "9223",
+                "field \"refc\" is out of range (-9223372036854775808 to 9223372036854775807), "
+                "got 9223372036854775808");
+  ExpectErrorAt("{\"op\":\"gc\",\"bin\":1,\"actor\":\"<0.1.0>\",\"count\":0}", "0}",
+                "field \"count\" must be a positive integer, got 0");
+  ExpectErrorAt("{\"op\":\"gc\",\"bin\":1,\"actor\":\"<0.1.0>\",\"count\":-2}", "-2",
+                "field \"count\" must be a positive integer, got -2");
+  ExpectErrorAt("{\"op\":\"send\",\"bin\":1,\"actor\":\"a\",\"to\":\"b\",\"copied\":\"yes\"}",
+                "\"yes\"", "field \"copied\" must be true or false, got \"yes\"");
+  ExpectErrorAt("{\"op\":\"send\",\"bin\":1,\"actor\":\"a\",\"to\":\"b\",\"copied\":1}", "1}",
+                "field \"copied\" must be true or false, got 1");
+  ExpectErrorAt("{\"op\":\"stop\",\"t\":\"now\"}", "\"now\"",
+                "field \"t\" must be a number, got \"now\"");
+  ExpectErrorAt("{\"op\":\"stop\",\"t\":1e400}", "1e400",
+                "field \"t\" is out of range for a number, got 1e400");
+  ExpectErrorAt("{\"op\":\"stop\",\"seq\":-5}", "-5",
+                "field \"seq\" must be a non-negative integer, got -5");
+  ExpectErrorAt("{\"op\":\"stop\",\"src\":12}", "12", "field \"src\" must be a string, got 12");
+  ExpectErrorAt("{\"op\":\"stop\",\"stack\":\"main\"}", "\"main\"",
+                "field \"stack\" must be an array of strings, got \"main\"");
+  ExpectErrorAt("{\"op\":\"stop\",\"stack\":[\"main\",7]}", "7",
+                "field \"stack\" must be an array of strings, but element 1 is 7");
+  ExpectErrorAt("{\"op\":\"stop\",\"note\":false}", "false",
+                "field \"note\" must be a string, got false");
+}
+
+TEST_CASE("LongWrongValueIsShortenedInTheMessage") {
+  std::string value(200, 'x');
+  Result r = Read("{\"op\":\"stop\",\"t\":\"" + value + "\"}\n");
+  REQUIRE(r.last == ReadStatus::kError);
+  CHECK(r.error.message == "field \"t\" must be a number, got \"" + std::string(39, 'x') + "...");
+}
+
+TEST_CASE("IntegerFieldsAcceptTheirLimits") {
+  Result r = Read(
+      "{\"op\":\"observe\",\"bin\":1,\"refc\":-9223372036854775808,\"size\":18446744073709551615,"
+      "\"seq\":0}\n{\"op\":\"observe\",\"bin\":1,\"refc\":9223372036854775807}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].refc == INT64_MIN);
+  CHECK(r.events[0].size == UINT64_MAX);
+  CHECK(r.events[0].seq == 0u);
+  CHECK(r.events[1].refc == INT64_MAX);
+}
+
+TEST_CASE("UnknownFieldsAreIgnored") {
+  Result r = Read(
+      "{\"op\":\"stop\",\"future\":{\"a\":[1,2,{\"b\":\"c\"}],\"d\":-1.5e-3},\"x\":null,"
+      "\"big\":123456789012345678901234567890}\n");
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 1);
+}
+
+TEST_CASE("MalformedUnknownFieldIsStillAnError") {
+  std::string line = "{\"op\":\"stop\",\"future\":[1,tru]}";
+  Result r = Read(line + "\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 1);
+  CHECK(r.error.column == Col(line, "]}"));
+  CHECK(r.error.message.find("invalid literal") != std::string::npos);
+}
+
+TEST_CASE("DeeplyNestedUnknownFieldIsAnErrorNotACrash") {
+  std::string line =
+      "{\"op\":\"stop\",\"deep\":" + std::string(5000, '[') + std::string(5000, ']') + "}";
+  Result r = Read(line + "\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 1);
+}
+
+TEST_CASE("UnknownOpIsAnErrorAtTheOp") {
+  ExpectErrorAt("{\"op\":\"frobnicate\",\"bin\":1}", "\"frob", "unknown op \"frobnicate\"");
+  ExpectErrorAt("{\"bin\":1,\"op\":\"ALLOC\"}", "\"ALLOC", "unknown op \"ALLOC\"");
+}
+
+TEST_CASE("MissingRequiredFieldsAreErrorsAtTheObject") {
+  ExpectErrorAt("{\"bin\":1}", "{", "missing required field \"op\"");
+  ExpectErrorAt("{\"op\":\"alloc\",\"size\":1}", "{",
+                "missing required field \"bin\" for op \"alloc\"");
+  ExpectErrorAt("{\"op\":\"output\",\"bin\":1}", "{",
+                "missing required field \"to\" for op \"output\"");
+  ExpectErrorAt("{\"op\":\"send\",\"bin\":1,\"actor\":\"<0.1.0>\"}", "{",
+                "missing required field \"to\" for op \"send\"");
+  ExpectErrorAt("{\"op\":\"receive\",\"bin\":1}", "{",
+                "missing required field \"actor\" for op \"receive\"");
+  ExpectErrorAt("{\"op\":\"exit\"}", "{", "missing required field \"actor\" for op \"exit\"");
+  ExpectErrorAt("{\"op\":\"observe\",\"bin\":1}", "{",
+                "missing required field \"refc\" for op \"observe\"");
+  Result r = Read("{\"op\":\"exit\",\"actor\":\"<0.1.0>\"}\n{\"op\":\"stop\"}\n{\"op\":\"end\"}\n");
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 3);
+}
+
+TEST_CASE("MissingFieldOnAnIndentedLineIsAtTheObjectsColumn") {
+  Result r = Read("{\"op\":\"stop\"}\n   {\"op\":\"free\"}\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 2);
+  CHECK(r.error.column == 4);
+}
+
+TEST_CASE("DuplicateKnownFieldIsAnErrorAtTheSecondKey") {
+  ExpectErrorAt("{\"op\":\"alloc\",\"bin\":1,\"size\":1,\"bin\":2}", "\"bin\":2",
+                "duplicate field \"bin\"");
+  ExpectErrorAt("{\"op\":\"stop\",\"op\":\"stop\"}", "\"op\":\"stop\"}", "duplicate field \"op\"");
+  // Unknown fields may repeat.
+  Result r = Read("{\"op\":\"stop\",\"x\":1,\"x\":2}\n");
+  CHECK(r.last == ReadStatus::kEnd);
+}
+
+TEST_CASE("LineThatIsNotAnObjectIsAnError") {
+  Result r = Read("{\"op\":\"stop\"}\n[{\"op\":\"stop\"}]\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 2);
+  CHECK(r.error.column == 1);
+  CHECK(r.error.message == "expected a JSON object, got an array");
+  r = Read("{\"op\":\"stop\"}\n42\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 2);
+  CHECK(r.error.message == "expected a JSON object, got 42");
+  r = Read("{\"op\":\"stop\"}\n  \"text\"\n");
+  CHECK(r.error.column == 3);
+  CHECK(r.error.message == "expected a JSON object, got \"text\"");
+}
+
+// --- end -----------------------------------------------------------------------------------
+
+TEST_CASE("EventAfterEndIsAnErrorAndEndIsDelivered") {
+  Result r = Read("{\"op\":\"stop\"}\n{\"op\":\"end\"}\n\n {\"op\":\"stop\"}\n");
+  CHECK(r.last == ReadStatus::kError);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[1].op == Op::kEnd);
+  CHECK(r.error.line == 4);
+  CHECK(r.error.column == 2);
+  CHECK(r.error.message == "event after \"end\"");
+}
+
+TEST_CASE("EndFollowedByBlankLinesIsFine") {
+  Result r = Read("{\"op\":\"end\"}\n\n   \n");
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 1);
+}
+
+TEST_CASE("DocumentEventAfterEndIsAnError") {
+  Result r = Read("[{\"op\":\"end\"},\n  {\"op\":\"stop\"}]");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 2);
+  CHECK(r.error.column == 3);
+  CHECK(r.error.message == "event after \"end\"");
+}
+
+// --- malformed input -----------------------------------------------------------------------
+
+TEST_CASE("InvalidJsonSaysWhatAndWhere") {
+  std::string line = "{\"op\":\"alloc\",,\"bin\":1}";
+  Result r = Read("{\"op\":\"stop\"}\n" + line + "\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 2);
+  CHECK(r.error.column == 15);
+  CHECK(r.error.message ==
+        "syntax error while parsing object key - unexpected ','; expected string literal");
+  CHECK(r.error.excerpt == line);
+  CHECK(r.error.excerpt_caret == 15);
+}
+
+TEST_CASE("InvalidJsonBeforeAWrongTypeIsReportedFirst") {
+  Result r = Read("{\"op\":\"alloc\",\"bin\":-1,\"size\":tru}\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.message.find("invalid literal") != std::string::npos);
+}
+
+TEST_CASE("ContentAfterTheObjectOnALineIsAnError") {
+  std::string line = "{\"op\":\"stop\"} {\"op\":\"stop\"}";
+  Result r = Read(line + "\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.column == 15);
+  CHECK(r.error.message ==
+        "syntax error while parsing value - unexpected '{'; expected end of input");
+}
+
+TEST_CASE("TruncatedLastLineIsAnErrorAtItsLine") {
+  Result r = Read("{\"op\":\"stop\"}\n{\"op\":\"alloc\",\"bin\":\"0x7f");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 2);
+  CHECK(r.error.column == 26);
+  CHECK(r.error.message.rfind("truncated last line: ", 0) == 0);
+  r = Read("{\"op\":\"stop\"}\n{\"op\":\"alloc\",\"bin\":12");
+  CHECK(r.error.line == 2);
+  CHECK(r.error.message ==
+        "truncated last line: syntax error while parsing object - unexpected end of input; "
+        "expected '}'");
+}
+
+TEST_CASE("UnterminatedLineFollowedByMoreLinesIsNotCalledTruncated") {
+  Result r = Read("{\"op\":\"alloc\",\"bin\":12\n{\"op\":\"stop\"}\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 1);
+  CHECK(r.error.message.find("truncated") == std::string::npos);
+}
+
+TEST_CASE("BinaryJunkIsACleanErrorWithEscapedExcerpt") {
+  Result r = Read(std::string("\x00\x01\xFF\xFEjunk\n", 9));
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 1);
+  CHECK(r.error.column == 1);
+  CHECK(r.error.excerpt == "\\x00\\x01\\xFF\\xFEjunk");
+  CHECK(r.error.message.find("NUL") != std::string::npos);
+
+  r = Read(std::string("{\"op\":\"stop\"}\n{\"op\":\"st\x00op\"}\n", 30));
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 2);
+  CHECK(r.error.column == 10);
+  CHECK(r.error.excerpt == "{\"op\":\"st\\x00op\"}");
+  CHECK(r.error.excerpt_caret == 10);
+
+  // Random bytes of every value, in several shapes: always an error, never a crash.
+  std::string junk;
+  for (int i = 0; i < 4096; ++i)
+    junk.push_back(static_cast<char>((i * 7919 + i / 13) & 0xFF));
+  for (const std::string& text : {junk, "{" + junk, "[" + junk, "{\"events\":" + junk}) {
+    Result j = Read(text);
+    CHECK(j.last == ReadStatus::kError);
+  }
+}
+
+TEST_CASE("InvalidUtf8InAStringIsAnError") {
+  Result r = Read("{\"op\":\"stop\",\"note\":\"caf\xE9!\"}\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.column == 25);
+  CHECK(r.error.message.find("ill-formed UTF-8") != std::string::npos);
+  CHECK(r.error.excerpt == "{\"op\":\"stop\",\"note\":\"caf\\xE9!\"}");
+  CHECK(r.error.excerpt_caret == 25);
+}
+
+TEST_CASE("LongLineExcerptIsCutAroundTheColumn") {
+  std::string line = "{\"op\":\"stop\",\"note\":\"" + std::string(500, 'n') + "\",\"bin\":-1," +
+                     "\"x\":\"" + std::string(500, 'x') + "\"}";
+  Result r = Read(line + "\n");
+  REQUIRE(r.last == ReadStatus::kError);
+  CHECK(r.error.message == "field \"bin\" must be a string or a non-negative integer, got -1");
+  CHECK(r.error.column == Col(line, "-1"));
+  const std::string& ex = r.error.excerpt;
+  CHECK(ex.rfind("...", 0) == 0);
+  CHECK(ex.size() == 106);
+  CHECK(ex.substr(ex.size() - 3) == "...");
+  CHECK(ex.substr(r.error.excerpt_caret - 1, 2) == "-1");
+}
+
+TEST_CASE("LineOverTheLimitIsAnError") {
+  ReaderOptions options;
+  options.max_line_bytes = 1000;
+  options.chunk_bytes = 64;
+  std::string ok = "{\"op\":\"stop\",\"note\":\"" + std::string(1000 - 23, 'a') + "\"}";
+  REQUIRE(ok.size() == 1000);
+  Result r = Read(ok + "\r\n" + ok + "\n", options);
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 2);
+
+  std::string too_long = "{\"op\":\"stop\",\"note\":\"" + std::string(1000 - 22, 'a') + "\"}";
+  r = Read("{\"op\":\"stop\"}\n\n" + too_long + "\n{\"op\":\"stop\"}\n", options);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 3);
+  CHECK(r.error.message == "line is longer than the 1000 bytes limit");
+  CHECK(r.error.excerpt.rfind("{\"op\":\"stop\"", 0) == 0);
+}
+
+TEST_CASE("LineOverTheDefaultLimitIsAnErrorWithoutReadingItAll") {
+  // 80 MiB of one line, generated on demand; the reader must give up after about 64 MiB.
+  auto source = std::make_unique<GeneratedSource>("{\"op\":\"stop\"}\n{\"note\":\"",
+                                                  uint64_t{80} << 20, "\"}\n");
+  GeneratedSource* raw = source.get();
+  auto reader = TraceReader::FromSource(std::move(source));
+  Result r = Drain(*reader);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 2);
+  CHECK(r.error.message == "line is longer than the 64 MiB limit");
+  CHECK(raw->served() < (uint64_t{66} << 20));
+}
+
+// --- sources, chunking and stickiness ------------------------------------------------------
+
+TEST_CASE("LinesSplitAcrossTinyReadsGiveTheSameResults") {
+  ReaderOptions tiny;
+  tiny.chunk_bytes = 16;  // forces moving partial lines and growing the buffer
+  std::vector<std::string> inputs = {
+      kSpecExample,
+      "\xEF\xBB\xBF\r\n\r\n{\"op\":\"alloc\",\"bin\":18446744073709551615,\"size\":7}\r\n  "
+      "{\"op\":\"free\",\"bin\":18446744073709551615}",
+      "{\n \"refctrace\": 1,\n \"events\": [\n  {\"op\": \"alloc\", \"bin\": 5},\n"
+      "  {\"op\": \"free\", \"bin\": 5}\n ]\n}\n",
+      "[{\"op\":\"stop\",\"stack\":[\"a\",\"b\"]},\n{\"op\":\"end\"}]",
+      "{\"op\":\"stop\"}\n{\"op\":\"alloc\",\"bin\":1,\"size\":\"x\"}\n",
+      "{\"op\":\"stop\"}\n{\"op\":\"alloc\",\"bin\":1,",
+      "{\"refctrace\":1,\"events\":[{\"op\":\"stop\"},{\"op\":\"stop\",}]}",
+  };
+  for (const std::string& text : inputs) {
+    CAPTURE(text);
+    Result whole = Read(text);
+    for (const Result& part : {ReadTrickled(text), ReadTrickled(text, tiny), Read(text, tiny)}) {
+      CHECK(part.last == whole.last);
+      CHECK(part.encoding == whole.encoding);
+      CHECK(SameEvents(part.events, whole.events));
+      CHECK(part.error.line == whole.error.line);
+      CHECK(part.error.column == whole.error.column);
+      CHECK(part.error.message == whole.error.message);
+    }
+  }
+}
+
+TEST_CASE("ManyLinesAcrossManyChunksKeepPositions") {
+  std::string text;
+  for (int i = 0; i < 5000; ++i) {
+    text += "{\"op\":\"inc\",\"bin\":" + std::to_string(i) + ",\"src\":\"f.c:" + std::to_string(i) +
+            "\"}\n";
+    if (i % 7 == 0) text += "\n";
+  }
+  ReaderOptions options;
+  options.chunk_bytes = 100;
+  Result r = Read(text, options);
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 5000);
+  uint64_t line = 1;
+  for (int i = 0; i < 5000; ++i) {
+    CHECK(r.events[i].bin == BinId::Int(i));
+    CHECK(r.events[i].pos.line == line);
+    line += (i % 7 == 0) ? 2 : 1;
+  }
+  CHECK(SameEvents(r.events, ReadTrickled(text).events));
+}
+
+TEST_CASE("LongNdjsonTraceIsStreamedInBoundedMemory") {
+  ReaderOptions options;
+  options.chunk_bytes = 4096;
+  std::string header = "{\"refctrace\":1}\n";
+  std::string line = "{\"op\":\"inc\",\"bin\":\"0x7f3a10\",\"src\":\"my_drv.c:97\"}\n";
+  auto source = std::make_unique<RepeatedLineSource>(header, line, 200000);
+  RepeatedLineSource* raw = source.get();
+  const uint64_t header_bytes = header.size(), line_bytes = line.size();
+  auto reader = TraceReader::FromSource(std::move(source), options);
+  Event e;
+  REQUIRE(reader->Next(&e) == ReadStatus::kEvent);
+  CHECK(raw->served() <= 4096);  // no read-ahead beyond one chunk
+  uint64_t n = 1;
+  while (reader->Next(&e) == ReadStatus::kEvent) {
+    if (++n % 50000 == 0) {
+      CHECK(e.pos.line == n + 1);
+      CHECK(raw->served() <= header_bytes + n * line_bytes + 4096);
+    }
+  }
+  CHECK(reader->error().message.empty());
+  CHECK(n == 200000);
+  CHECK(reader->encoding() == Encoding::kNdjson);
+}
+
+TEST_CASE("BrokenFirstLineIsReportedWithoutBufferingTheTrace") {
+  // An unclosed first object could be the start of a pretty-printed document; the encoding
+  // check must give up at line 2, not read the whole trace.
+  auto source =
+      std::make_unique<RepeatedLineSource>("{\"op\":\"alloc\",\n", "{\"op\":\"stop\"}\n", 1000000);
+  RepeatedLineSource* raw = source.get();
+  ReaderOptions options;
+  options.chunk_bytes = 4096;
+  auto reader = TraceReader::FromSource(std::move(source), options);
+  Result r = Drain(*reader);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 1);
+  CHECK(r.error.column == 15);
+  CHECK(raw->served() <= 4096);
+}
+
+TEST_CASE("StandardInputIsReadForDash") {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  std::string text = "{\"op\":\"stop\"}\n{\"op\":\"end\"}\n";
+  REQUIRE(write(fds[1], text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fds[1]);
+  int saved = dup(STDIN_FILENO);
+  dup2(fds[0], STDIN_FILENO);
+  close(fds[0]);
+  auto reader = TraceReader::OpenPath("-");
+  Result r = Drain(*reader);
+  dup2(saved, STDIN_FILENO);
+  close(saved);
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 2);
+}
+
+TEST_CASE("ErrorIsStickyAndEndIsRepeated") {
+  auto reader = TraceReader::FromString("{\"op\":\"bogus\"}\n{\"op\":\"stop\"}\n");
+  Event e;
+  CHECK(reader->Next(&e) == ReadStatus::kError);
+  CHECK(reader->Next(&e) == ReadStatus::kError);
+  CHECK(reader->error().message == "unknown op \"bogus\"");
+  CHECK(reader->events_read() == 0);
+
+  reader = TraceReader::FromString("{\"op\":\"stop\"}\n");
+  CHECK(reader->Next(&e) == ReadStatus::kEvent);
+  CHECK(reader->Next(&e) == ReadStatus::kEnd);
+  CHECK(reader->Next(&e) == ReadStatus::kEnd);
+  CHECK(reader->events_read() == 1);
+  CHECK(reader->bytes_read() == 14);
+}
+
+TEST_CASE("MissingFileIsAnErrorAtLineZero") {
+  auto reader = TraceReader::OpenPath("/nonexistent/dir/trace.ndjson");
+  Event e;
+  CHECK(reader->Next(&e) == ReadStatus::kError);
+  CHECK(reader->error().line == 0);
+  CHECK(reader->error().message == "cannot open: No such file or directory");
+  CHECK(reader->Next(&e) == ReadStatus::kError);
+}
+
+TEST_CASE("FileOnDiskIsRead") {
+  char path[] = "/tmp/refctrace_reader_test_XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(write(fd, kSpecExample, sizeof(kSpecExample) - 1) ==
+          static_cast<ssize_t>(sizeof(kSpecExample) - 1));
+  close(fd);
+  auto reader = TraceReader::OpenPath(path);
+  Result r = Drain(*reader);
+  std::remove(path);
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 5);
+  CHECK(reader->bytes_read() == sizeof(kSpecExample) - 1);
+}
+
+TEST_CASE("DirectoryGivesAReadError") {
+  auto reader = TraceReader::OpenPath("/tmp");
+  Result r = Drain(*reader);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 0);
+  CHECK(r.error.message == "read error: Is a directory");
+}
+
+TEST_CASE("ReadErrorMidwayIsAnErrorAtLineZero") {
+  auto reader =
+      TraceReader::FromSource(std::make_unique<FailingSource>("{\"op\":\"stop\"}\n{\"op\":"));
+  Result r = Drain(*reader);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 0);
+  CHECK(r.error.message == "read error: Input/output error");
+
+  reader = TraceReader::FromSource(std::make_unique<FailingSource>("[{\"op\":\"stop\"}"));
+  r = Drain(*reader);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.empty());
+  CHECK(r.error.message == "read error: Input/output error");
+}
+
+}  // namespace refctrace::trace

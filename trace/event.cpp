@@ -1,0 +1,167 @@
+#include "trace/event.h"
+
+#include <array>
+#include <cstring>
+
+namespace refctrace::trace {
+namespace {
+
+constexpr std::array<std::string_view, kOpCount> kOpNames = {
+    "alloc", "realloc", "free",     "inc",  "dec",     "observe", "write", "read", "output", "enq",
+    "deq",   "borrow",  "unborrow", "stop", "receive", "send",    "gc",    "exit", "end",
+};
+
+// 64-bit finaliser from MurmurHash3: full avalanche, a few cycles.
+inline uint64_t Mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+inline uint64_t Load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Word-at-a-time multiply-mix hash; ids are short ("0x7f3a10"), so this stays in registers.
+uint64_t HashBytes(const char* p, size_t n) {
+  constexpr uint64_t kMul = 0x9e3779b97f4a7c15ULL;
+  uint64_t h = n * kMul;
+  while (n >= 8) {
+    h = (h ^ Mix64(Load64(p))) * kMul;
+    p += 8;
+    n -= 8;
+  }
+  if (n > 0) {
+    uint64_t tail = 0;
+    std::memcpy(&tail, p, n);
+    h = (h ^ Mix64(tail ^ (uint64_t{n} << 56))) * kMul;
+  }
+  return Mix64(h);
+}
+
+}  // namespace
+
+std::string_view OpName(Op op) {
+  auto i = static_cast<size_t>(op);
+  return i < kOpNames.size() ? kOpNames[i] : std::string_view("?");
+}
+
+std::optional<Op> OpFromName(std::string_view name) {
+  // Dispatch on the first letter; every candidate is then one comparison.
+  auto is = [&](Op op) { return name == kOpNames[static_cast<size_t>(op)]; };
+  if (name.empty()) return std::nullopt;
+  switch (name[0]) {
+    case 'a':
+      if (is(Op::kAlloc)) return Op::kAlloc;
+      break;
+    case 'b':
+      if (is(Op::kBorrow)) return Op::kBorrow;
+      break;
+    case 'd':
+      if (is(Op::kDec)) return Op::kDec;
+      if (is(Op::kDeq)) return Op::kDeq;
+      break;
+    case 'e':
+      if (is(Op::kEnq)) return Op::kEnq;
+      if (is(Op::kExit)) return Op::kExit;
+      if (is(Op::kEnd)) return Op::kEnd;
+      break;
+    case 'f':
+      if (is(Op::kFree)) return Op::kFree;
+      break;
+    case 'g':
+      if (is(Op::kGc)) return Op::kGc;
+      break;
+    case 'i':
+      if (is(Op::kInc)) return Op::kInc;
+      break;
+    case 'o':
+      if (is(Op::kOutput)) return Op::kOutput;
+      if (is(Op::kObserve)) return Op::kObserve;
+      break;
+    case 'r':
+      if (is(Op::kRealloc)) return Op::kRealloc;
+      if (is(Op::kRead)) return Op::kRead;
+      if (is(Op::kReceive)) return Op::kReceive;
+      break;
+    case 's':
+      if (is(Op::kSend)) return Op::kSend;
+      if (is(Op::kStop)) return Op::kStop;
+      break;
+    case 'u':
+      if (is(Op::kUnborrow)) return Op::kUnborrow;
+      break;
+    case 'w':
+      if (is(Op::kWrite)) return Op::kWrite;
+      break;
+    default:
+      break;
+  }
+  return std::nullopt;
+}
+
+bool OpNeedsBin(Op op) {
+  return op != Op::kExit && op != Op::kStop && op != Op::kEnd;
+}
+
+bool IsDriverOp(Op op) {
+  return op <= Op::kStop;
+}
+
+bool IsProcessOp(Op op) {
+  return op >= Op::kReceive && op <= Op::kExit;
+}
+
+std::string BinId::ToDisplay() const {
+  switch (kind) {
+    case Kind::kInt:
+      return std::to_string(num);
+    case Kind::kStr:
+      return str;
+    case Kind::kNone:
+      break;
+  }
+  return "(none)";
+}
+
+size_t BinIdHash::operator()(const BinId& id) const noexcept {
+  switch (id.kind) {
+    case BinId::Kind::kInt:
+      return static_cast<size_t>(Mix64(id.num ^ 0x5bd1e9955bd1e995ULL));
+    case BinId::Kind::kStr:
+      return static_cast<size_t>(HashBytes(id.str.data(), id.str.size()));
+    case BinId::Kind::kNone:
+      break;
+  }
+  return 0;
+}
+
+void Event::Clear() {
+  op = Op::kEnd;
+  bin.clear();
+  new_bin.clear();
+  actor.clear();
+  to.clear();
+  size.reset();
+  refc.reset();
+  count = 1;
+  copied = false;
+  t.reset();
+  seq.reset();
+  src.clear();
+  stack.clear();
+  note.clear();
+  pos = Position{};
+}
+
+std::string_view Event::EffectiveActor() const {
+  if (actor.empty() && IsDriverOp(op)) return "driver";
+  return actor;
+}
+
+}  // namespace refctrace::trace

@@ -1,0 +1,557 @@
+#include "trace/event_decoder.h"
+
+#include <cstring>
+
+#include "trace/input_diagnostics.h"
+#include "trace/json_token.h"
+
+namespace refctrace::trace {
+namespace od = simdjson::ondemand;
+namespace {
+
+// Deeper nesting than this in an unknown field is refused rather than walked.
+constexpr int kMaxNesting = 1024;
+
+enum FieldId : uint8_t {
+  kOpField,
+  kBinField,
+  kActorField,
+  kToField,
+  kSizeField,
+  kNewBinField,
+  kRefcField,
+  kCountField,
+  kCopiedField,
+  kTField,
+  kSeqField,
+  kSrcField,
+  kStackField,
+  kNoteField,
+  kRefctraceField,
+  kUnknownField,
+};
+
+constexpr std::string_view kFieldNames[] = {
+    "op",     "bin", "actor", "to",  "size",  "new_bin", "refc",      "count",
+    "copied", "t",   "seq",   "src", "stack", "note",    "refctrace",
+};
+
+FieldId MatchField(std::string_view k) {
+  switch (k.size()) {
+    case 1:
+      if (k[0] == 't') return kTField;
+      break;
+    case 2:
+      if (k == "op") return kOpField;
+      if (k == "to") return kToField;
+      break;
+    case 3:
+      if (k == "bin") return kBinField;
+      if (k == "src") return kSrcField;
+      if (k == "seq") return kSeqField;
+      break;
+    case 4:
+      if (k == "size") return kSizeField;
+      if (k == "refc") return kRefcField;
+      if (k == "note") return kNoteField;
+      break;
+    case 5:
+      if (k == "actor") return kActorField;
+      if (k == "count") return kCountField;
+      if (k == "stack") return kStackField;
+      break;
+    case 6:
+      if (k == "copied") return kCopiedField;
+      break;
+    case 7:
+      if (k == "new_bin") return kNewBinField;
+      break;
+    case 9:
+      if (k == "refctrace") return kRefctraceField;
+      break;
+    default:
+      break;
+  }
+  return kUnknownField;
+}
+
+// What a field's value must be, for the message when it is not.
+enum class Expect : uint8_t {
+  kString,
+  kUint,
+  kPositive,
+  kInt,
+  kBinId,
+  kBool,
+  kNumber,
+  kStringArray,
+  kVersion,
+};
+
+std::string Quoted(std::string_view name) {
+  return "\"" + std::string(name) + "\"";
+}
+
+std::string Describe(const TokenInfo& info) {
+  if (info.kind == TokenKind::kObject) return "an object";
+  if (info.kind == TokenKind::kArray) return "an array";
+  return ShortForDisplay(info.text);
+}
+
+std::string MismatchMessage(std::string_view field, Expect expect, const TokenInfo& info) {
+  bool number = info.kind == TokenKind::kNumber;
+  bool integer = number && !info.fraction_or_exponent;
+  // An integer that is not what was asked for is either out of range or of the wrong sign.
+  uint64_t u;
+  int64_t i;
+  bool too_big = integer && !info.negative && !ParseUint64(info.text, &u);
+  bool int_out_of_range = integer && !ParseInt64(info.text, &i);
+  std::string f = "field " + Quoted(field);
+  std::string got = ", got " + Describe(info);
+  switch (expect) {
+    case Expect::kString:
+      return f + " must be a string" + got;
+    case Expect::kUint:
+      if (too_big) return f + " is out of range (at most 18446744073709551615)" + got;
+      return f + " must be a non-negative integer" + got;
+    case Expect::kPositive:
+      if (too_big) return f + " is out of range (at most 18446744073709551615)" + got;
+      return f + " must be a positive integer" + got;
+    case Expect::kInt:
+      if (int_out_of_range) {
+        return f + " is out of range (-9223372036854775808 to 9223372036854775807)" + got;
+      }
+      return f + " must be an integer" + got;
+    case Expect::kBinId:
+      if (too_big) {
+        return f + " is out of range (integer ids are at most 18446744073709551615)" + got;
+      }
+      if (number && !info.negative) {
+        return f + " must be a string or a non-negative integer without fraction or exponent" + got;
+      }
+      return f + " must be a string or a non-negative integer" + got;
+    case Expect::kBool:
+      return f + " must be true or false" + got;
+    case Expect::kNumber:
+      if (number) return f + " is out of range for a number" + got;
+      return f + " must be a number" + got;
+    case Expect::kStringArray:
+      return f + " must be an array of strings" + got;
+    case Expect::kVersion:
+      return f + " must be an integer format version" + got;
+  }
+  return f + " has the wrong type" + got;
+}
+
+enum class Got : uint8_t { kOk, kWrongType, kSyntax };
+
+// Strings in traces are short: a plain loop beats a call to memchr.
+inline bool HasBackslash(std::string_view s) {
+  if (s.size() > 64) return std::memchr(s.data(), '\\', s.size()) != nullptr;
+  bool found = false;
+  for (char c : s)
+    found |= c == '\\';
+  return found;
+}
+
+// A string value, viewed in place when it has no escapes (the common case), else unescaped
+// into simdjson's string buffer. *raw is the token, for messages.
+Got ReadString(od::value& v, std::string_view* out, std::string_view* raw) {
+  std::string_view tok = v.raw_json_token();
+  *raw = tok;
+  if (tok.empty() || tok[0] != '"') return Got::kWrongType;
+  tok = TrimJsonSpaceRight(tok);
+  if (tok.size() < 2 || tok.back() != '"') return Got::kSyntax;
+  std::string_view body = tok.substr(1, tok.size() - 2);
+  if (!HasBackslash(body)) {
+    *out = body;
+    return Got::kOk;
+  }
+  return v.get_string().get(*out) ? Got::kSyntax : Got::kOk;
+}
+
+// Decodes one object. Problems with the content are held back until the object has been walked.
+class Decoder {
+ public:
+  Decoder(bool header_allowed, Event* event, DecodeProblem* problem)
+      : header_allowed_(header_allowed), event_(event), problem_(problem) {}
+
+  DecodeOutcome Run(od::object& object, const char* object_start);
+
+ private:
+  bool Syntax(simdjson::error_code code) {
+    problem_->syntax = true;
+    problem_->code = code == simdjson::SUCCESS ? simdjson::TAPE_ERROR : code;
+    return false;
+  }
+  // Records a content problem; the first one wins. Header-only and event-only problems are
+  // kept apart because which kind of object this is is known only at the end.
+  void Problem(FieldId id, const char* where, std::string message) {
+    Held& h = id == kRefctraceField ? version_problem_ : event_problem_;
+    if (h.where != nullptr) return;
+    h.where = where;
+    h.message = std::move(message);
+  }
+  // The value at `v` (token `raw`) is not what `expect` asks for, or is malformed JSON.
+  bool Mismatch(FieldId id, od::value& v, std::string_view raw, Expect expect) {
+    TokenInfo info = ClassifyToken(raw);
+    if (info.kind == TokenKind::kMalformed) return Syntax(simdjson::TAPE_ERROR);
+    if (info.kind == TokenKind::kObject || info.kind == TokenKind::kArray) {
+      if (!ValidateJsonValue(v, problem_)) return false;
+    }
+    Problem(id, info.text.data(), MismatchMessage(kFieldNames[id], expect, info));
+    return true;
+  }
+  bool Field(FieldId id, od::value& v);
+  bool StringField(FieldId id, od::value& v, std::string* out);
+  bool UintField(FieldId id, od::value& v, Expect expect, uint64_t* out);
+  bool BinField(FieldId id, od::value& v, BinId* out);
+  bool StackField(od::value& v);
+
+  struct Held {
+    const char* where = nullptr;
+    std::string message;
+  };
+
+  bool header_allowed_;
+  Event* event_;
+  DecodeProblem* problem_;
+  uint32_t seen_ = 0;
+  Held event_problem_;
+  Held version_problem_;
+};
+
+bool Decoder::StringField(FieldId id, od::value& v, std::string* out) {
+  std::string_view s, raw;
+  switch (ReadString(v, &s, &raw)) {
+    case Got::kOk:
+      out->assign(s.data(), s.size());
+      return true;
+    case Got::kWrongType:
+      return Mismatch(id, v, raw, Expect::kString);
+    case Got::kSyntax:
+      break;
+  }
+  return Syntax(simdjson::STRING_ERROR);
+}
+
+bool Decoder::UintField(FieldId id, od::value& v, Expect expect, uint64_t* out) {
+  std::string_view raw = v.raw_json_token();
+  TokenInfo info = ClassifyToken(raw);
+  if (info.kind == TokenKind::kNumber && !info.negative && !info.fraction_or_exponent &&
+      ParseUint64(info.text, out)) {
+    if (expect != Expect::kPositive || *out != 0) return true;
+  }
+  return Mismatch(id, v, raw, expect);
+}
+
+bool Decoder::BinField(FieldId id, od::value& v, BinId* out) {
+  std::string_view raw = v.raw_json_token();
+  if (!raw.empty() && raw[0] == '"') {
+    std::string_view s;
+    if (ReadString(v, &s, &raw) != Got::kOk) return Syntax(simdjson::STRING_ERROR);
+    out->kind = BinId::Kind::kStr;
+    out->str.assign(s.data(), s.size());
+    return true;
+  }
+  TokenInfo info = ClassifyToken(raw);
+  uint64_t n;
+  if (info.kind == TokenKind::kNumber && !info.negative && !info.fraction_or_exponent &&
+      ParseUint64(info.text, &n)) {
+    out->kind = BinId::Kind::kInt;
+    out->num = n;
+    return true;
+  }
+  return Mismatch(id, v, raw, Expect::kBinId);
+}
+
+bool Decoder::StackField(od::value& v) {
+  std::string_view raw = v.raw_json_token();
+  if (raw.empty() || raw[0] != '[') return Mismatch(kStackField, v, raw, Expect::kStringArray);
+  od::array array;
+  if (auto err = v.get_array().get(array)) return Syntax(err);
+  size_t index = 0;
+  for (auto element_result : array) {
+    od::value element;
+    if (auto err = std::move(element_result).get(element)) return Syntax(err);
+    std::string_view s, token;
+    switch (ReadString(element, &s, &token)) {
+      case Got::kOk:
+        event_->stack.emplace_back(s);
+        break;
+      case Got::kWrongType: {
+        TokenInfo info = ClassifyToken(token);
+        if (info.kind == TokenKind::kMalformed) return Syntax(simdjson::TAPE_ERROR);
+        if (info.kind == TokenKind::kObject || info.kind == TokenKind::kArray) {
+          if (!ValidateJsonValue(element, problem_)) return false;
+        }
+        Problem(kStackField, info.text.data(),
+                "field \"stack\" must be an array of strings, but element " +
+                    std::to_string(index) + " is " + Describe(info));
+        break;
+      }
+      case Got::kSyntax:
+        return Syntax(simdjson::STRING_ERROR);
+    }
+    ++index;
+  }
+  return true;
+}
+
+bool Decoder::Field(FieldId id, od::value& v) {
+  Event& e = *event_;
+  switch (id) {
+    case kOpField: {
+      std::string_view name, raw;
+      switch (ReadString(v, &name, &raw)) {
+        case Got::kOk:
+          if (auto op = OpFromName(name)) {
+            e.op = *op;
+          } else {
+            Problem(id, raw.data(), "unknown op \"" + ShortForDisplay(name) + "\"");
+          }
+          return true;
+        case Got::kWrongType:
+          return Mismatch(id, v, raw, Expect::kString);
+        case Got::kSyntax:
+          break;
+      }
+      return Syntax(simdjson::STRING_ERROR);
+    }
+    case kBinField:
+      return BinField(id, v, &e.bin);
+    case kNewBinField:
+      return BinField(id, v, &e.new_bin);
+    case kActorField:
+      return StringField(id, v, &e.actor);
+    case kToField:
+      return StringField(id, v, &e.to);
+    case kSrcField:
+      return StringField(id, v, &e.src);
+    case kNoteField:
+      return StringField(id, v, &e.note);
+    case kSizeField: {
+      uint64_t n;
+      if (!UintField(id, v, Expect::kUint, &n)) return false;
+      e.size = n;
+      return true;
+    }
+    case kSeqField: {
+      uint64_t n;
+      if (!UintField(id, v, Expect::kUint, &n)) return false;
+      e.seq = n;
+      return true;
+    }
+    case kCountField:
+      return UintField(id, v, Expect::kPositive, &e.count);
+    case kRefcField: {
+      std::string_view raw = v.raw_json_token();
+      TokenInfo info = ClassifyToken(raw);
+      int64_t n;
+      if (info.kind == TokenKind::kNumber && !info.fraction_or_exponent &&
+          ParseInt64(info.text, &n)) {
+        e.refc = n;
+        return true;
+      }
+      return Mismatch(id, v, raw, Expect::kInt);
+    }
+    case kCopiedField: {
+      std::string_view raw = v.raw_json_token();
+      TokenInfo info = ClassifyToken(raw);
+      if (info.kind == TokenKind::kTrue || info.kind == TokenKind::kFalse) {
+        e.copied = info.kind == TokenKind::kTrue;
+        return true;
+      }
+      return Mismatch(id, v, raw, Expect::kBool);
+    }
+    case kTField: {
+      std::string_view raw = v.raw_json_token();
+      TokenInfo info = ClassifyToken(raw);
+      double d;
+      if (info.kind == TokenKind::kNumber && !v.get_double().get(d)) {
+        e.t = d;
+        return true;
+      }
+      return Mismatch(id, v, raw, Expect::kNumber);
+    }
+    case kStackField:
+      return StackField(v);
+    case kRefctraceField: {
+      DecodeProblem version;
+      if (CheckFormatVersion(v, &version)) return true;
+      if (version.syntax) return Syntax(version.code);
+      Problem(id, version.where, std::move(version.message));
+      return true;
+    }
+    case kUnknownField:
+      break;
+  }
+  return ValidateJsonValue(v, problem_);
+}
+
+DecodeOutcome Decoder::Run(od::object& object, const char* object_start) {
+  event_->Clear();
+  for (auto field_result : object) {
+    od::field field;
+    if (auto err = std::move(field_result).get(field)) {
+      Syntax(err);
+      return DecodeOutcome::kProblem;
+    }
+    const char* key_where = field.key().raw() - 1;  // the opening quote
+    std::string_view key;
+    if (!ReadFieldKey(field, &key)) {
+      Syntax(simdjson::STRING_ERROR);
+      return DecodeOutcome::kProblem;
+    }
+    FieldId id = MatchField(key);
+    if (id == kRefctraceField && !header_allowed_) id = kUnknownField;
+    if (id != kUnknownField) {
+      uint32_t bit = uint32_t{1} << id;
+      if (seen_ & bit) {
+        Problem(id, key_where, "duplicate field " + Quoted(kFieldNames[id]));
+        id = kUnknownField;  // still walked, for syntax errors
+      }
+      seen_ |= bit;
+    }
+    if (!Field(id, field.value())) return DecodeOutcome::kProblem;
+  }
+
+  auto has = [&](FieldId id) { return (seen_ & (uint32_t{1} << id)) != 0; };
+  auto report = [&](const char* where, std::string message) {
+    problem_->where = where;
+    problem_->message = std::move(message);
+    return DecodeOutcome::kProblem;
+  };
+  if (header_allowed_ && has(kRefctraceField) && !has(kOpField)) {
+    if (version_problem_.where) return report(version_problem_.where, version_problem_.message);
+    return DecodeOutcome::kHeader;
+  }
+  if (event_problem_.where) return report(event_problem_.where, event_problem_.message);
+  if (!has(kOpField)) return report(object_start, "missing required field \"op\"");
+  Op op = event_->op;
+  auto missing = [&](std::string_view field) {
+    return report(object_start,
+                  "missing required field " + Quoted(field) + " for op " + Quoted(OpName(op)));
+  };
+  if (OpNeedsBin(op) && !has(kBinField)) return missing("bin");
+  if (IsProcessOp(op) && !has(kActorField)) return missing("actor");
+  if ((op == Op::kOutput || op == Op::kSend) && !has(kToField)) return missing("to");
+  if (op == Op::kObserve && !has(kRefcField)) return missing("refc");
+  return DecodeOutcome::kEvent;
+}
+
+bool Validate(od::value& v, DecodeProblem* problem, int depth) {
+  auto syntax = [&](simdjson::error_code code) {
+    problem->syntax = true;
+    problem->code = code == simdjson::SUCCESS ? simdjson::TAPE_ERROR : code;
+    return false;
+  };
+  std::string_view raw = v.raw_json_token();
+  TokenInfo info = ClassifyToken(raw);
+  switch (info.kind) {
+    case TokenKind::kMalformed:
+      return syntax(simdjson::TAPE_ERROR);
+    case TokenKind::kString: {
+      std::string_view s;
+      // Escapes are checked by unescaping; plain strings were checked by simdjson's stage 1.
+      if (std::memchr(raw.data(), '\\', info.text.size()) && v.get_string().get(s)) {
+        return syntax(simdjson::STRING_ERROR);
+      }
+      return true;
+    }
+    case TokenKind::kNumber:
+    case TokenKind::kTrue:
+    case TokenKind::kFalse:
+    case TokenKind::kNull:
+      return true;
+    case TokenKind::kObject:
+    case TokenKind::kArray:
+      break;
+  }
+  if (depth >= kMaxNesting) {
+    problem->where = raw.data();
+    problem->message = "JSON nesting is deeper than " + std::to_string(kMaxNesting) + " levels";
+    return false;
+  }
+  if (info.kind == TokenKind::kObject) {
+    od::object object;
+    if (auto err = v.get_object().get(object)) return syntax(err);
+    for (auto field_result : object) {
+      od::field field;
+      if (auto err = std::move(field_result).get(field)) return syntax(err);
+      std::string_view key;
+      if (!ReadFieldKey(field, &key)) return syntax(simdjson::STRING_ERROR);
+      if (!Validate(field.value(), problem, depth + 1)) return false;
+    }
+    return true;
+  }
+  od::array array;
+  if (auto err = v.get_array().get(array)) return syntax(err);
+  for (auto element_result : array) {
+    od::value element;
+    if (auto err = std::move(element_result).get(element)) return syntax(err);
+    if (!Validate(element, problem, depth + 1)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+DecodeOutcome DecodeEvent(od::object& object, const char* object_start, bool header_allowed,
+                          Event* event, DecodeProblem* problem) {
+  Decoder decoder(header_allowed, event, problem);
+  return decoder.Run(object, object_start);
+}
+
+bool CheckFormatVersion(od::value& value, DecodeProblem* problem) {
+  std::string_view raw = value.raw_json_token();
+  TokenInfo info = ClassifyToken(raw);
+  switch (info.kind) {
+    case TokenKind::kMalformed:
+      problem->syntax = true;
+      problem->code = simdjson::TAPE_ERROR;
+      return false;
+    case TokenKind::kNumber:
+      if (!info.fraction_or_exponent) {
+        if (info.text == "1") return true;
+        problem->where = info.text.data();
+        problem->message = "unsupported trace format version " + ShortForDisplay(info.text) +
+                           " (this refctrace reads version " +
+                           std::to_string(kSupportedFormatVersion) + ")";
+        return false;
+      }
+      break;
+    case TokenKind::kObject:
+    case TokenKind::kArray:
+      if (!ValidateJsonValue(value, problem)) return false;
+      break;
+    default:
+      break;
+  }
+  problem->where = info.text.data();
+  problem->message = MismatchMessage("refctrace", Expect::kVersion, info);
+  return false;
+}
+
+bool ValidateJsonValue(od::value& value, DecodeProblem* problem) {
+  return Validate(value, problem, 0);
+}
+
+bool ReadFieldKey(od::field& field, std::string_view* key) {
+  const char* raw = field.key().raw();
+  const char* p = raw;
+  // stage 1 guarantees a closing quote; stop early at a backslash.
+  while (*p != '"' && *p != '\\')
+    ++p;
+  if (*p == '"') {
+    *key = std::string_view(raw, static_cast<size_t>(p - raw));
+    return true;
+  }
+  return !field.unescaped_key().get(*key);
+}
+
+std::string DescribeJsonValue(std::string_view raw_token) {
+  return Describe(ClassifyToken(raw_token));
+}
+
+}  // namespace refctrace::trace

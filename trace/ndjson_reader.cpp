@@ -1,0 +1,150 @@
+#include "trace/ndjson_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "trace/input_diagnostics.h"
+#include "trace/json_token.h"
+
+namespace refctrace::trace {
+namespace od = simdjson::ondemand;
+
+namespace {
+// Lines of typical traces fit easily; the parser grows for longer ones.
+constexpr size_t kInitialParserCapacity = size_t{64} << 10;
+}  // namespace
+
+NdjsonReader::NdjsonReader(InputBuffer* input, const ReaderOptions& options)
+    : input_(input), max_line_bytes_(std::max<size_t>(options.max_line_bytes, 1)) {
+  // Room for a whole line of the maximum length plus its "\r\n".
+  input_->set_max_capacity(std::max(options.chunk_bytes, max_line_bytes_ + 2));
+  // A failure here is not fatal: iterate() allocates again and reports MEMALLOC.
+  if (parser_.allocate(kInitialParserCapacity) != simdjson::SUCCESS) return;
+}
+
+NdjsonReader::LineStatus NdjsonReader::NextLine(Line* line, InputError* error) {
+  // Too long: only the start of the line is at hand, and all that is shown.
+  auto too_long = [&](const char* start, size_t size) {
+    SetInputError(line_number_, 1,
+                  "line is longer than the " + DescribeByteCount(max_line_bytes_) + " limit",
+                  std::string_view(start, std::min<size_t>(size, 200)), error);
+    return LineStatus::kError;
+  };
+  for (;;) {
+    char* begin = input_->begin();
+    size_t available = input_->size();
+    if (scanned_ < available) {
+      auto* newline = static_cast<char*>(std::memchr(begin + scanned_, '\n', available - scanned_));
+      if (newline != nullptr) {
+        size_t size = static_cast<size_t>(newline - begin);
+        ++line_number_;
+        input_->Consume(size + 1);
+        scanned_ = 0;
+        if (size > 0 && begin[size - 1] == '\r') --size;
+        if (size > max_line_bytes_) return too_long(begin, size);
+        *line = Line{begin, size, true};
+        return LineStatus::kLine;
+      }
+      scanned_ = available;
+    }
+    if (available > max_line_bytes_ + 1) {  // + 1: it may still end in "\r\n"
+      ++line_number_;
+      return too_long(begin, available);
+    }
+    if (input_->Fill()) continue;
+    if (input_->failed()) {
+      SetInputError(0, 0, "read error: " + input_->error(), {}, error);
+      return LineStatus::kError;
+    }
+    if (available == 0) return LineStatus::kEnd;
+    begin = input_->begin();  // Fill() may have moved the bytes before finding the end
+    // The last line has no newline. What follows it in the buffer is stale, so put a blank
+    // there: simdjson may look one byte past the end of a number.
+    ++line_number_;
+    input_->Consume(available);
+    scanned_ = 0;
+    begin[available] = ' ';
+    if (begin[available - 1] == '\r') --available;
+    *line = Line{begin, available, false};
+    return LineStatus::kLine;
+  }
+}
+
+ReadStatus NdjsonReader::ErrorAt(const Line& line, const char* where, std::string message,
+                                 InputError* error) {
+  uint64_t column = static_cast<uint64_t>(where - line.data) + 1;
+  SetInputError(line_number_, column, std::move(message), line.text(), error);
+  return ReadStatus::kError;
+}
+
+ReadStatus NdjsonReader::SyntaxError(const Line& line, const char* json, simdjson::error_code code,
+                                     InputError* error) {
+  std::string_view text(json, static_cast<size_t>(line.data + line.size - json));
+  if (auto found = FindJsonSyntaxError(text)) {
+    std::string message = std::move(found->message);
+    if (!line.terminated && found->offset >= text.size()) {
+      message = "truncated last line: " + message;
+    }
+    return ErrorAt(line, json + found->offset, std::move(message), error);
+  }
+  // simdjson and nlohmann disagree (e.g. a limit of one of them): say what simdjson said.
+  return ErrorAt(line, json, std::string("invalid JSON: ") + simdjson::error_message(code), error);
+}
+
+ReadStatus NdjsonReader::Next(Event* event, InputError* error) {
+  for (;;) {
+    Line line;
+    switch (NextLine(&line, error)) {
+      case LineStatus::kLine:
+        break;
+      case LineStatus::kEnd:
+        return ReadStatus::kEnd;
+      case LineStatus::kError:
+        return ReadStatus::kError;
+    }
+    char* json = line.data;
+    char* stop = line.data + line.size;
+    if (line_number_ == 1 && line.size >= 3 && std::memcmp(json, "\xEF\xBB\xBF", 3) == 0) {
+      json += 3;  // UTF-8 byte order mark
+    }
+    while (json < stop && IsJsonSpace(*json))
+      ++json;
+    if (json == stop) continue;  // blank line
+    bool header_allowed = !seen_content_;
+    seen_content_ = true;
+
+    simdjson::padded_string_view view(json, static_cast<size_t>(stop - json),
+                                      input_->RoomFrom(json));
+    od::document doc;
+    if (auto err = parser_.iterate(view).get(doc)) return SyntaxError(line, json, err, error);
+    od::object object;
+    if (auto err = doc.get_object().get(object)) {
+      if (err == simdjson::INCORRECT_TYPE &&
+          !FindJsonSyntaxError(std::string_view(json, static_cast<size_t>(stop - json)))) {
+        return ErrorAt(line, json, "expected a JSON object, got " + DescribeJsonValue(view), error);
+      }
+      return SyntaxError(line, json, err, error);
+    }
+    problem_.Reset();
+    DecodeOutcome outcome = DecodeEvent(object, json, header_allowed, event, &problem_);
+    if (outcome == DecodeOutcome::kProblem) {
+      if (problem_.syntax) return SyntaxError(line, json, problem_.code, error);
+      // Malformed JSON anywhere on the line is reported before what the content says.
+      std::string_view text(json, static_cast<size_t>(stop - json));
+      if (FindJsonSyntaxError(text)) return SyntaxError(line, json, simdjson::TAPE_ERROR, error);
+      return ErrorAt(line, problem_.where, std::move(problem_.message), error);
+    }
+    // Something after the object on the same line?
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+      return SyntaxError(line, json, simdjson::TRAILING_CONTENT, error);
+    }
+    if (outcome == DecodeOutcome::kHeader) continue;
+    if (saw_end_) return ErrorAt(line, json, "event after \"end\"", error);
+    event->pos.line = line_number_;
+    event->pos.column = static_cast<uint64_t>(json - line.data) + 1;
+    if (event->op == Op::kEnd) saw_end_ = true;
+    return ReadStatus::kEvent;
+  }
+}
+
+}  // namespace refctrace::trace

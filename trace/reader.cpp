@@ -1,0 +1,174 @@
+#include "trace/reader.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "trace/document_reader.h"
+#include "trace/encoding_sniffer.h"
+#include "trace/form_reader.h"
+#include "trace/input_buffer.h"
+#include "trace/input_diagnostics.h"
+#include "trace/ndjson_reader.h"
+
+namespace refctrace::trace {
+namespace {
+
+class FdSource : public TraceReader::Source {
+ public:
+  FdSource(int fd, bool owned) : fd_(fd), owned_(owned) {}
+  ~FdSource() override {
+    if (owned_) ::close(fd_);
+  }
+  long Read(char* buf, size_t len, std::string* error) override {
+    for (;;) {
+      ssize_t n = ::read(fd_, buf, len);
+      if (n >= 0) return static_cast<long>(n);
+      if (errno == EINTR) continue;
+      *error = std::strerror(errno);
+      return -1;
+    }
+  }
+
+ private:
+  int fd_;
+  bool owned_;
+};
+
+class StringSource : public TraceReader::Source {
+ public:
+  explicit StringSource(std::string text) : text_(std::move(text)) {}
+  long Read(char* buf, size_t len, std::string*) override {
+    size_t n = std::min(len, text_.size() - offset_);
+    std::memcpy(buf, text_.data() + offset_, n);
+    offset_ += n;
+    return static_cast<long>(n);
+  }
+
+ private:
+  std::string text_;
+  size_t offset_ = 0;
+};
+
+class ReaderImpl : public TraceReader {
+ public:
+  // `size_hint`: the input's total size when known, else 0.
+  ReaderImpl(std::unique_ptr<Source> source, const ReaderOptions& options, uint64_t size_hint)
+      : options_(options),
+        input_(std::make_unique<InputBuffer>(std::move(source), options.chunk_bytes, size_hint)) {}
+  // A reader whose first Next() reports `error` (e.g. the file could not be opened).
+  explicit ReaderImpl(InputError error) : error_(std::move(error)), state_(State::kFailed) {}
+
+  ReadStatus Next(Event* event) override {
+    switch (state_) {
+      case State::kFailed:
+        return ReadStatus::kError;
+      case State::kDone:
+        return ReadStatus::kEnd;
+      case State::kReading:
+        break;
+    }
+    if (!form_ && !ChooseForm()) {
+      state_ = State::kFailed;
+      return ReadStatus::kError;
+    }
+    ReadStatus status = form_->Next(event, &error_);
+    switch (status) {
+      case ReadStatus::kEvent:
+        event->pos.index = events_read_++;
+        break;
+      case ReadStatus::kEnd:
+        state_ = State::kDone;
+        break;
+      case ReadStatus::kError:
+        state_ = State::kFailed;
+        break;
+    }
+    return status;
+  }
+
+  const InputError& error() const override { return error_; }
+  Encoding encoding() const override { return encoding_; }
+  uint64_t events_read() const override { return events_read_; }
+  uint64_t bytes_read() const override { return input_ ? input_->bytes_read() : 0; }
+
+ private:
+  enum class State : uint8_t { kReading, kDone, kFailed };
+
+  // Reads just enough to tell the encoding apart, then hands the buffer to its reader.
+  bool ChooseForm() {
+    EncodingSniffer sniffer(options_.max_line_bytes);
+    for (;;) {
+      auto verdict = sniffer.Feed(input_->begin(), input_->size(), input_->at_eof());
+      switch (verdict) {
+        case EncodingSniffer::Verdict::kNeedMore:
+          if (!input_->Fill() && input_->failed()) {
+            SetInputError(0, 0, "read error: " + input_->error(), {}, &error_);
+            return false;
+          }
+          continue;
+        case EncodingSniffer::Verdict::kEmpty:
+          SetInputError(1, 1, "empty trace: no events and no header", {}, &error_);
+          return false;
+        case EncodingSniffer::Verdict::kNdjson:
+          encoding_ = Encoding::kNdjson;
+          form_ = std::make_unique<NdjsonReader>(input_.get(), options_);
+          return true;
+        case EncodingSniffer::Verdict::kDocument:
+          encoding_ = Encoding::kDocument;
+          form_ = std::make_unique<DocumentReader>(input_.get(), encoding_);
+          return true;
+        case EncodingSniffer::Verdict::kArray:
+          encoding_ = Encoding::kArray;
+          form_ = std::make_unique<DocumentReader>(input_.get(), encoding_);
+          return true;
+      }
+    }
+  }
+
+  ReaderOptions options_;
+  std::unique_ptr<InputBuffer> input_;
+  std::unique_ptr<FormReader> form_;
+  InputError error_;
+  State state_ = State::kReading;
+  Encoding encoding_ = Encoding::kUnknown;
+  uint64_t events_read_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<TraceReader> TraceReader::OpenPath(const std::string& path,
+                                                   const ReaderOptions& options) {
+  if (path == "-") return FromSource(std::make_unique<FdSource>(STDIN_FILENO, false), options);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    InputError error;
+    error.message = std::string("cannot open: ") + std::strerror(errno);
+    return std::make_unique<ReaderImpl>(std::move(error));
+  }
+  struct stat info;
+  uint64_t size_hint = 0;
+  if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
+    size_hint = static_cast<uint64_t>(info.st_size);
+    ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  return std::make_unique<ReaderImpl>(std::make_unique<FdSource>(fd, true), options, size_hint);
+}
+
+std::unique_ptr<TraceReader> TraceReader::FromString(std::string text,
+                                                     const ReaderOptions& options) {
+  uint64_t size_hint = text.size();
+  return std::make_unique<ReaderImpl>(std::make_unique<StringSource>(std::move(text)), options,
+                                      size_hint);
+}
+
+std::unique_ptr<TraceReader> TraceReader::FromSource(std::unique_ptr<Source> source,
+                                                     const ReaderOptions& options) {
+  return std::make_unique<ReaderImpl>(std::move(source), options, 0);
+}
+
+}  // namespace refctrace::trace
