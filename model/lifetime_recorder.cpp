@@ -68,11 +68,14 @@ void LifetimeRecorder::OnStep(uint64_t serial, const trace::BinId& bin, uint32_t
 
   auto it = recording_.find(serial);
   if (it == recording_.end()) {
+    // Not kept: decided at its first step, unless a realloc moves it onto a
+    // selected id later (then it is kept from there on).
+    const bool moved = step.step.op == trace::Op::kRealloc && !step.step.to.empty();
+    if (!first_step && !(moved && !options_.bins.empty())) return;
     IncarnationKey key{bin, incarnation};
     if (!Wanted(key, first_step)) return;
     if (recording_.size() >= options_.max_lifetimes) {
-      // A late match (a realloc moved it onto a selected id) is counted once.
-      if (first_step || late_left_out_.insert(serial).second) ++left_out_;
+      ++left_out_;
       return;
     }
     it = recording_.emplace(serial, Recording{}).first;

@@ -11,7 +11,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "model/finding.h"
@@ -102,7 +101,6 @@ class LifetimeRecorder : public LifetimeObserver {
   std::map<uint64_t, Recording> recording_;  // by serial
   uint64_t last_serial_ = 0;
   uint64_t left_out_ = 0;
-  std::unordered_set<uint64_t> late_left_out_;  // counted when a moved name matched
 };
 
 // The first pass of a two-pass replay: follows incarnations' names without

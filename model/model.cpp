@@ -135,6 +135,11 @@ void Model::Apply(const Event& e) {
 
 void Model::ApplyEvent(const Event& e) {
   ++events_;
+  cur_.actor = strings_.Intern(e.EffectiveActor());
+  cur_.to = e.op == Op::kRealloc && e.new_bin.present() ? strings_.Intern(e.new_bin.ToDisplay())
+                                                        : strings_.Intern(e.to);
+  cur_.src = strings_.Intern(e.src);
+  cur_.note = strings_.Intern(e.note);
   const bool stop_came_last = last_was_stop_;
   last_was_stop_ = false;
   switch (e.op) {
@@ -159,13 +164,13 @@ void Model::ApplyEvent(const Event& e) {
     Record(slots_[slot], e);
     const bool raised = ApplyOnLive(e, slot);
     // alloc-live and realloc may have moved the event to another slot.
-    const IdState& now = State(e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : e.bin);
+    IdState& now = e.op == Op::kRealloc && e.new_bin.present() ? State(e.new_bin) : state;
     if (now.live_slot < 0) return;
     slot = static_cast<uint32_t>(now.live_slot);
     Incarnation& inc = slots_[slot];
     inc.history.mutable_back().vm_refc = inc.vm_refc;
     if (!raised) CheckReportedRefc(e, inc);
-    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, &e);
+    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, &now);
     return;
   }
   if (state.quarantined && e.op != Op::kAlloc && e.op != Op::kBorrow) {
@@ -230,9 +235,9 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   return inc;
 }
 
-void Model::EndIncarnation(uint32_t slot, const Event* /*e*/) {
+void Model::EndIncarnation(uint32_t slot, IdState* known_state) {
   Incarnation& inc = slots_[slot];
-  IdState& state = State(inc.id);
+  IdState& state = known_state ? *known_state : State(inc.id);
   state.live_slot = -1;
   Quarantine(inc.id, state, inc);
   AbandonIncarnation(slot);
@@ -277,7 +282,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
   Incarnation& inc = slots_[slot];
   Holders& h = inc.holders;
   const bool access = h.driver >= 1 || inc.borrowed;
-  const StrRef actor = strings_.Intern(e.EffectiveActor());
+  const StrRef actor = cur_.actor;
 
   auto no_access = [&] {
     Report(Code::kUseAfterFree, e, inc,
@@ -285,8 +290,8 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
                " a binary it holds no reference to (" + DescribeHolders(inc) + ")");
     return true;
   };
-  auto add_message_ref = [&](std::string_view to) {
-    const StrRef pid = strings_.Intern(to);
+  auto add_message_ref = [&] {
+    const StrRef pid = cur_.to;
     if (e.copied || exited_.count(pid)) return;
     Hold(slot, pid).msg += 1;
     slots_[slot].refc += 1;
@@ -391,7 +396,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       return false;
     case Op::kOutput:
       if (!access) return no_access();
-      add_message_ref(e.to);
+      add_message_ref();
       return false;
     case Op::kEnq:
       if (!access) return no_access();
@@ -438,7 +443,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
           inc.vm_refc += 1;
         }
       }
-      add_message_ref(e.to);
+      add_message_ref();
       return false;
     }
     case Op::kGc: {
@@ -480,7 +485,7 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   Incarnation& started = StartIncarnation(e, state, e.bin, /*adopted=*/true);
   // The least holders that make the op legal.
   Holders& h = started.holders;
-  const StrRef actor = strings_.Intern(e.EffectiveActor());
+  const StrRef actor = cur_.actor;
   switch (e.op) {
     case Op::kGc:
       h.procs.push_back({actor, 0, static_cast<int64_t>(e.count)});
@@ -523,11 +528,11 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
              (assumed == "driver holds 0" ? std::string("no holder") : assumed) +
              " before it (was the trace started late?)");
   CheckReportedRefc(e, inc);
-  if (inc.refc == 0 && !inc.borrowed) EndIncarnation(static_cast<uint32_t>(now.live_slot), &e);
+  if (inc.refc == 0 && !inc.borrowed) EndIncarnation(static_cast<uint32_t>(now.live_slot));
 }
 
 void Model::ApplyExit(const Event& e) {
-  const StrRef pid = strings_.Intern(e.actor);
+  const StrRef pid = cur_.actor;
   exited_.insert(pid);
   auto it = process_index_.find(pid);
   if (it == process_index_.end()) return;
@@ -546,7 +551,7 @@ void Model::ApplyExit(const Event& e) {
     std::erase_if(inc.holders.procs, [&](const ProcessHold& q) { return q.pid == pid; });
     Record(inc, e);
     inc.history.mutable_back().vm_refc = inc.vm_refc;
-    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(handle.slot, &e);
+    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(handle.slot);
   }
 }
 
@@ -587,7 +592,7 @@ void Model::StopPass(const Event* e) {
       inc.holders.driver = 0;
       inc.refc -= driver;
     }
-    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, e);
+    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot);
   }
 }
 
@@ -631,20 +636,17 @@ void Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
 // ---------------------------------------------------------------------------
 // Evidence.
 
+// `e` must be the event being applied: its strings come from cur_.
 HistoryEntry Model::MakeEntry(const Event& e, int64_t vm_refc) {
   HistoryEntry entry;
   entry.event = e.pos.index;
   entry.line = e.pos.line;
   entry.vm_refc = vm_refc;
   entry.op = e.op;
-  entry.actor = strings_.Intern(e.EffectiveActor());
-  if (e.op == Op::kRealloc && e.new_bin.present()) {
-    entry.to = strings_.Intern(e.new_bin.ToDisplay());
-  } else {
-    entry.to = strings_.Intern(e.to);
-  }
-  entry.src = strings_.Intern(e.src);
-  entry.note = strings_.Intern(e.note);
+  entry.actor = cur_.actor;
+  entry.to = cur_.to;
+  entry.src = cur_.src;
+  entry.note = cur_.note;
   entry.copied = e.copied;
   if (e.size) {
     entry.size = *e.size;

@@ -87,7 +87,8 @@ class Model {
   // Lifecycle.
   Incarnation& StartIncarnation(const trace::Event& e, IdState& state, const trace::BinId& id,
                                 bool adopted);
-  void EndIncarnation(uint32_t slot, const trace::Event* e);
+  // `state` is the incarnation's IdState when the caller has it at hand.
+  void EndIncarnation(uint32_t slot, IdState* state = nullptr);
   void AbandonIncarnation(uint32_t slot);
   void Quarantine(const trace::BinId& id, IdState& state, const Incarnation& inc);
   void EvictQuarantine();
@@ -121,6 +122,15 @@ class Model {
   std::string DescribeHolders(const Incarnation& inc) const;
   void Notify(uint32_t slot, bool ended);
   void NotifyTouched();
+
+  // The strings of the event being applied, interned once per event.
+  struct EventStrings {
+    StrRef actor = 0;
+    StrRef to = 0;  // realloc: the id it moved to
+    StrRef src = 0;
+    StrRef note = 0;
+  };
+  EventStrings cur_;
 
   FindingSink* sink_;
   LifetimeObserver* observer_ = nullptr;

@@ -8,12 +8,15 @@ StringPool::StringPool() {
 
 StrRef StringPool::Intern(std::string_view s) {
   if (s.empty()) return 0;
+  CacheEntry& cached = cache_[CacheSlot(s)];
+  if (cached.ref && cached.text == s) return cached.ref;
   auto it = index_.find(s);
-  if (it != index_.end()) return it->second;
-  auto ref = static_cast<StrRef>(strings_.size());
-  strings_.emplace_back(s);
-  index_.emplace(strings_.back(), ref);
-  return ref;
+  if (it == index_.end()) {
+    strings_.emplace_back(s);
+    it = index_.emplace(strings_.back(), static_cast<StrRef>(strings_.size() - 1)).first;
+  }
+  cached = CacheEntry{it->first, it->second};
+  return it->second;
 }
 
 }  // namespace refctrace::model

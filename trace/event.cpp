@@ -27,21 +27,24 @@ inline uint64_t Load64(const char* p) {
   return v;
 }
 
-// Word-at-a-time multiply-mix hash; ids are short ("0x7f3a10"), so this stays in registers.
+// Word-at-a-time multiply-mix hash; ids are short ("0x7f3a10"), so this stays
+// in registers. The tail is read as one overlapping 8-byte load (or byte by
+// byte under 8 bytes) so no variable-length memcpy call is made.
 uint64_t HashBytes(const char* p, size_t n) {
   constexpr uint64_t kMul = 0x9e3779b97f4a7c15ULL;
   uint64_t h = n * kMul;
-  while (n >= 8) {
+  if (n < 8) {
+    uint64_t tail = 0;
+    for (size_t i = 0; i < n; ++i)
+      tail |= uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+    return Mix64((h ^ tail) * kMul);
+  }
+  const char* last = p + n - 8;
+  while (p < last) {
     h = (h ^ Mix64(Load64(p))) * kMul;
     p += 8;
-    n -= 8;
   }
-  if (n > 0) {
-    uint64_t tail = 0;
-    std::memcpy(&tail, p, n);
-    h = (h ^ Mix64(tail ^ (uint64_t{n} << 56))) * kMul;
-  }
-  return Mix64(h);
+  return Mix64((h ^ Load64(last)) * kMul);
 }
 
 }  // namespace
@@ -129,7 +132,7 @@ std::string BinId::ToDisplay() const {
   return "(none)";
 }
 
-size_t BinIdHash::operator()(const BinId& id) const noexcept {
+size_t BinIdHash::operator()(const BinId& id) const {
   switch (id.kind) {
     case BinId::Kind::kInt:
       return static_cast<size_t>(Mix64(id.num ^ 0x5bd1e9955bd1e995ULL));

@@ -75,7 +75,9 @@ struct BinId {
 };
 
 struct BinIdHash {
-  size_t operator()(const BinId& id) const noexcept;
+  // Deliberately not noexcept: libstdc++ then stores each key's hash in its
+  // node instead of rehashing string ids on every bucket walk.
+  size_t operator()(const BinId& id) const;
 };
 
 // Where an event sits in its input. `line` and `column` are 1-based; 0 means
@@ -89,7 +91,7 @@ struct Position {
 struct Event {
   Op op = Op::kEnd;
   BinId bin;
-  BinId new_bin;  // realloc that moved
+  BinId new_bin;      // realloc that moved
   std::string actor;  // empty: "driver" for driver ops
   std::string to;
   std::optional<uint64_t> size;
