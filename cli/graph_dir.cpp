@@ -32,8 +32,8 @@ std::string Safe(const std::string& text) {
 }  // namespace
 
 bool WriteFindingGraphs(const render::InputReport& report, const std::string& dir,
-                        bool input_prefix, const model::ModelOptions& options,
-                        std::ostream& names, std::ostream& errors) {
+                        bool input_prefix, const model::ModelOptions& options, std::ostream& names,
+                        std::ostream& errors) {
   if (report.findings.empty()) return true;
   if (report.path == "-") {
     errors << "refctrace: --graph-dir: standard input was read once, so its binaries are not "
@@ -98,9 +98,8 @@ bool WriteFindingGraphs(const render::InputReport& report, const std::string& di
           << "): " << file << "\n";
   }
   if (collected.left_out) {
-    errors << "refctrace: --graph-dir: " << collected.left_out
-           << " more binaries with findings in " << report.path
-           << " not drawn; draw them with `refctrace graph " << report.path
+    errors << "refctrace: --graph-dir: " << collected.left_out << " more binaries with findings in "
+           << report.path << " not drawn; draw them with `refctrace graph " << report.path
            << " --bin ID -o FILE.svg`\n";
   }
   return ok;

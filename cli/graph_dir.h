@@ -15,7 +15,7 @@ namespace refctrace::cli {
 // be written. `input_prefix`: start file names with the input's name (for
 // several inputs).
 bool WriteFindingGraphs(const render::InputReport& report, const std::string& dir,
-                        bool input_prefix, const model::ModelOptions& options,
-                        std::ostream& names, std::ostream& errors);
+                        bool input_prefix, const model::ModelOptions& options, std::ostream& names,
+                        std::ostream& errors);
 
 }  // namespace refctrace::cli

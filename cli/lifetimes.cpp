@@ -34,10 +34,9 @@ CollectedLifetimes OnePass(const std::string& path, const LifetimeRequest& reque
   std::set<model::IncarnationKey> missed;
   for (const model::Finding& f : out.report.findings) {
     if (!request.bins.empty() && !model::AnyMatches(request.bins, f.bin, f.incarnation)) continue;
-    const bool kept = std::any_of(out.lifetimes.begin(), out.lifetimes.end(),
-                                  [&](const model::Lifetime& l) {
-                                    return l.HasName(f.bin, f.incarnation);
-                                  });
+    const bool kept =
+        std::any_of(out.lifetimes.begin(), out.lifetimes.end(),
+                    [&](const model::Lifetime& l) { return l.HasName(f.bin, f.incarnation); });
     if (!kept) missed.insert({f.bin, f.incarnation});
   }
   out.left_out_with_findings = missed.size();

@@ -49,7 +49,7 @@ int RunShow(const ShowOptions& opts) {
 
   CollectedLifetimes collected = CollectLifetimes(opts.trace, request, model_options);
   const render::InputReport& report = collected.report;
-  render::RenderShow(opts.trace, collected.lifetimes, report.findings, out_style, std::cout);
+  render::RenderShow(report, collected.lifetimes, out_style, std::cout);
   std::cout.flush();
   if (report.error) render::RenderInputError(opts.trace, *report.error, err_style, std::cerr);
   const std::string left_out = LeftOutMessage(collected, request, "shown");

@@ -25,9 +25,8 @@ namespace {
 std::string IdToken(const trace::BinId& bin) {
   const std::string shown = bin.ToDisplay();
   if (bin.kind != trace::BinId::Kind::kStr) return shown;
-  const bool numeric = !shown.empty() && std::all_of(shown.begin(), shown.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
+  const bool numeric = !shown.empty() && std::all_of(shown.begin(), shown.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
   return numeric || shown.empty() ? "\"" + shown + "\"" : shown;
 }
 
@@ -146,6 +145,7 @@ GraphCluster ClusterBuilder::Build() {
   const model::IncarnationKey& start = life_.names.front();
   c_.name = IncarnationName(start);
   prefix_ = IdToken(start.bin) + "#" + std::to_string(start.incarnation);
+  c_.prefix = prefix_;
   c_.id = "cluster_" + prefix_;
   for (const Finding* f : findings_) {
     if (f->code == Code::kLeak && !leak_) leak_ = f;
@@ -337,7 +337,10 @@ void ClusterBuilder::AddEventRow(const Row& row, size_t row_index) {
       std::string second = "refc " + std::to_string(s.refc);
       if (!s.src.empty()) second += " · " + s.src;
       n.lines.push_back(second);
-      if (!s.note.empty()) n.lines.push_back(Shorten(s.note, 40));
+      // The recorder's note often names the bug's path: two lines of it.
+      const std::vector<std::string> note = Wrap(s.note, 38);
+      for (size_t i = 0; i < note.size() && i < 2; ++i)
+        n.lines.push_back(i == 1 && note.size() > 2 ? Shorten(note[1] + " …", 38) : note[i]);
       n.tooltip = DescribeStep(s) + "; refc " + std::to_string(s.refc) + "; holders after: " +
                   (row.step.holders.empty() ? "none" : DescribeHolders(row.step.holders));
       if (s.line) n.tooltip += "; line " + std::to_string(s.line);
@@ -654,8 +657,7 @@ std::vector<const Finding*> FindingsOf(const Lifetime& life, const std::vector<F
   return out;
 }
 
-std::vector<LifetimeRow> RowsOf(const Lifetime& life,
-                                const std::vector<const Finding*>& findings) {
+std::vector<LifetimeRow> RowsOf(const Lifetime& life, const std::vector<const Finding*>& findings) {
   std::vector<LifetimeRow> rows;
   for (size_t i = 0; i < life.steps.size(); ++i) {
     rows.push_back({life.steps[i], life.omitted_before[i], false});
@@ -676,8 +678,8 @@ std::vector<LifetimeRow> RowsOf(const Lifetime& life,
           !has_event(last.event)) {
         LifetimeRow r;
         r.step.step = last;
-        for (const HolderCount& h : rows.empty() ? std::vector<HolderCount>{}
-                                                  : rows.back().step.holders) {
+        for (const HolderCount& h :
+             rows.empty() ? std::vector<HolderCount>{} : rows.back().step.holders) {
           if (h.holder != "driver" && h.holder != "queue") r.step.holders.push_back(h);
         }
         for (const HolderCount& h : r.step.holders)
@@ -688,16 +690,16 @@ std::vector<LifetimeRow> RowsOf(const Lifetime& life,
     }
     // An op on the id after this incarnation was freed (double-free,
     // use-after-free): the model keeps no step for it, the finding does.
-    if (last.event == f->event && !has_event(f->event) && f->event > last_event &&
-        life.Ended()) {
+    if (last.event == f->event && !has_event(f->event) && f->event > last_event && life.Ended()) {
       LifetimeRow r;
       r.step.step = last;
       r.after_end = true;
       extra.push_back(std::move(r));
     }
   }
-  std::sort(extra.begin(), extra.end(),
-            [](const LifetimeRow& a, const LifetimeRow& b) { return a.step.step.event < b.step.step.event; });
+  std::sort(extra.begin(), extra.end(), [](const LifetimeRow& a, const LifetimeRow& b) {
+    return a.step.step.event < b.step.step.event;
+  });
   for (LifetimeRow& r : extra) {
     if (has_event(r.step.step.event)) continue;
     rows.push_back(std::move(r));

@@ -75,8 +75,9 @@ struct GraphEdge {
 };
 
 struct GraphCluster {
-  std::string id;  // "cluster_<bin>#<incarnation>"
-  std::string name;  // "<bin>#<incarnation>", as --bin takes it
+  std::string id;                  // "cluster_" + prefix
+  std::string prefix;              // "<bin>#<incarnation>", unique: node ids start with it
+  std::string name;                // "<bin>#<incarnation>", as --bin takes it
   std::vector<std::string> title;  // lines
   std::vector<model::Code> codes;  // every finding of the incarnation, report order
   model::Severity severity = model::Severity::kNote;

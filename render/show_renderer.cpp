@@ -61,7 +61,8 @@ struct Cells {
 Cells CellsOf(const LifetimeRow& row) {
   const model::Step& s = row.step.step;
   Cells c;
-  c.event = s.op == Op::kEnd ? "end" : "#" + std::to_string(s.event);
+  // The end of input has no event of its own; an `end` event has.
+  c.event = s.op == Op::kEnd && s.line == 0 ? "end" : "#" + std::to_string(s.event);
   c.line = s.line ? std::to_string(s.line) : "";
   c.actor = s.op == Op::kEnd ? "" : s.actor;
   c.op = s.op == Op::kEnd ? "end of trace" : EventSummary(s);
@@ -76,9 +77,9 @@ Cells CellsOf(const LifetimeRow& row) {
   return c;
 }
 
-void RenderOne(const std::string& path, const Lifetime& life,
-               const std::vector<const Finding*>& findings, const Paint& paint,
-               std::ostream& out) {
+void RenderOne(const InputReport& report, const Lifetime& life,
+               const std::vector<const Finding*>& findings, const Paint& paint, std::ostream& out) {
+  const std::string path = report.path == "-" ? "standard input" : report.path;
   const std::vector<LifetimeRow> rows = RowsOf(life, findings);
   const model::IncarnationKey& start = life.names.front();
 
@@ -158,14 +159,17 @@ void RenderOne(const std::string& path, const Lifetime& life,
                                ? "at the end of the trace"
                                : "at event " + std::to_string(ending->step.step.event);
     if (life.Ended() && ending->step.refc != 0) {
-      out << "  " << paint(kRed, "abandoned " + at + ": references lost (" +
-                                     DescribeHolders(ending->step.holders) + ")")
+      out << "  "
+          << paint(kRed, "abandoned " + at + ": references lost (" +
+                             DescribeHolders(ending->step.holders) + ")")
           << "\n";
     } else if (life.Ended()) {
       out << "  freed " << at << "\n";
+    } else if (!report.complete) {
+      out << "  still held where an input error cut the trace short: "
+          << DescribeHolders(ending->step.holders) << "\n";
     } else {
-      out << "  still held when the trace ended: " << DescribeHolders(ending->step.holders)
-          << "\n";
+      out << "  still held when the trace ended: " << DescribeHolders(ending->step.holders) << "\n";
     }
   };
 
@@ -185,9 +189,8 @@ void RenderOne(const std::string& path, const Lifetime& life,
       if (f->event != r.step.step.event || r.step.step.op == Op::kEnd) continue;
       const std::string label = std::string(model::SeverityName(f->severity)) + "[" +
                                 std::string(model::CodeName(f->code)) + "]";
-      out << indent << "└─ "
-          << paint(f->severity == Severity::kError ? kRed : kMagenta, label) << ": "
-          << f->message << "\n";
+      out << indent << "└─ " << paint(f->severity == Severity::kError ? kRed : kMagenta, label)
+          << ": " << f->message << "\n";
     }
   }
   if (!end_said) say_end();
@@ -195,13 +198,12 @@ void RenderOne(const std::string& path, const Lifetime& life,
 
 }  // namespace
 
-void RenderShow(const std::string& path, const std::vector<Lifetime>& lifetimes,
-                const std::vector<Finding>& findings, const TextStyle& style,
-                std::ostream& out) {
+void RenderShow(const InputReport& report, const std::vector<Lifetime>& lifetimes,
+                const TextStyle& style, std::ostream& out) {
   const Paint paint(style);
   for (size_t i = 0; i < lifetimes.size(); ++i) {
     if (i) out << "\n";
-    RenderOne(path, lifetimes[i], FindingsOf(lifetimes[i], findings), paint, out);
+    RenderOne(report, lifetimes[i], FindingsOf(lifetimes[i], report.findings), paint, out);
   }
 }
 

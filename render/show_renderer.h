@@ -9,14 +9,14 @@
 
 #include "model/finding.h"
 #include "model/lifetime_recorder.h"
+#include "render/report.h"
 #include "render/text_renderer.h"
 
 namespace refctrace::render {
 
-// Every lifetime in the order given, each followed by how it ended.
-// `findings` are the replay's; each is printed under its anchor event.
-void RenderShow(const std::string& path, const std::vector<model::Lifetime>& lifetimes,
-                const std::vector<model::Finding>& findings, const TextStyle& style,
-                std::ostream& out);
+// Every lifetime in the order given, each followed by how it ended. The
+// report's findings are printed under their anchor events.
+void RenderShow(const InputReport& report, const std::vector<model::Lifetime>& lifetimes,
+                const TextStyle& style, std::ostream& out);
 
 }  // namespace refctrace::render
