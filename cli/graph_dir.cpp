@@ -19,13 +19,13 @@ constexpr size_t kMaxGraphs = 100;
 
 // A file-name-safe version of an id or input name.
 std::string Safe(const std::string& text) {
-  std::string s;
+  std::string s = "_";  // a leading '_' keeps the name from starting with '.'
   for (char c : text) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                     c == '.' || c == '-' || c == '_';
     s += ok ? c : '_';
   }
-  if (s.empty() || s[0] == '.') s.insert(0, "_");
+  if (s.size() > 1 && s[1] != '.') s.erase(0, 1);
   return s;
 }
 

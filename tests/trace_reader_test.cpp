@@ -1,17 +1,24 @@
 // Tests of trace/: the event helpers and the reader, fed from memory. Test names say what
 // input they feed.
 #include <doctest/doctest.h>
+#include <simdjson.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
 #include "trace/event.h"
+#include "trace/event_decoder.h"
+#include "trace/plain_event_parser.h"
 #include "trace/reader.h"
 
 namespace refctrace::trace {
@@ -158,11 +165,25 @@ uint64_t Col(const std::string& line, const std::string& needle) {
 }
 
 // Reads a one-line trace that must fail; checks line 1 and the column of `needle` in it.
-void ExpectErrorAt(const std::string& line, const std::string& needle, const std::string& message) {
+void ExpectFirstLineErrorAt(const std::string& line, const std::string& needle,
+                            const std::string& message) {
   CAPTURE(line);
   Result r = Read(line + "\n");
   CHECK(r.last == ReadStatus::kError);
   CHECK(r.error.line == 1);
+  CHECK(r.error.column == Col(line, needle));
+  CHECK(r.error.message == message);
+}
+
+// The same, and then with `line` after an event line, where the plain-line fast path sees it
+// first: the error must be the same, at line 2.
+void ExpectErrorAt(const std::string& line, const std::string& needle, const std::string& message) {
+  ExpectFirstLineErrorAt(line, needle, message);
+  CAPTURE(line);
+  Result r = Read("{\"op\":\"stop\"}\n" + line + "\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.size() == 1);
+  CHECK(r.error.line == 2);
   CHECK(r.error.column == Col(line, needle));
   CHECK(r.error.message == message);
 }
@@ -181,6 +202,49 @@ bool SameEvents(const std::vector<Event>& a, const std::vector<Event>& b) {
     }
   }
   return true;
+}
+
+// Two decodings of one line agree on every field (`t` bit for bit, so -0.0 differs from 0.0).
+bool SameDecoding(const Event& x, const Event& y) {
+  auto same_t = [](std::optional<double> a, std::optional<double> b) {
+    if (a.has_value() != b.has_value()) return false;
+    return !a || std::memcmp(&*a, &*b, sizeof(double)) == 0;
+  };
+  return x.op == y.op && x.bin == y.bin && x.bin.kind == y.bin.kind && x.new_bin == y.new_bin &&
+         x.new_bin.kind == y.new_bin.kind && x.actor == y.actor && x.to == y.to &&
+         x.size == y.size && x.refc == y.refc && x.count == y.count && x.copied == y.copied &&
+         same_t(x.t, y.t) && x.seq == y.seq && x.src == y.src && x.stack == y.stack &&
+         x.note == y.note;
+}
+
+// What simdjson and the full decoder make of an NDJSON event line (not a first line, so never
+// a header), as NdjsonReader runs them; nullopt when they report a problem.
+std::optional<Event> FullDecode(const std::string& line) {
+  static simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(line);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return std::nullopt;
+  simdjson::ondemand::object object;
+  if (doc.get_object().get(object)) return std::nullopt;
+  Event event;
+  DecodeProblem problem;
+  if (DecodeEvent(object, padded.data(), false, &event, &problem) != DecodeOutcome::kEvent) {
+    return std::nullopt;
+  }
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return std::nullopt;
+  return event;
+}
+
+// ParsePlainEvent on `line`, placed at the very end of an allocation that has just the
+// read-ahead bytes after it (all `fill`), so a sanitizer catches any read further out.
+std::optional<Event> PlainDecode(const std::string& line, char fill = '\n') {
+  std::unique_ptr<char[]> buf(new char[line.size() + kPlainEventReadAhead]);
+  std::memcpy(buf.get(), line.data(), line.size());
+  std::memset(buf.get() + line.size(), fill, kPlainEventReadAhead);
+  Event event;
+  event.note = "stale";  // a reused event: nothing may survive from it
+  if (!ParsePlainEvent(std::string_view(buf.get(), line.size()), &event)) return std::nullopt;
+  return event;
 }
 
 const char kSpecExample[] =
@@ -534,20 +598,20 @@ TEST_CASE("EmptyInputIsAnErrorAtLineOne") {
 // --- versions ------------------------------------------------------------------------------
 
 TEST_CASE("HeaderWithUnknownVersionNamesBothVersions") {
-  ExpectErrorAt("{\"refctrace\":2,\"source\":\"x\"}", "2",
-                "unsupported trace format version 2 (this refctrace reads version 1)");
-  ExpectErrorAt("{\"refctrace\":0}", "0",
-                "unsupported trace format version 0 (this refctrace reads version 1)");
-  ExpectErrorAt("{\"refctrace\":99999999999999999999999}", "9",
-                "unsupported trace format version 99999999999999999999999 (this refctrace "
-                "reads version 1)");
+  ExpectFirstLineErrorAt("{\"refctrace\":2,\"source\":\"x\"}", "2",
+                         "unsupported trace format version 2 (this refctrace reads version 1)");
+  ExpectFirstLineErrorAt("{\"refctrace\":0}", "0",
+                         "unsupported trace format version 0 (this refctrace reads version 1)");
+  ExpectFirstLineErrorAt("{\"refctrace\":99999999999999999999999}", "9",
+                         "unsupported trace format version 99999999999999999999999 (this refctrace "
+                         "reads version 1)");
 }
 
 TEST_CASE("HeaderWithNonIntegerVersionIsAnError") {
-  ExpectErrorAt("{\"refctrace\":\"1\"}", "\"1\"",
-                "field \"refctrace\" must be an integer format version, got \"1\"");
-  ExpectErrorAt("{\"refctrace\":1.0}", "1.0",
-                "field \"refctrace\" must be an integer format version, got 1.0");
+  ExpectFirstLineErrorAt("{\"refctrace\":\"1\"}", "\"1\"",
+                         "field \"refctrace\" must be an integer format version, got \"1\"");
+  ExpectFirstLineErrorAt("{\"refctrace\":1.0}", "1.0",
+                         "field \"refctrace\" must be an integer format version, got 1.0");
 }
 
 // --- field types ---------------------------------------------------------------------------
@@ -712,6 +776,27 @@ TEST_CASE("DeeplyNestedUnknownFieldIsAnErrorNotACrash") {
   Result r = Read(line + "\n");
   CHECK(r.last == ReadStatus::kError);
   CHECK(r.error.line == 1);
+}
+
+TEST_CASE("NestingAtSimdjsonsDepthLimitIsAnErrorNotAnOverrun") {
+  // 1022 and 1023 levels sit exactly at simdjson's 1024-level limit once the
+  // document and the event object are counted.
+  for (int depth : {300, 1021, 1022, 1023, 1024, 1025}) {
+    INFO("depth ", depth);
+    std::string line =
+        "{\"op\":\"stop\",\"deep\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
+    Result r = Read(line + "\n");
+    CHECK(r.last == ReadStatus::kError);
+    CHECK(r.error.message == "JSON nesting is deeper than 256 levels");
+  }
+}
+
+TEST_CASE("ModeratelyNestedUnknownFieldIsAccepted") {
+  std::string line =
+      "{\"op\":\"stop\",\"deep\":" + std::string(200, '[') + std::string(200, ']') + "}";
+  Result r = Read(line + "\n");
+  CHECK(r.last == ReadStatus::kEnd);
+  CHECK(r.events.size() == 1);
 }
 
 TEST_CASE("UnknownOpIsAnErrorAtTheOp") {
@@ -925,6 +1010,163 @@ TEST_CASE("LineOverTheDefaultLimitIsAnErrorWithoutReadingItAll") {
   CHECK(r.error.line == 2);
   CHECK(r.error.message == "line is longer than the 64 MiB limit");
   CHECK(raw->served() < (uint64_t{66} << 20));
+}
+
+// --- plain lines (the NDJSON fast path) ---------------------------------------------------
+
+// Lines of the shapes real traces have: the fast path must take them, and agree with the full
+// decoder on every field.
+const std::vector<std::string> kPlainLines = {
+    "{\"op\":\"alloc\",\"bin\":\"0x7f0000007a00\",\"size\":6412,\"refc\":1,\"src\":\"bench_drv.c:"
+    "88\","
+    "\"t\":1732550400000014,\"seq\":1}",
+    "{\"op\":\"output\",\"bin\":\"0x7f0000017280\",\"to\":\"<0.143.0>\",\"copied\":true,"
+    "\"src\":\"bench_drv.c:97\",\"t\":1732550400002365,\"seq\":117}",
+    "{\"op\":\"gc\",\"bin\":\"0x7f0000016e00\",\"actor\":\"<0.101.0>\",\"count\":1,\"refc\":2,"
+    "\"t\":1732550400001055,\"seq\":48}",
+    "{\"op\":\"realloc\",\"bin\":\"0x7f000001d840\",\"size\":3030,\"new_bin\":\"0x7f00000220c0\"}",
+    "{\"op\":\"alloc\",\"bin\":\"0x7f000000d700\",\"size\":18,\"src\":\"bench_drv.c:88\","
+    "\"stack\":[\"bench_drv.c:88\",\"bench_drv.c:412\",\"erts_port_task_execute\"]}",
+    "{\"op\":\"realloc\",\"bin\":\"old\",\"new_bin\":42,\"actor\":\"#Port<0.6>\",\"to\":\"<0.1.0>"
+    "\","
+    "\"size\":10,\"refc\":-3,\"count\":2,\"copied\":false,\"t\":1.5e3,\"seq\":9,\"src\":\"a.c:1\","
+    "\"stack\":[],\"note\":\"hi there ~!#$%&'()*+,-./:;<=>?@[]^_`{|}\x7f\"}",
+    "{ \"op\" : \"stop\" ,\t\"t\" :\r-0 , \"seq\":0 }  \t",
+    "{\"bin\":1,\"op\":\"inc\"}",
+    "{\"op\":\"inc\",\"bin\":18446744073709551615,\"new_bin\":0}",
+    "{\"op\":\"observe\",\"bin\":\"\",\"refc\":-9223372036854775808,\"size\":18446744073709551615}",
+    "{\"op\":\"observe\",\"bin\":1,\"refc\":9223372036854775807,\"seq\":99999999}",
+    "{\"op\":\"stop\",\"t\":-0.000001}",
+    "{\"op\":\"stop\",\"t\":9007199254740993}",
+    "{\"op\":\"stop\",\"t\":123456789012345678901234567890}",
+    "{\"op\":\"stop\",\"t\":2.2250738585072011e-308,\"seq\":12345678}",
+    "{\"op\":\"stop\",\"t\":1E+2,\"x\":null,\"y\":true,\"z\":false,\"w\":-1.5e-3,\"v\":\"s\","
+    "\"big\":123456789012345678901234567890,\"refctrace\":7,\"x\":1}",
+    "{\"op\":\"end\"}",
+};
+
+TEST_CASE("PlainLinesAreDecodedAsTheFullDecoderDoes") {
+  for (const std::string& line : kPlainLines) {
+    CAPTURE(line);
+    std::optional<Event> full = FullDecode(line);
+    REQUIRE(full.has_value());
+    for (char fill : {'\n', ' ', '"', '}', '0', '\\'}) {
+      std::optional<Event> plain = PlainDecode(line, fill);
+      REQUIRE(plain.has_value());
+      CHECK(SameDecoding(*plain, *full));
+    }
+  }
+}
+
+TEST_CASE("LinesThatAreNotPlainAreLeftToTheFullDecoder") {
+  const char* lines[] = {
+      // Valid, but not plain: the full decoder reads them.
+      "{\"op\":\"stop\",\"note\":\"a\\\"b\"}",
+      "{\"o\\u0070\":\"stop\"}",
+      "{\"op\":\"stop\",\"note\":\"caf\xC3\xA9\"}",
+      "{\"op\":\"stop\",\"x\":{\"a\":1}}",
+      "{\"op\":\"stop\",\"x\":[1]}",
+      "{\"op\":\"stop\",\"stack\":[\"a\\n\"]}",
+      "{\"op\":\"stop\",\"note\":\"tab\there\"}",
+      // Problems: the full decoder says what and where.
+      "{\"op\":\"stop\",\"t\":1e400}",
+      "{\"op\":\"inc\",\"bin\":18446744073709551616}",
+      "{\"op\":\"observe\",\"bin\":1,\"refc\":9223372036854775808}",
+      "{\"op\":\"observe\",\"bin\":1,\"refc\":-9223372036854775809}",
+      "{\"op\":\"inc\",\"bin\":01}",
+      "{\"op\":\"inc\",\"bin\":-0}",
+      "{\"op\":\"inc\",\"bin\":1.0}",
+      "{\"op\":\"stop\",\"seq\":1e3}",
+      "{\"op\":\"stop\",\"t\":1.}",
+      "{\"op\":\"stop\",\"t\":.5}",
+      "{\"op\":\"stop\",\"t\":1e}",
+      "{\"op\":\"stop\",\"t\":+1}",
+      "{\"op\":\"stop\",\"t\":-}",
+      "{\"op\":\"gc\",\"bin\":1,\"actor\":\"a\",\"count\":0}",
+      "{\"op\":\"stop\",\"copied\":tru}",
+      "{\"op\":\"stop\",\"x\":nul}",
+      "{\"op\":\"stop\",\"op\":\"stop\"}",
+      "{\"op\":\"frobnicate\"}",
+      "{\"op\":\"alloc\"}",
+      "{\"op\":\"output\",\"bin\":1}",
+      "{\"bin\":1}",
+      "{}",
+      "{\"op\":\"stop\",}",
+      "{\"op\":\"stop\"",
+      "{\"op\":\"stop} ",
+      "{\"op\":\"stop\"} {}",
+      "{\"op\":\"stop\"}}",
+      "{\"op\"\"stop\"}",
+      "{\"op\":\"stop\"\"t\":1}",
+      "{\"op\":\"st\x01op\"}",
+      "{\"op\":\"stop\",\"note\":\"\x80\"}",
+      "[{\"op\":\"stop\"}]",
+      "{\"op\":\"stop\",\"stack\":[\"a\",]}",
+      "{\"op\":\"stop\",\"stack\":[\"a\" \"b\"]}",
+  };
+  for (const char* line : lines) {
+    CAPTURE(line);
+    CHECK_FALSE(PlainDecode(line).has_value());
+  }
+}
+
+TEST_CASE("MutatedLinesAreNeverDecodedDifferently") {
+  // Random edits of plain lines, many of them broken: whenever the fast path takes one, the
+  // full decoder must take it too, with the same result.
+  const std::string alphabet =
+      std::string("\"\\{}[],: \t\r0123456789-+.eEtrufalsn\x01\x7f\x80\xC3", 38);
+  std::mt19937 rng(20241125);
+  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  int taken = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string line = kPlainLines[pick(kPlainLines.size())];
+    for (size_t edits = 1 + pick(3); edits > 0; --edits) {
+      size_t at = pick(line.size());
+      switch (pick(4)) {
+        case 0:
+          line[at] = alphabet[pick(alphabet.size())];
+          break;
+        case 1:
+          line.insert(line.begin() + static_cast<std::ptrdiff_t>(at),
+                      alphabet[pick(alphabet.size())]);
+          break;
+        case 2:
+          line.erase(at, 1);
+          break;
+        default:
+          line.resize(at);
+          break;
+      }
+      if (line.empty()) line = "{";
+    }
+    std::optional<Event> plain = PlainDecode(line, alphabet[pick(alphabet.size())]);
+    if (!plain) continue;
+    ++taken;
+    CAPTURE(line);
+    std::optional<Event> full = FullDecode(line);
+    REQUIRE(full.has_value());
+    CHECK(SameDecoding(*plain, *full));
+  }
+  CHECK(taken > 1000);  // the edits do not only break lines
+}
+
+TEST_CASE("PlainAndOtherLinesMixInOneTrace") {
+  // Line 1 always goes to the full decoder; later lines are plain or not, in any order.
+  std::string text = "{\"op\":\"stop\"}\n";
+  std::vector<std::string> lines = {kPlainLines[0], "{\"op\":\"stop\",\"note\":\"a\\tb\"}",
+                                    kPlainLines[1], "  " + kPlainLines[2] + "\r",
+                                    "{\"op\":\"stop\",\"x\":[1,{}]}"};
+  for (const std::string& line : lines)
+    text += line + "\n";
+  Result r = Read(text);
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 6);
+  CHECK(r.events[2].note == "a\tb");
+  CHECK(r.events[4].pos.line == 5);
+  CHECK(r.events[4].pos.column == 3);
+  CHECK(r.events[4].actor == "<0.101.0>");
+  CHECK(r.events[5].op == Op::kStop);
+  CHECK(r.events[5].note.empty());  // nothing left over from the event before
 }
 
 // --- sources, chunking and stickiness ------------------------------------------------------

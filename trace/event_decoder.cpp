@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "trace/event_fields.h"
 #include "trace/input_diagnostics.h"
 #include "trace/json_token.h"
 
@@ -10,70 +11,10 @@ namespace od = simdjson::ondemand;
 namespace {
 
 // Deeper nesting than this in an unknown field is refused rather than walked.
-constexpr int kMaxNesting = 1024;
-
-enum FieldId : uint8_t {
-  kOpField,
-  kBinField,
-  kActorField,
-  kToField,
-  kSizeField,
-  kNewBinField,
-  kRefcField,
-  kCountField,
-  kCopiedField,
-  kTField,
-  kSeqField,
-  kSrcField,
-  kStackField,
-  kNoteField,
-  kRefctraceField,
-  kUnknownField,
-};
-
-constexpr std::string_view kFieldNames[] = {
-    "op",     "bin", "actor", "to",  "size",  "new_bin", "refc",      "count",
-    "copied", "t",   "seq",   "src", "stack", "note",    "refctrace",
-};
-
-FieldId MatchField(std::string_view k) {
-  switch (k.size()) {
-    case 1:
-      if (k[0] == 't') return kTField;
-      break;
-    case 2:
-      if (k == "op") return kOpField;
-      if (k == "to") return kToField;
-      break;
-    case 3:
-      if (k == "bin") return kBinField;
-      if (k == "src") return kSrcField;
-      if (k == "seq") return kSeqField;
-      break;
-    case 4:
-      if (k == "size") return kSizeField;
-      if (k == "refc") return kRefcField;
-      if (k == "note") return kNoteField;
-      break;
-    case 5:
-      if (k == "actor") return kActorField;
-      if (k == "count") return kCountField;
-      if (k == "stack") return kStackField;
-      break;
-    case 6:
-      if (k == "copied") return kCopiedField;
-      break;
-    case 7:
-      if (k == "new_bin") return kNewBinField;
-      break;
-    case 9:
-      if (k == "refctrace") return kRefctraceField;
-      break;
-    default:
-      break;
-  }
-  return kUnknownField;
-}
+// It must stay well below simdjson's own depth limit (1024, counting the
+// document and the event object): past that, ondemand writes beyond its
+// per-depth arrays (debug builds assert).
+constexpr int kMaxNesting = 256;
 
 // What a field's value must be, for the message when it is not.
 enum class Expect : uint8_t {
@@ -89,7 +30,10 @@ enum class Expect : uint8_t {
 };
 
 std::string Quoted(std::string_view name) {
-  return "\"" + std::string(name) + "\"";
+  std::string s(1, '"');  // built piecewise: GCC 12 warns (-Wrestrict) on "\"" + s + "\""
+  s += name;
+  s += '"';
+  return s;
 }
 
 std::string Describe(const TokenInfo& info) {
@@ -406,7 +350,7 @@ DecodeOutcome Decoder::Run(od::object& object, const char* object_start) {
     FieldId id = MatchField(key);
     if (id == kRefctraceField && !header_allowed_) id = kUnknownField;
     if (id != kUnknownField) {
-      uint32_t bit = uint32_t{1} << id;
+      uint32_t bit = FieldBit(id);
       if (seen_ & bit) {
         Problem(id, key_where, "duplicate field " + Quoted(kFieldNames[id]));
         id = kUnknownField;  // still walked, for syntax errors
@@ -416,7 +360,7 @@ DecodeOutcome Decoder::Run(od::object& object, const char* object_start) {
     if (!Field(id, field.value())) return DecodeOutcome::kProblem;
   }
 
-  auto has = [&](FieldId id) { return (seen_ & (uint32_t{1} << id)) != 0; };
+  auto has = [&](FieldId id) { return (seen_ & FieldBit(id)) != 0; };
   auto report = [&](const char* where, std::string message) {
     problem_->where = where;
     problem_->message = std::move(message);
@@ -429,14 +373,10 @@ DecodeOutcome Decoder::Run(od::object& object, const char* object_start) {
   if (event_problem_.where) return report(event_problem_.where, event_problem_.message);
   if (!has(kOpField)) return report(object_start, "missing required field \"op\"");
   Op op = event_->op;
-  auto missing = [&](std::string_view field) {
-    return report(object_start,
-                  "missing required field " + Quoted(field) + " for op " + Quoted(OpName(op)));
-  };
-  if (OpNeedsBin(op) && !has(kBinField)) return missing("bin");
-  if (IsProcessOp(op) && !has(kActorField)) return missing("actor");
-  if ((op == Op::kOutput || op == Op::kSend) && !has(kToField)) return missing("to");
-  if (op == Op::kObserve && !has(kRefcField)) return missing("refc");
+  if (FieldId missing = MissingRequiredField(op, seen_); missing != kUnknownField) {
+    return report(object_start, "missing required field " + Quoted(kFieldNames[missing]) +
+                                    " for op " + Quoted(OpName(op)));
+  }
   return DecodeOutcome::kEvent;
 }
 

@@ -5,9 +5,12 @@
 
 #include "trace/input_diagnostics.h"
 #include "trace/json_token.h"
+#include "trace/plain_event_parser.h"
 
 namespace refctrace::trace {
 namespace od = simdjson::ondemand;
+
+static_assert(InputBuffer::kPadding >= kPlainEventReadAhead);
 
 namespace {
 // Lines of typical traces fit easily; the parser grows for longer ones.
@@ -18,8 +21,9 @@ NdjsonReader::NdjsonReader(InputBuffer* input, const ReaderOptions& options)
     : input_(input), max_line_bytes_(std::max<size_t>(options.max_line_bytes, 1)) {
   // Room for a whole line of the maximum length plus its "\r\n".
   input_->set_max_capacity(std::max(options.chunk_bytes, max_line_bytes_ + 2));
-  // A failure here is not fatal: iterate() allocates again and reports MEMALLOC.
-  if (parser_.allocate(kInitialParserCapacity) != simdjson::SUCCESS) return;
+  // Failing here is harmless: iterate() allocates again, and reports MEMALLOC if it must.
+  simdjson::error_code ignored = parser_.allocate(kInitialParserCapacity);
+  static_cast<void>(ignored);
 }
 
 NdjsonReader::LineStatus NdjsonReader::NextLine(Line* line, InputError* error) {
@@ -91,6 +95,37 @@ ReadStatus NdjsonReader::SyntaxError(const Line& line, const char* json, simdjso
   return ErrorAt(line, json, std::string("invalid JSON: ") + simdjson::error_message(code), error);
 }
 
+ReadStatus NdjsonReader::DecodeLine(const Line& line, char* json, bool header_allowed, Event* event,
+                                    bool* is_header, InputError* error) {
+  char* stop = line.data + line.size;
+  simdjson::padded_string_view view(json, static_cast<size_t>(stop - json), input_->RoomFrom(json));
+  od::document doc;
+  if (auto err = parser_.iterate(view).get(doc)) return SyntaxError(line, json, err, error);
+  od::object object;
+  if (auto err = doc.get_object().get(object)) {
+    if (err == simdjson::INCORRECT_TYPE &&
+        !FindJsonSyntaxError(std::string_view(json, static_cast<size_t>(stop - json)))) {
+      return ErrorAt(line, json, "expected a JSON object, got " + DescribeJsonValue(view), error);
+    }
+    return SyntaxError(line, json, err, error);
+  }
+  problem_.Reset();
+  DecodeOutcome outcome = DecodeEvent(object, json, header_allowed, event, &problem_);
+  if (outcome == DecodeOutcome::kProblem) {
+    if (problem_.syntax) return SyntaxError(line, json, problem_.code, error);
+    // Malformed JSON anywhere on the line is reported before what the content says.
+    std::string_view text(json, static_cast<size_t>(stop - json));
+    if (FindJsonSyntaxError(text)) return SyntaxError(line, json, simdjson::TAPE_ERROR, error);
+    return ErrorAt(line, problem_.where, std::move(problem_.message), error);
+  }
+  // Something after the object on the same line?
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+    return SyntaxError(line, json, simdjson::TRAILING_CONTENT, error);
+  }
+  *is_header = outcome == DecodeOutcome::kHeader;
+  return ReadStatus::kEvent;
+}
+
 ReadStatus NdjsonReader::Next(Event* event, InputError* error) {
   for (;;) {
     Line line;
@@ -112,33 +147,16 @@ ReadStatus NdjsonReader::Next(Event* event, InputError* error) {
     if (json == stop) continue;  // blank line
     bool header_allowed = !seen_content_;
     seen_content_ = true;
-
-    simdjson::padded_string_view view(json, static_cast<size_t>(stop - json),
-                                      input_->RoomFrom(json));
-    od::document doc;
-    if (auto err = parser_.iterate(view).get(doc)) return SyntaxError(line, json, err, error);
-    od::object object;
-    if (auto err = doc.get_object().get(object)) {
-      if (err == simdjson::INCORRECT_TYPE &&
-          !FindJsonSyntaxError(std::string_view(json, static_cast<size_t>(stop - json)))) {
-        return ErrorAt(line, json, "expected a JSON object, got " + DescribeJsonValue(view), error);
+    // Nearly every line is a plain event; the full decoder reads the others (and says what is
+    // wrong with a line, when something is).
+    std::string_view text(json, static_cast<size_t>(stop - json));
+    if (header_allowed || !ParsePlainEvent(text, event)) {
+      bool is_header = false;
+      if (DecodeLine(line, json, header_allowed, event, &is_header, error) == ReadStatus::kError) {
+        return ReadStatus::kError;
       }
-      return SyntaxError(line, json, err, error);
+      if (is_header) continue;
     }
-    problem_.Reset();
-    DecodeOutcome outcome = DecodeEvent(object, json, header_allowed, event, &problem_);
-    if (outcome == DecodeOutcome::kProblem) {
-      if (problem_.syntax) return SyntaxError(line, json, problem_.code, error);
-      // Malformed JSON anywhere on the line is reported before what the content says.
-      std::string_view text(json, static_cast<size_t>(stop - json));
-      if (FindJsonSyntaxError(text)) return SyntaxError(line, json, simdjson::TAPE_ERROR, error);
-      return ErrorAt(line, problem_.where, std::move(problem_.message), error);
-    }
-    // Something after the object on the same line?
-    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
-      return SyntaxError(line, json, simdjson::TRAILING_CONTENT, error);
-    }
-    if (outcome == DecodeOutcome::kHeader) continue;
     if (saw_end_) return ErrorAt(line, json, "event after \"end\"", error);
     event->pos.line = line_number_;
     event->pos.column = static_cast<uint64_t>(json - line.data) + 1;

@@ -15,8 +15,10 @@ namespace refctrace::trace {
 
 // Lines are split with memchr inside the InputBuffer and parsed in place (the buffer keeps
 // simdjson's padding after its data), so memory is bounded by the line limit, not the trace
-// length, and nothing is allocated per line. simdjson reports no positions, so on the error
-// path only the offending line is parsed again with nlohmann::json to describe the problem.
+// length, and nothing is allocated per line. Plain event lines, nearly all of them, are decoded
+// by ParsePlainEvent; the others, and every line with a problem, by simdjson and DecodeEvent.
+// simdjson reports no positions, so on the error path only the offending line is parsed again
+// with nlohmann::json to describe the problem.
 class NdjsonReader : public FormReader {
  public:
   // `input` holds the input from its first byte (the encoding sniffer may have read some).
@@ -34,6 +36,10 @@ class NdjsonReader : public FormReader {
   enum class LineStatus : uint8_t { kLine, kEnd, kError };
 
   LineStatus NextLine(Line* line, InputError* error);
+  // Reads `line`, whose JSON starts at `json`, with simdjson and the full decoder: kEvent (a
+  // header when *is_header), or kError with *error set.
+  ReadStatus DecodeLine(const Line& line, char* json, bool header_allowed, Event* event,
+                        bool* is_header, InputError* error);
   // The JSON of `line`, from `json` on, is malformed (`code` is simdjson's view).
   ReadStatus SyntaxError(const Line& line, const char* json, simdjson::error_code code,
                          InputError* error);

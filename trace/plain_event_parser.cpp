@@ -1,0 +1,396 @@
+#include "trace/plain_event_parser.h"
+
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trace/event_fields.h"
+#include "trace/json_token.h"
+
+namespace refctrace::trace {
+namespace {
+
+// How the scans stay inside the line: Parse() first checks that the object's closing '}' is
+// the line's last non-blank byte (`last`). '}' is not blank, not a digit, not a quote and not
+// part of a literal, so every scan of blanks, digits, punctuation or literals stops there at
+// the latest and needs no bounds check; only strings, which may hold a '}', are checked
+// against `last`. Words read at most 7 bytes past a position that is <= `last`.
+
+using Word = uint64_t;
+constexpr Word kOnes = 0x0101010101010101ULL;
+constexpr Word kHighs = 0x8080808080808080ULL;
+
+constexpr Word Repeat(unsigned char c) {
+  return kOnes * c;
+}
+
+Word LoadWord(const char* p) {
+  Word w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// The high bit of each zero byte of `x`. Only the lowest mark is exact (a borrow may mark a
+// byte after it); that is the only one used.
+Word ZeroBytes(Word x) {
+  return (x - kOnes) & ~x & kHighs;
+}
+
+// Marks each byte of `w` that ends a run of plain string bytes: '"', '\\', a control byte or a
+// byte >= 0x80 (only the lowest mark is exact).
+Word StringStops(Word w) {
+  Word control_or_high = (w | (w - Repeat(0x20))) & kHighs;
+  return ZeroBytes(w ^ Repeat('"')) | ZeroBytes(w ^ Repeat('\\')) | control_or_high;
+}
+
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+const char* SkipSpace(const char* p) {
+  // Most bytes are above ' ': one comparison rules them out.
+  while (static_cast<unsigned char>(*p) <= ' ' && IsJsonSpace(*p))
+    ++p;
+  return p;
+}
+
+// The byte after `c`, which comes next after optional blanks; nullptr when something else does.
+const char* Expect(const char* p, char c) {
+  if (*p != c) {  // blanks between tokens are rare: look for them only now
+    p = SkipSpace(p);
+    if (*p != c) return nullptr;
+  }
+  return p + 1;
+}
+
+const char* SkipDigits(const char* p) {
+  while (IsDigit(*p))
+    ++p;
+  return p;
+}
+
+// The string whose opening quote is at `p`: *body is its content, the return value the byte
+// after its closing quote; nullptr when it is not a plain string.
+const char* ScanString(const char* p, const char* last, std::string_view* body) {
+  if (*p != '"') return nullptr;
+  const char* start = p + 1;
+  for (const char* w = start; w < last; w += sizeof(Word)) {
+    Word stops = StringStops(LoadWord(w));
+    if (stops == 0) continue;
+    const char* stop = w + std::countr_zero(stops) / 8;
+    // Unclosed, or an escape, a control byte or non-ASCII: not plain.
+    if (stop >= last || *stop != '"') return nullptr;
+    *body = std::string_view(start, static_cast<size_t>(stop - start));
+    return stop + 1;
+  }
+  return nullptr;
+}
+
+// The key whose opening quote is at `p`, and the field it names; the return value is the byte
+// after its closing quote, or nullptr when the key is not plain.
+const char* ScanKey(const char* p, const char* last, FieldId* id) {
+  // Known names are plain and shorter than a word: when the first word holds the closing quote
+  // and the bytes before it name a field, the key has been read.
+  if (*p == '"') {
+    Word quotes = ZeroBytes(LoadWord(p + 1) ^ Repeat('"'));
+    if (quotes != 0) {
+      size_t n = static_cast<size_t>(std::countr_zero(quotes) / 8);
+      *id = MatchField(std::string_view(p + 1, n));
+      if (*id != kUnknownField && p + 1 + n < last) return p + n + 2;
+    }
+  }
+  std::string_view key;
+  p = ScanString(p, last, &key);
+  *id = p != nullptr ? MatchField(key) : kUnknownField;
+  return p;
+}
+
+// How many of the 8 bytes at `p` are digits before the first non-digit, and their value.
+int LeadingDigits(const char* p, uint64_t* value) {
+  Word x = LoadWord(p) ^ Repeat('0');  // digits become 0..9
+  // Bytes above 9: their high bit is set, or adding 0x76 sets it (no carry leaves a byte).
+  Word other = (((x & Repeat(0x7F)) + Repeat(0x76)) | x) & kHighs;
+  int n = std::countr_zero(other) / 8;  // 8 when all are digits
+  if (n == 0) {
+    *value = 0;
+    return 0;
+  }
+  x <<= 64 - 8 * n;  // keep the digits; zero bytes (leading zeros) take the others' place
+  // Combines neighbours: pairs, then groups of four, then all eight (first byte most
+  // significant).
+  x = (x * 2561) >> 8;
+  x = ((x & 0x00FF00FF00FF00FFULL) * 6553601) >> 16;
+  *value = ((x & 0x0000FFFF0000FFFFULL) * 42949672960001ULL) >> 32;
+  return n;
+}
+
+constexpr uint64_t kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+// A number token, its grammar checked.
+struct Number {
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  bool negative = false;
+  bool integer = true;  // no fraction, no exponent
+  bool fits = true;     // integers: the magnitude fits in 64 bits
+  uint64_t magnitude = 0;
+};
+
+// JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// Inlined so that *n stays in registers: numbers are a third of the fields.
+[[gnu::always_inline]] inline const char* ScanNumber(const char* p, Number* n) {
+  n->begin = p;
+  if (*p == '-') {
+    n->negative = true;
+    ++p;
+  }
+  const char* digits = p;
+  uint64_t v = 0;  // wraps past 19 digits; redone below
+  for (;;) {
+    uint64_t chunk;
+    int k = LeadingDigits(p, &chunk);
+    v = v * kPow10[k] + chunk;
+    p += k;
+    if (k < 8) break;
+  }
+  size_t count = static_cast<size_t>(p - digits);
+  if (count == 0 || (count > 1 && *digits == '0')) return nullptr;  // no digit, a leading zero
+  if (count > 19) n->fits = ParseUint64(std::string_view(digits, count), &v);
+  n->magnitude = v;
+  if (*p == '.') {
+    n->integer = false;
+    const char* fraction = p + 1;
+    p = SkipDigits(fraction);
+    if (p == fraction) return nullptr;
+  }
+  if (*p == 'e' || *p == 'E') {
+    n->integer = false;
+    ++p;
+    if (*p == '+' || *p == '-') ++p;
+    const char* exponent = p;
+    p = SkipDigits(exponent);
+    if (p == exponent) return nullptr;
+  }
+  n->end = p;
+  return p;
+}
+
+const char* ScanLiteral(const char* p, std::string_view word) {
+  // May compare a few bytes past `last`: they are readable, and the '}' differs first.
+  if (std::memcmp(p, word.data(), word.size()) != 0) return nullptr;
+  return p + word.size();
+}
+
+// Each Parse* reads the value at `p` into its target and returns the byte after it, or nullptr
+// when the value is not plain or not of the field's type.
+
+// Inlined: strings are a third of the fields, and a call costs as much as the scan.
+[[gnu::always_inline]] inline const char* ParseString(const char* p, const char* last,
+                                                      std::string* out) {
+  std::string_view s;
+  p = ScanString(p, last, &s);
+  if (p == nullptr) return nullptr;
+  // clear() and append() inline to less than assign(), which must allow for `s` inside *out.
+  out->clear();
+  out->append(s.data(), s.size());
+  return p;
+}
+
+const char* ParseUint(const char* p, uint64_t* out) {
+  Number n;
+  p = ScanNumber(p, &n);
+  if (p == nullptr || !n.integer || n.negative || !n.fits) return nullptr;
+  *out = n.magnitude;
+  return p;
+}
+
+const char* ParseInt(const char* p, int64_t* out) {
+  Number n;
+  p = ScanNumber(p, &n);
+  if (p == nullptr || !n.integer || !n.fits) return nullptr;
+  if (n.negative) {
+    if (n.magnitude > uint64_t{1} << 63) return nullptr;
+    *out = static_cast<int64_t>(0 - n.magnitude);
+  } else {
+    if (n.magnitude > static_cast<uint64_t>(INT64_MAX)) return nullptr;
+    *out = static_cast<int64_t>(n.magnitude);
+  }
+  return p;
+}
+
+const char* ParseDouble(const char* p, double* out) {
+  Number n;
+  p = ScanNumber(p, &n);
+  if (p == nullptr) return nullptr;
+  // Integers up to 2^53 convert exactly; the sign is applied after, so "-0" gives -0.0 as
+  // simdjson does.
+  if (n.integer && n.fits && n.magnitude <= uint64_t{1} << 53) {
+    double d = static_cast<double>(n.magnitude);
+    *out = n.negative ? -d : d;
+    return p;
+  }
+  // Correctly rounded, like simdjson; out of range is left to the full decoder.
+  double d;
+  auto [stop, ec] = std::from_chars(n.begin, n.end, d);
+  if (ec != std::errc() || stop != n.end || !std::isfinite(d)) return nullptr;
+  *out = d;
+  return p;
+}
+
+const char* ParseBool(const char* p, bool* out) {
+  if (const char* q = ScanLiteral(p, "true")) {
+    *out = true;
+    return q;
+  }
+  if (const char* q = ScanLiteral(p, "false")) {
+    *out = false;
+    return q;
+  }
+  return nullptr;
+}
+
+const char* ParseBin(const char* p, const char* last, BinId* out) {
+  if (*p == '"') {
+    out->kind = BinId::Kind::kStr;
+    return ParseString(p, last, &out->str);
+  }
+  out->kind = BinId::Kind::kInt;
+  return ParseUint(p, &out->num);
+}
+
+const char* ParseStack(const char* p, const char* last, std::vector<std::string>* out) {
+  if (*p != '[') return nullptr;
+  p = SkipSpace(p + 1);
+  if (*p == ']') return p + 1;
+  for (;;) {
+    std::string_view s;
+    p = ScanString(p, last, &s);
+    if (p == nullptr) return nullptr;
+    out->emplace_back(s);
+    p = SkipSpace(p);
+    if (*p == ']') return p + 1;
+    if (*p != ',') return nullptr;
+    p = SkipSpace(p + 1);
+  }
+}
+
+// The value of an unknown field: any scalar is fine; objects and arrays are left to the full
+// decoder, which walks them.
+const char* SkipScalar(const char* p, const char* last) {
+  switch (*p) {
+    case '"': {
+      std::string_view s;
+      return ScanString(p, last, &s);
+    }
+    case 't':
+      return ScanLiteral(p, "true");
+    case 'f':
+      return ScanLiteral(p, "false");
+    case 'n':
+      return ScanLiteral(p, "null");
+    default: {
+      Number n;
+      return ScanNumber(p, &n);
+    }
+  }
+}
+
+template <typename T>
+const char* ParseOptional(const char* p, std::optional<T>* out,
+                          const char* (*parse)(const char*, T*)) {
+  T value;
+  p = parse(p, &value);
+  if (p != nullptr) *out = value;
+  return p;
+}
+
+const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
+  switch (id) {
+    case kOpField: {
+      std::string_view name;
+      p = ScanString(p, last, &name);
+      if (p == nullptr) return nullptr;
+      std::optional<Op> op = OpFromName(name);
+      if (!op) return nullptr;  // unknown: an error
+      e->op = *op;
+      return p;
+    }
+    case kBinField:
+      return ParseBin(p, last, &e->bin);
+    case kNewBinField:
+      return ParseBin(p, last, &e->new_bin);
+    case kActorField:
+      return ParseString(p, last, &e->actor);
+    case kToField:
+      return ParseString(p, last, &e->to);
+    case kSrcField:
+      return ParseString(p, last, &e->src);
+    case kNoteField:
+      return ParseString(p, last, &e->note);
+    case kSizeField:
+      return ParseOptional(p, &e->size, ParseUint);
+    case kSeqField:
+      return ParseOptional(p, &e->seq, ParseUint);
+    case kCountField:
+      p = ParseUint(p, &e->count);
+      return e->count != 0 ? p : nullptr;
+    case kRefcField:
+      return ParseOptional(p, &e->refc, ParseInt);
+    case kCopiedField:
+      return ParseBool(p, &e->copied);
+    case kTField:
+      return ParseOptional(p, &e->t, ParseDouble);
+    case kStackField:
+      return ParseStack(p, last, &e->stack);
+    case kRefctraceField:
+    case kUnknownField:
+      break;
+  }
+  return SkipScalar(p, last);
+}
+
+bool Parse(const char* begin, const char* end, Event* event) {
+  while (end > begin && IsJsonSpace(end[-1]))
+    --end;
+  if (end - begin < 2 || *begin != '{' || end[-1] != '}') return false;
+  const char* last = end - 1;  // see the top of the file
+
+  event->Clear();
+  uint32_t seen = 0;
+  const char* p = begin + 1;
+  for (;;) {
+    FieldId id;
+    if (*p != '"') p = SkipSpace(p);
+    p = ScanKey(p, last, &id);
+    if (p == nullptr) return false;
+    p = Expect(p, ':');
+    if (p == nullptr) return false;
+    if (id == kRefctraceField) id = kUnknownField;  // only a header's key
+    if (id != kUnknownField) {
+      if (seen & FieldBit(id)) return false;  // a duplicate is an error
+      seen |= FieldBit(id);
+    }
+    p = ParseValue(id, SkipSpace(p), last, event);
+    if (p == nullptr) return false;
+    if (*p != ',') p = SkipSpace(p);
+    if (*p != ',') break;
+    ++p;
+  }
+  if (p != last) return false;  // not the end of the object, or content after it
+  return (seen & FieldBit(kOpField)) != 0 && MissingRequiredField(event->op, seen) == kUnknownField;
+}
+
+}  // namespace
+
+bool ParsePlainEvent(std::string_view json, Event* event) {
+  // The word scans read bytes in memory order as a little-endian number.
+  if constexpr (std::endian::native != std::endian::little) return false;
+  return Parse(json.data(), json.data() + json.size(), event);
+}
+
+}  // namespace refctrace::trace
