@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/graph_dir.h"
 #include "cli/replay.h"
+#include "cli/terminal.h"
 #include "render/json_renderer.h"
 #include "render/text_renderer.h"
 
@@ -26,14 +27,6 @@ struct CheckOptions {
   size_t quarantine = model::ModelOptions{}.quarantine_capacity;
   std::string graph_dir;  // --graph-dir: one SVG per binary with a finding
 };
-
-bool UseColor(const std::string& mode, int fd) {
-  if (mode == "always") return true;
-  if (mode == "never") return false;
-  const char* term = std::getenv("TERM");
-  return isatty(fd) && std::getenv("NO_COLOR") == nullptr &&
-         !(term && std::string_view(term) == "dumb");
-}
 
 int RunCheck(const CheckOptions& opts) {
   model::ModelOptions model_options;

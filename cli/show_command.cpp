@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/lifetimes.h"
+#include "cli/terminal.h"
 #include "render/lifetime_graph.h"
 #include "render/show_renderer.h"
 #include "render/text_renderer.h"
@@ -27,17 +28,9 @@ struct ShowOptions {
   size_t quarantine = model::ModelOptions{}.quarantine_capacity;
 };
 
-bool ShowColor(const std::string& mode, int fd) {
-  if (mode == "always") return true;
-  if (mode == "never") return false;
-  const char* term = std::getenv("TERM");
-  return isatty(fd) && std::getenv("NO_COLOR") == nullptr &&
-         !(term && std::string_view(term) == "dumb");
-}
-
 int RunShow(const ShowOptions& opts) {
-  const render::TextStyle out_style{ShowColor(opts.color, STDOUT_FILENO)};
-  const render::TextStyle err_style{ShowColor(opts.color, STDERR_FILENO)};
+  const render::TextStyle out_style{UseColor(opts.color, STDOUT_FILENO)};
+  const render::TextStyle err_style{UseColor(opts.color, STDERR_FILENO)};
   LifetimeRequest request;
   for (const std::string& bin : opts.bins)
     request.bins.push_back(model::BinSelector::Parse(bin));

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string_view>
 
+#include "render/ansi.h"
 #include "render/lifetime_graph.h"
 
 namespace refctrace::render {
@@ -14,24 +15,6 @@ using model::Severity;
 using trace::Op;
 
 namespace {
-
-constexpr std::string_view kBold = "\033[1m";
-constexpr std::string_view kRed = "\033[1;31m";
-constexpr std::string_view kMagenta = "\033[1;35m";
-constexpr std::string_view kDim = "\033[2m";
-constexpr std::string_view kReset = "\033[0m";
-
-class Paint {
- public:
-  explicit Paint(const TextStyle& style) : color_(style.color) {}
-  std::string operator()(std::string_view sgr, std::string_view text) const {
-    if (!color_) return std::string(text);
-    return std::string(sgr) + std::string(text) + std::string(kReset);
-  }
-
- private:
-  bool color_;
-};
 
 // Display width of UTF-8 text: one column per code point (the arrows used
 // here are single-width).
@@ -78,7 +61,8 @@ Cells CellsOf(const LifetimeRow& row) {
 }
 
 void RenderOne(const InputReport& report, const Lifetime& life,
-               const std::vector<const Finding*>& findings, const Paint& paint, std::ostream& out) {
+               const std::vector<const Finding*>& findings, const Painter& paint,
+               std::ostream& out) {
   const std::string path = report.path == "-" ? "standard input" : report.path;
   const std::vector<LifetimeRow> rows = RowsOf(life, findings);
   const model::IncarnationKey& start = life.names.front();
@@ -200,7 +184,7 @@ void RenderOne(const InputReport& report, const Lifetime& life,
 
 void RenderShow(const InputReport& report, const std::vector<Lifetime>& lifetimes,
                 const TextStyle& style, std::ostream& out) {
-  const Paint paint(style);
+  const Painter paint(style.color);
   for (size_t i = 0; i < lifetimes.size(); ++i) {
     if (i) out << "\n";
     RenderOne(report, lifetimes[i], FindingsOf(lifetimes[i], report.findings), paint, out);

@@ -2,6 +2,8 @@
 
 #include <string_view>
 
+#include "render/ansi.h"
+
 namespace refctrace::render {
 
 using model::Finding;
@@ -10,29 +12,6 @@ using model::Step;
 using trace::Op;
 
 namespace {
-
-// ANSI SGR sequences, as gcc and clang colour their diagnostics.
-constexpr std::string_view kBold = "\033[1m";
-constexpr std::string_view kRed = "\033[1;31m";
-constexpr std::string_view kMagenta = "\033[1;35m";
-constexpr std::string_view kCyan = "\033[1;36m";
-constexpr std::string_view kGreen = "\033[1;32m";
-constexpr std::string_view kReset = "\033[0m";
-
-class Painter {
- public:
-  explicit Painter(const TextStyle& style) : color_(style.color) {}
-  std::string operator()(std::string_view sgr, std::string_view text) const {
-    if (!color_) return std::string(text);
-    std::string s(sgr);
-    s += text;
-    s += kReset;
-    return s;
-  }
-
- private:
-  bool color_;
-};
 
 std::string_view SeverityColor(Severity severity) {
   switch (severity) {
@@ -134,7 +113,7 @@ std::string DescribeStep(const Step& step) {
 }
 
 void RenderTextFindings(const InputReport& input, const TextStyle& style, std::ostream& out) {
-  const Painter paint(style);
+  const Painter paint(style.color);
   for (const Finding& f : input.findings) {
     const std::string_view severity = model::SeverityName(f.severity);
     out << paint(kBold, Location(input.path, f.line) + ":") << " "
@@ -167,7 +146,7 @@ void RenderTextFindings(const InputReport& input, const TextStyle& style, std::o
 
 void RenderInputError(const std::string& path, const trace::InputError& error,
                       const TextStyle& style, std::ostream& out) {
-  const Painter paint(style);
+  const Painter paint(style.color);
   std::string where = path;
   if (error.line) {
     where += ":" + std::to_string(error.line);
@@ -187,7 +166,7 @@ void RenderInputError(const std::string& path, const trace::InputError& error,
 
 void RenderTextSummary(const Totals& totals, size_t inputs, const TextStyle& style,
                        std::ostream& out) {
-  const Painter paint(style);
+  const Painter paint(style.color);
   std::string s = Plural(totals.errors, "error") + ", " + Plural(totals.warnings, "warning");
   if (inputs > 1) s += " in " + Plural(inputs, "input");
   s += "; " + Plural(totals.binaries, "binary", "binaries") + ", " +

@@ -1,0 +1,18 @@
+#include "cli/terminal.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string_view>
+
+namespace refctrace::cli {
+
+bool UseColor(const std::string& mode, int fd) {
+  if (mode == "always") return true;
+  if (mode == "never") return false;
+  const char* term = std::getenv("TERM");
+  return isatty(fd) && std::getenv("NO_COLOR") == nullptr &&
+         !(term && std::string_view(term) == "dumb");
+}
+
+}  // namespace refctrace::cli
