@@ -135,7 +135,8 @@ void Model::Apply(const Event& e) {
 
 void Model::ApplyEvent(const Event& e) {
   ++events_;
-  cur_.actor = strings_.Intern(e.EffectiveActor());
+  cur_.actor = e.actor.empty() && trace::IsDriverOp(e.op) ? driver_ref_
+                                                          : strings_.Intern(e.EffectiveActor());
   cur_.to = e.op == Op::kRealloc && e.new_bin.present() ? strings_.Intern(e.new_bin.ToDisplay())
                                                         : strings_.Intern(e.to);
   cur_.src = strings_.Intern(e.src);
