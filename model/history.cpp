@@ -2,6 +2,15 @@
 
 namespace refctrace::model {
 
+void History::Reset(size_t head, size_t tail) {
+  head_limit_ = head;
+  tail_limit_ = tail;
+  total_ = 0;
+  head_.clear();
+  tail_.clear();
+  tail_start_ = 0;
+}
+
 void History::Add(const HistoryEntry& entry) {
   ++total_;
   if (head_.size() < head_limit_) {

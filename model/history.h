@@ -33,6 +33,8 @@ class History {
   History() = default;
   History(size_t head, size_t tail) : head_limit_(head), tail_limit_(tail) {}
 
+  // Empties the history and sets its limits, keeping allocated capacity.
+  void Reset(size_t head, size_t tail);
   void Add(const HistoryEntry& entry);
   uint64_t total() const { return total_; }
   // Entries in event order; the `omitted` events fall between position

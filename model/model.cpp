@@ -216,7 +216,7 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   inc.number = ++state.incarnations;
   inc.adopted = adopted;
   inc.size = e.size;
-  inc.history = History(options_.history_head, options_.history_tail);
+  inc.history.Reset(options_.history_head, options_.history_tail);
   inc.start_stack.clear();
   for (const std::string& frame : e.stack)
     inc.start_stack.push_back(strings_.Intern(frame));
@@ -247,9 +247,20 @@ void Model::EndIncarnation(uint32_t slot, IdState* known_state) {
 void Model::AbandonIncarnation(uint32_t slot) {
   if (observer_) Notify(slot, /*ended=*/true);
   Incarnation& inc = slots_[slot];
-  const uint32_t generation = inc.generation + 1;
-  inc = Incarnation{};  // releases history and holder memory
-  inc.generation = generation;
+  // Reset field by field rather than assigning a fresh Incarnation: the slot
+  // is reused for the next binary, and keeping its vectors' capacity saves
+  // several allocations per binary. What a slot keeps is bounded by the
+  // history limits, and slots number at most the peak of live binaries.
+  inc.live = false;
+  ++inc.generation;
+  inc.number = 0;
+  inc.holders.driver = inc.holders.queue = inc.holders.vm = 0;
+  inc.holders.procs.clear();
+  inc.refc = inc.vm_refc = 0;
+  inc.borrowed = inc.adopted = false;
+  inc.size.reset();
+  inc.start_stack.clear();
+  inc.history.Reset(options_.history_head, options_.history_tail);
   free_slots_.push_back(slot);
 }
 
