@@ -6,7 +6,6 @@
 namespace refctrace::cli {
 
 render::InputReport ReplayInput(const std::string& path, const model::ModelOptions& options,
-                                const std::function<void(const trace::Event&)>& on_event,
                                 model::LifetimeObserver* observer) {
   render::InputReport report;
   report.path = path;
@@ -19,7 +18,6 @@ render::InputReport ReplayInput(const std::string& path, const model::ModelOptio
     const trace::ReadStatus status = reader->Next(&event);
     if (status == trace::ReadStatus::kEvent) {
       model.Apply(event);
-      if (on_event) on_event(event);
       continue;
     }
     if (status == trace::ReadStatus::kEnd) {

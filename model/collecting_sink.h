@@ -22,7 +22,6 @@ class CollectingSink : public FindingSink {
     });
     return std::move(findings_);
   }
-  const std::vector<Finding>& findings() const { return findings_; }
 
  private:
   std::vector<Finding> findings_;
