@@ -7,6 +7,8 @@ const std::vector<Command>& Commands() {
       {"check", "Replay traces against the refcount model and report every violation", SetupCheck},
       {"graph", "Draw binaries' lifetimes as a picture (DOT, SVG or PNG)", SetupGraph},
       {"show", "Print one binary's life event by event, findings inline", SetupShow},
+      {"explain", "Explain a diagnostic code: what it means, an example, how to fix it",
+       SetupExplain},
   };
   return commands;
 }

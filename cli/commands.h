@@ -12,6 +12,11 @@ class App;
 
 namespace refctrace::cli {
 
+// The version, from CMakeLists.txt's project().
+inline constexpr const char* kVersion = REFCTRACE_VERSION;
+// Where users learn more (SARIF's informationUri); set with -DREFCTRACE_HOMEPAGE.
+inline constexpr const char* kHomepage = REFCTRACE_HOMEPAGE;
+
 // Exit statuses, per output-v1.
 inline constexpr int kExitClean = 0;
 inline constexpr int kExitFindings = 1;
@@ -31,5 +36,6 @@ const std::vector<Command>& Commands();
 std::function<int()> SetupCheck(CLI::App& sub);
 std::function<int()> SetupGraph(CLI::App& sub);
 std::function<int()> SetupShow(CLI::App& sub);
+std::function<int()> SetupExplain(CLI::App& sub);
 
 }  // namespace refctrace::cli

@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
   using refctrace::cli::Commands;
   CLI::App app{"refctrace: find reference-counting bugs in Erlang driver binary traces",
                "refctrace"};
-  app.set_version_flag("--version", "refctrace 0.1.0");
+  app.set_version_flag("--version", std::string("refctrace ") + refctrace::cli::kVersion);
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
   for (const auto& command : Commands()) {

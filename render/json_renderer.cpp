@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/fingerprint.h"
+
 namespace refctrace::render {
 
 using Json = nlohmann::ordered_json;  // keys in the order output-v1 shows them
@@ -47,12 +49,14 @@ Json FindingJson(const std::string& path, const model::Finding& f) {
     history.push_back(StepJson(f.history[i]));
   }
   j["history"] = std::move(history);
+  j["fingerprint"] = model::Fingerprint(f);
   return j;
 }
 
 }  // namespace
 
-void RenderJson(const std::vector<InputReport>& inputs, std::ostream& out) {
+void RenderJson(const RunReport& run, std::ostream& out) {
+  const std::vector<InputReport>& inputs = run.inputs;
   Json root;
   root["version"] = 1;
   Json jinputs = Json::array();
@@ -80,7 +84,17 @@ void RenderJson(const std::vector<InputReport>& inputs, std::ostream& out) {
                          {"warnings", totals.warnings},
                          {"binaries", totals.binaries},
                          {"leaked_bytes", totals.leaked_bytes},
-                         {"held_by_processes", totals.held_by_processes}};
+                         {"held_by_processes", totals.held_by_processes},
+                         {"suppressed", totals.suppressed},
+                         {"baselined", totals.baselined}};
+  if (!run.suppressions.empty()) {
+    Json uses = Json::array();
+    for (const SuppressionUse& use : run.suppressions) {
+      uses.push_back(Json{
+          {"file", use.file}, {"line", use.line}, {"rule", use.rule}, {"matched", use.matched}});
+    }
+    root["suppressions"] = std::move(uses);
+  }
   // Replace invalid UTF-8 from the trace instead of throwing mid-output.
   out << root.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
 }

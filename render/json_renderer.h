@@ -8,6 +8,9 @@
 
 namespace refctrace::render {
 
-void RenderJson(const std::vector<InputReport>& inputs, std::ostream& out);
+// Each diagnostic also carries its `fingerprint` (model/fingerprint.h), which
+// is what `check --baseline` matches; the summary adds `suppressed` and
+// `baselined`, and a run with suppressions lists how often each matched.
+void RenderJson(const RunReport& run, std::ostream& out);
 
 }  // namespace refctrace::render

@@ -17,8 +17,25 @@ struct InputReport {
   uint64_t events = 0;
   bool complete = true;  // false when an input error cut it short
   std::optional<trace::InputError> error;
-  std::vector<model::Finding> findings;  // in report order
+  std::vector<model::Finding> findings;  // reported, in report order
+  uint64_t suppressed = 0;               // findings a suppression rule removed
+  uint64_t baselined = 0;                // findings removed because the baseline has them
   model::ModelStats stats;
+};
+
+// How one suppression rule fared over the whole run.
+struct SuppressionUse {
+  std::string file;
+  uint64_t line = 0;
+  std::string rule;  // as written
+  uint64_t matched = 0;
+};
+
+// Everything one `check` run reports.
+struct RunReport {
+  std::vector<InputReport> inputs;           // in argument order
+  std::vector<SuppressionUse> suppressions;  // empty when none were loaded
+  bool baseline = false;                     // a baseline was applied
 };
 
 struct Totals {
@@ -29,8 +46,11 @@ struct Totals {
   uint64_t held_by_processes = 0;
   uint64_t input_errors = 0;
   uint64_t events = 0;
+  uint64_t suppressed = 0;
+  uint64_t baselined = 0;
 };
 
+Totals InputTotals(const InputReport& input);
 Totals ComputeTotals(const std::vector<InputReport>& inputs);
 
 }  // namespace refctrace::render

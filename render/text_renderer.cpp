@@ -164,18 +164,54 @@ void RenderInputError(const std::string& path, const trace::InputError& error,
   }
 }
 
+namespace {
+
+std::string SummaryText(const Totals& totals) {
+  std::string s = Plural(totals.errors, "error") + ", " + Plural(totals.warnings, "warning");
+  return s;
+}
+
+std::string FactsText(const Totals& totals) {
+  std::string s = Plural(totals.binaries, "binary", "binaries") + ", " +
+                  Plural(totals.leaked_bytes, "byte") + " leaked, " +
+                  std::to_string(totals.held_by_processes) + " still held by processes";
+  if (totals.suppressed || totals.baselined) {
+    s += "; " + std::to_string(totals.suppressed) + " suppressed, " +
+         std::to_string(totals.baselined) + " in the baseline";
+  }
+  return s;
+}
+
+}  // namespace
+
 void RenderTextSummary(const Totals& totals, size_t inputs, const TextStyle& style,
                        std::ostream& out) {
   const Painter paint(style.color);
-  std::string s = Plural(totals.errors, "error") + ", " + Plural(totals.warnings, "warning");
+  std::string s = SummaryText(totals);
   if (inputs > 1) s += " in " + Plural(inputs, "input");
-  s += "; " + Plural(totals.binaries, "binary", "binaries") + ", " +
-       Plural(totals.leaked_bytes, "byte") + " leaked, " +
-       std::to_string(totals.held_by_processes) + " still held by processes";
+  s += "; " + FactsText(totals);
   if (totals.input_errors) {
     s += "; " + Plural(totals.input_errors, "input") + " cut short by an input error";
   }
   out << paint(kBold, "refctrace:") << " " << s << "\n";
+}
+
+void RenderTextInputSummary(const InputReport& input, const TextStyle& style, std::ostream& out) {
+  const Painter paint(style.color);
+  const Totals totals = InputTotals(input);
+  std::string s = input.path + ": " + SummaryText(totals) + "; " + FactsText(totals);
+  if (input.error) s += "; cut short by an input error";
+  out << paint(kBold, "refctrace:") << " " << s << "\n";
+}
+
+void RenderSuppressionUses(const std::vector<SuppressionUse>& uses, const TextStyle& style,
+                           std::ostream& out) {
+  const Painter paint(style.color);
+  for (const SuppressionUse& use : uses) {
+    if (!use.matched) continue;
+    out << paint(kBold, "refctrace:") << " suppression " << use.file << ":" << use.line << " \""
+        << use.rule << "\" matched " << Plural(use.matched, "finding") << "\n";
+  }
 }
 
 }  // namespace refctrace::render

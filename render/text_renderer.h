@@ -4,6 +4,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "model/finding.h"
 #include "render/report.h"
@@ -22,6 +23,11 @@ void RenderInputError(const std::string& path, const trace::InputError& error,
                       const TextStyle& style, std::ostream& out);
 void RenderTextSummary(const Totals& totals, size_t inputs, const TextStyle& style,
                        std::ostream& out);
+// One line per input when several are checked: "refctrace: a.ndjson: 1 error, ...".
+void RenderTextInputSummary(const InputReport& input, const TextStyle& style, std::ostream& out);
+// "refctrace: suppression FILE:LINE "RULE" matched N findings", for rules that matched.
+void RenderSuppressionUses(const std::vector<SuppressionUse>& uses, const TextStyle& style,
+                           std::ostream& out);
 // One history step in words: "output to <0.85.0> at my_drv.c:97".
 std::string DescribeStep(const model::Step& step);
 

@@ -7,6 +7,7 @@
 
 #include "render/json_renderer.h"
 #include "render/text_renderer.h"
+#include "tests/sample_findings.h"
 
 namespace refctrace::render {
 namespace {
@@ -17,46 +18,6 @@ using model::Severity;
 using model::Step;
 using trace::BinId;
 using trace::Op;
-
-Step MakeStep(uint64_t event, Op op, int64_t refc, std::string actor = "driver",
-              std::string to = "", std::string src = "") {
-  Step s;
-  s.event = event;
-  s.line = event + 2;
-  s.op = op;
-  s.refc = refc;
-  s.actor = std::move(actor);
-  s.to = std::move(to);
-  s.src = std::move(src);
-  return s;
-}
-
-Finding DoubleFree() {
-  Finding f;
-  f.code = Code::kDoubleFree;
-  f.severity = Severity::kError;
-  f.bin = BinId::Str("0x7f3a10");
-  f.incarnation = 2;
-  f.event = 17;
-  f.line = 19;
-  f.actor = "driver";
-  f.src = "my_drv.c:98";
-  f.message = "driver released a reference it does not hold (driver holds 0; <0.85.0> holds 1)";
-  f.history = {MakeStep(12, Op::kAlloc, 1, "driver", "", "my_drv.c:88"),
-               MakeStep(13, Op::kOutput, 2, "driver", "<0.85.0>"), MakeStep(16, Op::kFree, 1),
-               MakeStep(17, Op::kFree, 0, "driver", "", "my_drv.c:98")};
-  f.history[0].size = 4096;
-  return f;
-}
-
-InputReport OneInput(Finding f) {
-  InputReport input;
-  input.path = "trace.ndjson";
-  input.events = 20;
-  input.findings.push_back(std::move(f));
-  input.stats.binaries = 40;
-  return input;
-}
 
 TEST_CASE("DoubleFreeRendersCompilerStyleWithHistoryNotes") {
   std::ostringstream out;
@@ -89,7 +50,7 @@ TEST_CASE("OmittedHistoryIsMarkedInTextAndJson") {
         std::string::npos);
 
   std::ostringstream out;
-  RenderJson({OneInput(f)}, out);
+  RenderJson(RunReport{{OneInput(f)}, {}, false}, out);
   const auto j = nlohmann::json::parse(out.str());
   const auto& history = j["diagnostics"][0]["history"];
   REQUIRE(history.size() == 5);
@@ -99,7 +60,7 @@ TEST_CASE("OmittedHistoryIsMarkedInTextAndJson") {
 
 TEST_CASE("JsonFollowsOutputV1") {
   std::ostringstream out;
-  RenderJson({OneInput(DoubleFree())}, out);
+  RenderJson(RunReport{{OneInput(DoubleFree())}, {}, false}, out);
   const auto j = nlohmann::json::parse(out.str());
   CHECK(j["version"] == 1);
   CHECK(j["inputs"][0] ==
@@ -124,7 +85,11 @@ TEST_CASE("JsonFollowsOutputV1") {
                                        {"warnings", 0},
                                        {"binaries", 40},
                                        {"leaked_bytes", 0},
-                                       {"held_by_processes", 0}});
+                                       {"held_by_processes", 0},
+                                       {"suppressed", 0},
+                                       {"baselined", 0}});
+  CHECK(d["fingerprint"].get<std::string>().size() == 16);
+  CHECK_FALSE(j.contains("suppressions"));  // none were loaded
   // Keys come in the order output-v1 shows them.
   CHECK(out.str().find("\"code\"") < out.str().find("\"severity\""));
   CHECK(out.str().find("\"message\"") < out.str().find("\"history\""));
@@ -136,7 +101,7 @@ TEST_CASE("JsonKeepsIntegerIdsAsIntegersAndOmitsUnknownKeys") {
   f.line = 0;
   f.src.clear();
   std::ostringstream out;
-  RenderJson({OneInput(f)}, out);
+  RenderJson(RunReport{{OneInput(f)}, {}, false}, out);
   const auto j = nlohmann::json::parse(out.str());
   const auto& d = j["diagnostics"][0];
   CHECK(d["bin"].is_number_unsigned());
@@ -150,7 +115,7 @@ TEST_CASE("InputCutShortIsIncompleteWithItsErrorInJson") {
   input.complete = false;
   input.error = trace::InputError{7, 25, "unknown op \"frobnicate\"", "", 0};
   std::ostringstream out;
-  RenderJson({input}, out);
+  RenderJson(RunReport{{input}, {}, false}, out);
   const auto j = nlohmann::json::parse(out.str());
   CHECK(j["inputs"][0]["complete"] == false);
   CHECK(j["inputs"][0]["error"] ==

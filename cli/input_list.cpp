@@ -1,0 +1,50 @@
+#include "cli/input_list.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+namespace refctrace::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool IsTraceName(const fs::path& p) {
+  const std::string ext = p.extension().string();
+  return ext == ".ndjson" || ext == ".json";
+}
+
+}  // namespace
+
+InputList ExpandInputs(const std::vector<std::string>& args) {
+  InputList list;
+  for (const std::string& arg : args) {
+    std::error_code ec;
+    if (arg == "-" || !fs::is_directory(arg, ec)) {
+      list.paths.push_back(arg);
+      continue;
+    }
+    std::vector<std::string> found;
+    fs::recursive_directory_iterator it(arg, fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_regular_file(type_ec) && IsTraceName(it->path())) {
+        found.push_back(it->path().string());
+      }
+    }
+    if (ec) {
+      list.errors.emplace_back(arg, "cannot read directory: " + ec.message());
+      continue;
+    }
+    if (found.empty()) {
+      list.errors.emplace_back(arg, "directory has no *.ndjson or *.json files");
+      continue;
+    }
+    std::sort(found.begin(), found.end());
+    list.paths.insert(list.paths.end(), found.begin(), found.end());
+  }
+  return list;
+}
+
+}  // namespace refctrace::cli

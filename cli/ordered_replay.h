@@ -1,0 +1,19 @@
+// Replays several inputs on up to `jobs` threads and hands the reports back
+// in input order, each as soon as it and all before it are done, so output
+// streams and never depends on which thread finished first.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "render/report.h"
+
+namespace refctrace::cli {
+
+void ReplayInOrder(const std::vector<std::string>& paths, unsigned jobs,
+                   const model::ModelOptions& options,
+                   const std::function<void(render::InputReport&&)>& on_report);
+
+}  // namespace refctrace::cli

@@ -1,0 +1,19 @@
+// A finding's identity across runs: the same bug in the driver gets the same
+// fingerprint when the trace is recorded again, although addresses, process
+// ids and event positions all change. SARIF's partialFingerprints and
+// `check --baseline` both match findings by it.
+#pragma once
+
+#include <string>
+
+#include "model/finding.h"
+
+namespace refctrace::model {
+
+// 16 lowercase hex digits. Built from the code, the anchor's `src` and
+// `stack`, and where the binary's life began (the first history step's
+// `src`). A trace without `src` falls back to the sequence of driver
+// operations in the history, which is still free of addresses and timing.
+std::string Fingerprint(const Finding& finding);
+
+}  // namespace refctrace::model

@@ -1,0 +1,149 @@
+// Fingerprints, suppression rules and baselines, fed hand-built findings.
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+#include "model/fingerprint.h"
+#include "render/json_renderer.h"
+#include "tests/sample_findings.h"
+#include "triage/baseline.h"
+#include "triage/suppressions.h"
+
+namespace refctrace::triage {
+namespace {
+
+using render::DoubleFree;
+using render::Finding;
+
+TEST_CASE("FingerprintIgnoresAddressesProcessIdsAndPositions") {
+  const Finding a = DoubleFree();
+  Finding b = DoubleFree();
+  b.bin = trace::BinId::Str("0x55aa00");
+  b.incarnation = 7;
+  b.event = 1017;
+  b.line = 1019;
+  b.message = "driver released a reference it does not hold (driver holds 0; <0.99.0> holds 1)";
+  for (render::Step& step : b.history) {
+    step.event += 1000;
+    step.line += 1000;
+    if (!step.to.empty()) step.to = "<0.99.0>";
+  }
+  CHECK(model::Fingerprint(a) == model::Fingerprint(b));
+  CHECK(model::Fingerprint(a).size() == 16);
+}
+
+TEST_CASE("FingerprintChangesWithCodeSrcStackOrOrigin") {
+  const std::string base = model::Fingerprint(DoubleFree());
+  Finding code = DoubleFree();
+  code.code = render::Code::kUseAfterFree;
+  Finding src = DoubleFree();
+  src.src = "my_drv.c:99";
+  Finding stack = DoubleFree();
+  stack.stack = {"reply_error"};
+  Finding origin = DoubleFree();
+  origin.history[0].src = "my_drv.c:200";
+  CHECK(model::Fingerprint(code) != base);
+  CHECK(model::Fingerprint(src) != base);
+  CHECK(model::Fingerprint(stack) != base);
+  CHECK(model::Fingerprint(origin) != base);
+}
+
+TEST_CASE("FingerprintWithoutSrcUsesTheDriversOperations") {
+  Finding a = DoubleFree();
+  a.src.clear();
+  for (render::Step& step : a.history)
+    step.src.clear();
+  Finding b = a;
+  b.history.insert(b.history.begin() + 1, render::MakeStep(13, render::Op::kWrite, 1));
+  Finding with_receive = a;
+  with_receive.history.insert(with_receive.history.begin() + 2,
+                              render::MakeStep(14, render::Op::kReceive, 2, "<0.85.0>"));
+  CHECK(model::Fingerprint(a) != model::Fingerprint(b));
+  CHECK(model::Fingerprint(a) == model::Fingerprint(with_receive));  // scheduling-dependent
+}
+
+TEST_CASE("SuppressionFileWithCodeSrcAndFrameRulesParses") {
+  Suppressions s;
+  const auto error = s.Parse("x.supp",
+                             "# known bugs\n"
+                             "\n"
+                             "leak src=vendor/*\n"
+                             "double-free   frame=legacy_*   # old pool\n"
+                             "* src=*/compat.c:* frame=compat_*\n");
+  REQUIRE_FALSE(error);
+  REQUIRE(s.rules().size() == 3);
+  CHECK(s.rules()[0].line == 3);
+  CHECK(s.rules()[0].text == "leak src=vendor/*");
+  CHECK(s.rules()[1].text == "double-free frame=legacy_*");
+  CHECK_FALSE(s.rules()[2].code);
+}
+
+TEST_CASE("SuppressionMatchesCodeSrcGlobAndAnyStackFrame") {
+  Suppressions s;
+  REQUIRE_FALSE(s.Parse("x.supp", "double-free src=my_*.c:9*\nleak\n"));
+  CHECK(s.Match(DoubleFree()) == &s.rules()[0]);
+  Finding other_src = DoubleFree();
+  other_src.src = "their_drv.c:98";
+  CHECK(s.Match(other_src) == nullptr);
+  CHECK(s.rules()[0].matched == 1);
+  CHECK(s.rules()[1].matched == 0);
+
+  Suppressions frames;
+  REQUIRE_FALSE(frames.Parse("y.supp", "* frame=reply_*\n"));
+  Finding with_stack = DoubleFree();
+  with_stack.stack = {"free_reply (my_drv.c:98)", "reply_error (my_drv.c:120)"};
+  CHECK(frames.Match(with_stack) != nullptr);
+  CHECK(frames.Match(DoubleFree()) == nullptr);  // no stack, no frame matches
+}
+
+TEST_CASE("SuppressionWithUnknownCodeIsAnErrorWithLineAndColumn") {
+  Suppressions s;
+  const auto error = s.Parse("x.supp", "leak\n  double-fre src=x\n");
+  REQUIRE(error);
+  CHECK(error->line == 2);
+  CHECK(error->column == 3);
+  CHECK(error->message.find("unknown diagnostic code 'double-fre'") == 0);
+  CHECK(s.empty());  // nothing of a bad file is kept
+}
+
+TEST_CASE("SuppressionWithUnknownOrRepeatedConditionIsAnError") {
+  Suppressions s;
+  auto error = s.Parse("x.supp", "leak stack=x\n");
+  REQUIRE(error);
+  CHECK(error->column == 6);
+  error = s.Parse("x.supp", "leak src=a src=b\n");
+  REQUIRE(error);
+  CHECK(error->column == 12);
+  CHECK(error->message == "'src' given twice");
+  error = s.Parse("x.supp", "leak src=\n");
+  REQUIRE(error);
+  CHECK(error->message.find("expected src=GLOB") == 0);
+}
+
+TEST_CASE("BaselineFromJsonOutputContainsItsFindings") {
+  std::ostringstream json;
+  render::RenderJson(render::RunReport{{render::OneInput(DoubleFree())}, {}, false}, json);
+  Baseline baseline;
+  REQUIRE_FALSE(baseline.Parse(json.str()));
+  CHECK(baseline.size() == 1);
+  CHECK(baseline.Contains(DoubleFree()));
+  Finding other = DoubleFree();
+  other.src = "my_drv.c:121";
+  CHECK_FALSE(baseline.Contains(other));
+}
+
+TEST_CASE("BaselineThatIsNotARefctraceResultIsAnError") {
+  Baseline baseline;
+  auto error = baseline.Parse("{\"version\": 1, \"diagnostics\": [{\"code\": \"leak\"}]}");
+  REQUIRE(error);
+  CHECK(error->message.find("diagnostics[0] has no \"fingerprint\"") == 0);
+  error = baseline.Parse("[1, 2");
+  REQUIRE(error);
+  CHECK(error->message.find("not JSON: parse error at line 1, column 6") == 0);
+  error = baseline.Parse("{\"runs\": []}");
+  REQUIRE(error);
+  CHECK(error->message.find("not a refctrace result") == 0);
+}
+
+}  // namespace
+}  // namespace refctrace::triage

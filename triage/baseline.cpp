@@ -1,0 +1,54 @@
+#include "triage/baseline.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "model/fingerprint.h"
+
+namespace refctrace::triage {
+
+std::optional<BaselineError> Baseline::Parse(std::string_view json) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(json);
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann says "parse error at line L, column C: ..."; keep that part.
+    std::string what = e.what();
+    const size_t at = what.find("parse error");
+    return BaselineError{"not JSON: " + (at == std::string::npos ? what : what.substr(at))};
+  }
+  if (!doc.is_object() || doc.value("version", nlohmann::json()) != 1 ||
+      !doc.contains("diagnostics") || !doc["diagnostics"].is_array()) {
+    return BaselineError{
+        "not a refctrace result: expected {\"version\": 1, \"diagnostics\": [...]} as written by "
+        "`refctrace check --format json` or `--write-baseline`"};
+  }
+  std::set<std::string, std::less<>> fingerprints;
+  const nlohmann::json& diagnostics = doc["diagnostics"];
+  for (size_t i = 0; i < diagnostics.size(); ++i) {
+    const nlohmann::json& d = diagnostics[i];
+    if (!d.is_object() || !d.contains("fingerprint") || !d["fingerprint"].is_string()) {
+      return BaselineError{"diagnostics[" + std::to_string(i) +
+                           "] has no \"fingerprint\"; write the baseline with this version of "
+                           "refctrace (--write-baseline)"};
+    }
+    fingerprints.insert(d["fingerprint"].get<std::string>());
+  }
+  fingerprints_.merge(fingerprints);
+  return std::nullopt;
+}
+
+bool Baseline::Contains(const model::Finding& finding) const {
+  return fingerprints_.count(model::Fingerprint(finding)) != 0;
+}
+
+std::optional<BaselineError> LoadBaseline(const std::string& path, Baseline* into) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return BaselineError{"cannot open the baseline file"};
+  std::ostringstream content;
+  content << in.rdbuf();
+  return into->Parse(content.str());
+}
+
+}  // namespace refctrace::triage
