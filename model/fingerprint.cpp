@@ -1,5 +1,6 @@
 #include "model/fingerprint.h"
 
+#include <cctype>
 #include <cstdint>
 #include <string_view>
 
@@ -33,16 +34,44 @@ class Fnv1a64 {
   uint64_t hash_ = 0xcbf29ce484222325ULL;
 };
 
+// "echo_drv.c:97" -> "echo_drv.c", "f (x.c:12:5) 0x7f3a10" -> "f (x.c) 0x": line
+// numbers move with every edit above them and addresses with every run.
+std::string WithoutPositions(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const bool colon_digits = s[i] == ':' && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '9';
+    const bool hex = s[i] == '0' && i + 2 < s.size() && (s[i + 1] == 'x' || s[i + 1] == 'X') &&
+                     std::isxdigit(static_cast<unsigned char>(s[i + 2]));
+    if (colon_digits) {
+      for (++i; i < s.size() && s[i] >= '0' && s[i] <= '9';)
+        ++i;
+    } else if (hex) {
+      out += "0x";
+      for (i += 2; i < s.size() && std::isxdigit(static_cast<unsigned char>(s[i]));)
+        ++i;
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Fingerprint(const Finding& finding) {
   Fnv1a64 h;
   h.Add("refctrace-fingerprint-v1");
   h.Add(CodeName(finding.code));
-  h.Add(finding.src);
+  h.Add(WithoutPositions(finding.src));
   for (const std::string& frame : finding.stack)
-    h.Add(frame);
-  h.Add(finding.history.empty() ? std::string_view() : finding.history.front().src);
+    h.Add(WithoutPositions(frame));
+  h.Add(finding.history.empty() ? std::string() : WithoutPositions(finding.history.front().src));
+  // The anchor's operation (free, dec, gc, ...) tells apart bugs of one code
+  // in the same place.
+  for (const Step& step : finding.history) {
+    if (step.event == finding.event) h.Add(trace::OpName(step.op));
+  }
   if (finding.src.empty()) {
     // No source location: the driver's own operations still tell code paths
     // apart; process events are left out because their order depends on

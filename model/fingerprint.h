@@ -10,10 +10,12 @@
 
 namespace refctrace::model {
 
-// 16 lowercase hex digits. Built from the code, the anchor's `src` and
-// `stack`, and where the binary's life began (the first history step's
-// `src`). A trace without `src` falls back to the sequence of driver
-// operations in the history, which is still free of addresses and timing.
+// 16 lowercase hex digits. Built from the code, the anchor's operation, the
+// anchor's `src` file and `stack` frames, and the file where the binary's
+// life began (the first history step's `src`), all without line numbers or
+// addresses, so editing the driver elsewhere leaves fingerprints alone. A
+// trace without `src` falls back to the sequence of driver operations in the
+// history, which is still free of addresses and timing.
 std::string Fingerprint(const Finding& finding);
 
 }  // namespace refctrace::model

@@ -32,20 +32,33 @@ TEST_CASE("FingerprintIgnoresAddressesProcessIdsAndPositions") {
   CHECK(model::Fingerprint(a).size() == 16);
 }
 
-TEST_CASE("FingerprintChangesWithCodeSrcStackOrOrigin") {
+TEST_CASE("FingerprintChangesWithCodeFileFunctionOriginOrOperation") {
   const std::string base = model::Fingerprint(DoubleFree());
   Finding code = DoubleFree();
   code.code = render::Code::kUseAfterFree;
-  Finding src = DoubleFree();
-  src.src = "my_drv.c:99";
+  Finding file = DoubleFree();
+  file.src = "other_drv.c:98";
   Finding stack = DoubleFree();
-  stack.stack = {"reply_error"};
+  stack.stack = {"reply_error (my_drv.c:98)"};
   Finding origin = DoubleFree();
-  origin.history[0].src = "my_drv.c:200";
+  origin.history[0].src = "pool.c:88";
+  Finding op = DoubleFree();
+  op.history.back().op = render::Op::kDec;
   CHECK(model::Fingerprint(code) != base);
-  CHECK(model::Fingerprint(src) != base);
+  CHECK(model::Fingerprint(file) != base);
   CHECK(model::Fingerprint(stack) != base);
   CHECK(model::Fingerprint(origin) != base);
+  CHECK(model::Fingerprint(op) != base);
+}
+
+TEST_CASE("FingerprintSurvivesEditsThatMoveLines") {
+  Finding a = DoubleFree();
+  a.stack = {"reply_error (my_drv.c:98)", "0x7f3a10c0 in erts_port_task_execute"};
+  Finding moved = a;
+  moved.src = "my_drv.c:131";
+  moved.history[0].src = "my_drv.c:121";
+  moved.stack = {"reply_error (my_drv.c:131)", "0x55aa0010 in erts_port_task_execute"};
+  CHECK(model::Fingerprint(a) == model::Fingerprint(moved));
 }
 
 TEST_CASE("FingerprintWithoutSrcUsesTheDriversOperations") {
@@ -128,7 +141,7 @@ TEST_CASE("BaselineFromJsonOutputContainsItsFindings") {
   CHECK(baseline.size() == 1);
   CHECK(baseline.Contains(DoubleFree()));
   Finding other = DoubleFree();
-  other.src = "my_drv.c:121";
+  other.src = "reply_drv.c:98";
   CHECK_FALSE(baseline.Contains(other));
 }
 
