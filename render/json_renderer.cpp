@@ -66,6 +66,9 @@ void RenderJson(const RunReport& run, std::ostream& out) {
     ji["path"] = input.path;
     ji["events"] = input.events;
     ji["complete"] = input.complete;
+    const Totals counts = InputTotals(input);
+    ji["errors"] = counts.errors;
+    ji["warnings"] = counts.warnings;
     if (input.error) {
       Json e;
       if (input.error->line) e["line"] = input.error->line;

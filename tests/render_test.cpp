@@ -63,8 +63,11 @@ TEST_CASE("JsonFollowsOutputV1") {
   RenderJson(RunReport{{OneInput(DoubleFree())}, {}, false}, out);
   const auto j = nlohmann::json::parse(out.str());
   CHECK(j["version"] == 1);
-  CHECK(j["inputs"][0] ==
-        nlohmann::json{{"path", "trace.ndjson"}, {"events", 20}, {"complete", true}});
+  CHECK(j["inputs"][0] == nlohmann::json{{"path", "trace.ndjson"},
+                                         {"events", 20},
+                                         {"complete", true},
+                                         {"errors", 1},
+                                         {"warnings", 0}});
   const auto& d = j["diagnostics"][0];
   CHECK(d["code"] == "double-free");
   CHECK(d["severity"] == "error");
