@@ -12,13 +12,6 @@
 namespace refctrace::render {
 namespace {
 
-using model::Code;
-using model::Finding;
-using model::Severity;
-using model::Step;
-using trace::BinId;
-using trace::Op;
-
 TEST_CASE("DoubleFreeRendersCompilerStyleWithHistoryNotes") {
   std::ostringstream out;
   RenderTextFindings(OneInput(DoubleFree()), TextStyle{}, out);
