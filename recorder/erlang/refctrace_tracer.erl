@@ -20,7 +20,8 @@
 %% collection is recorded when it happens, not at the next explicit one.
 %% Sends come from erlang:trace (flag send): the copy of the message the
 %% tracer receives holds wrappers of the same binaries, whose addresses it
-%% reads from its own process_info and then drops (garbage_collect(self())).
+%% reads from its own process_info (before and after taking the message) and
+%% then drops (garbage_collect(self())) before it reads any count.
 %% Exits come from erlang:trace (flag procs).
 %% Only binaries the driver has recorded (an alloc, borrow or realloc line in
 %% the file) are reported: the tracer reads the file's new lines at each sync.
@@ -44,10 +45,8 @@
     refcs = #{} :: #{binary() => integer()},
     %% traced pid => #{Address => {Wrappers, Refc}}
     snapshots = #{} :: #{pid() => #{integer() => {pos_integer(), integer()}}},
-    %% the tracer's own wrappers right after its last collection
-    own = #{} :: #{integer() => pos_integer()},
-    %% the tracer may hold binaries it read or was sent: collect before the
-    %% next look at its own wrappers
+    %% the tracer may hold a copy of a sent binary: collect it before any
+    %% count is read
     dirty = false :: boolean()
 }).
 
@@ -103,6 +102,7 @@ header(Out) ->
     ok = file:write(Out, ["{\"refctrace\":1,\"source\":\"refctrace_tracer\",\"otp\":\"", Otp, "\"}\n"]).
 
 loop(State) ->
+    Before = own_wrappers(),
     receive
         {?NAME, From, Ref, {trace, Pid}} ->
             erlang:trace(Pid, true, [send, procs, garbage_collection, {tracer, self()}]),
@@ -120,7 +120,7 @@ loop(State) ->
             ok = file:close(State1#state.in),
             From ! {?NAME, Ref, ok};
         Trace when element(1, Trace) =:= trace ->
-            loop(tidy(handle_trace(observe(Trace, State), State)));
+            loop(tidy(handle_trace(observe(Trace, Before), State)));
         _Other ->
             loop(State)
     end.
@@ -133,22 +133,24 @@ sync_all(State) ->
     collect_own(diff(maps:keys(State1#state.snapshots), read_new_lines(State1), with_refc)).
 
 drain(Ref, State) ->
+    Before = own_wrappers(),
     receive
         {trace_delivered, all, Ref} -> State;
-        Trace when element(1, Trace) =:= trace -> drain(Ref, tidy(handle_trace(observe(Trace, State), State)))
+        Trace when element(1, Trace) =:= trace ->
+            drain(Ref, tidy(handle_trace(observe(Trace, Before), State)))
     end.
 
 %% What a trace message says, as plain terms: the message copy a send trace
 %% carries must be dead before the tracer collects its own garbage.
-observe({trace, Pid, send, _Msg, To}, State) ->
-    %% The copy of the message is in this process now: its new wrappers are
-    %% the binaries sent.
-    {send, Pid, To, subtract(own_wrappers(), State#state.own)};
-observe({trace, Pid, exit, _Reason}, _State) ->
+observe({trace, Pid, send, _Msg, To}, Before) ->
+    %% The copy of the message is in this process now, and nothing else
+    %% happened since Before: its new wrappers are the binaries sent.
+    {send, Pid, To, subtract(own_wrappers(), Before)};
+observe({trace, Pid, exit, _Reason}, _Before) ->
     {exit, Pid};
-observe({trace, Pid, Gc, _Info}, _State) when Gc =:= gc_minor_end; Gc =:= gc_major_end ->
+observe({trace, Pid, Gc, _Info}, _Before) when Gc =:= gc_minor_end; Gc =:= gc_major_end ->
     {gc, Pid};
-observe(_Other, _State) ->
+observe(_Other, _Before) ->
     ignore.
 
 handle_trace({send, _Pid, _To, Sent}, State) when map_size(Sent) =:= 0 ->
@@ -287,7 +289,7 @@ subtract(Now, Before) ->
 
 collect_own(State) ->
     true = erlang:garbage_collect(),
-    State#state{own = own_wrappers(), dirty = false}.
+    State#state{dirty = false}.
 
 %% Called once the trace message that was handled is no longer referenced.
 tidy(State = #state{dirty = true}) -> collect_own(State);
@@ -318,7 +320,8 @@ read_more(State = #state{in = In, offset = Offset, partial = Partial}) ->
             Lines = binary:split(<<Partial/binary, Data/binary>>, <<"\n">>, [global]),
             {Complete, [Rest]} = lists:split(length(Lines) - 1, Lines),
             State1 = lists:foldl(fun learn/2, State, Complete),
-            read_more(State1#state{offset = Offset + byte_size(Data), partial = Rest});
+            %% A copy: a sub-binary would keep the whole read buffer alive.
+            read_more(State1#state{offset = Offset + byte_size(Data), partial = binary:copy(Rest)});
         eof ->
             State
     end.

@@ -1,9 +1,9 @@
 %% refctrace_e2e: drives sample_drv in the real emulator while the recorder
 %% (driver side) and refctrace_tracer (process side) write one trace.
 %%
-%%   erl -noshell -pa EBIN -run refctrace_e2e main BUG TRACE DRIVER_DIR
+%%   REFCTRACE_TRACE=TRACE erl -noshell -pa EBIN -run refctrace_e2e main BUG DRIVER_DIR
 %%
-%% BUG is none, leak, double-free, write-after-output or dec-to-zero. Exits 0
+%% writes TRACE. BUG is none, leak, double-free, write-after-output or dec-to-zero. Exits 0
 %% when the run went as planned (what the trace says is judged by
 %% `refctrace check` afterwards), 1 with a message otherwise.
 %%
@@ -24,9 +24,9 @@
 -define(REUSE_RELEASE, 6).
 -define(SEND_TERM, 7).
 
-main([Bug, Trace, DriverDir]) ->
+main([Bug, DriverDir]) ->
     try
-        run(Bug, Trace, DriverDir),
+        run(Bug, DriverDir),
         halt(0)
     catch
         Class:Reason:Stack ->
@@ -34,10 +34,13 @@ main([Bug, Trace, DriverDir]) ->
             halt(1)
     end.
 
-run(Bug, Trace, DriverDir) ->
+run(Bug, DriverDir) ->
     %% The recorder reads REFCTRACE_TRACE from the emulator's environment
     %% (os:putenv/2 does not reach C's getenv), so the caller sets it.
-    Trace = os:getenv("REFCTRACE_TRACE"),
+    Trace = case os:getenv("REFCTRACE_TRACE") of
+                false -> error(set_REFCTRACE_TRACE_to_the_trace_path);
+                Path -> Path
+            end,
     _ = file:delete(Trace),
     {ok, _} = refctrace_tracer:start(Trace),
     ok = erl_ddll:load_driver(DriverDir, sample_drv),
