@@ -109,14 +109,14 @@ void refctrace_defuse_next_free(void);
 #define REFCTRACE_PORT_STOPPED(port) refctrace_port_stopped((port), __FILE__, __LINE__)
 #define REFCTRACE_DEFUSE_NEXT_FREE() refctrace_defuse_next_free()
 
-#else /* !REFCTRACE: compiled out */
+#else /* !REFCTRACE: compiled out; the argument is only named, not used */
 
-#define REFCTRACE_PORT_STARTED(port) ((void)0)
-#define REFCTRACE_BORROW_IOVEC(ev) ((void)0)
-#define REFCTRACE_UNBORROW_IOVEC(ev) ((void)0)
-#define REFCTRACE_WRITE(bin) ((void)0)
-#define REFCTRACE_READ(bin) ((void)0)
-#define REFCTRACE_PORT_STOPPED(port) ((void)0)
+#define REFCTRACE_PORT_STARTED(port) ((void)(port))
+#define REFCTRACE_BORROW_IOVEC(ev) ((void)(ev))
+#define REFCTRACE_UNBORROW_IOVEC(ev) ((void)(ev))
+#define REFCTRACE_WRITE(bin) ((void)(bin))
+#define REFCTRACE_READ(bin) ((void)(bin))
+#define REFCTRACE_PORT_STOPPED(port) ((void)(port))
 #define REFCTRACE_DEFUSE_NEXT_FREE() ((void)0)
 
 #endif /* REFCTRACE */
