@@ -150,17 +150,19 @@ reuse_receive(Port) ->
     ok = refctrace_tracer:sync(),
     Bin.
 
-%% A binary travels on to another traced process, which exits holding it.
+%% A binary travels on to another traced process, which exits holding it:
+%% after the exit the driver's count says 1 (its own), so it keeps the buffer.
 forward_and_exit(Port) ->
     Self = self(),
     Holder = spawn(fun() -> hold(Self) end),
     ok = refctrace_tracer:trace(Holder),
     forward(Port, Holder),
     collect(),
-    control(Port, ?REUSE_RELEASE), % the holder has it: refc 2, freed
     Ref = monitor(process, Holder),
     Holder ! exit,
     receive {'DOWN', Ref, process, Holder, normal} -> ok end,
+    ok = refctrace_tracer:sync(),
+    control(Port, ?REUSE_RELEASE), % refc 1 again: kept, freed by stop
     ok = refctrace_tracer:sync().
 
 forward(Port, Holder) ->
