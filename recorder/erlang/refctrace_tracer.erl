@@ -116,6 +116,7 @@ loop(State) ->
         {?NAME, From, Ref, stop} ->
             State1 = sync_all(State),
             [catch erlang:trace(Pid, false, [all]) || Pid <- maps:keys(State1#state.snapshots)],
+            erlang:trace_pattern(send, true, []),
             ok = file:close(State1#state.out),
             ok = file:close(State1#state.in),
             From ! {?NAME, Ref, ok};

@@ -60,6 +60,8 @@ session(Bug) ->
     outputv(Port, Kept, Queued),
     flush_kept(Port, Kept),
     collect(),
+    outputv_made_after_trace(Port),
+    collect(),
     queue_and_drain(Port),
     send_term(Port),
     collect(),
@@ -102,6 +104,16 @@ outputv(Port, Kept, Queued) ->
     true = port_command(Port, [Kept, Queued]),
     control(Port, ?PING), % port_command is asynchronous: wait until it ran
     ok = refctrace_tracer:sync().
+
+%% A binary this process makes while traced and passes to the port: its
+%% wrapper is this process's own, not a receive (the tracer learns the id from
+%% the borrow). The driver keeps it, sends it back and frees it.
+outputv_made_after_trace(Port) ->
+    Late = binary:copy(<<"l">>, 1500),
+    true = port_command(Port, [Late]),
+    control(Port, ?PING),
+    ok = refctrace_tracer:sync(),
+    flush_kept(Port, Late).
 
 flush_kept(Port, Kept) ->
     control(Port, ?FLUSH_KEPT),
