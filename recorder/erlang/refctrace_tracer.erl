@@ -73,10 +73,19 @@ collect(Pid) ->
 stop() -> call(stop).
 
 call(Request) ->
-    Ref = make_ref(),
-    ?NAME ! {?NAME, self(), Ref, Request},
-    receive
-        {?NAME, Ref, Reply} -> Reply
+    case whereis(?NAME) of
+        undefined ->
+            error(refctrace_tracer_not_started);
+        Tracer ->
+            Ref = monitor(process, Tracer),
+            Tracer ! {?NAME, self(), Ref, Request},
+            receive
+                {?NAME, Ref, Reply} ->
+                    demonitor(Ref, [flush]),
+                    Reply;
+                {'DOWN', Ref, process, Tracer, Reason} ->
+                    error({refctrace_tracer_died, Reason})
+            end
     end.
 
 init(Path, Caller) ->
@@ -105,10 +114,22 @@ loop(State) ->
     Before = own_wrappers(),
     receive
         {?NAME, From, Ref, {trace, Pid}} ->
-            erlang:trace(Pid, true, [send, procs, garbage_collection, {tracer, self()}]),
-            Snapshot = snapshot(Pid),
-            From ! {?NAME, Ref, ok},
-            loop(State#state{snapshots = maps:put(Pid, Snapshot, State#state.snapshots)});
+            try erlang:trace(Pid, true, [send, procs, garbage_collection, {tracer, self()}]) of
+                _ ->
+                    case snapshot(Pid) of
+                        dead ->
+                            From ! {?NAME, Ref, {error, noproc}},
+                            loop(State);
+                        Snapshot ->
+                            From ! {?NAME, Ref, ok},
+                            loop(State#state{snapshots = maps:put(Pid, Snapshot,
+                                                                  State#state.snapshots)})
+                    end
+            catch
+                error:Reason ->
+                    From ! {?NAME, Ref, {error, Reason}},
+                    loop(State)
+            end;
         {?NAME, From, Ref, sync} ->
             State1 = sync_all(State),
             From ! {?NAME, Ref, ok},
