@@ -173,8 +173,14 @@ static void Drain(SampleDriver* drv, const char* buf, ErlDrvSizeT len) {
  * while the driver holds the only reference. */
 static void ReuseSend(SampleDriver* drv) {
   if (drv->buffer == NULL) {
-    drv->buffer = driver_alloc_binary(1000);
-    if (drv->buffer == NULL) return;
+    /* Grown to size while it is still ours alone, as a reader would. */
+    ErlDrvBinary* small = driver_alloc_binary(100);
+    if (small == NULL) return;
+    drv->buffer = driver_realloc_binary(small, 1000);
+    if (drv->buffer == NULL) {
+      driver_free_binary(small);
+      return;
+    }
   }
   memset(drv->buffer->orig_bytes, 'r', 1000);
   REFCTRACE_WRITE(drv->buffer);
