@@ -1,0 +1,124 @@
+/* refctrace_recorder.h: records a linked-in driver's ErlDrvBinary calls as a
+ * refctrace trace (trace-format-v1 NDJSON). See docs/recording.md.
+ *
+ * Include it instead of (or after) <erl_driver.h> in every driver source file.
+ * Compiled with -DREFCTRACE, the erl_driver binary calls below become macros
+ * that call the real function and append one event line, with the caller's
+ * file:line and the emulator's refc after the call, to the file named by the
+ * environment variable REFCTRACE_TRACE. Without -DREFCTRACE nothing is
+ * redefined and every REFCTRACE_* macro expands to nothing: the recorder is
+ * compiled out entirely.
+ *
+ * Recorded calls: driver_alloc_binary, driver_realloc_binary,
+ * driver_free_binary, driver_binary_inc_refc, driver_binary_dec_refc,
+ * driver_binary_get_refc, driver_output_binary, driver_outputv,
+ * erl_drv_output_term, erl_drv_send_term (ERL_DRV_BINARY elements),
+ * driver_enq_bin, driver_pushq_bin, driver_enqv, driver_pushqv, driver_deq.
+ *
+ * What the recorder cannot see by itself, the driver marks with macros:
+ *   REFCTRACE_PORT_STARTED(port)   in start: names the port's owner for
+ *                                  erl_drv_output_term
+ *   REFCTRACE_BORROW_IOVEC(ev)     first thing in outputv
+ *   REFCTRACE_UNBORROW_IOVEC(ev)   just before outputv returns
+ *   REFCTRACE_WRITE(bin)           after storing into bin->orig_bytes
+ *   REFCTRACE_READ(bin)            optional, before reading bin->orig_bytes
+ *   REFCTRACE_PORT_STOPPED(port)   last thing in stop
+ *   REFCTRACE_DEFUSE_NEXT_FREE()   seeded-bug tests only: the next
+ *                                  driver_free_binary on this thread lowers
+ *                                  the count (driver_binary_dec_refc) but never
+ *                                  frees the memory, so a deliberate double
+ *                                  free leaks instead of corrupting the
+ *                                  emulator; the counts stay the real ones
+ */
+#ifndef REFCTRACE_RECORDER_H
+#define REFCTRACE_RECORDER_H
+
+#include <erl_driver.h>
+
+#ifdef REFCTRACE
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+ErlDrvBinary* refctrace_alloc_binary(ErlDrvSizeT size, const char* file, int line);
+ErlDrvBinary* refctrace_realloc_binary(ErlDrvBinary* bin, ErlDrvSizeT size, const char* file,
+                                       int line);
+void refctrace_free_binary(ErlDrvBinary* bin, const char* file, int line);
+ErlDrvSInt refctrace_binary_inc_refc(ErlDrvBinary* bin, const char* file, int line);
+ErlDrvSInt refctrace_binary_dec_refc(ErlDrvBinary* bin, const char* file, int line);
+ErlDrvSInt refctrace_binary_get_refc(ErlDrvBinary* bin, const char* file, int line);
+int refctrace_output_binary(ErlDrvPort port, char* hbuf, ErlDrvSizeT hlen, ErlDrvBinary* bin,
+                            ErlDrvSizeT offset, ErlDrvSizeT len, const char* file, int line);
+int refctrace_outputv(ErlDrvPort port, char* hbuf, ErlDrvSizeT hlen, ErlIOVec* ev, ErlDrvSizeT skip,
+                      const char* file, int line);
+int refctrace_output_term(ErlDrvTermData port, ErlDrvTermData* data, int len, const char* file,
+                          int line);
+int refctrace_send_term(ErlDrvTermData port, ErlDrvTermData to, ErlDrvTermData* data, int len,
+                        const char* file, int line);
+int refctrace_enq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
+                      const char* file, int line);
+int refctrace_pushq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
+                        const char* file, int line);
+int refctrace_enqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line);
+int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line);
+ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int line);
+
+void refctrace_port_started(ErlDrvPort port);
+void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int line);
+void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int line);
+void refctrace_write(ErlDrvBinary* bin, const char* file, int line);
+void refctrace_read(ErlDrvBinary* bin, const char* file, int line);
+void refctrace_port_stopped(ErlDrvPort port, const char* file, int line);
+void refctrace_defuse_next_free(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* refctrace_recorder.c itself calls the real functions. */
+#ifndef REFCTRACE_RECORDER_IMPLEMENTATION
+#define driver_alloc_binary(size) refctrace_alloc_binary((size), __FILE__, __LINE__)
+#define driver_realloc_binary(bin, size) refctrace_realloc_binary((bin), (size), __FILE__, __LINE__)
+#define driver_free_binary(bin) refctrace_free_binary((bin), __FILE__, __LINE__)
+#define driver_binary_inc_refc(bin) refctrace_binary_inc_refc((bin), __FILE__, __LINE__)
+#define driver_binary_dec_refc(bin) refctrace_binary_dec_refc((bin), __FILE__, __LINE__)
+#define driver_binary_get_refc(bin) refctrace_binary_get_refc((bin), __FILE__, __LINE__)
+#define driver_output_binary(port, hbuf, hlen, bin, offset, len) \
+  refctrace_output_binary((port), (hbuf), (hlen), (bin), (offset), (len), __FILE__, __LINE__)
+#define driver_outputv(port, hbuf, hlen, ev, skip) \
+  refctrace_outputv((port), (hbuf), (hlen), (ev), (skip), __FILE__, __LINE__)
+#define erl_drv_output_term(port, data, len) \
+  refctrace_output_term((port), (data), (len), __FILE__, __LINE__)
+#define erl_drv_send_term(port, to, data, len) \
+  refctrace_send_term((port), (to), (data), (len), __FILE__, __LINE__)
+#define driver_enq_bin(port, bin, offset, len) \
+  refctrace_enq_bin((port), (bin), (offset), (len), __FILE__, __LINE__)
+#define driver_pushq_bin(port, bin, offset, len) \
+  refctrace_pushq_bin((port), (bin), (offset), (len), __FILE__, __LINE__)
+#define driver_enqv(port, ev, skip) refctrace_enqv((port), (ev), (skip), __FILE__, __LINE__)
+#define driver_pushqv(port, ev, skip) refctrace_pushqv((port), (ev), (skip), __FILE__, __LINE__)
+#define driver_deq(port, size) refctrace_deq((port), (size), __FILE__, __LINE__)
+#endif
+
+#define REFCTRACE_PORT_STARTED(port) refctrace_port_started(port)
+#define REFCTRACE_BORROW_IOVEC(ev) refctrace_borrow_iovec((ev), __FILE__, __LINE__)
+#define REFCTRACE_UNBORROW_IOVEC(ev) refctrace_unborrow_iovec((ev), __FILE__, __LINE__)
+#define REFCTRACE_WRITE(bin) refctrace_write((bin), __FILE__, __LINE__)
+#define REFCTRACE_READ(bin) refctrace_read((bin), __FILE__, __LINE__)
+#define REFCTRACE_PORT_STOPPED(port) refctrace_port_stopped((port), __FILE__, __LINE__)
+#define REFCTRACE_DEFUSE_NEXT_FREE() refctrace_defuse_next_free()
+
+#else /* !REFCTRACE: compiled out; the argument is only named, not used */
+
+#define REFCTRACE_PORT_STARTED(port) ((void)(port))
+#define REFCTRACE_BORROW_IOVEC(ev) ((void)(ev))
+#define REFCTRACE_UNBORROW_IOVEC(ev) ((void)(ev))
+#define REFCTRACE_WRITE(bin) ((void)(bin))
+#define REFCTRACE_READ(bin) ((void)(bin))
+#define REFCTRACE_PORT_STOPPED(port) ((void)(port))
+#define REFCTRACE_DEFUSE_NEXT_FREE() ((void)0)
+
+#endif /* REFCTRACE */
+
+#endif /* REFCTRACE_RECORDER_H */

@@ -1,0 +1,192 @@
+%% refctrace_e2e: drives sample_drv in the real emulator while the recorder
+%% (driver side) and refctrace_tracer (process side) write one trace.
+%%
+%%   REFCTRACE_TRACE=TRACE erl -noshell -pa EBIN -run refctrace_e2e main BUG DRIVER_DIR
+%%
+%% writes TRACE. BUG is none, leak, double-free, write-after-output or dec-to-zero. Exits 0
+%% when the run went as planned (what the trace says is judged by
+%% `refctrace check` afterwards), 1 with a message otherwise.
+%%
+%% Garbage collection is lazy, so every binary this process gets is used
+%% inside a step function: when the step returns, nothing refers to it, and
+%% collect/1 (a full collection, then a look at the wrappers) records its
+%% release at that point and no other.
+-module(refctrace_e2e).
+
+-export([main/1]).
+
+-define(PING, 0).
+-define(OUTPUT, 1).
+-define(FLUSH_KEPT, 2).
+-define(QUEUE, 3).
+-define(DRAIN, 4).
+-define(REUSE_SEND, 5).
+-define(REUSE_RELEASE, 6).
+-define(SEND_TERM, 7).
+
+main([Bug, DriverDir]) ->
+    try
+        run(Bug, DriverDir),
+        halt(0)
+    catch
+        Class:Reason:Stack ->
+            io:format(standard_error, "refctrace_e2e ~s: ~p:~p~n~p~n", [Bug, Class, Reason, Stack]),
+            halt(1)
+    end.
+
+run(Bug, DriverDir) ->
+    %% The recorder reads REFCTRACE_TRACE from the emulator's environment
+    %% (os:putenv/2 does not reach C's getenv), so the caller sets it.
+    Trace = case os:getenv("REFCTRACE_TRACE") of
+                false -> error(set_REFCTRACE_TRACE_to_the_trace_path);
+                Path -> Path
+            end,
+    _ = file:delete(Trace),
+    {ok, _} = refctrace_tracer:start(Trace),
+    ok = erl_ddll:load_driver(DriverDir, sample_drv),
+    session(Bug),
+    %% session/1 has returned: nothing refers to its binaries any more.
+    collect(),
+    ok = refctrace_tracer:stop().
+
+session(Bug) ->
+    %% Made before tracing starts: this process's own, not received.
+    Kept = binary:copy(<<"k">>, 1000),
+    Queued = binary:copy(<<"q">>, 2000),
+    ok = refctrace_tracer:trace(self()),
+    Port = open_port({spawn, "sample_drv " ++ Bug}, [binary]),
+    output(Port, Bug),
+    collect(),
+    outputv(Port, Kept, Queued),
+    flush_kept(Port, Kept),
+    collect(),
+    outputv_made_after_trace(Port),
+    collect(),
+    queue_and_drain(Port),
+    send_term(Port),
+    collect(),
+    reuse(Port),
+    forward_and_exit(Port),
+    true = port_close(Port),
+    ok = refctrace_tracer:sync(),
+    %% Kept and Queued stay live until here.
+    3000 = byte_size(Kept) + byte_size(Queued),
+    ok.
+
+collect() -> ok = refctrace_tracer:collect(self()).
+
+control(Port, Command) -> control(Port, Command, <<>>).
+control(Port, Command, Data) -> <<>> = erlang:port_control(Port, Command, Data).
+
+data(Port) ->
+    receive
+        {Port, {data, Data}} -> Data
+    after 5000 -> error({no_data_from, Port})
+    end.
+
+%% 1000 bytes by reference, 32 bytes copied.
+output(Port, Bug) ->
+    control(Port, ?OUTPUT),
+    Big = data(Port),
+    Small = data(Port),
+    1000 = byte_size(Big),
+    Small = binary:copy(<<"s">>, 32),
+    First = case Bug of
+                "write-after-output" -> $X; % the driver changed what we hold
+                _ -> $o
+            end,
+    <<First, _/binary>> = Big,
+    ok = refctrace_tracer:sync().
+
+%% Both binaries are borrowed by outputv; the driver keeps the first (inc)
+%% and queues the second (enq).
+outputv(Port, Kept, Queued) ->
+    true = port_command(Port, [Kept, Queued]),
+    control(Port, ?PING), % port_command is asynchronous: wait until it ran
+    ok = refctrace_tracer:sync().
+
+%% A binary this process makes while traced and passes to the port: its
+%% wrapper is this process's own, not a receive (the tracer learns the id from
+%% the borrow). The driver keeps it, sends it back and frees it.
+outputv_made_after_trace(Port) ->
+    Late = binary:copy(<<"l">>, 1500),
+    true = port_command(Port, [Late]),
+    control(Port, ?PING),
+    ok = refctrace_tracer:sync(),
+    flush_kept(Port, Late).
+
+flush_kept(Port, Kept) ->
+    control(Port, ?FLUSH_KEPT),
+    Kept = iolist_to_binary(data(Port)),
+    ok = refctrace_tracer:sync().
+
+%% Queue now: Queued(2000). The driver adds A(600) at the tail, B(700) at
+%% the head, and A's first 300 bytes again: B, Queued, A, A'. Dequeue it in
+%% pieces that end inside and on segment boundaries.
+queue_and_drain(Port) ->
+    control(Port, ?QUEUE),
+    Counts = [700 + 100, 1900, 599, 1, 300],
+    control(Port, ?DRAIN, << <<N:32>> || N <- Counts >>),
+    ok = refctrace_tracer:sync().
+
+send_term(Port) ->
+    control(Port, ?SEND_TERM),
+    Sent = receive {sent, S} -> S after 5000 -> error(no_send_term) end,
+    Output = receive {output, O} -> O after 5000 -> error(no_output_term) end,
+    500 = byte_size(Sent),
+    200 = byte_size(Output),
+    ok = refctrace_tracer:sync().
+
+%% The inet_drv trick. The first buffer is still held here when the driver
+%% releases it (refc 2), so the driver frees it. The second is collected
+%% here first (refc 1), so the driver keeps it and writes it again.
+reuse(Port) ->
+    reuse_while_held(Port),
+    collect(),
+    reuse_receive(Port),
+    collect(),
+    control(Port, ?REUSE_RELEASE), % refc 1: kept for reuse
+    reuse_receive(Port),           % written again, output again
+    collect().
+
+reuse_while_held(Port) ->
+    Bin = reuse_receive(Port),
+    control(Port, ?REUSE_RELEASE), % refc 2: freed
+    ok = refctrace_tracer:sync(),
+    1000 = byte_size(Bin).
+
+reuse_receive(Port) ->
+    control(Port, ?REUSE_SEND),
+    Bin = data(Port),
+    <<"r", _/binary>> = Bin,
+    ok = refctrace_tracer:sync(),
+    Bin.
+
+%% A binary travels on to another traced process, which exits holding it:
+%% after the exit the driver's count says 1 (its own), so it keeps the buffer.
+forward_and_exit(Port) ->
+    Self = self(),
+    Holder = spawn(fun() -> hold(Self) end),
+    ok = refctrace_tracer:trace(Holder),
+    forward(Port, Holder),
+    collect(),
+    Ref = monitor(process, Holder),
+    Holder ! exit,
+    receive {'DOWN', Ref, process, Holder, normal} -> ok end,
+    ok = refctrace_tracer:sync(),
+    control(Port, ?REUSE_RELEASE), % refc 1 again: kept, freed by stop
+    ok = refctrace_tracer:sync().
+
+forward(Port, Holder) ->
+    control(Port, ?REUSE_SEND),
+    Bin = data(Port),
+    Holder ! {hold, Bin},
+    receive {held, Holder} -> ok end,
+    ok = refctrace_tracer:sync().
+
+hold(Parent) ->
+    receive
+        {hold, Bin} ->
+            Parent ! {held, self()},
+            receive exit -> byte_size(Bin) end
+    end.

@@ -1,0 +1,92 @@
+# One end-to-end run: sample_drv under the real emulator writes a trace
+# (recorder + refctrace_tracer), then `refctrace check` judges it.
+#   -DERL -DEBIN -DDRIVER_DIR -DREFCTRACE -DBUG -DEXPECTED_CODE -DTRACE -DDRIVER_SOURCE
+# A clean run (EXPECTED_CODE empty) must give no diagnostic at all, warnings
+# included; a seeded bug exactly one, with that code, at the line of
+# sample_drv.c marked "e2e:CODE". Any refc-mismatch fails either way: that
+# is the model disagreeing with the emulator.
+
+file(REMOVE ${TRACE})
+execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE}
+                        ${ERL} -noshell -pa ${EBIN} -run refctrace_e2e main ${BUG} ${DRIVER_DIR}
+                RESULT_VARIABLE erl_result OUTPUT_VARIABLE erl_out ERROR_VARIABLE erl_err
+                TIMEOUT 60)
+if(NOT erl_result EQUAL 0)
+  message(FATAL_ERROR "erl failed (${erl_result}):\n${erl_out}${erl_err}")
+endif()
+
+# Both sides wrote, and the emulator's counts are in the trace to be checked.
+file(STRINGS ${TRACE} lines)
+set(driver_refc 0)
+set(process_refc 0)
+set(observes 0)
+set(events 0)
+foreach(line IN LISTS lines)
+  if(line MATCHES "\"op\"")
+    math(EXPR events "${events} + 1")
+  endif()
+  if(line MATCHES "\"op\":\"observe\"")
+    math(EXPR observes "${observes} + 1")
+  endif()
+  if(line MATCHES "\"refc\":")
+    if(line MATCHES "\"actor\":")
+      math(EXPR process_refc "${process_refc} + 1")
+    else()
+      math(EXPR driver_refc "${driver_refc} + 1")
+    endif()
+  endif()
+endforeach()
+if(driver_refc LESS 30 OR process_refc LESS 5 OR observes LESS 3)
+  message(FATAL_ERROR "${TRACE}: too few counts recorded (driver ${driver_refc}, "
+                      "processes ${process_refc}, observe ${observes})")
+endif()
+
+execute_process(COMMAND ${REFCTRACE} check --format json --fail-on warning ${TRACE}
+                RESULT_VARIABLE check_result OUTPUT_VARIABLE report ERROR_VARIABLE check_err)
+string(JSON count LENGTH "${report}" diagnostics)
+set(found "")
+if(count GREATER 0)
+  math(EXPR last "${count} - 1")
+  foreach(i RANGE ${last})
+    string(JSON code GET "${report}" diagnostics ${i} code)
+    string(JSON src ERROR_VARIABLE no_src GET "${report}" diagnostics ${i} src)
+    string(JSON event GET "${report}" diagnostics ${i} event)
+    list(APPEND found "${code}@${src}(event ${event})")
+  endforeach()
+endif()
+
+if(EXPECTED_CODE STREQUAL "")
+  set(expected "")
+  set(expected_result 0)
+else()
+  # The line the finding must point at: the one marked e2e:CODE.
+  file(STRINGS ${DRIVER_SOURCE} source_lines)
+  set(line_number 0)
+  set(marked 0)
+  foreach(source_line IN LISTS source_lines)
+    math(EXPR line_number "${line_number} + 1")
+    if(source_line MATCHES "e2e:${EXPECTED_CODE} ")
+      set(marked ${line_number})
+    endif()
+  endforeach()
+  if(marked EQUAL 0)
+    message(FATAL_ERROR "no line marked e2e:${EXPECTED_CODE} in ${DRIVER_SOURCE}")
+  endif()
+  get_filename_component(source_name ${DRIVER_SOURCE} NAME)
+  set(expected "${EXPECTED_CODE}@${source_name}:${marked}")
+  set(expected_result 1)
+endif()
+
+set(found_locations "")
+foreach(f IN LISTS found)
+  string(REGEX REPLACE "\\(event [0-9]+\\)$" "" location "${f}")
+  list(APPEND found_locations "${location}")
+endforeach()
+if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "${expected}")
+  execute_process(COMMAND ${REFCTRACE} check --color never ${TRACE} OUTPUT_VARIABLE text)
+  message(FATAL_ERROR "e2e/${BUG}: expected [${expected}] (exit ${expected_result}), "
+                      "got [${found}] (exit ${check_result})\n${text}${check_err}")
+endif()
+message(STATUS "e2e/${BUG}: ${events} events; the emulator's count on ${driver_refc} driver "
+               "events (${observes} observe) and ${process_refc} process events, all equal to "
+               "the model's; findings [${found}]")
