@@ -35,7 +35,18 @@ class History {
 
   // Empties the history and sets its limits, keeping allocated capacity.
   void Reset(size_t head, size_t tail);
-  void Add(const HistoryEntry& entry);
+  // Inline, like back(): the model adds an entry on nearly every event.
+  void Add(const HistoryEntry& entry) {
+    ++total_;
+    if (head_.size() < head_limit_) {
+      head_.push_back(entry);
+    } else if (tail_.size() < tail_limit_) {
+      tail_.push_back(entry);
+    } else if (!tail_.empty()) {  // full: overwrite the oldest
+      tail_[tail_start_] = entry;
+      if (++tail_start_ == tail_.size()) tail_start_ = 0;
+    }
+  }
   uint64_t total() const { return total_; }
   // Entries in event order; the `omitted` events fall between position
   // `head().size()` and the first tail entry.
@@ -43,7 +54,11 @@ class History {
   std::vector<HistoryEntry> Tail() const;
   uint64_t omitted() const { return total_ - head_.size() - tail_.size(); }
   const HistoryEntry& front() const { return head_.front(); }
-  const HistoryEntry& back() const;
+  const HistoryEntry& back() const {
+    if (tail_.empty()) return head_.back();
+    // The newest tail entry is just before the oldest (tail_start_ is 0 until the ring is full).
+    return tail_[(tail_start_ == 0 ? tail_.size() : tail_start_) - 1];
+  }
   HistoryEntry& mutable_back() { return const_cast<HistoryEntry&>(back()); }
 
  private:

@@ -29,6 +29,7 @@ struct Model::Incarnation {
 // Everything the model remembers about one id: the live incarnation, or the
 // evidence of the last one while the id sits in quarantine.
 struct Model::IdState {
+  uint32_t number = 0;  // the id's number in id_index_
   uint32_t incarnations = 0;
   int64_t live_slot = -1;
   bool quarantined = false;
@@ -195,8 +196,26 @@ void Model::Finish() {
 // ---------------------------------------------------------------------------
 // Lifecycle.
 
+Model::IdState& Model::StateAt(uint32_t number) {
+  return id_state_chunks_[number >> kIdStateChunkBits][number & ((1u << kIdStateChunkBits) - 1)];
+}
+
+const Model::IdState& Model::StateAt(uint32_t number) const {
+  return const_cast<Model*>(this)->StateAt(number);
+}
+
 Model::IdState& Model::State(const BinId& id) {
-  return ids_[id];
+  bool added = false;
+  const uint32_t number = id_index_.FindOrAdd(id, &added);
+  if ((number >> kIdStateChunkBits) == id_state_chunks_.size()) {
+    id_state_chunks_.push_back(std::make_unique<IdState[]>(size_t{1} << kIdStateChunkBits));
+  }
+  IdState& state = StateAt(number);
+  if (added) {
+    state = IdState{};  // the number may have been freed by EvictQuarantine
+    state.number = number;
+  }
+  return state;
 }
 
 Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, const BinId& id,
@@ -240,7 +259,7 @@ void Model::EndIncarnation(uint32_t slot, IdState* known_state) {
   Incarnation& inc = slots_[slot];
   IdState& state = known_state ? *known_state : State(inc.id);
   state.live_slot = -1;
-  Quarantine(inc.id, state, inc);
+  Quarantine(state, inc);
   AbandonIncarnation(slot);
 }
 
@@ -264,25 +283,26 @@ void Model::AbandonIncarnation(uint32_t slot) {
   free_slots_.push_back(slot);
 }
 
-void Model::Quarantine(const BinId& id, IdState& state, const Incarnation& inc) {
+void Model::Quarantine(IdState& state, const Incarnation& inc) {
   state.live_slot = -1;
   state.quarantined = true;
   state.quarantine_serial = ++quarantine_serial_;
   state.first = inc.history.front();
   state.last = inc.history.back();
   state.history_total = inc.history.total();
-  quarantine_order_.emplace_back(id, state.quarantine_serial);
+  quarantine_order_.push_back({state.number, state.quarantine_serial});
   EvictQuarantine();
 }
 
 void Model::EvictQuarantine() {
   while (quarantine_order_.size() > options_.quarantine_capacity) {
-    auto [id, serial] = std::move(quarantine_order_.front());
+    const QuarantineEntry oldest = quarantine_order_.front();
     quarantine_order_.pop_front();
-    auto it = ids_.find(id);
-    // Stale when the id was reused (and maybe freed again) since.
-    if (it != ids_.end() && it->second.quarantined && it->second.quarantine_serial == serial) {
-      ids_.erase(it);
+    // Stale when the id was reused (and maybe freed again) since, or forgotten and its
+    // number given to another id: serials are never reused.
+    const IdState& state = StateAt(oldest.number);
+    if (state.quarantined && state.quarantine_serial == oldest.serial) {
+      id_index_.Erase(oldest.number);
     }
   }
 }
@@ -359,7 +379,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       Incarnation& moved = slots_[slot];
       moved.number = ++new_state.incarnations;
       moved.history.mutable_back().vm_refc = moved.vm_refc;
-      Quarantine(e.bin, old_state, moved);
+      Quarantine(old_state, moved);
       slots_[slot].id = e.new_bin;
       return raised;
     }
@@ -522,7 +542,7 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   const std::string assumed = DescribeHolders(started);
   const auto slot = static_cast<uint32_t>(State(e.bin).live_slot);
   for (const ProcessHold& p : h.procs)
-    process_index_[p.pid].push_back({slot, started.generation});
+    process_index_[p.pid].handles.push_back({slot, started.generation});
 
   ApplyOnLive(e, slot);
   const IdState& now = State(e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : e.bin);
@@ -548,7 +568,7 @@ void Model::ApplyExit(const Event& e) {
   exited_.insert(pid);
   auto it = process_index_.find(pid);
   if (it == process_index_.end()) return;
-  std::vector<Handle> handles = std::move(it->second);
+  std::vector<Handle> handles = std::move(it->second.handles);
   process_index_.erase(it);
   for (const Handle& handle : handles) {
     Incarnation& inc = slots_[handle.slot];
@@ -615,15 +635,19 @@ ProcessHold& Model::Hold(uint32_t slot, StrRef pid) {
   Incarnation& inc = slots_[slot];
   if (ProcessHold* p = inc.holders.Find(pid)) return *p;
   inc.holders.procs.push_back({pid, 0, 0});
-  std::vector<Handle>& handles = process_index_[pid];
-  handles.push_back({slot, inc.generation});
+  ProcessHandles& index = process_index_[pid];
+  index.handles.push_back({slot, inc.generation});
   // Drop handles of incarnations that ended, so a long-lived process that
   // keeps receiving and collecting binaries does not grow its list forever.
-  if (handles.size() >= 64 && (handles.size() & (handles.size() - 1)) == 0) {
-    std::erase_if(handles, [&](const Handle& h) {
+  // Only once the list has doubled since it was last pruned: each check reads
+  // another incarnation (a likely cache miss), and pruning at fixed sizes
+  // rechecked a process's many live handles every few added ones.
+  if (index.handles.size() >= index.prune_at) {
+    std::erase_if(index.handles, [&](const Handle& h) {
       const Incarnation& other = slots_[h.slot];
       return !other.live || other.generation != h.generation || !other.holders.Find(pid);
     });
+    index.prune_at = std::max(ProcessHandles::kFirstPrune, 2 * index.handles.size());
   }
   return inc.holders.procs.back();
 }
@@ -847,8 +871,8 @@ std::optional<std::string> Model::CheckInvariants() const {
       if (p.msg < 0 || p.proc < 0) return where + ": negative process count";
     }
     if (inc.refc == 0 && !inc.borrowed) return where + ": live with refc 0";
-    auto it = ids_.find(inc.id);
-    if (it == ids_.end() || it->second.live_slot != static_cast<int64_t>(slot)) {
+    const uint32_t number = id_index_.Find(inc.id);
+    if (number == IdIndex::kAbsent || StateAt(number).live_slot != static_cast<int64_t>(slot)) {
       return where + ": id table does not point at the live incarnation";
     }
   }

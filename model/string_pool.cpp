@@ -6,10 +6,8 @@ StringPool::StringPool() {
   strings_.emplace_back();
 }
 
-StrRef StringPool::Intern(std::string_view s) {
-  if (s.empty()) return 0;
+StrRef StringPool::InternSlow(std::string_view s) {
   CacheEntry& cached = cache_[CacheSlot(s)];
-  if (cached.ref && cached.text == s) return cached.ref;
   auto it = index_.find(s);
   if (it == index_.end()) {
     strings_.emplace_back(s);

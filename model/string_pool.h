@@ -17,7 +17,14 @@ using StrRef = uint32_t;  // 0 is the empty string
 class StringPool {
  public:
   StringPool();
-  StrRef Intern(std::string_view s);
+  // Inline: the model interns four strings per event, nearly always empty or
+  // cached, and a call with the slow path's register saves costs more than that.
+  StrRef Intern(std::string_view s) {
+    if (s.empty()) return 0;
+    const CacheEntry& cached = cache_[CacheSlot(s)];
+    if (cached.ref && cached.text == s) return cached.ref;
+    return InternSlow(s);
+  }
   std::string_view Get(StrRef ref) const { return strings_[ref]; }
   size_t size() const { return strings_.size(); }
 
@@ -45,6 +52,8 @@ class StringPool {
     std::string_view text;  // views the pooled string
     StrRef ref = 0;
   };
+  // A string that is not in the cache: looks it up, adds it if new, caches it.
+  StrRef InternSlow(std::string_view s);
   std::array<CacheEntry, kCacheSize> cache_{};
 
   std::deque<std::string> strings_;  // deque: views into elements stay valid

@@ -6,12 +6,14 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "model/collecting_sink.h"
+#include "model/id_index.h"
 
 namespace refctrace::model {
 namespace {
@@ -405,6 +407,39 @@ TEST_CASE("RandomEventSoupKeepsInvariants") {
       CHECK(per_event[i] <= 1);
     }
   }
+}
+
+// IdIndex against std::map under random adds and erases of a small id pool, so the table
+// grows, wraps around its end and shifts entries back after erases many times over.
+TEST_CASE("RandomAddsAndErasesOfIdsMatchAMap") {
+  std::mt19937_64 rng(777);
+  IdIndex index;
+  std::map<BinId, uint32_t> expected;
+  for (int step = 0; step < 50000; ++step) {
+    const uint64_t k = rng() % 300;
+    // Integers, and strings both short and long enough to be kept inline or not.
+    const BinId id = k % 2   ? BinId::Int(k)
+                     : k % 3 ? BinId::Str("0x7f" + std::to_string(k))
+                             : BinId::Str("0x7f00000000000000000" + std::to_string(k));
+    const uint32_t found = index.Find(id);
+    auto it = expected.find(id);
+    REQUIRE(found == (it == expected.end() ? IdIndex::kAbsent : it->second));
+    if (it != expected.end() && rng() % 2) {
+      index.Erase(found);
+      expected.erase(it);
+      REQUIRE(index.Find(id) == IdIndex::kAbsent);
+    } else {
+      bool added = false;
+      const uint32_t number = index.FindOrAdd(id, &added);
+      REQUIRE(added == (it == expected.end()));
+      if (it != expected.end()) REQUIRE(number == it->second);
+      REQUIRE(index.id(number) == id);
+      expected[id] = number;
+    }
+    REQUIRE(index.count() == expected.size());
+  }
+  // Numbers are reused: never more than the most ids known at once.
+  CHECK(index.size() <= 300);
 }
 
 }  // namespace
