@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/graph_dir.h"
 #include "cli/replay.h"
+#include "cli/standard_output.h"
 #include "cli/terminal.h"
 #include "render/json_renderer.h"
 #include "render/text_renderer.h"
@@ -42,7 +43,7 @@ int RunCheck(const CheckOptions& opts) {
     if (text) {
       // Text streams per input, so a long run shows results as it goes.
       render::RenderTextFindings(report, out_style, std::cout);
-      std::cout.flush();
+      if (StandardOutputClosed()) break;  // nobody reads on (`| head`)
     }
     if (report.error) render::RenderInputError(path, *report.error, err_style, std::cerr);
     if (!opts.graph_dir.empty() &&
