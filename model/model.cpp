@@ -108,13 +108,29 @@ std::string_view Verb(Op op) {
   }
 }
 
-std::string Plural(int64_t n, std::string_view word) {
+template <typename Int>
+std::string Plural(Int n, std::string_view word) {
   std::string s = std::to_string(n);
   s += ' ';
   s += word;
   if (n != 1) s += 's';
   return s;
 }
+
+// Counts from the trace (`refc`, gc's `count`) beyond 2^53 are taken as
+// 2^53: no emulator holds that many references, and with every count within
+// it, holder sums and the emulator's counter cannot overflow (at most one
+// reference is added per event). See docs/hardening.md.
+constexpr int64_t kCountLimit = int64_t{1} << 53;
+int64_t TraceCount(int64_t n) {
+  return std::clamp(n, -kCountLimit, kCountLimit);
+}
+int64_t TraceCount(uint64_t n) {
+  return static_cast<int64_t>(std::min<uint64_t>(n, kCountLimit));
+}
+// The emulator's counter after a failed release: it never goes below this,
+// however many huge releases fail.
+constexpr int64_t kVmRefcFloor = -(int64_t{1} << 62);
 
 }  // namespace
 
@@ -225,7 +241,7 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   } else if (e.op == Op::kBorrow) {
     // The emulator's count when the callback got it sets the count.
     inc.borrowed = true;
-    inc.holders.vm = std::max<int64_t>(e.refc.value_or(1), 0);
+    inc.holders.vm = std::max<int64_t>(TraceCount(e.refc.value_or(1)), 0);
   }
   inc.refc = inc.holders.Sum();
   inc.vm_refc = inc.refc;
@@ -310,7 +326,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
     slots_[slot].vm_refc += 1;
   };
   auto failed_release = [&](int64_t n, std::string message) {
-    inc.vm_refc -= n;  // the emulator decrements anyway
+    inc.vm_refc = std::max(inc.vm_refc - n, kVmRefcFloor);  // the emulator decrements anyway
     Report(Code::kDoubleFree, e, inc, std::move(message));
     return true;
   };
@@ -459,7 +475,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       return false;
     }
     case Op::kGc: {
-      const auto n = static_cast<int64_t>(e.count);
+      const int64_t n = TraceCount(e.count);
       ProcessHold* p = h.Find(actor);
       if (p && p->proc >= n) {
         Release(inc, &p->proc, n);
@@ -467,7 +483,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
         Release(inc, &h.vm, n);
       } else {
         return failed_release(n, std::string(strings_.Get(actor)) + " released " +
-                                     Plural(n, "reference") + " it does not hold (" +
+                                     Plural(e.count, "reference") + " it does not hold (" +
                                      DescribeHolders(inc) + ")");
       }
       return false;
@@ -500,7 +516,7 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   const StrRef actor = cur_.actor;
   switch (e.op) {
     case Op::kGc:
-      h.procs.push_back({actor, 0, static_cast<int64_t>(e.count)});
+      h.procs.push_back({actor, 0, TraceCount(e.count)});
       break;
     case Op::kSend:
       h.procs.push_back({actor, 0, 1});
@@ -527,8 +543,8 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   ApplyOnLive(e, slot);
   const IdState& now = State(e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : e.bin);
   Incarnation& inc = slots_[static_cast<uint32_t>(now.live_slot)];
-  if (e.refc && *e.refc > inc.refc) {
-    const int64_t missing = *e.refc - inc.refc;
+  if (e.refc && TraceCount(*e.refc) > inc.refc) {
+    const int64_t missing = TraceCount(*e.refc) - inc.refc;
     inc.holders.vm += missing;
     inc.refc += missing;
     inc.vm_refc += missing;
@@ -594,10 +610,11 @@ void Model::StopPass(const Event* e) {
             "driver still holds " + Plural(driver, "reference") +
             (e && e->op == Op::kStop ? " when the port stopped" : " at the end of the trace") +
             "; the binary";
-        if (inc.size) message += " (" + Plural(static_cast<int64_t>(*inc.size), "byte") + ")";
+        if (inc.size) message += " (" + Plural(*inc.size, "byte") + ")";
         message += " is never freed";
         Report(Code::kLeak, start, inc, inc.id, std::move(message));
-        leaked_bytes_ += inc.size.value_or(0);
+        // Saturates: sizes come from the trace and may be anything.
+        leaked_bytes_ += std::min(inc.size.value_or(0), UINT64_MAX - leaked_bytes_);
       }
       // Written off: processes can still release theirs; the emulator's
       // counter keeps the leaked references.
@@ -639,7 +656,7 @@ void Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
   if (!e.refc || *e.refc == inc.vm_refc) return;
   const int64_t expected = inc.vm_refc;
   // Trust the emulator from here on, so one discrepancy is reported once.
-  inc.vm_refc = *e.refc;
+  inc.vm_refc = TraceCount(*e.refc);
   Report(Code::kRefcMismatch, e, inc,
          "the emulator reports refc " + std::to_string(*e.refc) + ", the model expects " +
              std::to_string(expected) + " (" + DescribeHolders(inc) + ")");
@@ -791,7 +808,9 @@ void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::
     f.history.push_back(ToStep(state.last));
   }
   Step now = ToStep(MakeEntry(e, state.last.vm_refc));
-  if (IsRelease(e.op)) now.refc -= e.op == Op::kGc ? static_cast<int64_t>(e.count) : 1;
+  if (IsRelease(e.op)) {
+    now.refc = std::max(now.refc - (e.op == Op::kGc ? TraceCount(e.count) : 1), kVmRefcFloor);
+  }
   f.history.push_back(std::move(now));
   sink_->OnFinding(std::move(f));
 }

@@ -407,5 +407,51 @@ TEST_CASE("RandomEventSoupKeepsInvariants") {
   }
 }
 
+// --- issue 5: counts at the edges of int64 (found by review of the fuzz
+// targets' reach; UBSan reports the overflow in the sanitizer build) --------
+
+TEST_CASE("GcCountOf2To63IsADoubleFreeNotAnOverflowingRelease") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "receive a actor=P",
+                          "gc a actor=P count=9223372036854775808", "gc a actor=P"});
+  CHECK(run.Codes() == "double-free@4");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("GcCountOfAllOnesIsADoubleFreeNotAMinusOneRelease") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "receive a actor=P",
+                          "gc a actor=P count=18446744073709551615", "gc a actor=P"});
+  CHECK(run.Codes() == "double-free@4");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("UnknownBinaryGcWithAHugeCountIsAdoptedAndReleased") {
+  const Run run = Replay({"gc a actor=P count=18446744073709551615"});
+  CHECK(run.Codes() == "unknown-binary@0");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("BorrowWithRefcInt64MaxThenIncDoesNotOverflow") {
+  // Counts beyond 2^53 are taken as 2^53: no emulator has that many.
+  const Run run = Replay({"borrow a refc=9223372036854775807", "inc a", "unborrow a", "free a",
+                          "observe a refc=9007199254740992"});
+  CHECK(run.Codes() == "");
+  CHECK(run.stats.live == 1);
+}
+
+TEST_CASE("ReportedRefcInt64MinThenReleasesDoNotOverflow") {
+  const Run run = Replay({"alloc a", "output a to=P", "observe a refc=-9223372036854775808",
+                          "free a", "free a", "receive a actor=P", "gc a actor=P"});
+  CHECK(run.Codes() == "refc-mismatch@2 double-free@4");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("LeakOfTheLargestSizeSaysItsSizeAndTotalsSaturate") {
+  const Run run = Replay({"alloc a size=18446744073709551615", "alloc b size=2"});
+  CHECK(run.Codes() == "leak@0 leak@1");
+  CHECK(run.findings[0].message.find("(18446744073709551615 bytes)") != std::string::npos);
+  CHECK(run.stats.leaked_bytes == UINT64_MAX);
+}
+// --- end issue 5 ---------------------------------------------------------------
+
 }  // namespace
 }  // namespace refctrace::model
