@@ -27,11 +27,14 @@ struct CheckOptions {
   std::string color = "auto";
   size_t quarantine = model::ModelOptions{}.quarantine_capacity;
   std::string graph_dir;  // --graph-dir: one SVG per binary with a finding
+  size_t max_live = model::ModelOptions{}.max_live;
+  size_t max_findings = kDefaultMaxFindings;
 };
 
 int RunCheck(const CheckOptions& opts) {
   model::ModelOptions model_options;
   model_options.quarantine_capacity = opts.quarantine;
+  model_options.max_live = opts.max_live;
   const render::TextStyle out_style{UseColor(opts.color, STDOUT_FILENO)};
   const render::TextStyle err_style{UseColor(opts.color, STDERR_FILENO)};
   const bool text = opts.format == "text";
@@ -39,7 +42,7 @@ int RunCheck(const CheckOptions& opts) {
   std::vector<render::InputReport> reports;
   bool graphs_failed = false;
   for (const std::string& path : opts.traces) {
-    render::InputReport report = ReplayInput(path, model_options);
+    render::InputReport report = ReplayInput(path, model_options, nullptr, opts.max_findings);
     if (text) {
       // Text streams per input, so a long run shows results as it goes.
       render::RenderTextFindings(report, out_style, std::cout);
@@ -84,6 +87,15 @@ std::function<int()> SetupCheck(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--quarantine", opts->quarantine,
                  "How many freed ids to remember for double-free and use-after-free detection")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub.add_option("--max-live", opts->max_live,
+                 "Stop with an error when more binaries than this are live at once "
+                 "(about 750 bytes each)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub.add_option("--max-findings", opts->max_findings,
+                 "Stop with an error after this many findings in one input")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub.add_option("--graph-dir", opts->graph_dir,

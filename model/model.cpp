@@ -248,6 +248,10 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   state.live_slot = slot;
   state.quarantined = false;
   ++binaries_;
+  if (slots_.size() - free_slots_.size() > options_.max_live && !limit_reached_) {
+    limit_reached_ = "too many binaries live at once: the limit is " +
+                     std::to_string(options_.max_live) + " (raise it with --max-live)";
+  }
   Record(inc, e);
   return inc;
 }

@@ -23,6 +23,9 @@ struct ModelOptions {
   size_t quarantine_capacity = 1'000'000;
   size_t history_head = History::kDefaultHead;
   size_t history_tail = History::kDefaultTail;
+  // Binary incarnations live at once (about 750 bytes each). Past this,
+  // LimitReached() says so and the caller stops: memory stays bounded.
+  size_t max_live = 1'000'000;
 };
 
 // Figures for the summary line; complete once Finish() has run.
@@ -75,6 +78,9 @@ class Model {
   // Checks every live incarnation: refc equals the sum of its holders and no
   // count is negative. Returns a description of the first breach.
   std::optional<std::string> CheckInvariants() const;
+  // Set once more than ModelOptions::max_live incarnations are live: what
+  // was exceeded. The caller should stop applying events.
+  const std::optional<std::string>& LimitReached() const { return limit_reached_; }
 
  private:
   struct Incarnation;
@@ -153,6 +159,7 @@ class Model {
   uint64_t events_ = 0;
   uint64_t binaries_ = 0;
   uint64_t leaked_bytes_ = 0;
+  std::optional<std::string> limit_reached_;
   bool last_was_stop_ = false;
   bool ended_ = false;
 };

@@ -684,19 +684,20 @@ class FaultInjector {
   std::optional<Fault> Leak() {
     std::vector<std::pair<size_t, int>> sites;  // (release event, scenario)
     for (const Scenario& s : t_.scenarios) {
-      std::optional<size_t> last_release;
+      constexpr size_t kNone = SIZE_MAX;
+      size_t last_release = kNone;
       for (size_t i : EventsOf(s.index)) {
         const Op op = t_.events[i].op;
         if ((op == Op::kFree || op == Op::kDec) && t_.meta[i].driver == 0) last_release = i;
-        if (t_.meta[i].driver > 0) last_release.reset();
+        if (t_.meta[i].driver > 0) last_release = kNone;
       }
-      if (!last_release) continue;
+      if (last_release == kNone) continue;
       bool reused = false;
-      for (size_t i = *last_release + 1; i < t_.meta.size(); ++i) {
+      for (size_t i = last_release + 1; i < t_.meta.size(); ++i) {
         reused = reused || (t_.meta[i].scenario != s.index && t_.meta[i].scenario >= 0 &&
                             t_.meta[i].id == s.id);
       }
-      if (!reused) sites.emplace_back(*last_release, s.index);
+      if (!reused) sites.emplace_back(last_release, s.index);
     }
     if (sites.empty()) return std::nullopt;
     const auto [release, index] = rng_.Pick(sites);
