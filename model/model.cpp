@@ -292,13 +292,16 @@ void Model::Quarantine(const BinId& id, IdState& state, const Incarnation& inc) 
   state.last = inc.history.back();
   state.history_total = inc.history.total();
   quarantine_order_.emplace_back(id, state.quarantine_serial);
+  quarantine_id_bytes_ += id.str.size();
   EvictQuarantine();
 }
 
 void Model::EvictQuarantine() {
-  while (quarantine_order_.size() > options_.quarantine_capacity) {
+  while (quarantine_order_.size() > options_.quarantine_capacity ||
+         quarantine_id_bytes_ > options_.quarantine_id_bytes) {
     auto [id, serial] = std::move(quarantine_order_.front());
     quarantine_order_.pop_front();
+    quarantine_id_bytes_ -= id.str.size();
     auto it = ids_.find(id);
     // Stale when the id was reused (and maybe freed again) since.
     if (it != ids_.end() && it->second.quarantined && it->second.quarantine_serial == serial) {

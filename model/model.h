@@ -21,6 +21,10 @@ namespace refctrace::model {
 struct ModelOptions {
   // Freed ids remembered for double-free / use-after-free detection.
   size_t quarantine_capacity = 1'000'000;
+  // ... and at most this many bytes of their string ids (kept twice), so
+  // freed ids of 10,000 characters cannot fill memory; ordinary ids (short
+  // strings, integers) never reach it.
+  size_t quarantine_id_bytes = size_t{64} << 20;
   size_t history_head = History::kDefaultHead;
   size_t history_tail = History::kDefaultTail;
   // Binary incarnations live at once (about 750 bytes each). Past this,
@@ -152,6 +156,7 @@ class Model {
   // Freed ids in free order; an entry is stale when its id was reused since.
   std::deque<std::pair<trace::BinId, uint64_t>> quarantine_order_;
   uint64_t quarantine_serial_ = 0;
+  size_t quarantine_id_bytes_ = 0;  // string id bytes in quarantine_order_
   // For `exit`: which incarnations each process may hold (validated lazily).
   std::unordered_map<StrRef, std::vector<Handle>> process_index_;
   std::unordered_set<StrRef> exited_;

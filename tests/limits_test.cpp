@@ -130,5 +130,35 @@ TEST_CASE("CollectingSinkKeepsAtMostItsLimitAndCountsTheRest") {
   CHECK(kept[1].event == 5);
 }
 
+TEST_CASE("QuarantineOfLongIdsIsBoundedByTheirBytes") {
+  // Three freed ids of 10,000 characters with room for two: the oldest is
+  // forgotten (its free again is an unknown binary, not a double free).
+  model::ModelOptions options;
+  options.quarantine_id_bytes = 25000;
+  std::vector<trace::Event> events;
+  for (char c : {'a', 'b', 'c'}) {
+    for (trace::Op op : {trace::Op::kAlloc, trace::Op::kFree}) {
+      trace::Event e;
+      e.op = op;
+      e.bin = trace::BinId::Str(std::string(10000, c));
+      e.pos.index = events.size();
+      events.push_back(e);
+    }
+  }
+  for (char c : {'b', 'a'}) {
+    trace::Event e;
+    e.op = trace::Op::kFree;
+    e.bin = trace::BinId::Str(std::string(10000, c));
+    e.pos.index = events.size();
+    events.push_back(e);
+  }
+  const std::vector<model::Finding> findings = Check(events, options);
+  REQUIRE(findings.size() == 2);
+  CHECK(findings[0].code == model::Code::kDoubleFree);
+  CHECK(findings[0].event == 6);
+  CHECK(findings[1].code == model::Code::kUnknownBinary);
+  CHECK(findings[1].event == 7);
+}
+
 }  // namespace
 }  // namespace refctrace
