@@ -9,7 +9,7 @@
 #   --scale F  multiply the big counts (10 M binaries, 1 M processes, 20 M
 #              events) by F, e.g. 0.1 for a quick look
 #   CASE       long-line deep-nesting int-range long-id live-binaries
-#              processes events (default: all)
+#              findings processes events (default: all)
 # Uses build/refctrace and build/refctrace_bench_gen (BUILD_DIR to change).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -23,7 +23,7 @@ while [[ $# -gt 0 ]]; do
     *) cases+=("$1"); shift ;;
   esac
 done
-((${#cases[@]})) || cases=(long-line deep-nesting int-range long-id live-binaries processes events)
+((${#cases[@]})) || cases=(long-line deep-nesting int-range long-id live-binaries findings processes events)
 
 build="${BUILD_DIR:-build}"
 tool="$build/refctrace"
@@ -61,6 +61,8 @@ long_ids() { awk -v n="$1" -v l="$2" 'BEGIN { pad = ""; while (length(pad) < l -
 live_binaries() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "{\"op\":\"alloc\",\"bin\":%d,\"size\":64}\n{\"op\":\"output\",\"bin\":%d,\"to\":\"<0.1.0>\"}\n{\"op\":\"free\",\"bin\":%d}\n", i, i, i }'; }
 # The same, but the driver never frees them: N leaks to report.
 leaked_binaries() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "{\"op\":\"alloc\",\"bin\":%d,\"size\":64}\n", i }'; }
+# N processes one after another, each receiving a binary, collecting it and exiting.
+processes_in_turn() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "{\"op\":\"alloc\",\"bin\":1,\"size\":64}\n{\"op\":\"output\",\"bin\":1,\"to\":\"<0.%d.0>\"}\n{\"op\":\"free\",\"bin\":1}\n{\"op\":\"receive\",\"bin\":1,\"actor\":\"<0.%d.0>\"}\n{\"op\":\"exit\",\"actor\":\"<0.%d.0>\"}\n", i, i, i }'; }
 # N processes, each holding a binary until it exits at the end.
 processes() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "{\"op\":\"alloc\",\"bin\":%d,\"size\":64}\n{\"op\":\"output\",\"bin\":%d,\"to\":\"<0.%d.0>\"}\n{\"op\":\"free\",\"bin\":%d}\n{\"op\":\"receive\",\"bin\":%d,\"actor\":\"<0.%d.0>\"}\n", i, i, i, i, i, i; for (i = 0; i < n; i++) printf "{\"op\":\"exit\",\"actor\":\"<0.%d.0>\"}\n", i }'; }
 
@@ -86,9 +88,12 @@ for c in "${cases[@]}"; do
       n=$(scaled 10000000)
       measure "$n live binaries (held by P)" live_binaries "$n"
       measure "$n leaked binaries" leaked_binaries "$n" ;;
+    findings)
+      measure "200000 leaks (findings limit)" leaked_binaries 200000 ;;
     processes)
       n=$(scaled 1000000)
-      measure "$n processes" processes "$n" ;;
+      measure "$n processes, all alive at once" processes "$n"
+      measure "$n processes, one after another" processes_in_turn "$n" ;;
     events)
       n=$(scaled 20000000)
       measure "$n events (bench generator)" "$gen" --events "$n" ;;
