@@ -46,10 +46,49 @@ int64_t Holders::Sum() const {
 }
 
 ProcessHold* Holders::Find(StrRef pid) {
+  if (index) {
+    auto it = index->find(pid);
+    return it == index->end() ? nullptr : &procs[it->second];
+  }
   for (ProcessHold& p : procs) {
     if (p.pid == pid) return &p;
   }
   return nullptr;
+}
+
+ProcessHold& Holders::Add(StrRef pid, int64_t msg, int64_t proc) {
+  procs.push_back({pid, msg, proc});
+  if (index) {
+    index->emplace(pid, static_cast<uint32_t>(procs.size() - 1));
+  } else if (procs.size() > kIndexFrom) {
+    index = std::make_unique<std::unordered_map<StrRef, uint32_t>>();
+    for (uint32_t i = 0; i < procs.size(); ++i)
+      index->emplace(procs[i].pid, i);
+  }
+  return procs.back();
+}
+
+void Holders::Emptied(ProcessHold* p) {
+  if (!index) {
+    procs.erase(procs.begin() + (p - procs.data()));
+    return;
+  }
+  if (++zeros * 2 <= procs.size()) return;
+  std::erase_if(procs, [](const ProcessHold& q) { return q.msg == 0 && q.proc == 0; });
+  zeros = 0;
+  index->clear();
+  for (uint32_t i = 0; i < procs.size(); ++i)
+    index->emplace(procs[i].pid, i);
+}
+
+void Holders::Refilled(ProcessHold*) {
+  --zeros;
+}
+
+void Holders::Clear() {
+  procs.clear();
+  index.reset();
+  zeros = 0;
 }
 
 const ProcessHold* Holders::Find(StrRef pid) const {
@@ -275,7 +314,7 @@ void Model::AbandonIncarnation(uint32_t slot) {
   ++inc.generation;
   inc.number = 0;
   inc.holders.driver = inc.holders.queue = inc.holders.vm = 0;
-  inc.holders.procs.clear();
+  inc.holders.Clear();
   inc.refc = inc.vm_refc = 0;
   inc.borrowed = inc.adopted = false;
   inc.size.reset();
@@ -485,7 +524,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       const int64_t n = TraceCount(e.count);
       ProcessHold* p = h.Find(actor);
       if (p && p->proc >= n) {
-        Release(inc, &p->proc, n);
+        Release(inc, &p->proc, n, p);
       } else if (h.vm >= n) {
         Release(inc, &h.vm, n);
       } else {
@@ -523,10 +562,10 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   const StrRef actor = cur_.actor;
   switch (e.op) {
     case Op::kGc:
-      h.procs.push_back({actor, 0, TraceCount(e.count)});
+      h.Add(actor, 0, TraceCount(e.count));
       break;
     case Op::kSend:
-      h.procs.push_back({actor, 0, 1});
+      h.Add(actor, 0, 1);
       break;
     case Op::kDeq:
       h.queue = 1;
@@ -583,7 +622,7 @@ void Model::ApplyExit(const Event& e) {
     p->proc = 0;
     inc.refc -= n;
     inc.vm_refc -= n;
-    std::erase_if(inc.holders.procs, [&](const ProcessHold& q) { return q.pid == pid; });
+    inc.holders.Emptied(p);
     Record(inc, e);
     inc.history.mutable_back().vm_refc = inc.vm_refc;
     if (inc.refc == 0 && !inc.borrowed) EndIncarnation(handle.slot);
@@ -637,26 +676,35 @@ void Model::StopPass(const Event* e) {
 
 ProcessHold& Model::Hold(uint32_t slot, StrRef pid) {
   Incarnation& inc = slots_[slot];
-  if (ProcessHold* p = inc.holders.Find(pid)) return *p;
-  inc.holders.procs.push_back({pid, 0, 0});
+  ProcessHold* held = inc.holders.Find(pid);
+  if (held && (held->msg != 0 || held->proc != 0)) return *held;
   std::vector<Handle>& handles = process_index_[pid];
-  handles.push_back({slot, inc.generation});
-  // Drop handles of incarnations that ended, so a long-lived process that
-  // keeps receiving and collecting binaries does not grow its list forever.
+  // Drop handles of incarnations that ended or that the process no longer
+  // holds, so a long-lived process that keeps receiving and collecting
+  // binaries does not grow its list forever.
   if (handles.size() >= 64 && (handles.size() & (handles.size() - 1)) == 0) {
     std::erase_if(handles, [&](const Handle& h) {
       const Incarnation& other = slots_[h.slot];
-      return !other.live || other.generation != h.generation || !other.holders.Find(pid);
+      if (!other.live || other.generation != h.generation) return true;
+      const ProcessHold* p = other.holders.Find(pid);
+      return !p || (p->msg == 0 && p->proc == 0);
     });
   }
-  return inc.holders.procs.back();
+  // A new entry, or one left as a zero that is filled again (the caller adds
+  // to it): either way it gets a handle, since a zero's may be gone.
+  handles.push_back({slot, inc.generation});
+  if (held) {
+    inc.holders.Refilled(held);
+    return *held;
+  }
+  return inc.holders.Add(pid, 0, 0);
 }
 
-void Model::Release(Incarnation& inc, int64_t* counter, int64_t n) {
+void Model::Release(Incarnation& inc, int64_t* counter, int64_t n, ProcessHold* process) {
   *counter -= n;
   inc.refc -= n;
   inc.vm_refc -= n;
-  std::erase_if(inc.holders.procs, [](const ProcessHold& p) { return p.msg == 0 && p.proc == 0; });
+  if (process && process->msg == 0 && process->proc == 0) inc.holders.Emptied(process);
 }
 
 void Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
@@ -827,13 +875,29 @@ std::string Model::DescribeHolders(const Incarnation& inc) const {
   std::string s = "driver holds " + std::to_string(h.driver);
   if (inc.borrowed) s += " (borrowed in a callback)";
   if (h.queue) s += "; the port queue holds " + std::to_string(h.queue);
+  // A binary sent to thousands of processes: name the first few.
+  constexpr int kNamed = 8;
+  int named = 0;
+  int64_t others = 0;
+  int64_t others_hold = 0;
   for (const ProcessHold& p : h.procs) {
     if (p.msg + p.proc == 0) continue;
+    if (named == kNamed) {
+      ++others;
+      others_hold += p.msg + p.proc;
+      continue;
+    }
+    ++named;
     s += "; ";
     s += strings_.Get(p.pid);
     s += " holds " + std::to_string(p.msg + p.proc);
     if (p.msg && p.proc) s += " (" + std::to_string(p.msg) + " unreceived)";
     if (p.msg && !p.proc) s += " (unreceived)";
+  }
+  if (others) {
+    s += "; " + std::to_string(others) +
+         (others == 1 ? " more process holds " : " more processes hold ") +
+         std::to_string(others_hold);
   }
   if (h.vm) s += "; the emulator holds " + std::to_string(h.vm);
   return s;
@@ -869,8 +933,18 @@ std::optional<std::string> Model::CheckInvariants() const {
     if (h.driver < 0 || h.queue < 0 || h.vm < 0 || inc.refc < 0) {
       return where + ": negative count (" + DescribeHolders(inc) + ")";
     }
-    for (const ProcessHold& p : h.procs) {
+    uint32_t zeros = 0;
+    for (uint32_t i = 0; i < h.procs.size(); ++i) {
+      const ProcessHold& p = h.procs[i];
       if (p.msg < 0 || p.proc < 0) return where + ": negative process count";
+      zeros += p.msg == 0 && p.proc == 0;
+      if (h.index && (!h.index->count(p.pid) || h.index->at(p.pid) != i)) {
+        return where + ": process index out of step";
+      }
+    }
+    if (zeros != h.zeros || (h.index && h.index->size() != h.procs.size())) {
+      return where + ": " + std::to_string(zeros) + " empty process entries, " +
+             std::to_string(h.zeros) + " counted";
     }
     if (inc.refc == 0 && !inc.borrowed) return where + ": live with refc 0";
     auto it = ids_.find(inc.id);

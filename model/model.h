@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -52,12 +53,26 @@ struct Holders {
   int64_t driver = 0;
   int64_t queue = 0;
   int64_t vm = 0;  // emulator references not attributed to a process
+  // In the order the processes first held it. A few are searched in place;
+  // past kIndexFrom an index finds them, and entries that drop to zero stay
+  // (as zeros) until they are half the list, so a binary held by a million
+  // processes costs constant time per event instead of a million steps.
   std::vector<ProcessHold> procs;
+  std::unique_ptr<std::unordered_map<StrRef, uint32_t>> index;  // pid -> position
+  uint32_t zeros = 0;  // entries of procs that hold nothing (only with an index)
+  static constexpr size_t kIndexFrom = 16;
 
   int64_t Sum() const;
   ProcessHold* Find(StrRef pid);
   const ProcessHold* Find(StrRef pid) const;
   bool HeldByProcess() const;
+  // A new entry for `pid` (not in procs).
+  ProcessHold& Add(StrRef pid, int64_t msg, int64_t proc);
+  // `p` (in procs) now holds nothing: removed, or left as a zero.
+  void Emptied(ProcessHold* p);
+  // `p` held nothing and holds something again.
+  void Refilled(ProcessHold* p);
+  void Clear();
 };
 
 class Model {
@@ -117,7 +132,8 @@ class Model {
 
   // Holder bookkeeping.
   ProcessHold& Hold(uint32_t slot, StrRef pid);
-  void Release(Incarnation& inc, int64_t* counter, int64_t n);
+  // `process`: the entry `counter` belongs to, if a process's.
+  void Release(Incarnation& inc, int64_t* counter, int64_t n, ProcessHold* process = nullptr);
 
   // Evidence.
   HistoryEntry MakeEntry(const trace::Event& e, int64_t vm_refc);

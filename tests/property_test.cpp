@@ -102,6 +102,7 @@ struct Scenario {
   std::vector<ShadowProcess> procs;
   std::string bystander;    // a process of this scenario that never holds it
   bool keep_alive = false;  // ends with process or queue references left
+  bool many = false;        // many processes, mostly sent it: the model indexes them
   int budget = 0;           // free-form steps before it starts releasing
   bool started = false;
   bool done = false;
@@ -136,6 +137,7 @@ struct GeneratedTrace {
   std::vector<EventMeta> meta;
   std::vector<Scenario> scenarios;
   uint64_t live_at_end = 0;
+  bool many_holders = false;  // some binary had more than 16 process holders at once
 };
 
 // The id pool: integers and strings, including "3" next to 3.
@@ -193,12 +195,15 @@ class TraceGenerator {
     s.index = index;
     s.id = id;
     s.ids_used.push_back(id);
-    const int processes = static_cast<int>(rng_.In(1, 3));
+    // Now and then many processes, so the model's process index is used.
+    const bool many = rng_.Chance(0.1);
+    const int processes = static_cast<int>(many ? rng_.In(20, 28) : rng_.In(1, 3));
     for (int k = 0; k < processes; ++k)
       s.procs.push_back({"<0." + std::to_string(100 + index) + "." + std::to_string(k) + ">"});
-    s.bystander = "<0." + std::to_string(100 + index) + ".9>";
+    s.bystander = "<0." + std::to_string(100 + index) + ".1000>";
     s.keep_alive = rng_.Chance(0.25);
-    s.budget = static_cast<int>(rng_.In(0, 14));
+    s.budget = static_cast<int>(many ? rng_.In(40, 120) : rng_.In(0, 14));
+    s.many = many;
     busy_.insert(id);
     out_.scenarios.push_back(std::move(s));
     return index;
@@ -231,6 +236,10 @@ class TraceGenerator {
     m.access = s.Access();
     m.shared = s.Shared();
     out_.meta.push_back(m);
+    int holding = 0;
+    for (const ShadowProcess& p : s.procs)
+      holding += p.msg + p.proc > 0;
+    if (holding > 16) out_.many_holders = true;
   }
 
   ShadowProcess* PickProcess(Scenario& s, bool (*want)(const ShadowProcess&)) {
@@ -278,6 +287,11 @@ class TraceGenerator {
 
   // Any op that is legal now.
   void FreeStep(Scenario& s) {
+    if (s.many && s.Access() && rng_.Chance(0.5)) {
+      Event e = Base(Op::kOutput, s);
+      AddMessage(s, e);
+      return Emit(std::move(e), s);
+    }
     for (;;) {
       switch (rng_.In(0, 17)) {
         case 0:
@@ -521,6 +535,18 @@ class TraceGenerator {
   std::set<BinId> busy_;  // ids live in a scenario (or kept alive)
   GeneratedTrace out_;
 };
+
+// Each scenario's id and what the shadow holds for it at the end.
+std::string ShadowText(const GeneratedTrace& trace) {
+  std::string out;
+  for (const Scenario& s : trace.scenarios) {
+    out += "scenario " + std::to_string(s.index) + " " + s.id.ToDisplay() +
+           (s.Live() ? " live" : " ended") + " refc " + std::to_string(s.Refc()) + " (driver " +
+           std::to_string(s.driver) + ", queue " + std::to_string(s.queue) + ", vm " +
+           std::to_string(s.vm) + (s.borrowed ? ", borrowed" : "") + ")\n";
+  }
+  return out;
+}
 
 // ---------------------------------------------------------------------------
 // Replay.
@@ -849,6 +875,7 @@ TEST_CASE("property: random valid traces give no finding; one injected fault giv
 
   std::array<int, trace::kOpCount> ops_seen{};
   std::map<Code, int> faults_checked;
+  int many_holders = 0;
   uint64_t events_total = 0;
   for (uint64_t c = first; c < last; ++c) {
     // Each case has its own generator, so one case replays alone.
@@ -858,9 +885,10 @@ TEST_CASE("property: random valid traces give no finding; one injected fault giv
     for (const Event& e : trace.events)
       ++ops_seen[static_cast<size_t>(e.op)];
     events_total += trace.events.size();
+    many_holders += trace.many_holders;
 
     const Replayed valid = Replay(trace.events);
-    INFO("valid trace:\n", TraceText(trace.events));
+    INFO("valid trace:\n", TraceText(trace.events), "shadow at the end:\n", ShadowText(trace));
     if (valid.broken || !valid.findings.empty() || valid.stats.binaries != trace.scenarios.size() ||
         valid.stats.live != trace.live_at_end) {
       FAIL_CHECK("valid trace: invariant ", valid.broken.value_or("kept"), "; findings:\n",
@@ -893,14 +921,16 @@ TEST_CASE("property: random valid traces give no finding; one injected fault giv
   std::string fault_counts;
   for (const auto& [code, n] : faults_checked)
     fault_counts += " " + std::string(CodeName(code)) + "=" + std::to_string(n);
-  MESSAGE("property: seed ", seed, ", ", last - first, " cases, ", events_total,
-          " events; faults checked:", fault_counts);
+  MESSAGE("property: seed ", seed, ", ", last - first, " cases, ", events_total, " events; ",
+          many_holders,
+          " with a binary held by more than 16 processes; faults checked:", fault_counts);
   if (only && *only) return;  // one case need not cover everything
   // The generator must keep reaching every op and every fault.
   for (int op = 0; op < trace::kOpCount; ++op) {
     INFO("op ", trace::OpName(static_cast<Op>(op)));
     CHECK(ops_seen[static_cast<size_t>(op)] > 0);
   }
+  CHECK(many_holders > 0);
   for (Code code : kAllCodes) {
     INFO("fault ", CodeName(code));
     CHECK(faults_checked[code] >= static_cast<int>((last - first) / 10));
