@@ -63,6 +63,8 @@ live_binaries() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "{\"op\"
 leaked_binaries() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "{\"op\":\"alloc\",\"bin\":%d,\"size\":64}\n", i }'; }
 # N processes one after another, each receiving a binary, collecting it and exiting.
 processes_in_turn() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "{\"op\":\"alloc\",\"bin\":1,\"size\":64}\n{\"op\":\"output\",\"bin\":1,\"to\":\"<0.%d.0>\"}\n{\"op\":\"free\",\"bin\":1}\n{\"op\":\"receive\",\"bin\":1,\"actor\":\"<0.%d.0>\"}\n{\"op\":\"exit\",\"actor\":\"<0.%d.0>\"}\n", i, i, i }'; }
+# One binary sent to N processes, which then exit.
+fan_out() { awk -v n="$1" 'BEGIN { print "{\"op\":\"alloc\",\"bin\":1}"; for (i = 0; i < n; i++) printf "{\"op\":\"output\",\"bin\":1,\"to\":\"<0.%d.0>\"}\n", i; print "{\"op\":\"free\",\"bin\":1}"; for (i = 0; i < n; i++) printf "{\"op\":\"exit\",\"actor\":\"<0.%d.0>\"}\n", i }'; }
 # N processes, each holding a binary until it exits at the end.
 processes() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "{\"op\":\"alloc\",\"bin\":%d,\"size\":64}\n{\"op\":\"output\",\"bin\":%d,\"to\":\"<0.%d.0>\"}\n{\"op\":\"free\",\"bin\":%d}\n{\"op\":\"receive\",\"bin\":%d,\"actor\":\"<0.%d.0>\"}\n", i, i, i, i, i, i; for (i = 0; i < n; i++) printf "{\"op\":\"exit\",\"actor\":\"<0.%d.0>\"}\n", i }'; }
 
@@ -93,7 +95,8 @@ for c in "${cases[@]}"; do
     processes)
       n=$(scaled 1000000)
       measure "$n processes, all alive at once" processes "$n"
-      measure "$n processes, one after another" processes_in_turn "$n" ;;
+      measure "$n processes, one after another" processes_in_turn "$n"
+      measure "one binary sent to $n processes" fan_out "$n" ;;
     events)
       n=$(scaled 20000000)
       measure "$n events (bench generator)" "$gen" --events "$n" ;;
