@@ -15,6 +15,9 @@
 #include "cli/graph_dir.h"
 #include "cli/input_list.h"
 #include "cli/ordered_replay.h"
+#include "cli/output_file.h"
+#include "cli/replay.h"
+#include "cli/standard_output.h"
 #include "cli/terminal.h"
 #include "render/github_renderer.h"
 #include "render/json_renderer.h"
@@ -41,6 +44,8 @@ struct CheckOptions {
   std::vector<std::string> suppressions;
   std::string baseline;
   std::string write_baseline;
+  size_t max_live = model::ModelOptions{}.max_live;
+  size_t max_findings = kDefaultMaxFindings;
 };
 
 // Loads the suppression files (or the default one); false after printing
@@ -84,24 +89,16 @@ void Triage(render::InputReport* report, triage::Suppressions* suppressions,
 }
 
 // Writes `run` as JSON to `path` through a temporary file, so a reader never
-// sees half a baseline.
+// sees half a baseline, and Ctrl-C leaves none behind.
 bool WriteBaselineFile(const render::RunReport& run, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (out) render::RenderJson(run, out);
-    if (!out || !out.flush()) {
-      std::cerr << path << ": error: cannot write the baseline\n";
-      std::remove(tmp.c_str());
-      return false;
-    }
+  std::string error;
+  std::unique_ptr<AtomicOutputFile> file = AtomicOutputFile::Create(path, &error);
+  if (file) {
+    render::RenderJson(run, file->stream());
+    if (auto commit_error = file->Commit()) error = *commit_error;
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::cerr << path << ": error: cannot write the baseline\n";
-    std::remove(tmp.c_str());
-    return false;
-  }
-  return true;
+  if (!error.empty()) std::cerr << "refctrace: error: " << error << " (--write-baseline)\n";
+  return error.empty();
 }
 
 std::vector<render::SuppressionUse> SuppressionUses(const triage::Suppressions& suppressions) {
@@ -130,6 +127,7 @@ int RunCheck(const CheckOptions& opts) {
 
   model::ModelOptions model_options;
   model_options.quarantine_capacity = opts.quarantine;
+  model_options.max_live = opts.max_live;
   const render::TextStyle out_style{opts.format == "text" && UseColor(opts.color, STDOUT_FILENO)};
   const render::TextStyle err_style{UseColor(opts.color, STDERR_FILENO)};
   const bool text = opts.format == "text";
@@ -144,36 +142,38 @@ int RunCheck(const CheckOptions& opts) {
   render::RunReport run;
   std::vector<render::InputReport> unbaselined;  // for --write-baseline
   bool graphs_failed = false;
-  ReplayInOrder(inputs.paths, opts.jobs, model_options, [&](render::InputReport&& report) {
-    std::vector<model::Finding> before_baseline;
-    const bool keep_for_baseline = !opts.write_baseline.empty();
-    Triage(&report, &suppressions, baseline ? &*baseline : nullptr,
-           keep_for_baseline ? &before_baseline : nullptr);
-    // Text and GitHub annotations stream per input, so a long run shows
-    // results as it goes.
-    if (text) {
-      render::RenderTextFindings(report, out_style, std::cout);
-      if (several) render::RenderTextInputSummary(report, out_style, std::cout);
-    } else if (github) {
-      render::RenderGithubInput(report, std::cout);
-    }
-    std::cout.flush();
-    if (report.error && !github) {
-      render::RenderInputError(report.path, *report.error, err_style, std::cerr);
-    }
-    if (!opts.graph_dir.empty() &&
-        !WriteFindingGraphs(report, opts.graph_dir, several, model_options,
-                            text ? std::cout : std::cerr, std::cerr)) {
-      graphs_failed = true;
-    }
-    if (keep_for_baseline) {
-      render::InputReport copy = report;
-      copy.findings = std::move(before_baseline);
-      copy.baselined = 0;
-      unbaselined.push_back(std::move(copy));
-    }
-    run.inputs.push_back(std::move(report));
-  });
+  ReplayInOrder(inputs.paths, opts.jobs, model_options, opts.max_findings,
+                [&](render::InputReport&& report) {
+                  std::vector<model::Finding> before_baseline;
+                  const bool keep_for_baseline = !opts.write_baseline.empty();
+                  Triage(&report, &suppressions, baseline ? &*baseline : nullptr,
+                         keep_for_baseline ? &before_baseline : nullptr);
+                  // Text and GitHub annotations stream per input, so a long run shows
+                  // results as it goes.
+                  if (text) {
+                    render::RenderTextFindings(report, out_style, std::cout);
+                    if (several) render::RenderTextInputSummary(report, out_style, std::cout);
+                  } else if (github) {
+                    render::RenderGithubInput(report, std::cout);
+                  }
+                  std::cout.flush();
+                  if (report.error && !github) {
+                    render::RenderInputError(report.path, *report.error, err_style, std::cerr);
+                  }
+                  if (!opts.graph_dir.empty() &&
+                      !WriteFindingGraphs(report, opts.graph_dir, several, model_options,
+                                          text ? std::cout : std::cerr, std::cerr)) {
+                    graphs_failed = true;
+                  }
+                  if (keep_for_baseline) {
+                    render::InputReport copy = report;
+                    copy.findings = std::move(before_baseline);
+                    copy.baselined = 0;
+                    unbaselined.push_back(std::move(copy));
+                  }
+                  run.inputs.push_back(std::move(report));
+                  return !StandardOutputClosed();  // nobody reads on (`| head`): stop
+                });
   run.suppressions = SuppressionUses(suppressions);
   run.baseline = baseline.has_value();
 
@@ -245,6 +245,15 @@ std::function<int()> SetupCheck(CLI::App& sub) {
                  "Write this run's findings (after suppressions) as a baseline JSON file");
   sub.add_option("--quarantine", opts->quarantine,
                  "How many freed ids to remember for double-free and use-after-free detection")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub.add_option("--max-live", opts->max_live,
+                 "Stop with an error when more binaries than this are live at once "
+                 "(about 750 bytes each)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  sub.add_option("--max-findings", opts->max_findings,
+                 "Stop with an error after this many findings in one input")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub.add_option("--graph-dir", opts->graph_dir,

@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -10,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/lifetimes.h"
+#include "cli/output_file.h"
 #include "render/graphviz.h"
 #include "render/lifetime_graph.h"
 #include "render/text_renderer.h"
@@ -47,6 +47,18 @@ int RunGraph(const GraphOptions& opts) {
   if (format == render::GraphFormat::kPng && opts.output.empty() && isatty(STDOUT_FILENO)) {
     std::cerr << "refctrace: error: not writing PNG to a terminal; give -o FILE.png\n";
     return kExitInputError;
+  }
+
+  // Created before the replay, so a bad path fails at once; a run stopped
+  // midway (Ctrl-C) leaves neither the file nor its temporary behind.
+  std::unique_ptr<AtomicOutputFile> file;
+  if (!opts.output.empty() && opts.output != "-") {
+    std::string open_error;
+    file = AtomicOutputFile::Create(opts.output, &open_error);
+    if (!file) {
+      std::cerr << "refctrace: error: " << open_error << "\n";
+      return kExitInputError;
+    }
   }
 
   LifetimeRequest request;
@@ -87,15 +99,11 @@ int RunGraph(const GraphOptions& opts) {
   }
 
   std::optional<std::string> error;
-  if (opts.output.empty() || opts.output == "-") {
+  if (!file) {
     error = render::RenderGraph(graph, format, std::cout);
   } else {
-    std::ofstream file(opts.output, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      std::cerr << "refctrace: error: cannot write " << opts.output << "\n";
-      return kExitInputError;
-    }
-    error = render::RenderGraph(graph, format, file);
+    error = render::RenderGraph(graph, format, file->stream());
+    if (!error) error = file->Commit();
   }
   if (error) {
     std::cerr << "refctrace: error: " << *error << "\n";

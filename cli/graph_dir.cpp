@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <system_error>
 
 #include "cli/lifetimes.h"
+#include "cli/output_file.h"
 #include "render/graphviz.h"
 #include "render/lifetime_graph.h"
 
@@ -79,12 +79,15 @@ bool WriteFindingGraphs(const render::InputReport& report, const std::string& di
     graph_options.title = report.path;
     const render::LifetimeGraph graph =
         render::BuildLifetimeGraph({life}, collected.report.findings, graph_options);
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    // Written whole or not at all, even if the run is interrupted.
     std::optional<std::string> error;
+    std::string open_error;
+    std::unique_ptr<AtomicOutputFile> out = AtomicOutputFile::Create(file, &open_error);
     if (!out) {
-      error = "cannot write " + file;
+      error = open_error;
     } else {
-      error = render::RenderGraph(graph, render::GraphFormat::kSvg, out);
+      error = render::RenderGraph(graph, render::GraphFormat::kSvg, out->stream());
+      if (!error) error = out->Commit();
     }
     if (error) {
       errors << "refctrace: error: " << *error << "\n";

@@ -4,9 +4,11 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/standard_output.h"
 
 int main(int argc, char** argv) {
   using refctrace::cli::Commands;
+  refctrace::cli::PrepareStandardStreams();
   CLI::App app{"refctrace: find reference-counting bugs in Erlang driver binary traces",
                "refctrace"};
   app.set_version_flag("--version", std::string("refctrace ") + refctrace::cli::kVersion);
@@ -20,13 +22,13 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // Help and version are successes; every other usage error is status 2.
-    if (e.get_exit_code() == 0) return app.exit(e);
+    if (e.get_exit_code() == 0) return refctrace::cli::FinishStandardOutput(app.exit(e));
     std::cerr << "refctrace: error: " << e.what() << "\n"
               << "Run 'refctrace --help' or 'refctrace COMMAND --help' for usage.\n";
     return refctrace::cli::kExitInputError;
   }
   for (auto& [sub, run] : runners) {
-    if (sub->parsed()) return run();
+    if (sub->parsed()) return refctrace::cli::FinishStandardOutput(run());
   }
   return refctrace::cli::kExitInputError;
 }

@@ -11,13 +11,14 @@
 namespace refctrace::cli {
 
 void ReplayInOrder(const std::vector<std::string>& paths, unsigned jobs,
-                   const model::ModelOptions& options,
-                   const std::function<void(render::InputReport&&)>& on_report) {
+                   const model::ModelOptions& options, size_t max_findings,
+                   const std::function<bool(render::InputReport&&)>& on_report) {
   // Standard input can only be read by one thread, and one input needs none.
   const bool parallel = jobs > 1 && paths.size() > 1;
   if (!parallel) {
-    for (const std::string& path : paths)
-      on_report(ReplayInput(path, options));
+    for (const std::string& path : paths) {
+      if (!on_report(ReplayInput(path, options, nullptr, max_findings))) return;
+    }
     return;
   }
   std::mutex mu;
@@ -32,7 +33,7 @@ void ReplayInOrder(const std::vector<std::string>& paths, unsigned jobs,
         if (next == paths.size()) return;
         i = next++;
       }
-      render::InputReport report = ReplayInput(paths[i], options);
+      render::InputReport report = ReplayInput(paths[i], options, nullptr, max_findings);
       {
         std::lock_guard<std::mutex> lock(mu);
         done[i] = std::move(report);
@@ -52,7 +53,11 @@ void ReplayInOrder(const std::vector<std::string>& paths, unsigned jobs,
       report = std::move(*done[i]);
       done[i].reset();
     }
-    on_report(std::move(report));
+    if (!on_report(std::move(report))) {
+      std::lock_guard<std::mutex> lock(mu);
+      next = paths.size();  // workers finish their current input and stop
+      break;
+    }
   }
   for (std::thread& t : threads)
     t.join();

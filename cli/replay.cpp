@@ -5,11 +5,27 @@
 
 namespace refctrace::cli {
 
+namespace {
+
+trace::InputError LimitError(const model::Model& model, size_t max_findings,
+                             const trace::Position& at) {
+  trace::InputError error;
+  error.line = at.line;
+  error.message = model.LimitReached()
+                      ? *model.LimitReached()
+                      : "too many findings: the limit is " + std::to_string(max_findings) +
+                            " per input (raise it with --max-findings); the first " +
+                            std::to_string(max_findings) + " found are reported";
+  return error;
+}
+
+}  // namespace
+
 render::InputReport ReplayInput(const std::string& path, const model::ModelOptions& options,
-                                model::LifetimeObserver* observer) {
+                                model::LifetimeObserver* observer, size_t max_findings) {
   render::InputReport report;
   report.path = path;
-  model::CollectingSink sink;
+  model::CollectingSink sink(max_findings);
   model::Model model(&sink, options);
   model.SetObserver(observer);
   auto reader = trace::TraceReader::OpenPath(path);
@@ -18,10 +34,21 @@ render::InputReport ReplayInput(const std::string& path, const model::ModelOptio
     const trace::ReadStatus status = reader->Next(&event);
     if (status == trace::ReadStatus::kEvent) {
       model.Apply(event);
+      // A limit is an error at the event that crossed it; nothing after it
+      // is judged, like after malformed input.
+      if (model.LimitReached() || sink.dropped()) {
+        report.complete = false;
+        report.error = LimitError(model, max_findings, event.pos);
+        break;
+      }
       continue;
     }
     if (status == trace::ReadStatus::kEnd) {
       model.Finish();
+      if (sink.dropped()) {
+        report.complete = false;
+        report.error = LimitError(model, max_findings, {});
+      }
     } else {
       // Its end is unknown, so no end-of-input leak pass (output-v1).
       report.complete = false;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "model/finding.h"
@@ -10,7 +12,19 @@ namespace refctrace::model {
 
 class CollectingSink : public FindingSink {
  public:
-  void OnFinding(Finding finding) override { findings_.push_back(std::move(finding)); }
+  // Keeps at most `max_findings` (0: all); the rest are only counted, so a
+  // trace with millions of findings cannot exhaust memory.
+  explicit CollectingSink(size_t max_findings = 0) : max_findings_(max_findings) {}
+
+  void OnFinding(Finding finding) override {
+    if (max_findings_ && findings_.size() >= max_findings_) {
+      ++dropped_;
+      return;
+    }
+    findings_.push_back(std::move(finding));
+  }
+  // Findings not kept because of max_findings.
+  uint64_t dropped() const { return dropped_; }
 
   // Report order (output-v1): anchor event, then code name; the id breaks
   // the remaining ties so the order never depends on discovery order.
@@ -24,6 +38,8 @@ class CollectingSink : public FindingSink {
   }
 
  private:
+  size_t max_findings_ = 0;
+  uint64_t dropped_ = 0;
   std::vector<Finding> findings_;
 };
 

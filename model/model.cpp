@@ -47,10 +47,49 @@ int64_t Holders::Sum() const {
 }
 
 ProcessHold* Holders::Find(StrRef pid) {
+  if (index) {
+    auto it = index->find(pid);
+    return it == index->end() ? nullptr : &procs[it->second];
+  }
   for (ProcessHold& p : procs) {
     if (p.pid == pid) return &p;
   }
   return nullptr;
+}
+
+ProcessHold& Holders::Add(StrRef pid, int64_t msg, int64_t proc) {
+  procs.push_back({pid, msg, proc});
+  if (index) {
+    index->emplace(pid, static_cast<uint32_t>(procs.size() - 1));
+  } else if (procs.size() > kIndexFrom) {
+    index = std::make_unique<std::unordered_map<StrRef, uint32_t>>();
+    for (uint32_t i = 0; i < procs.size(); ++i)
+      index->emplace(procs[i].pid, i);
+  }
+  return procs.back();
+}
+
+void Holders::Emptied(ProcessHold* p) {
+  if (!index) {
+    procs.erase(procs.begin() + (p - procs.data()));
+    return;
+  }
+  if (++zeros * 2 <= procs.size()) return;
+  std::erase_if(procs, [](const ProcessHold& q) { return q.msg == 0 && q.proc == 0; });
+  zeros = 0;
+  index->clear();
+  for (uint32_t i = 0; i < procs.size(); ++i)
+    index->emplace(procs[i].pid, i);
+}
+
+void Holders::Refilled(ProcessHold*) {
+  --zeros;
+}
+
+void Holders::Clear() {
+  procs.clear();
+  index.reset();
+  zeros = 0;
 }
 
 const ProcessHold* Holders::Find(StrRef pid) const {
@@ -109,13 +148,29 @@ std::string_view Verb(Op op) {
   }
 }
 
-std::string Plural(int64_t n, std::string_view word) {
+template <typename Int>
+std::string Plural(Int n, std::string_view word) {
   std::string s = std::to_string(n);
   s += ' ';
   s += word;
   if (n != 1) s += 's';
   return s;
 }
+
+// Counts from the trace (`refc`, gc's `count`) beyond 2^53 are taken as
+// 2^53: no emulator holds that many references, and with every count within
+// it, holder sums and the emulator's counter cannot overflow (at most one
+// reference is added per event). See docs/hardening.md.
+constexpr int64_t kCountLimit = int64_t{1} << 53;
+int64_t TraceCount(int64_t n) {
+  return std::clamp(n, -kCountLimit, kCountLimit);
+}
+int64_t TraceCount(uint64_t n) {
+  return static_cast<int64_t>(std::min<uint64_t>(n, kCountLimit));
+}
+// The emulator's counter after a failed release: it never goes below this,
+// however many huge releases fail.
+constexpr int64_t kVmRefcFloor = -(int64_t{1} << 62);
 
 }  // namespace
 
@@ -244,13 +299,17 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   } else if (e.op == Op::kBorrow) {
     // The emulator's count when the callback got it sets the count.
     inc.borrowed = true;
-    inc.holders.vm = std::max<int64_t>(e.refc.value_or(1), 0);
+    inc.holders.vm = std::max<int64_t>(TraceCount(e.refc.value_or(1)), 0);
   }
   inc.refc = inc.holders.Sum();
   inc.vm_refc = inc.refc;
   state.live_slot = slot;
   state.quarantined = false;
   ++binaries_;
+  if (slots_.size() - free_slots_.size() > options_.max_live && !limit_reached_) {
+    limit_reached_ = "too many binaries live at once: the limit is " +
+                     std::to_string(options_.max_live) + " (raise it with --max-live)";
+  }
   Record(inc, e);
   return inc;
 }
@@ -274,7 +333,7 @@ void Model::AbandonIncarnation(uint32_t slot) {
   ++inc.generation;
   inc.number = 0;
   inc.holders.driver = inc.holders.queue = inc.holders.vm = 0;
-  inc.holders.procs.clear();
+  inc.holders.Clear();
   inc.refc = inc.vm_refc = 0;
   inc.borrowed = inc.adopted = false;
   inc.size.reset();
@@ -290,14 +349,19 @@ void Model::Quarantine(IdState& state, const Incarnation& inc) {
   state.first = inc.history.front();
   state.last = inc.history.back();
   state.history_total = inc.history.total();
-  quarantine_order_.push_back({state.number, state.quarantine_serial});
+  const size_t id_bytes = id_index_.id(state.number).str.size();
+  quarantine_order_.push_back(
+      {state.number, static_cast<uint32_t>(id_bytes), state.quarantine_serial});
+  quarantine_id_bytes_ += id_bytes;
   EvictQuarantine();
 }
 
 void Model::EvictQuarantine() {
-  while (quarantine_order_.size() > options_.quarantine_capacity) {
+  while (quarantine_order_.size() > options_.quarantine_capacity ||
+         quarantine_id_bytes_ > options_.quarantine_id_bytes) {
     const QuarantineEntry oldest = quarantine_order_.front();
     quarantine_order_.pop_front();
+    quarantine_id_bytes_ -= oldest.id_bytes;
     // Stale when the id was reused (and maybe freed again) since, or forgotten and its
     // number given to another id: serials are never reused.
     const IdState& state = StateAt(oldest.number);
@@ -330,7 +394,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
     slots_[slot].vm_refc += 1;
   };
   auto failed_release = [&](int64_t n, std::string message) {
-    inc.vm_refc -= n;  // the emulator decrements anyway
+    inc.vm_refc = std::max(inc.vm_refc - n, kVmRefcFloor);  // the emulator decrements anyway
     Report(Code::kDoubleFree, e, inc, std::move(message));
     return true;
   };
@@ -479,15 +543,15 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       return false;
     }
     case Op::kGc: {
-      const auto n = static_cast<int64_t>(e.count);
+      const int64_t n = TraceCount(e.count);
       ProcessHold* p = h.Find(actor);
       if (p && p->proc >= n) {
-        Release(inc, &p->proc, n);
+        Release(inc, &p->proc, n, p);
       } else if (h.vm >= n) {
         Release(inc, &h.vm, n);
       } else {
         return failed_release(n, std::string(strings_.Get(actor)) + " released " +
-                                     Plural(n, "reference") + " it does not hold (" +
+                                     Plural(e.count, "reference") + " it does not hold (" +
                                      DescribeHolders(inc) + ")");
       }
       return false;
@@ -520,10 +584,10 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   const StrRef actor = cur_.actor;
   switch (e.op) {
     case Op::kGc:
-      h.procs.push_back({actor, 0, static_cast<int64_t>(e.count)});
+      h.Add(actor, 0, TraceCount(e.count));
       break;
     case Op::kSend:
-      h.procs.push_back({actor, 0, 1});
+      h.Add(actor, 0, 1);
       break;
     case Op::kDeq:
       h.queue = 1;
@@ -547,8 +611,8 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
   ApplyOnLive(e, slot);
   const IdState& now = State(e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : e.bin);
   Incarnation& inc = slots_[static_cast<uint32_t>(now.live_slot)];
-  if (e.refc && *e.refc > inc.refc) {
-    const int64_t missing = *e.refc - inc.refc;
+  if (e.refc && TraceCount(*e.refc) > inc.refc) {
+    const int64_t missing = TraceCount(*e.refc) - inc.refc;
     inc.holders.vm += missing;
     inc.refc += missing;
     inc.vm_refc += missing;
@@ -580,7 +644,7 @@ void Model::ApplyExit(const Event& e) {
     p->proc = 0;
     inc.refc -= n;
     inc.vm_refc -= n;
-    std::erase_if(inc.holders.procs, [&](const ProcessHold& q) { return q.pid == pid; });
+    inc.holders.Emptied(p);
     Record(inc, e);
     inc.history.mutable_back().vm_refc = inc.vm_refc;
     if (inc.refc == 0 && !inc.borrowed) EndIncarnation(handle.slot);
@@ -614,10 +678,11 @@ void Model::StopPass(const Event* e) {
             "driver still holds " + Plural(driver, "reference") +
             (e && e->op == Op::kStop ? " when the port stopped" : " at the end of the trace") +
             "; the binary";
-        if (inc.size) message += " (" + Plural(static_cast<int64_t>(*inc.size), "byte") + ")";
+        if (inc.size) message += " (" + Plural(*inc.size, "byte") + ")";
         message += " is never freed";
         Report(Code::kLeak, start, inc, inc.id, std::move(message));
-        leaked_bytes_ += inc.size.value_or(0);
+        // Saturates: sizes come from the trace and may be anything.
+        leaked_bytes_ += std::min(inc.size.value_or(0), UINT64_MAX - leaked_bytes_);
       }
       // Written off: processes can still release theirs; the emulator's
       // counter keeps the leaked references.
@@ -633,37 +698,46 @@ void Model::StopPass(const Event* e) {
 
 ProcessHold& Model::Hold(uint32_t slot, StrRef pid) {
   Incarnation& inc = slots_[slot];
-  if (ProcessHold* p = inc.holders.Find(pid)) return *p;
-  inc.holders.procs.push_back({pid, 0, 0});
+  ProcessHold* held = inc.holders.Find(pid);
+  if (held && (held->msg != 0 || held->proc != 0)) return *held;
   ProcessHandles& index = process_index_[pid];
-  index.handles.push_back({slot, inc.generation});
-  // Drop handles of incarnations that ended, so a long-lived process that
-  // keeps receiving and collecting binaries does not grow its list forever.
-  // Only once the list has doubled since it was last pruned: each check reads
-  // another incarnation (a likely cache miss), and pruning at fixed sizes
-  // rechecked a process's many live handles every few added ones.
+  // Drop handles of incarnations that ended or that the process no longer
+  // holds, so a long-lived process that keeps receiving and collecting
+  // binaries does not grow its list forever. Only once the list has doubled
+  // since it was last pruned: each check reads another incarnation (a likely
+  // cache miss), and pruning at fixed sizes rechecked a process's many live
+  // handles every few added ones.
   if (index.handles.size() >= index.prune_at) {
     std::erase_if(index.handles, [&](const Handle& h) {
       const Incarnation& other = slots_[h.slot];
-      return !other.live || other.generation != h.generation || !other.holders.Find(pid);
+      if (!other.live || other.generation != h.generation) return true;
+      const ProcessHold* p = other.holders.Find(pid);
+      return !p || (p->msg == 0 && p->proc == 0);
     });
     index.prune_at = std::max(ProcessHandles::kFirstPrune, 2 * index.handles.size());
   }
-  return inc.holders.procs.back();
+  // A new entry, or one left as a zero that is filled again (the caller adds
+  // to it): either way it gets a handle, since a zero's may be gone.
+  index.handles.push_back({slot, inc.generation});
+  if (held) {
+    inc.holders.Refilled(held);
+    return *held;
+  }
+  return inc.holders.Add(pid, 0, 0);
 }
 
-void Model::Release(Incarnation& inc, int64_t* counter, int64_t n) {
+void Model::Release(Incarnation& inc, int64_t* counter, int64_t n, ProcessHold* process) {
   *counter -= n;
   inc.refc -= n;
   inc.vm_refc -= n;
-  std::erase_if(inc.holders.procs, [](const ProcessHold& p) { return p.msg == 0 && p.proc == 0; });
+  if (process && process->msg == 0 && process->proc == 0) inc.holders.Emptied(process);
 }
 
 void Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
   if (!e.refc || *e.refc == inc.vm_refc) return;
   const int64_t expected = inc.vm_refc;
   // Trust the emulator from here on, so one discrepancy is reported once.
-  inc.vm_refc = *e.refc;
+  inc.vm_refc = TraceCount(*e.refc);
   Report(Code::kRefcMismatch, e, inc,
          "the emulator reports refc " + std::to_string(*e.refc) + ", the model expects " +
              std::to_string(expected) + " (" + DescribeHolders(inc) + ")");
@@ -815,7 +889,9 @@ void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::
     f.history.push_back(ToStep(state.last));
   }
   Step now = ToStep(MakeEntry(e, state.last.vm_refc));
-  if (IsRelease(e.op)) now.refc -= e.op == Op::kGc ? static_cast<int64_t>(e.count) : 1;
+  if (IsRelease(e.op)) {
+    now.refc = std::max(now.refc - (e.op == Op::kGc ? TraceCount(e.count) : 1), kVmRefcFloor);
+  }
   f.history.push_back(std::move(now));
   sink_->OnFinding(std::move(f));
 }
@@ -825,13 +901,29 @@ std::string Model::DescribeHolders(const Incarnation& inc) const {
   std::string s = "driver holds " + std::to_string(h.driver);
   if (inc.borrowed) s += " (borrowed in a callback)";
   if (h.queue) s += "; the port queue holds " + std::to_string(h.queue);
+  // A binary sent to thousands of processes: name the first few.
+  constexpr int kNamed = 8;
+  int named = 0;
+  int64_t others = 0;
+  int64_t others_hold = 0;
   for (const ProcessHold& p : h.procs) {
     if (p.msg + p.proc == 0) continue;
+    if (named == kNamed) {
+      ++others;
+      others_hold += p.msg + p.proc;
+      continue;
+    }
+    ++named;
     s += "; ";
     s += strings_.Get(p.pid);
     s += " holds " + std::to_string(p.msg + p.proc);
     if (p.msg && p.proc) s += " (" + std::to_string(p.msg) + " unreceived)";
     if (p.msg && !p.proc) s += " (unreceived)";
+  }
+  if (others) {
+    s += "; " + std::to_string(others) +
+         (others == 1 ? " more process holds " : " more processes hold ") +
+         std::to_string(others_hold);
   }
   if (h.vm) s += "; the emulator holds " + std::to_string(h.vm);
   return s;
@@ -867,8 +959,18 @@ std::optional<std::string> Model::CheckInvariants() const {
     if (h.driver < 0 || h.queue < 0 || h.vm < 0 || inc.refc < 0) {
       return where + ": negative count (" + DescribeHolders(inc) + ")";
     }
-    for (const ProcessHold& p : h.procs) {
+    uint32_t zeros = 0;
+    for (uint32_t i = 0; i < h.procs.size(); ++i) {
+      const ProcessHold& p = h.procs[i];
       if (p.msg < 0 || p.proc < 0) return where + ": negative process count";
+      zeros += p.msg == 0 && p.proc == 0;
+      if (h.index && (!h.index->count(p.pid) || h.index->at(p.pid) != i)) {
+        return where + ": process index out of step";
+      }
+    }
+    if (zeros != h.zeros || (h.index && h.index->size() != h.procs.size())) {
+      return where + ": " + std::to_string(zeros) + " empty process entries, " +
+             std::to_string(h.zeros) + " counted";
     }
     if (inc.refc == 0 && !inc.borrowed) return where + ": live with refc 0";
     const uint32_t number = id_index_.Find(inc.id);

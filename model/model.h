@@ -23,8 +23,15 @@ namespace refctrace::model {
 struct ModelOptions {
   // Freed ids remembered for double-free / use-after-free detection.
   size_t quarantine_capacity = 1'000'000;
+  // ... and at most this many bytes of their string ids (kept twice), so
+  // freed ids of 10,000 characters cannot fill memory; ordinary ids (short
+  // strings, integers) never reach it.
+  size_t quarantine_id_bytes = size_t{64} << 20;
   size_t history_head = History::kDefaultHead;
   size_t history_tail = History::kDefaultTail;
+  // Binary incarnations live at once (about 750 bytes each). Past this,
+  // LimitReached() says so and the caller stops: memory stays bounded.
+  size_t max_live = 1'000'000;
 };
 
 // Figures for the summary line; complete once Finish() has run.
@@ -47,12 +54,26 @@ struct Holders {
   int64_t driver = 0;
   int64_t queue = 0;
   int64_t vm = 0;  // emulator references not attributed to a process
+  // In the order the processes first held it. A few are searched in place;
+  // past kIndexFrom an index finds them, and entries that drop to zero stay
+  // (as zeros) until they are half the list, so a binary held by a million
+  // processes costs constant time per event instead of a million steps.
   std::vector<ProcessHold> procs;
+  std::unique_ptr<std::unordered_map<StrRef, uint32_t>> index;  // pid -> position
+  uint32_t zeros = 0;  // entries of procs that hold nothing (only with an index)
+  static constexpr size_t kIndexFrom = 16;
 
   int64_t Sum() const;
   ProcessHold* Find(StrRef pid);
   const ProcessHold* Find(StrRef pid) const;
   bool HeldByProcess() const;
+  // A new entry for `pid` (not in procs).
+  ProcessHold& Add(StrRef pid, int64_t msg, int64_t proc);
+  // `p` (in procs) now holds nothing: removed, or left as a zero.
+  void Emptied(ProcessHold* p);
+  // `p` held nothing and holds something again.
+  void Refilled(ProcessHold* p);
+  void Clear();
 };
 
 class Model {
@@ -77,6 +98,9 @@ class Model {
   // Checks every live incarnation: refc equals the sum of its holders and no
   // count is negative. Returns a description of the first breach.
   std::optional<std::string> CheckInvariants() const;
+  // Set once more than ModelOptions::max_live incarnations are live: what
+  // was exceeded. The caller should stop applying events.
+  const std::optional<std::string>& LimitReached() const { return limit_reached_; }
 
  private:
   struct Incarnation;
@@ -109,7 +133,8 @@ class Model {
 
   // Holder bookkeeping.
   ProcessHold& Hold(uint32_t slot, StrRef pid);
-  void Release(Incarnation& inc, int64_t* counter, int64_t n);
+  // `process`: the entry `counter` belongs to, if a process's.
+  void Release(Incarnation& inc, int64_t* counter, int64_t n, ProcessHold* process = nullptr);
 
   // Evidence.
   HistoryEntry MakeEntry(const trace::Event& e, int64_t vm_refc);
@@ -157,10 +182,12 @@ class Model {
   // frees about 155,000 of them.
   struct QuarantineEntry {
     uint32_t number = 0;
+    uint32_t id_bytes = 0;  // the string id's length, counted in quarantine_id_bytes_
     uint64_t serial = 0;
   };
   std::deque<QuarantineEntry> quarantine_order_;
   uint64_t quarantine_serial_ = 0;
+  size_t quarantine_id_bytes_ = 0;  // string id bytes in quarantine_order_
   // For `exit`: which incarnations each process may hold (validated lazily).
   struct ProcessHandles {
     static constexpr size_t kFirstPrune = 64;
@@ -173,6 +200,7 @@ class Model {
   uint64_t events_ = 0;
   uint64_t binaries_ = 0;
   uint64_t leaked_bytes_ = 0;
+  std::optional<std::string> limit_reached_;
   bool last_was_stop_ = false;
   bool ended_ = false;
 };

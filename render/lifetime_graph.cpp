@@ -27,7 +27,10 @@ std::string IdToken(const trace::BinId& bin) {
   if (bin.kind != trace::BinId::Kind::kStr) return shown;
   const bool numeric = !shown.empty() && std::all_of(shown.begin(), shown.end(),
                                                      [](char c) { return c >= '0' && c <= '9'; });
-  return numeric || shown.empty() ? "\"" + shown + "\"" : shown;
+  // Quoted like a number when cgraph would misread it: a name starting with
+  // '%' is one of its internal names (it got no name of ours, and leaked).
+  const bool internal = !shown.empty() && shown[0] == '%';
+  return numeric || internal || shown.empty() ? "\"" + shown + "\"" : shown;
 }
 
 int64_t CountOf(const std::vector<HolderCount>& holders, std::string_view name) {

@@ -1,0 +1,88 @@
+// Fuzz target: reader, model and every renderer end to end, as `check`,
+// `show` and `graph` (DOT) use them. Oracles: sanitizers, the model's
+// invariants after every event, and a finding must name a binary and an
+// anchor event that exists. A small quarantine and history make eviction and
+// omitted-history paths reachable with short inputs.
+#include <cstddef>
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "model/collecting_sink.h"
+#include "model/lifetime_recorder.h"
+#include "model/model.h"
+#include "render/graphviz.h"
+#include "render/json_renderer.h"
+#include "render/lifetime_graph.h"
+#include "render/report.h"
+#include "render/show_renderer.h"
+#include "render/text_renderer.h"
+#include "tests/fuzz/fuzz_events.h"
+#include "trace/reader.h"
+
+using namespace refctrace;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  model::ModelOptions options;
+  options.quarantine_capacity = 3;
+  options.history_head = 2;
+  options.history_tail = 3;
+  model::CollectingSink sink;
+  model::Model model(&sink, options);
+  model::RecorderOptions recorder_options;
+  recorder_options.max_lifetimes = 4;
+  recorder_options.head_steps = 2;
+  recorder_options.tail_steps = 3;
+  model::LifetimeRecorder recorder(recorder_options);
+  model.SetObserver(&recorder);
+
+  render::InputReport report;
+  report.path = "fuzz.ndjson";
+  auto reader = trace::TraceReader::FromString(text);
+  trace::Event event;
+  for (;;) {
+    const trace::ReadStatus status = reader->Next(&event);
+    if (status == trace::ReadStatus::kEvent) {
+      model.Apply(event);
+      if (auto broken = model.CheckInvariants()) {
+        fuzz::Fail("invariant after event " + std::to_string(event.pos.index) + ": " + *broken);
+      }
+      continue;
+    }
+    if (status == trace::ReadStatus::kEnd) {
+      model.Finish();
+      if (auto broken = model.CheckInvariants()) fuzz::Fail("invariant after Finish: " + *broken);
+    } else {
+      report.complete = false;
+      report.error = reader->error();
+    }
+    break;
+  }
+  report.events = reader->events_read();
+  report.stats = model.Stats();
+  report.findings = sink.TakeSorted();
+  for (const model::Finding& f : report.findings) {
+    if (f.event >= report.events) fuzz::Fail("finding anchored past the last event");
+    if (!f.bin.present()) fuzz::Fail("finding without a binary");
+  }
+
+  std::ostringstream sink_stream;
+  const render::TextStyle style{true};
+  render::RenderTextFindings(report, style, sink_stream);
+  if (report.error) render::RenderInputError(report.path, *report.error, style, sink_stream);
+  render::RenderTextSummary(render::ComputeTotals({report}), 1, style, sink_stream);
+  render::RenderJson({report}, sink_stream);
+
+  const std::vector<model::Lifetime> lifetimes = recorder.Take();
+  render::RenderShow(report, lifetimes, style, sink_stream);
+  render::GraphOptions graph_options;
+  graph_options.title = report.path;
+  const render::LifetimeGraph graph =
+      render::BuildLifetimeGraph(lifetimes, report.findings, graph_options);
+  if (auto error = render::RenderGraph(graph, render::GraphFormat::kDot, sink_stream)) {
+    fuzz::Fail("DOT rendering failed: " + *error);
+  }
+  return 0;
+}
