@@ -249,7 +249,7 @@ std::function<int()> SetupCheck(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--max-live", opts->max_live,
                  "Stop with an error when more binaries than this are live at once "
-                 "(about 750 bytes each)")
+                 "(about 780 bytes each)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub.add_option("--max-findings", opts->max_findings,

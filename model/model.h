@@ -29,7 +29,7 @@ struct ModelOptions {
   size_t quarantine_id_bytes = size_t{64} << 20;
   size_t history_head = History::kDefaultHead;
   size_t history_tail = History::kDefaultTail;
-  // Binary incarnations live at once (about 750 bytes each). Past this,
+  // Binary incarnations live at once (about 780 bytes each). Past this,
   // LimitReached() says so and the caller stops: memory stays bounded.
   size_t max_live = 1'000'000;
 };
