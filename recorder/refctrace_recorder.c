@@ -109,8 +109,15 @@ static void AddTo(Line* line, ErlDrvTermData pid) {
 
 static void Finish(Line* line, const char* file, int src_line) {
   if (file != NULL) {
+#ifdef REFCTRACE_SRC_PATHS
+    /* __FILE__ as compiled: with -fmacro-prefix-map=$REPO/= it is relative
+     * to the repository root, which SARIF viewers need to open the file. */
+    const char* shown = file;
+#else
     const char* base = strrchr(file, '/');
-    Add(line, ",\"src\":\"%s:%d\"", base ? base + 1 : file, src_line);
+    const char* shown = base ? base + 1 : file;
+#endif
+    Add(line, ",\"src\":\"%s:%d\"", shown, src_line);
   }
   Add(line, ",\"t\":%lld}\n", (long long)erl_drv_monotonic_time(ERL_DRV_NSEC));
   if (line->used >= sizeof line->text) {

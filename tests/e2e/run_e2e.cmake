@@ -1,6 +1,7 @@
 # One end-to-end run: sample_drv under the real emulator writes a trace
 # (recorder + refctrace_tracer), then `refctrace check` judges it.
 #   -DERL -DEBIN -DDRIVER_DIR -DREFCTRACE -DBUG -DEXPECTED_CODE -DTRACE -DDRIVER_SOURCE
+#   [-DSRC_PREFIX=dir/]
 # A clean run (EXPECTED_CODE empty) must give no diagnostic at all, warnings
 # included; a seeded bug exactly one, with that code, at the line of
 # sample_drv.c marked "e2e:CODE". Any refc-mismatch fails either way: that
@@ -73,7 +74,9 @@ else()
     message(FATAL_ERROR "no line marked e2e:${EXPECTED_CODE} in ${DRIVER_SOURCE}")
   endif()
   get_filename_component(source_name ${DRIVER_SOURCE} NAME)
-  set(expected "${EXPECTED_CODE}@${source_name}:${marked}")
+  # SRC_PREFIX: the directory the recorder writes before the file name
+  # (built with -DREFCTRACE_SRC_PATHS); none by default.
+  set(expected "${EXPECTED_CODE}@${SRC_PREFIX}${source_name}:${marked}")
   set(expected_result 1)
 endif()
 
