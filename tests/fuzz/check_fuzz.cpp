@@ -12,10 +12,12 @@
 #include "model/collecting_sink.h"
 #include "model/lifetime_recorder.h"
 #include "model/model.h"
+#include "render/github_renderer.h"
 #include "render/graphviz.h"
 #include "render/json_renderer.h"
 #include "render/lifetime_graph.h"
 #include "render/report.h"
+#include "render/sarif_renderer.h"
 #include "render/show_renderer.h"
 #include "render/text_renderer.h"
 #include "tests/fuzz/fuzz_events.h"
@@ -72,8 +74,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const render::TextStyle style{true};
   render::RenderTextFindings(report, style, sink_stream);
   if (report.error) render::RenderInputError(report.path, *report.error, style, sink_stream);
-  render::RenderTextSummary(render::ComputeTotals({report}), 1, style, sink_stream);
-  render::RenderJson({report}, sink_stream);
+  render::RenderTextSummary(render::InputTotals(report), 1, style, sink_stream);
+  render::RenderGithubInput(report, sink_stream);
+  const render::RunReport run{{report}, {}, false};
+  render::RenderJson(run, sink_stream);
+  render::SarifOptions sarif;
+  sarif.limits.max_flow_locations = 3;  // reach the shortening path
+  render::RenderSarif(run, sarif, sink_stream);
 
   const std::vector<model::Lifetime> lifetimes = recorder.Take();
   render::RenderShow(report, lifetimes, style, sink_stream);
