@@ -473,34 +473,31 @@ int refctrace_send_term(ErlDrvTermData port, ErlDrvTermData to, ErlDrvTermData* 
   return result;
 }
 
-int refctrace_enq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
-                      const char* file, int src_line) {
-  if (!Enabled()) return driver_enq_bin(port, bin, offset, len);
+/* driver_enq_bin and driver_pushq_bin: one segment, one `enq`. */
+static int QueueBin(int (*call)(ErlDrvPort, ErlDrvBinary*, ErlDrvSizeT, ErlDrvSizeT),
+                    ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
+                    const char* file, int src_line) {
+  if (!Enabled()) return call(port, bin, offset, len);
   pthread_mutex_lock(&call_lock);
   RememberPort(port);
   TouchedSet set;
   TouchedInit(&set);
   TouchedAdd(&set, bin, len > 0);
-  int result = driver_enq_bin(port, bin, offset, len);
+  int result = call(port, bin, offset, len);
   EmitEnqs(&set, file, src_line);
   TouchedFree(&set);
   pthread_mutex_unlock(&call_lock);
   return result;
 }
 
+int refctrace_enq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
+                      const char* file, int src_line) {
+  return QueueBin(driver_enq_bin, port, bin, offset, len, file, src_line);
+}
+
 int refctrace_pushq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
                         const char* file, int src_line) {
-  if (!Enabled()) return driver_pushq_bin(port, bin, offset, len);
-  pthread_mutex_lock(&call_lock);
-  RememberPort(port);
-  TouchedSet set;
-  TouchedInit(&set);
-  TouchedAdd(&set, bin, len > 0);
-  int result = driver_pushq_bin(port, bin, offset, len);
-  EmitEnqs(&set, file, src_line);
-  TouchedFree(&set);
-  pthread_mutex_unlock(&call_lock);
-  return result;
+  return QueueBin(driver_pushq_bin, port, bin, offset, len, file, src_line);
 }
 
 static int QueueV(int (*call)(ErlDrvPort, ErlIOVec*, ErlDrvSizeT), ErlDrvPort port, ErlIOVec* ev,
