@@ -122,10 +122,7 @@ Json ThreadFlowLocations(const std::string& path, const model::Finding& f, uint6
     if (i >= head && i < tail_start) continue;
     const model::Step& step = f.history[i];
     Json location = EventLocation(step.src, path, step.line);
-    std::string text = DescribeStep(step) + " (";
-    if (step.op != trace::Op::kEnd || step.line)
-      text += "event " + std::to_string(step.event) + ", ";
-    text += "refc " + std::to_string(step.refc) + ")";
+    std::string text = DescribeStepWithCount(step);
     if (f.omitted && i == f.omitted_at) {
       text = "after " + std::to_string(f.omitted) + " omitted events: " + text;
     }

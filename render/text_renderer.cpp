@@ -112,6 +112,13 @@ std::string DescribeStep(const Step& step) {
   return s;
 }
 
+std::string DescribeStepWithCount(const Step& step) {
+  std::string s = DescribeStep(step) + " (";
+  // The end-of-trace step of a leak has no event of its own to name.
+  if (step.op != Op::kEnd || step.line) s += "event " + std::to_string(step.event) + ", ";
+  return s + "refc " + std::to_string(step.refc) + ")";
+}
+
 void RenderTextFindings(const InputReport& input, const TextStyle& style, std::ostream& out) {
   const Painter paint(style.color);
   for (const Finding& f : input.findings) {
@@ -135,9 +142,7 @@ void RenderTextFindings(const InputReport& input, const TextStyle& style, std::o
             << " omitted ...\n";
       }
       const Step& step = f.history[i];
-      out << "  " << paint(kCyan, "note:") << " " << DescribeStep(step) << " (";
-      if (step.op != Op::kEnd || step.line) out << "event " << step.event << ", ";
-      out << "refc " << step.refc << ")";
+      out << "  " << paint(kCyan, "note:") << " " << DescribeStepWithCount(step);
       if (step.event == f.event && step.op != Op::kEnd) out << paint(kGreen, "  <- here");
       out << "\n";
     }

@@ -30,5 +30,7 @@ void RenderSuppressionUses(const std::vector<SuppressionUse>& uses, const TextSt
                            std::ostream& out);
 // One history step in words: "output to <0.85.0> at my_drv.c:97".
 std::string DescribeStep(const model::Step& step);
+// The same, then where and the count after it: "... (event 13, refc 2)".
+std::string DescribeStepWithCount(const model::Step& step);
 
 }  // namespace refctrace::render
