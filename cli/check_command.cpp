@@ -109,6 +109,114 @@ std::vector<render::SuppressionUse> SuppressionUses(const triage::Suppressions& 
   return uses;
 }
 
+// One `check` run: takes each input's report as it arrives, in input order,
+// prints what streams (text, GitHub annotations, graphs), and keeps what the
+// end of the run needs (JSON and SARIF documents, totals, the baseline).
+class CheckRun {
+ public:
+  CheckRun(const CheckOptions& opts, triage::Suppressions* suppressions,
+           const triage::Baseline* baseline, bool several)
+      : opts_(opts),
+        suppressions_(suppressions),
+        baseline_(baseline),
+        several_(several),
+        text_(opts.format == "text"),
+        github_(opts.format == "github"),
+        out_style_{text_ && UseColor(opts.color, STDOUT_FILENO)},
+        err_style_{UseColor(opts.color, STDERR_FILENO)} {
+    model_options_.quarantine_capacity = opts.quarantine;
+    model_options_.max_live = opts.max_live;
+  }
+
+  const model::ModelOptions& model_options() const { return model_options_; }
+
+  // False once nobody reads standard output any more (`| head`).
+  bool Add(render::InputReport report) {
+    std::vector<model::Finding> before_baseline;
+    const bool keep_for_baseline = !opts_.write_baseline.empty();
+    Triage(&report, suppressions_, baseline_, keep_for_baseline ? &before_baseline : nullptr);
+    if (text_) {
+      render::RenderTextFindings(report, out_style_, std::cout);
+      if (several_) render::RenderTextInputSummary(report, out_style_, std::cout);
+    } else if (github_) {
+      render::RenderGithubInput(report, std::cout);  // its input error is an annotation
+    }
+    std::cout.flush();
+    if (report.error && !github_) {
+      render::RenderInputError(report.path, *report.error, err_style_, std::cerr);
+    }
+    if (!opts_.graph_dir.empty() &&
+        !WriteFindingGraphs(report, opts_.graph_dir, several_, model_options_,
+                            text_ ? std::cout : std::cerr, std::cerr)) {
+      failed_ = true;
+    }
+    if (keep_for_baseline) {
+      render::InputReport copy = report;
+      copy.findings = std::move(before_baseline);
+      copy.baselined = 0;
+      unbaselined_.push_back(std::move(copy));
+    }
+    run_.inputs.push_back(std::move(report));
+    return !StandardOutputClosed();
+  }
+
+  // Prints the summary or the document, writes the baseline; the exit status.
+  int Finish(bool arguments_failed) {
+    run_.suppressions = SuppressionUses(*suppressions_);
+    const render::Totals totals = render::ComputeTotals(run_.inputs);
+    if (text_ || github_) {
+      render::RenderTextSummary(totals, run_.inputs.size(), out_style_, std::cout);
+      if (text_) render::RenderSuppressionUses(run_.suppressions, out_style_, std::cout);
+    } else if (opts_.format == "json") {
+      render::RenderJson(run_, std::cout);
+    } else {
+      RenderSarif();
+    }
+    std::cout.flush();
+    for (const render::SuppressionUse& use : run_.suppressions) {
+      if (use.matched) continue;
+      std::cerr << use.file << ":" << use.line << ": warning: suppression \"" << use.rule
+                << "\" matched nothing\n";
+    }
+    if (!opts_.write_baseline.empty() &&
+        !WriteBaselineFile(render::RunReport{std::move(unbaselined_), run_.suppressions},
+                           opts_.write_baseline)) {
+      failed_ = true;
+    }
+
+    if (totals.input_errors || arguments_failed || failed_) return kExitInputError;
+    const bool warnings_fail = opts_.fail_on == "warning";
+    if (totals.errors || (warnings_fail && totals.warnings)) return kExitFindings;
+    return kExitClean;
+  }
+
+ private:
+  void RenderSarif() {
+    render::SarifOptions sarif;
+    sarif.tool_version = kVersion;
+    sarif.information_uri = kHomepage;
+    const render::SarifCuts cuts = render::RenderSarif(run_, sarif, std::cout);
+    if (cuts.results_dropped) {
+      std::cerr << "refctrace: warning: " << cuts.results_dropped
+                << " findings left out of the SARIF output (at most " << sarif.limits.max_results
+                << " results per run)\n";
+    }
+  }
+
+  const CheckOptions& opts_;
+  triage::Suppressions* suppressions_;
+  const triage::Baseline* baseline_;  // null: no --baseline
+  const bool several_;
+  const bool text_;
+  const bool github_;
+  const render::TextStyle out_style_;
+  const render::TextStyle err_style_;
+  model::ModelOptions model_options_;
+  render::RunReport run_;
+  std::vector<render::InputReport> unbaselined_;  // for --write-baseline
+  bool failed_ = false;                           // a graph or the baseline could not be written
+};
+
 int RunCheck(const CheckOptions& opts) {
   if (std::count(opts.traces.begin(), opts.traces.end(), "-") > 1) {
     std::cerr << "refctrace: error: standard input (-) can be read only once\n";
@@ -125,94 +233,14 @@ int RunCheck(const CheckOptions& opts) {
     }
   }
 
-  model::ModelOptions model_options;
-  model_options.quarantine_capacity = opts.quarantine;
-  model_options.max_live = opts.max_live;
-  const render::TextStyle out_style{opts.format == "text" && UseColor(opts.color, STDOUT_FILENO)};
-  const render::TextStyle err_style{UseColor(opts.color, STDERR_FILENO)};
-  const bool text = opts.format == "text";
-  const bool github = opts.format == "github";
-
   const InputList inputs = ExpandInputs(opts.traces);
   for (const auto& [path, message] : inputs.errors) {
     std::cerr << path << ": error: " << message << "\n";
   }
-  const bool several = inputs.paths.size() > 1;
-
-  render::RunReport run;
-  std::vector<render::InputReport> unbaselined;  // for --write-baseline
-  bool graphs_failed = false;
-  ReplayInOrder(inputs.paths, opts.jobs, model_options, opts.max_findings,
-                [&](render::InputReport&& report) {
-                  std::vector<model::Finding> before_baseline;
-                  const bool keep_for_baseline = !opts.write_baseline.empty();
-                  Triage(&report, &suppressions, baseline ? &*baseline : nullptr,
-                         keep_for_baseline ? &before_baseline : nullptr);
-                  // Text and GitHub annotations stream per input, so a long run shows
-                  // results as it goes.
-                  if (text) {
-                    render::RenderTextFindings(report, out_style, std::cout);
-                    if (several) render::RenderTextInputSummary(report, out_style, std::cout);
-                  } else if (github) {
-                    render::RenderGithubInput(report, std::cout);
-                  }
-                  std::cout.flush();
-                  if (report.error && !github) {
-                    render::RenderInputError(report.path, *report.error, err_style, std::cerr);
-                  }
-                  if (!opts.graph_dir.empty() &&
-                      !WriteFindingGraphs(report, opts.graph_dir, several, model_options,
-                                          text ? std::cout : std::cerr, std::cerr)) {
-                    graphs_failed = true;
-                  }
-                  if (keep_for_baseline) {
-                    render::InputReport copy = report;
-                    copy.findings = std::move(before_baseline);
-                    copy.baselined = 0;
-                    unbaselined.push_back(std::move(copy));
-                  }
-                  run.inputs.push_back(std::move(report));
-                  return !StandardOutputClosed();  // nobody reads on (`| head`): stop
-                });
-  run.suppressions = SuppressionUses(suppressions);
-  run.baseline = baseline.has_value();
-
-  const render::Totals totals = render::ComputeTotals(run.inputs);
-  if (text || github) {
-    render::RenderTextSummary(totals, run.inputs.size(), out_style, std::cout);
-    if (text) render::RenderSuppressionUses(run.suppressions, out_style, std::cout);
-  } else if (opts.format == "json") {
-    render::RenderJson(run, std::cout);
-  } else {
-    render::SarifOptions sarif;
-    sarif.tool_version = kVersion;
-    sarif.information_uri = kHomepage;
-    const render::SarifCuts cuts = render::RenderSarif(run, sarif, std::cout);
-    if (cuts.results_dropped) {
-      std::cerr << "refctrace: warning: " << cuts.results_dropped
-                << " findings left out of the SARIF output (at most " << sarif.limits.max_results
-                << " results per run)\n";
-    }
-  }
-  std::cout.flush();
-  for (const render::SuppressionUse& use : run.suppressions) {
-    if (use.matched) continue;
-    std::cerr << use.file << ":" << use.line << ": warning: suppression \"" << use.rule
-              << "\" matched nothing\n";
-  }
-
-  bool baseline_failed = false;
-  if (!opts.write_baseline.empty()) {
-    render::RunReport for_baseline{std::move(unbaselined), run.suppressions, false};
-    baseline_failed = !WriteBaselineFile(for_baseline, opts.write_baseline);
-  }
-
-  if (totals.input_errors || !inputs.errors.empty() || graphs_failed || baseline_failed) {
-    return kExitInputError;
-  }
-  const bool warnings_fail = opts.fail_on == "warning";
-  if (totals.errors || (warnings_fail && totals.warnings)) return kExitFindings;
-  return kExitClean;
+  CheckRun run(opts, &suppressions, baseline ? &*baseline : nullptr, inputs.paths.size() > 1);
+  ReplayInOrder(inputs.paths, opts.jobs, run.model_options(), opts.max_findings,
+                [&](render::InputReport&& report) { return run.Add(std::move(report)); });
+  return run.Finish(!inputs.errors.empty());
 }
 
 }  // namespace

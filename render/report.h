@@ -35,7 +35,6 @@ struct SuppressionUse {
 struct RunReport {
   std::vector<InputReport> inputs;           // in argument order
   std::vector<SuppressionUse> suppressions;  // empty when none were loaded
-  bool baseline = false;                     // a baseline was applied
 };
 
 struct Totals {

@@ -28,7 +28,7 @@ nlohmann::json Sarif(const RunReport& run, SarifLimits limits = {}, SarifCuts* c
 }
 
 RunReport Run(std::vector<InputReport> inputs) {
-  return RunReport{std::move(inputs), {}, false};
+  return RunReport{std::move(inputs), {}};
 }
 
 TEST_CASE("SrcWithLineAndColumnSplitsIntoFileLineColumn") {

@@ -43,7 +43,7 @@ TEST_CASE("OmittedHistoryIsMarkedInTextAndJson") {
         std::string::npos);
 
   std::ostringstream out;
-  RenderJson(RunReport{{OneInput(f)}, {}, false}, out);
+  RenderJson(RunReport{{OneInput(f)}, {}}, out);
   const auto j = nlohmann::json::parse(out.str());
   const auto& history = j["diagnostics"][0]["history"];
   REQUIRE(history.size() == 5);
@@ -53,7 +53,7 @@ TEST_CASE("OmittedHistoryIsMarkedInTextAndJson") {
 
 TEST_CASE("JsonFollowsOutputV1") {
   std::ostringstream out;
-  RenderJson(RunReport{{OneInput(DoubleFree())}, {}, false}, out);
+  RenderJson(RunReport{{OneInput(DoubleFree())}, {}}, out);
   const auto j = nlohmann::json::parse(out.str());
   CHECK(j["version"] == 1);
   CHECK(j["inputs"][0] == nlohmann::json{{"path", "trace.ndjson"},
@@ -97,7 +97,7 @@ TEST_CASE("JsonKeepsIntegerIdsAsIntegersAndOmitsUnknownKeys") {
   f.line = 0;
   f.src.clear();
   std::ostringstream out;
-  RenderJson(RunReport{{OneInput(f)}, {}, false}, out);
+  RenderJson(RunReport{{OneInput(f)}, {}}, out);
   const auto j = nlohmann::json::parse(out.str());
   const auto& d = j["diagnostics"][0];
   CHECK(d["bin"].is_number_unsigned());
@@ -111,7 +111,7 @@ TEST_CASE("InputCutShortIsIncompleteWithItsErrorInJson") {
   input.complete = false;
   input.error = trace::InputError{7, 25, "unknown op \"frobnicate\"", "", 0};
   std::ostringstream out;
-  RenderJson(RunReport{{input}, {}, false}, out);
+  RenderJson(RunReport{{input}, {}}, out);
   const auto j = nlohmann::json::parse(out.str());
   CHECK(j["inputs"][0]["complete"] == false);
   CHECK(j["inputs"][0]["error"] ==

@@ -135,7 +135,7 @@ TEST_CASE("SuppressionWithUnknownOrRepeatedConditionIsAnError") {
 
 TEST_CASE("BaselineFromJsonOutputContainsItsFindings") {
   std::ostringstream json;
-  render::RenderJson(render::RunReport{{render::OneInput(DoubleFree())}, {}, false}, json);
+  render::RenderJson(render::RunReport{{render::OneInput(DoubleFree())}, {}}, json);
   Baseline baseline;
   REQUIRE_FALSE(baseline.Parse(json.str()));
   CHECK(baseline.size() == 1);

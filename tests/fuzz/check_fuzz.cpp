@@ -76,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (report.error) render::RenderInputError(report.path, *report.error, style, sink_stream);
   render::RenderTextSummary(render::InputTotals(report), 1, style, sink_stream);
   render::RenderGithubInput(report, sink_stream);
-  const render::RunReport run{{report}, {}, false};
+  const render::RunReport run{{report}, {}};
   render::RenderJson(run, sink_stream);
   render::SarifOptions sarif;
   sarif.limits.max_flow_locations = 3;  // reach the shortening path
