@@ -380,22 +380,24 @@ void refctrace_free_binary(ErlDrvBinary* bin, const char* file, int src_line) {
   pthread_mutex_unlock(&call_lock);
 }
 
-ErlDrvSInt refctrace_binary_inc_refc(ErlDrvBinary* bin, const char* file, int src_line) {
-  if (!Enabled()) return driver_binary_inc_refc(bin);
+/* driver_binary_inc_refc and driver_binary_dec_refc: the op, with the count
+ * the call returns. */
+static ErlDrvSInt CountCall(const char* op, ErlDrvSInt (*call)(ErlDrvBinary*), ErlDrvBinary* bin,
+                            const char* file, int src_line) {
+  if (!Enabled()) return call(bin);
   pthread_mutex_lock(&call_lock);
-  ErlDrvSInt refc = driver_binary_inc_refc(bin);
-  Simple("inc", bin, refc, file, src_line);
+  ErlDrvSInt refc = call(bin);
+  Simple(op, bin, refc, file, src_line);
   pthread_mutex_unlock(&call_lock);
   return refc;
 }
 
+ErlDrvSInt refctrace_binary_inc_refc(ErlDrvBinary* bin, const char* file, int src_line) {
+  return CountCall("inc", driver_binary_inc_refc, bin, file, src_line);
+}
+
 ErlDrvSInt refctrace_binary_dec_refc(ErlDrvBinary* bin, const char* file, int src_line) {
-  if (!Enabled()) return driver_binary_dec_refc(bin);
-  pthread_mutex_lock(&call_lock);
-  ErlDrvSInt refc = driver_binary_dec_refc(bin);
-  Simple("dec", bin, refc, file, src_line);
-  pthread_mutex_unlock(&call_lock);
-  return refc;
+  return CountCall("dec", driver_binary_dec_refc, bin, file, src_line);
 }
 
 ErlDrvSInt refctrace_binary_get_refc(ErlDrvBinary* bin, const char* file, int src_line) {
