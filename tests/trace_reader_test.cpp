@@ -16,6 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "tests/trickle_source.h"
 #include "trace/event.h"
 #include "trace/event_decoder.h"
 #include "trace/plain_event_parser.h"
@@ -48,24 +49,6 @@ Result Read(std::string text, const ReaderOptions& options = {}) {
   auto reader = TraceReader::FromString(std::move(text), options);
   return Drain(*reader);
 }
-
-// Hands out the text 1 to 7 bytes at a time, so lines and tokens straddle reads.
-class TrickleSource : public TraceReader::Source {
- public:
-  explicit TrickleSource(std::string text) : text_(std::move(text)) {}
-  long Read(char* buf, size_t len, std::string*) override {
-    size_t want = 1 + (step_++ * 5) % 7;
-    size_t n = std::min({want, len, text_.size() - offset_});
-    std::memcpy(buf, text_.data() + offset_, n);
-    offset_ += n;
-    return static_cast<long>(n);
-  }
-
- private:
-  std::string text_;
-  size_t offset_ = 0;
-  size_t step_ = 0;
-};
 
 Result ReadTrickled(std::string text, const ReaderOptions& options = {}) {
   auto reader = TraceReader::FromSource(std::make_unique<TrickleSource>(std::move(text)), options);

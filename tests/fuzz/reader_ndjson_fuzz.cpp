@@ -10,30 +10,14 @@
 #include <string>
 
 #include "tests/fuzz/fuzz_events.h"
+#include "tests/trickle_source.h"
 #include "trace/reader.h"
 
 namespace {
 
 using refctrace::trace::ReaderOptions;
 using refctrace::trace::TraceReader;
-
-// Hands out the input a few bytes at a time (1..13, varying).
-class TrickleSource : public TraceReader::Source {
- public:
-  explicit TrickleSource(std::string text) : text_(std::move(text)) {}
-  long Read(char* buf, size_t len, std::string*) override {
-    step_ = step_ * 7 % 13 + 1;
-    size_t n = std::min({len, step_, text_.size() - offset_});
-    std::memcpy(buf, text_.data() + offset_, n);
-    offset_ += n;
-    return static_cast<long>(n);
-  }
-
- private:
-  std::string text_;
-  size_t offset_ = 0;
-  size_t step_ = 1;
-};
+using refctrace::trace::TrickleSource;
 
 }  // namespace
 
@@ -46,7 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   trickle_options.chunk_bytes = 16;
 
   auto whole = TraceReader::FromString(text, whole_options);
-  auto trickle = TraceReader::FromSource(std::make_unique<TrickleSource>(text), trickle_options);
+  auto trickle =
+      TraceReader::FromSource(std::make_unique<TrickleSource>(text, 13), trickle_options);
   const std::string a = refctrace::fuzz::Transcript(*whole);
   const std::string b = refctrace::fuzz::Transcript(*trickle);
   if (a != b) refctrace::fuzz::Fail("whole and trickled reads differ:\n" + a + "---\n" + b);
