@@ -7,22 +7,19 @@
 #include <vector>
 
 #include "model/finding.h"
+#include "model/holder.h"
 #include "trace/event.h"
 
 namespace refctrace::model {
 
-// A holder and its count after a step. Names: "driver", "queue", "vm",
-// "msg:<pid>" (unreceived messages) and "proc:<pid>" (process heap).
-struct HolderCount {
-  std::string holder;
-  int64_t count = 0;
-};
-
 struct LifetimeStep {
   Step step;
-  int64_t refc = 0;                  // accounted count after the step (sum of holders)
-  std::vector<HolderCount> holders;  // non-zero holders after the step
-  bool ended = false;                // this step freed the incarnation (refc reached 0)
+  int64_t refc = 0;  // accounted count after the step (sum of holders)
+  // Non-zero holders after the step: driver, queue, then each process's
+  // message and heap (in the order the processes first held it), emulator.
+  std::vector<HolderCount> holders;
+  bool borrowed = false;  // the driver uses it inside a callback after the step
+  bool ended = false;     // this step freed the incarnation (refc reached 0)
 };
 
 // Called once per event for every incarnation the event touched, after the

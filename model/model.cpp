@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "model/wording.h"
+
 namespace refctrace::model {
 
 using trace::BinId;
@@ -107,54 +109,6 @@ namespace {
 
 bool IsRelease(Op op) {
   return op == Op::kFree || op == Op::kDec || op == Op::kGc || op == Op::kDeq;
-}
-
-std::string_view Verb(Op op) {
-  switch (op) {
-    case Op::kAlloc:
-      return "allocated";
-    case Op::kRealloc:
-      return "reallocated";
-    case Op::kFree:
-      return "freed";
-    case Op::kInc:
-      return "incremented the count of";
-    case Op::kDec:
-      return "decremented the count of";
-    case Op::kObserve:
-      return "read the count of";
-    case Op::kWrite:
-      return "wrote to";
-    case Op::kRead:
-      return "read";
-    case Op::kOutput:
-      return "output";
-    case Op::kEnq:
-      return "queued";
-    case Op::kDeq:
-      return "dequeued";
-    case Op::kBorrow:
-      return "borrowed";
-    case Op::kUnborrow:
-      return "returned";
-    case Op::kReceive:
-      return "received";
-    case Op::kSend:
-      return "sent";
-    case Op::kGc:
-      return "garbage-collected";
-    default:
-      return trace::OpName(op);
-  }
-}
-
-template <typename Int>
-std::string Plural(Int n, std::string_view word) {
-  std::string s = std::to_string(n);
-  s += ' ';
-  s += word;
-  if (n != 1) s += 's';
-  return s;
 }
 
 // Counts from the trace (`refc`, gc's `count`) beyond 2^53 are taken as
@@ -779,14 +733,15 @@ void Model::Notify(uint32_t slot, bool ended) {
   step.step = ToStep(inc.history.back());
   step.refc = inc.refc;
   step.ended = ended;
+  step.borrowed = inc.borrowed;
   const Holders& h = inc.holders;
-  if (h.driver) step.holders.push_back({"driver", h.driver});
-  if (h.queue) step.holders.push_back({"queue", h.queue});
+  if (h.driver) step.holders.push_back({Holder::Driver(), h.driver});
+  if (h.queue) step.holders.push_back({Holder::Queue(), h.queue});
   for (const ProcessHold& p : h.procs) {
-    if (p.msg) step.holders.push_back({"msg:" + std::string(strings_.Get(p.pid)), p.msg});
-    if (p.proc) step.holders.push_back({"proc:" + std::string(strings_.Get(p.pid)), p.proc});
+    if (p.msg) step.holders.push_back({Holder::Message(std::string(strings_.Get(p.pid))), p.msg});
+    if (p.proc) step.holders.push_back({Holder::Heap(std::string(strings_.Get(p.pid))), p.proc});
   }
-  if (h.vm) step.holders.push_back({"vm", h.vm});
+  if (h.vm) step.holders.push_back({Holder::Emulator(), h.vm});
   observer_->OnStep(inc.serial, inc.id, inc.number, inc.adopted, step);
 }
 
@@ -898,35 +853,13 @@ void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::
 
 std::string Model::DescribeHolders(const Incarnation& inc) const {
   const Holders& h = inc.holders;
-  std::string s = "driver holds " + std::to_string(h.driver);
-  if (inc.borrowed) s += " (borrowed in a callback)";
-  if (h.queue) s += "; the port queue holds " + std::to_string(h.queue);
-  // A binary sent to thousands of processes: name the first few.
-  constexpr int kNamed = 8;
-  int named = 0;
-  int64_t others = 0;
-  int64_t others_hold = 0;
-  for (const ProcessHold& p : h.procs) {
-    if (p.msg + p.proc == 0) continue;
-    if (named == kNamed) {
-      ++others;
-      others_hold += p.msg + p.proc;
-      continue;
-    }
-    ++named;
-    s += "; ";
-    s += strings_.Get(p.pid);
-    s += " holds " + std::to_string(p.msg + p.proc);
-    if (p.msg && p.proc) s += " (" + std::to_string(p.msg) + " unreceived)";
-    if (p.msg && !p.proc) s += " (unreceived)";
-  }
-  if (others) {
-    s += "; " + std::to_string(others) +
-         (others == 1 ? " more process holds " : " more processes hold ") +
-         std::to_string(others_hold);
-  }
-  if (h.vm) s += "; the emulator holds " + std::to_string(h.vm);
-  return s;
+  HoldersPhrase phrase(inc.borrowed);
+  phrase.Driver(h.driver);
+  phrase.Queue(h.queue);
+  for (const ProcessHold& p : h.procs)
+    phrase.Process(strings_.Get(p.pid), p.msg, p.proc);
+  phrase.Emulator(h.vm);
+  return phrase.Text();
 }
 
 // ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "model/wording.h"
 #include "render/source_location.h"
 #include "render/text_renderer.h"
 
@@ -78,7 +79,7 @@ void RenderGithubInput(const InputReport& input, std::ostream& out) {
                           " of " + input.path;
     if (f.line) message += ":" + std::to_string(f.line);
     for (const model::Step& step : f.history) {
-      message += "\n  " + DescribeStep(step) + " (refc " + std::to_string(step.refc) + ")";
+      message += "\n  " + model::DescribeStep(step) + " (refc " + std::to_string(step.refc) + ")";
     }
     out << Command(kind, Where(f.src, input.path, f.line),
                    "refctrace " + std::string(model::CodeName(f.code)))

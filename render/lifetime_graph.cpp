@@ -6,15 +6,17 @@
 #include <map>
 #include <optional>
 
-#include "render/text_renderer.h"
+#include "model/wording.h"
 
 namespace refctrace::render {
 
 using model::Code;
 using model::Finding;
 using model::HolderCount;
+using model::HolderKind;
 using model::Lifetime;
 using model::LifetimeStep;
+using model::Plural;
 using model::Severity;
 using trace::Op;
 
@@ -33,19 +35,8 @@ std::string IdToken(const trace::BinId& bin) {
   return numeric || internal || shown.empty() ? "\"" + shown + "\"" : shown;
 }
 
-int64_t CountOf(const std::vector<HolderCount>& holders, std::string_view name) {
-  for (const HolderCount& h : holders) {
-    if (h.holder == name) return h.count;
-  }
-  return 0;
-}
-
 Severity Worst(Severity a, Severity b) {
   return static_cast<int>(a) >= static_cast<int>(b) ? a : b;
-}
-
-std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
-  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
 std::string Shorten(const std::string& text, size_t max) {
@@ -80,7 +71,7 @@ std::vector<std::string> Wrap(const std::string& text, size_t width) {
 // The event as a node's first label line: "#13 output → <0.85.0>".
 std::string EventHeadline(const model::Step& s) {
   if (s.op == Op::kEnd) return "end of trace";
-  return "#" + std::to_string(s.event) + " " + EventSummary(s);
+  return "#" + std::to_string(s.event) + " " + model::EventSummary(s);
 }
 
 // Which lane an event is drawn in: whose references it is about.
@@ -102,6 +93,14 @@ Where WhereOf(const model::Step& s) {
 
 using Row = LifetimeRow;
 
+// A lane's references after a row: a process lane's heap and unreceived
+// messages; the driver's, queue's or emulator's count in `held`.
+struct LaneCount {
+  int64_t held = 0;
+  int64_t unreceived = 0;
+};
+using LaneCounts = std::vector<LaneCount>;  // per lane
+
 class ClusterBuilder {
  public:
   ClusterBuilder(const Lifetime& life, std::vector<const Finding*> findings,
@@ -114,6 +113,9 @@ class ClusterBuilder {
   void CollectRows();
   void CollectLanes();
   size_t LaneOf(const model::Step& s) const;
+  std::optional<size_t> ProcessLane(const std::string& pid) const;
+  LaneCounts CountsOf(const LifetimeStep& step) const;
+  std::string LaneToken(size_t lane) const;
   size_t AddNode(GraphNode node);
   void AddLaneEdges(const std::vector<size_t>& row_nodes);
   void UpdateHolds(const LifetimeStep& step, size_t row_index);
@@ -130,6 +132,8 @@ class ClusterBuilder {
   GraphCluster c_;
   std::string prefix_;
   std::vector<Row> rows_;
+  std::vector<LaneCounts> row_counts_;  // per row of rows_
+  LifeEnding ending_;
   const Finding* leak_ = nullptr;
   std::optional<size_t> leak_from_;  // row index where the leaked count was set
 
@@ -138,9 +142,11 @@ class ClusterBuilder {
   std::vector<int64_t> count_;     // per lane
   std::vector<int64_t> labelled_;  // per lane, the count of the last segment
   std::vector<Hold> labelled_hold_;
-  bool borrowed_ = false;
+  std::map<std::string, size_t> process_lane_;  // pid -> lane
+  size_t queue_lane_ = 0;                       // 0 (the driver's): none
+  size_t emulator_lane_ = 0;
   std::map<std::string, std::deque<uint64_t>> in_flight_;  // pid -> output/send events
-  std::vector<HolderCount> prev_holders_;
+  LaneCounts prev_counts_;                                 // after the last event row
   bool terminal_done_ = false;
 };
 
@@ -151,19 +157,21 @@ GraphCluster ClusterBuilder::Build() {
   c_.prefix = prefix_;
   c_.id = "cluster_" + prefix_;
   for (const Finding* f : findings_) {
-    if (f->code == Code::kLeak && !leak_) leak_ = f;
     c_.codes.push_back(f->code);
     c_.severity = Worst(c_.severity, f->severity);
   }
   CollectRows();
   CollectLanes();
+  for (const Row& row : rows_)
+    row_counts_.push_back(CountsOf(row.step));
+  prev_counts_.assign(c_.lanes.size(), LaneCount{});
 
   // Row 0: lane heads.
   std::vector<size_t> heads;
   for (size_t i = 0; i < c_.lanes.size(); ++i) {
     const Lane& lane = c_.lanes[i];
     GraphNode n;
-    n.id = prefix_ + "/" + (lane.kind == LaneKind::kProcess ? lane.pid : lane.title);
+    n.id = prefix_ + "/" + LaneToken(i);
     n.kind = NodeKind::kLaneHead;
     n.lane = i;
     n.row = 0;
@@ -182,7 +190,7 @@ GraphCluster ClusterBuilder::Build() {
     int64_t prev = 0;
     for (size_t i = 0; i < rows_.size(); ++i) {
       const Op op = rows_[i].step.step.op;
-      const int64_t driver = CountOf(rows_[i].step.holders, "driver");
+      const int64_t driver = row_counts_[i][0].held;
       if ((op == Op::kStop || op == Op::kEnd) && driver == 0) continue;  // written off
       if (driver == 0) {
         leak_from_.reset();
@@ -208,6 +216,8 @@ GraphCluster ClusterBuilder::Build() {
 
 void ClusterBuilder::CollectRows() {
   rows_ = RowsOf(life_, findings_);
+  ending_ = EndingOf(life_, rows_, findings_);
+  leak_ = ending_.leak;
 }
 
 void ClusterBuilder::CollectLanes() {
@@ -225,28 +235,76 @@ void ClusterBuilder::CollectLanes() {
     if (where == Where::kProcess) add_pid(s.actor);
     if ((s.op == Op::kOutput || s.op == Op::kSend) && !s.copied) add_pid(s.to);
     for (const HolderCount& h : row.step.holders) {
-      if (h.holder == "queue") queue = true;
-      if (h.holder == "vm") vm = true;
-      if (h.holder.rfind("msg:", 0) == 0 || h.holder.rfind("proc:", 0) == 0)
-        add_pid(h.holder.substr(h.holder.find(':') + 1));
+      if (h.holder.kind == HolderKind::kQueue) queue = true;
+      if (h.holder.kind == HolderKind::kEmulator) vm = true;
+      if (h.holder.IsProcess()) add_pid(h.holder.process);
     }
   }
   c_.lanes.push_back({LaneKind::kDriver, "", "driver"});
-  if (queue) c_.lanes.push_back({LaneKind::kQueue, "", "port queue"});
-  for (const std::string& pid : pids)
+  if (queue) {
+    queue_lane_ = c_.lanes.size();
+    c_.lanes.push_back({LaneKind::kQueue, "", "port queue"});
+  }
+  for (const std::string& pid : pids) {
+    process_lane_.emplace(pid, c_.lanes.size());
     c_.lanes.push_back({LaneKind::kProcess, pid, pid});
-  if (vm) c_.lanes.push_back({LaneKind::kEmulator, "", "emulator"});
+  }
+  if (vm) {
+    emulator_lane_ = c_.lanes.size();
+    c_.lanes.push_back({LaneKind::kEmulator, "", "emulator"});
+  }
 }
 
 size_t ClusterBuilder::LaneOf(const model::Step& s) const {
-  const Where where = WhereOf(s);
-  for (size_t i = 0; i < c_.lanes.size(); ++i) {
-    const Lane& lane = c_.lanes[i];
-    if (where == Where::kQueue && lane.kind == LaneKind::kQueue) return i;
-    if (where == Where::kProcess && lane.kind == LaneKind::kProcess && lane.pid == s.actor)
-      return i;
+  switch (WhereOf(s)) {
+    case Where::kQueue:
+      return queue_lane_;
+    case Where::kProcess:
+      return ProcessLane(s.actor).value_or(0);
+    case Where::kDriver:
+      break;
   }
   return 0;
+}
+
+std::optional<size_t> ClusterBuilder::ProcessLane(const std::string& pid) const {
+  const auto it = process_lane_.find(pid);
+  if (it == process_lane_.end()) return std::nullopt;
+  return it->second;
+}
+
+LaneCounts ClusterBuilder::CountsOf(const LifetimeStep& step) const {
+  LaneCounts counts(c_.lanes.size());
+  for (const HolderCount& h : step.holders) {
+    switch (h.holder.kind) {
+      case HolderKind::kDriver:
+        counts[0].held += h.count;
+        break;
+      case HolderKind::kQueue:
+        counts[queue_lane_].held += h.count;
+        break;
+      case HolderKind::kEmulator:
+        counts[emulator_lane_].held += h.count;
+        break;
+      case HolderKind::kMessage:
+      case HolderKind::kHeap: {
+        // Every holder's process has a lane, but "driver" and "" (never a
+        // process's name in a sound trace) are not drawn as processes.
+        const std::optional<size_t> lane = ProcessLane(h.holder.process);
+        if (!lane) break;
+        (h.holder.kind == HolderKind::kHeap ? counts[*lane].held : counts[*lane].unreceived) +=
+            h.count;
+        break;
+      }
+    }
+  }
+  return counts;
+}
+
+// A lane's part of node ids: the pid, or the title of a lane that has none.
+std::string ClusterBuilder::LaneToken(size_t lane) const {
+  const Lane& l = c_.lanes[lane];
+  return l.kind == LaneKind::kProcess ? l.pid : l.title;
 }
 
 size_t ClusterBuilder::AddNode(GraphNode node) {
@@ -274,44 +332,35 @@ void ClusterBuilder::AddLaneEdges(const std::vector<size_t>& row_nodes) {
 }
 
 void ClusterBuilder::UpdateHolds(const LifetimeStep& step, size_t row_index) {
-  const Op op = step.step.op;
-  if (op == Op::kBorrow) borrowed_ = true;
-  if (op == Op::kUnborrow || step.ended) borrowed_ = false;
   const bool leaked = leak_ && leak_from_ && row_index >= *leak_from_;
+  const LaneCounts& counts = row_counts_[row_index];
   for (size_t i = 0; i < c_.lanes.size(); ++i) {
-    const Lane& lane = c_.lanes[i];
     Hold hold = Hold::kNone;
-    int64_t count = 0;
-    switch (lane.kind) {
+    int64_t count = counts[i].held;
+    switch (c_.lanes[i].kind) {
       case LaneKind::kDriver:
-        count = CountOf(step.holders, "driver");
         if (leaked) {
           // Written off at stop/end, yet never released: still the leak.
           if (count == 0) count = count_[i];
           hold = Hold::kLeaked;
         } else if (count > 0) {
           hold = Hold::kDriver;
-        } else if (borrowed_) {
+        } else if (step.borrowed) {
           hold = Hold::kBorrowed;
         }
         break;
       case LaneKind::kQueue:
-        count = CountOf(step.holders, "queue");
         if (count > 0) hold = Hold::kQueue;
         break;
-      case LaneKind::kProcess: {
-        const int64_t heap = CountOf(step.holders, "proc:" + lane.pid);
-        const int64_t msg = CountOf(step.holders, "msg:" + lane.pid);
-        count = heap + msg;
-        if (heap > 0) {
+      case LaneKind::kProcess:
+        if (counts[i].held > 0) {
           hold = Hold::kHeap;
-        } else if (msg > 0) {
+        } else if (counts[i].unreceived > 0) {
           hold = Hold::kMessage;
         }
+        count += counts[i].unreceived;
         break;
-      }
       case LaneKind::kEmulator:
-        count = CountOf(step.holders, "vm");
         if (count > 0) hold = Hold::kEmulator;
         break;
     }
@@ -344,12 +393,14 @@ void ClusterBuilder::AddEventRow(const Row& row, size_t row_index) {
       const std::vector<std::string> note = Wrap(s.note, 38);
       for (size_t i = 0; i < note.size() && i < 2; ++i)
         n.lines.push_back(i == 1 && note.size() > 2 ? Shorten(note[1] + " …", 38) : note[i]);
-      n.tooltip = DescribeStep(s) + "; refc " + std::to_string(s.refc) + "; holders after: " +
-                  (row.step.holders.empty() ? "none" : DescribeHolders(row.step.holders));
+      n.tooltip = model::DescribeStep(s) + "; refc " + std::to_string(s.refc) +
+                  "; holders after: " +
+                  (row.step.holders.empty() && !row.step.borrowed
+                       ? "none"
+                       : model::DescribeHolders(row.step.holders, row.step.borrowed));
       if (s.line) n.tooltip += "; line " + std::to_string(s.line);
     } else {
-      const Lane& l = c_.lanes[lane];
-      n.id = prefix_ + "/" + event_token + "/" + (l.kind == LaneKind::kProcess ? l.pid : l.title);
+      n.id = prefix_ + "/" + event_token + "/" + LaneToken(lane);
       n.kind = NodeKind::kPass;
     }
     row_nodes.push_back(AddNode(std::move(n)));
@@ -361,27 +412,25 @@ void ClusterBuilder::AddEventRow(const Row& row, size_t row_index) {
   // A message: an arrow from the output or send into the receiver's lane,
   // which carries it (dashed) down to the receive that takes it; that
   // receive names the event the message came from.
-  const auto count = [](const std::vector<HolderCount>& h, const std::string& name) {
-    return CountOf(h, name);
-  };
+  const LaneCounts& now = row_counts_[row_index];
   if (s.op == Op::kReceive || s.op == Op::kSend) {
-    const bool took = s.op == Op::kReceive || (count(prev_holders_, "proc:" + s.actor) == 0 &&
-                                               count(prev_holders_, "msg:" + s.actor) > 0);
+    const std::optional<size_t> actor = ProcessLane(s.actor);
+    const bool took = s.op == Op::kReceive || (actor && prev_counts_[*actor].held == 0 &&
+                                               prev_counts_[*actor].unreceived > 0);
     auto& queue = in_flight_[s.actor];
     if (took && !queue.empty()) {
       c_.nodes[node].lines.front() += " ← #" + std::to_string(queue.front());
       queue.pop_front();
     }
   }
-  if ((s.op == Op::kOutput || s.op == Op::kSend) && !s.copied &&
-      count(row.step.holders, "msg:" + s.to) > count(prev_holders_, "msg:" + s.to)) {
+  const std::optional<size_t> receiver =
+      (s.op == Op::kOutput || s.op == Op::kSend) && !s.copied ? ProcessLane(s.to) : std::nullopt;
+  if (receiver && now[*receiver].unreceived > prev_counts_[*receiver].unreceived) {
     in_flight_[s.to].push_back(s.event);
-    for (size_t lane = 0; lane < c_.lanes.size(); ++lane) {
-      if (c_.lanes[lane].kind != LaneKind::kProcess || c_.lanes[lane].pid != s.to) continue;
-      if (lane == event_lane) break;
+    if (*receiver != event_lane) {
       GraphEdge e;
       e.tail = node;
-      e.head = row_nodes[lane];
+      e.head = row_nodes[*receiver];
       e.kind = EdgeKind::kMessage;
       c_.edges.push_back(std::move(e));
     }
@@ -389,19 +438,17 @@ void ClusterBuilder::AddEventRow(const Row& row, size_t row_index) {
   if (s.op == Op::kExit) in_flight_.erase(s.actor);
 
   UpdateHolds(row.step, row_index);
-  prev_holders_ = row.step.holders;
+  prev_counts_ = now;
 }
 
 void ClusterBuilder::AddOmittedRow(uint64_t omitted, uint64_t before_event) {
   const size_t row_number = c_.rows.size();
   std::vector<size_t> row_nodes;
   for (size_t lane = 0; lane < c_.lanes.size(); ++lane) {
-    const Lane& l = c_.lanes[lane];
     GraphNode n;
     n.lane = lane;
     n.row = row_number;
-    n.id = prefix_ + "/before-e" + std::to_string(before_event) + "/" +
-           (l.kind == LaneKind::kProcess ? l.pid : l.title);
+    n.id = prefix_ + "/before-e" + std::to_string(before_event) + "/" + LaneToken(lane);
     n.kind = NodeKind::kPass;
     if (lane == 0) {
       n.id = prefix_ + "/before-e" + std::to_string(before_event);
@@ -420,41 +467,42 @@ void ClusterBuilder::AddTerminal() {
   GraphNode n;
   n.row = c_.rows.size();
   GraphEdge e;
-  if (leak_) {
-    n.id = prefix_ + "/never-freed";
-    n.kind = NodeKind::kNeverFreed;
-    n.lane = 0;
-    n.codes = {Code::kLeak};
-    n.severity = leak_->severity;
-    n.lines = {"never freed"};
-    if (leak_->size) n.lines.push_back(Plural(*leak_->size, "byte", "bytes") + " leaked");
-    n.tooltip = leak_->message;
-    e.tail = last_node_[0];
-    e.kind = EdgeKind::kLane;
-    e.hold = Hold::kLeaked;
-    e.count = std::max<int64_t>(count_[0], 1);
-    if (e.count > 1) e.label = "×" + std::to_string(e.count);
-  } else if (life_.Ended()) {
-    // The last step that is not after the end ended it.
-    const Row* ending = nullptr;
-    for (const Row& r : rows_) {
-      if (!r.after_end) ending = &r;
+  switch (ending_.how) {
+    case LifeEnd::kNeverFreed:
+      n.id = prefix_ + "/never-freed";
+      n.kind = NodeKind::kNeverFreed;
+      n.lane = 0;
+      n.codes = {Code::kLeak};
+      n.severity = leak_->severity;
+      n.lines = {"never freed"};
+      if (leak_->size) n.lines.push_back(Plural(*leak_->size, "byte", "bytes") + " leaked");
+      n.tooltip = leak_->message;
+      e.tail = last_node_[0];
+      e.kind = EdgeKind::kLane;
+      e.hold = Hold::kLeaked;
+      e.count = std::max<int64_t>(count_[0], 1);
+      if (e.count > 1) e.label = "×" + std::to_string(e.count);
+      break;
+    case LifeEnd::kFreed:
+    case LifeEnd::kAbandoned: {
+      const LifetimeStep& last = ending_.at->step;
+      const bool abandoned = ending_.how == LifeEnd::kAbandoned;
+      n.kind = abandoned ? NodeKind::kAbandoned : NodeKind::kFreed;
+      n.id = prefix_ + (abandoned ? "/abandoned" : "/freed");
+      n.lane = LaneOf(last.step);
+      if (abandoned) {
+        n.lines = {"abandoned",
+                   "references lost: " + model::DescribeHolders(last.holders, last.borrowed)};
+      } else {
+        n.lines = {"freed"};
+      }
+      // The ending event is the last node of its lane.
+      e.tail = last_node_[n.lane];
+      e.kind = EdgeKind::kEnd;
+      break;
     }
-    const LifetimeStep& last = ending->step;
-    const bool abandoned = last.refc != 0;
-    n.kind = abandoned ? NodeKind::kAbandoned : NodeKind::kFreed;
-    n.id = prefix_ + (abandoned ? "/abandoned" : "/freed");
-    n.lane = LaneOf(last.step);
-    if (abandoned) {
-      n.lines = {"abandoned", "references lost: " + DescribeHolders(last.holders)};
-    } else {
-      n.lines = {"freed"};
-    }
-    // The ending event is the last node of its lane.
-    e.tail = last_node_[n.lane];
-    e.kind = EdgeKind::kEnd;
-  } else {
-    return;  // still held when the trace ended: the lanes simply stop
+    case LifeEnd::kStillHeld:
+      return;  // the lanes simply stop
   }
   const size_t node = AddNode(std::move(n));
   e.head = node;
@@ -599,116 +647,6 @@ void PackColumns(LifetimeGraph* g) {
 }
 
 }  // namespace
-
-std::string EventSummary(const model::Step& s) {
-  std::string text;
-  switch (s.op) {
-    case Op::kAlloc:
-      text = "alloc";
-      if (s.size) text += " " + std::to_string(*s.size) + " B";
-      break;
-    case Op::kRealloc:
-      text = "realloc";
-      if (s.size) text += " " + std::to_string(*s.size) + " B";
-      if (!s.to.empty()) text += " → " + s.to;
-      break;
-    case Op::kOutput:
-    case Op::kSend:
-      text = std::string(trace::OpName(s.op)) + " → " + s.to;
-      if (s.copied) text += " (copied)";
-      break;
-    case Op::kStop:
-      text = "port stop";
-      break;
-    case Op::kEnd:
-      text = "end of trace";
-      break;
-    default:
-      text = trace::OpName(s.op);
-      break;
-  }
-  return text;
-}
-
-std::string IncarnationName(const model::IncarnationKey& key) {
-  return key.bin.ToDisplay() + "#" + std::to_string(key.incarnation);
-}
-
-std::string DescribeHolders(const std::vector<HolderCount>& holders) {
-  std::string s;
-  for (const HolderCount& h : holders) {
-    if (!s.empty()) s += ", ";
-    if (h.holder.rfind("msg:", 0) == 0) {
-      s += h.holder.substr(4) + " msg";
-    } else if (h.holder.rfind("proc:", 0) == 0) {
-      s += h.holder.substr(5) + " heap";
-    } else if (h.holder == "vm") {
-      s += "emulator";
-    } else {
-      s += h.holder;
-    }
-    s += " " + std::to_string(h.count);
-  }
-  return s;
-}
-
-std::vector<const Finding*> FindingsOf(const Lifetime& life, const std::vector<Finding>& findings) {
-  std::vector<const Finding*> out;
-  for (const Finding& f : findings) {
-    if (life.HasName(f.bin, f.incarnation)) out.push_back(&f);
-  }
-  return out;
-}
-
-std::vector<LifetimeRow> RowsOf(const Lifetime& life, const std::vector<const Finding*>& findings) {
-  std::vector<LifetimeRow> rows;
-  for (size_t i = 0; i < life.steps.size(); ++i) {
-    rows.push_back({life.steps[i], life.omitted_before[i], false});
-  }
-  auto has_event = [&](uint64_t event) {
-    return std::any_of(rows.begin(), rows.end(),
-                       [&](const LifetimeRow& r) { return r.step.step.event == event; });
-  };
-  const uint64_t last_event = rows.empty() ? 0 : rows.back().step.step.event;
-  std::vector<LifetimeRow> extra;
-  for (const Finding* f : findings) {
-    if (f->history.empty()) continue;
-    const model::Step& last = f->history.back();
-    if (f->code == Code::kLeak) {
-      // The end of the trace, when the model saw no step for it (a process
-      // still held the binary): the driver's and queue's references end here.
-      if ((last.op == Op::kEnd || last.op == Op::kStop) && last.event > last_event &&
-          !has_event(last.event)) {
-        LifetimeRow r;
-        r.step.step = last;
-        for (const HolderCount& h :
-             rows.empty() ? std::vector<HolderCount>{} : rows.back().step.holders) {
-          if (h.holder != "driver" && h.holder != "queue") r.step.holders.push_back(h);
-        }
-        for (const HolderCount& h : r.step.holders)
-          r.step.refc += h.count;
-        extra.push_back(std::move(r));
-      }
-      continue;
-    }
-    // An op on the id after this incarnation was freed (double-free,
-    // use-after-free): the model keeps no step for it, the finding does.
-    if (last.event == f->event && !has_event(f->event) && f->event > last_event && life.Ended()) {
-      LifetimeRow r;
-      r.step.step = last;
-      r.after_end = true;
-      extra.push_back(std::move(r));
-    }
-  }
-  std::sort(extra.begin(), extra.end(), [](const LifetimeRow& a, const LifetimeRow& b) {
-    return a.step.step.event < b.step.step.event;
-  });
-  for (LifetimeRow& r : extra) {
-    if (has_event(r.step.step.event)) continue;
-    rows.push_back(std::move(r));
-  }
-  return rows;
-}
 
 LifetimeGraph BuildLifetimeGraph(const std::vector<Lifetime>& lifetimes,
                                  const std::vector<Finding>& findings,

@@ -10,6 +10,7 @@
 #include "model/diagnostic_code.h"
 #include "model/finding.h"
 #include "model/lifetime_recorder.h"
+#include "render/lifetime_rows.h"
 
 namespace refctrace::render {
 
@@ -108,30 +109,5 @@ struct GraphOptions {
 LifetimeGraph BuildLifetimeGraph(const std::vector<model::Lifetime>& lifetimes,
                                  const std::vector<model::Finding>& findings,
                                  const GraphOptions& options);
-
-// An incarnation's life as drawn or shown: its recorded steps, plus events the
-// model kept no step for but a finding has as evidence (a double-free on the
-// id after the incarnation ended; the end of the trace for a leak).
-struct LifetimeRow {
-  model::LifetimeStep step;
-  uint64_t omitted_before = 0;  // steps left out just before this one
-  bool after_end = false;       // an event on the id after this incarnation ended
-};
-std::vector<LifetimeRow> RowsOf(const model::Lifetime& life,
-                                const std::vector<const model::Finding*>& findings);
-
-// Findings that belong to `life` (by any of its names), in the order given.
-std::vector<const model::Finding*> FindingsOf(const model::Lifetime& life,
-                                              const std::vector<model::Finding>& findings);
-
-// Holder names as the model writes them ("driver", "msg:<0.85.0>") shown to a
-// reader: "driver 1, <0.85.0> msg 1".
-std::string DescribeHolders(const std::vector<model::HolderCount>& holders);
-
-// What an event did, in a few words: "alloc 1024 B", "output → <0.85.0>".
-std::string EventSummary(const model::Step& step);
-
-// "0x7f3a10#2": the id and incarnation, as `--bin` accepts it.
-std::string IncarnationName(const model::IncarnationKey& key);
 
 }  // namespace refctrace::render

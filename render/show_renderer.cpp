@@ -4,13 +4,15 @@
 #include <optional>
 #include <string_view>
 
+#include "model/wording.h"
 #include "render/ansi.h"
-#include "render/lifetime_graph.h"
+#include "render/lifetime_rows.h"
 
 namespace refctrace::render {
 
 using model::Finding;
 using model::Lifetime;
+using model::Plural;
 using model::Severity;
 using trace::Op;
 
@@ -33,10 +35,6 @@ std::string Pad(const std::string& s, size_t width, bool right = false) {
   return right ? fill + s : s + fill;
 }
 
-std::string Plural(uint64_t n, std::string_view one, std::string_view many) {
-  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
-}
-
 struct Cells {
   std::string event, line, actor, op, refc, holders, src, note;
 };
@@ -48,12 +46,14 @@ Cells CellsOf(const LifetimeRow& row) {
   c.event = s.op == Op::kEnd && s.line == 0 ? "end" : "#" + std::to_string(s.event);
   c.line = s.line ? std::to_string(s.line) : "";
   c.actor = s.op == Op::kEnd ? "" : s.actor;
-  c.op = s.op == Op::kEnd ? "end of trace" : EventSummary(s);
+  c.op = model::EventSummary(s);
   c.refc = std::to_string(s.refc);
   if (row.after_end) {
     c.holders = "(freed)";
+  } else if (row.step.holders.empty() && !row.step.borrowed) {
+    c.holders = "-";
   } else {
-    c.holders = row.step.holders.empty() ? "-" : DescribeHolders(row.step.holders);
+    c.holders = model::DescribeHolders(row.step.holders, row.step.borrowed);
   }
   c.src = s.src;
   c.note = s.note;
@@ -121,39 +121,36 @@ void RenderOne(const InputReport& report, const Lifetime& life,
   out << paint(kDim, format(head)) << "\n";
   const std::string indent(2 + w_event + 2, ' ');
 
-  const Finding* leak = nullptr;
-  for (const Finding* f : findings) {
-    if (f->code == model::Code::kLeak) leak = f;
-  }
+  const LifeEnding ending = EndingOf(life, rows, findings);
   bool end_said = false;
   auto say_end = [&]() {
     end_said = true;
-    if (leak) {
+    if (ending.how == LifeEnd::kNeverFreed) {
       std::string s = "never freed: the driver's reference is leaked";
-      if (leak->size) s += " (" + Plural(*leak->size, "byte", "bytes") + ")";
+      if (ending.leak->size) s += " (" + Plural(*ending.leak->size, "byte", "bytes") + ")";
       out << "  " << paint(kRed, s) << "\n";
       return;
     }
-    const LifetimeRow* ending = nullptr;
-    for (const LifetimeRow& r : rows) {
-      if (!r.after_end) ending = &r;
-    }
-    if (!ending) return;
-    const std::string at = ending->step.step.op == Op::kEnd
-                               ? "at the end of the trace"
-                               : "at event " + std::to_string(ending->step.step.event);
-    if (life.Ended() && ending->step.refc != 0) {
-      out << "  "
-          << paint(kRed, "abandoned " + at + ": references lost (" +
-                             DescribeHolders(ending->step.holders) + ")")
-          << "\n";
-    } else if (life.Ended()) {
-      out << "  freed " << at << "\n";
-    } else if (!report.complete) {
-      out << "  still held where an input error cut the trace short: "
-          << DescribeHolders(ending->step.holders) << "\n";
-    } else {
-      out << "  still held when the trace ended: " << DescribeHolders(ending->step.holders) << "\n";
+    if (!ending.at) return;
+    const model::LifetimeStep& last = ending.at->step;
+    const std::string at = last.step.op == Op::kEnd ? "at the end of the trace"
+                                                    : "at event " + std::to_string(last.step.event);
+    const std::string holders = model::DescribeHolders(last.holders, last.borrowed);
+    switch (ending.how) {
+      case LifeEnd::kAbandoned:
+        out << "  " << paint(kRed, "abandoned " + at + ": references lost (" + holders + ")")
+            << "\n";
+        break;
+      case LifeEnd::kFreed:
+        out << "  freed " << at << "\n";
+        break;
+      case LifeEnd::kStillHeld:
+        out << (report.complete ? "  still held when the trace ended: "
+                                : "  still held where an input error cut the trace short: ")
+            << holders << "\n";
+        break;
+      case LifeEnd::kNeverFreed:
+        break;
     }
   };
 

@@ -2,11 +2,14 @@
 
 #include <string_view>
 
+#include "model/wording.h"
 #include "render/ansi.h"
 
 namespace refctrace::render {
 
+using model::DescribeStep;
 using model::Finding;
+using model::Plural;
 using model::Severity;
 using model::Step;
 using trace::Op;
@@ -31,86 +34,7 @@ std::string Location(const std::string& path, uint64_t line) {
   return s;
 }
 
-std::string Plural(uint64_t n, std::string_view one, std::string_view many = {}) {
-  std::string s = std::to_string(n) + " ";
-  if (n == 1) return s + std::string(one);
-  return many.empty() ? s + std::string(one) + "s" : s + std::string(many);
-}
-
 }  // namespace
-
-std::string DescribeStep(const Step& step) {
-  std::string s;
-  const bool driver = step.actor.empty() || step.actor == "driver";
-  const std::string by = driver ? "" : " by " + step.actor;
-  switch (step.op) {
-    case Op::kAlloc:
-      s = "allocated";
-      if (step.size) s += " " + Plural(*step.size, "byte");
-      break;
-    case Op::kRealloc:
-      s = "reallocated";
-      if (step.size) s += " to " + Plural(*step.size, "byte");
-      if (!step.to.empty()) s += ", moved to " + step.to;
-      break;
-    case Op::kFree:
-      s = "freed" + by;
-      break;
-    case Op::kInc:
-      s = "driver_binary_inc_refc" + by;
-      break;
-    case Op::kDec:
-      s = "driver_binary_dec_refc" + by;
-      break;
-    case Op::kObserve:
-      s = "driver_binary_get_refc" + by;
-      break;
-    case Op::kWrite:
-      s = "written" + by;
-      break;
-    case Op::kRead:
-      s = "read" + by;
-      break;
-    case Op::kOutput:
-      s = "output to " + step.to;
-      if (step.copied) s += " (copied, no reference)";
-      break;
-    case Op::kEnq:
-      s = "queued on the port" + by;
-      break;
-    case Op::kDeq:
-      s = "dequeued from the port" + by;
-      break;
-    case Op::kBorrow:
-      s = "borrowed in a callback" + by;
-      break;
-    case Op::kUnborrow:
-      s = "callback returned" + by;
-      break;
-    case Op::kReceive:
-      s = "received by " + step.actor;
-      break;
-    case Op::kSend:
-      s = "sent by " + step.actor + " to " + step.to;
-      if (step.copied) s += " (copied, no reference)";
-      break;
-    case Op::kGc:
-      s = "garbage-collected by " + step.actor;
-      break;
-    case Op::kExit:
-      s = step.actor + " exited";
-      break;
-    case Op::kStop:
-      s = "port stopped";
-      break;
-    case Op::kEnd:
-      s = "end of trace";
-      break;
-  }
-  if (!step.src.empty()) s += " at " + step.src;
-  if (!step.note.empty()) s += " [" + step.note + "]";
-  return s;
-}
 
 std::string DescribeStepWithCount(const Step& step) {
   std::string s = DescribeStep(step) + " (";

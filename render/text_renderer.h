@@ -28,9 +28,8 @@ void RenderTextInputSummary(const InputReport& input, const TextStyle& style, st
 // "refctrace: suppression FILE:LINE "RULE" matched N findings", for rules that matched.
 void RenderSuppressionUses(const std::vector<SuppressionUse>& uses, const TextStyle& style,
                            std::ostream& out);
-// One history step in words: "output to <0.85.0> at my_drv.c:97".
-std::string DescribeStep(const model::Step& step);
-// The same, then where and the count after it: "... (event 13, refc 2)".
+// One history step in words (model::DescribeStep), then where and the count
+// after it: "output to <0.85.0> at my_drv.c:97 (event 13, refc 2)".
 std::string DescribeStepWithCount(const model::Step& step);
 
 }  // namespace refctrace::render

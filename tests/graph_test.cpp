@@ -12,6 +12,7 @@
 #include "model/collecting_sink.h"
 #include "model/lifetime_recorder.h"
 #include "model/model.h"
+#include "model/wording.h"
 #include "render/graphviz.h"
 #include "render/lifetime_graph.h"
 #include "render/show_renderer.h"
@@ -115,8 +116,14 @@ TEST_CASE("the recorder keeps each step with the holders after it") {
   const Lifetime& life = r.lifetimes[0];
   CHECK(life.names.front() == Key("a", 1));
   CHECK(Events(life) == std::vector<uint64_t>{0, 1, 2, 3, 4});
-  CHECK(render::DescribeHolders(life.steps[1].holders) == "driver 1, <0.9.0> msg 1");
-  CHECK(render::DescribeHolders(life.steps[3].holders) == "<0.9.0> heap 1");
+  using model::Holder;
+  using Holders = std::vector<model::HolderCount>;
+  CHECK(life.steps[1].holders == Holders{{Holder::Driver(), 1}, {Holder::Message("<0.9.0>"), 1}});
+  CHECK(life.steps[3].holders == Holders{{Holder::Heap("<0.9.0>"), 1}});
+  CHECK(model::DescribeHolders(life.steps[1].holders, life.steps[1].borrowed) ==
+        "driver holds 1; <0.9.0> holds 1 (unreceived)");
+  CHECK(model::DescribeHolders(life.steps[3].holders, life.steps[3].borrowed) ==
+        "driver holds 0; <0.9.0> holds 1");
   CHECK(life.Ended());
   CHECK(life.Omitted() == 0);
 }
@@ -498,6 +505,68 @@ TEST_CASE("formats come from names and file extensions") {
 }
 
 // ---------------------------------------------------------------------------
+// How a life ended, which show and graph both say
+
+// The one lifetime of `r` as show and graph see it.
+struct Told {
+  explicit Told(const Recorded& r)
+      : life(r.lifetimes.at(0)),
+        findings(render::FindingsOf(life, r.findings)),
+        rows(render::RowsOf(life, findings)),
+        ending(render::EndingOf(life, rows, findings)) {}
+  const Lifetime& life;
+  std::vector<const Finding*> findings;
+  std::vector<render::LifetimeRow> rows;
+  render::LifeEnding ending;
+};
+
+TEST_CASE("a life whose refc reached 0 ended freed at that event, not at a later double free") {
+  const Recorded r = Record(kDoubleFree);
+  const Told told(r);
+  const render::LifeEnding& e = told.ending;
+  CHECK(e.how == render::LifeEnd::kFreed);
+  REQUIRE(e.at);
+  CHECK(e.at->step.step.event == 4);
+}
+
+TEST_CASE("a leaked life ended never freed, with its leak finding") {
+  const Recorded r = Record(kLeak);
+  const Told told(r);
+  const render::LifeEnding& e = told.ending;
+  CHECK(e.how == render::LifeEnd::kNeverFreed);
+  REQUIRE(e.leak);
+  CHECK(e.leak->code == Code::kLeak);
+}
+
+TEST_CASE("an alloc on a live id abandons the old life with its references") {
+  model::RecorderOptions first;
+  first.bins = {model::BinSelector::Parse("a#1")};
+  const Recorded r = Record(R"({"op":"alloc","bin":"a"}
+{"op":"output","bin":"a","to":"<0.9.0>"}
+{"op":"alloc","bin":"a"}
+{"op":"free","bin":"a"}
+)",
+                            first);
+  const Told told(r);
+  const render::LifeEnding& e = told.ending;
+  CHECK(e.how == render::LifeEnd::kAbandoned);
+  REQUIRE(e.at);
+  CHECK(e.at->step.step.event == 2);
+}
+
+TEST_CASE("a life a process still holds at the end of the trace is still held") {
+  const Recorded r = Record(R"({"op":"alloc","bin":"a"}
+{"op":"output","bin":"a","to":"<0.9.0>"}
+{"op":"free","bin":"a"}
+)");
+  const Told told(r);
+  const render::LifeEnding& e = told.ending;
+  CHECK(e.how == render::LifeEnd::kStillHeld);
+  REQUIRE(e.at);
+  CHECK(e.at->step.step.event == 2);
+}
+
+// ---------------------------------------------------------------------------
 // show
 
 TEST_CASE("show prints every event with holders and refc, findings inline") {
@@ -509,12 +578,14 @@ TEST_CASE("show prints every event with holders and refc, findings inline") {
   render::RenderShow(report, r.lifetimes, {false}, out);
   const std::string text = out.str();
   CHECK(text.rfind("binary a#1, 100 bytes in t.ndjson: 1 error\n", 0) == 0);
-  CHECK(text.find(
-            "  #1        2  driver   output → <0.9.0>     2  driver 1, <0.9.0> msg 1  d.c:2\n") !=
-        std::string::npos);
+  // Holders in the words of the finding messages.
+  CHECK(text.find("  #1        2  driver   output → <0.9.0>     2  "
+                  "driver holds 1; <0.9.0> holds 1 (unreceived)  d.c:2\n") != std::string::npos);
   const size_t freed = text.find("  freed at event 4\n");
   const size_t again = text.find(
-      "  #5        6  driver   free                -1  (freed)                  d.c:9  # again\n");
+      "  #5        6  driver   free                -1  (freed)                                     "
+      "  "
+      "d.c:9  # again\n");
   const size_t diag = text.find("└─ error[double-free]: ");
   CHECK(freed != std::string::npos);
   CHECK(again != std::string::npos);

@@ -5,12 +5,15 @@
 #include <sstream>
 #include <string>
 
+#include "model/wording.h"
 #include "render/json_renderer.h"
 #include "render/text_renderer.h"
 #include "tests/sample_findings.h"
 
 namespace refctrace::render {
 namespace {
+
+using model::DescribeStep;
 
 TEST_CASE("DoubleFreeRendersCompilerStyleWithHistoryNotes") {
   std::ostringstream out;

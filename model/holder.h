@@ -1,0 +1,47 @@
+// Who holds references to a binary incarnation, as a value: the model emits
+// holders with their counts after each step, and renderers read them without
+// parsing text. model/wording.h is the one place a holder becomes words.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace refctrace::model {
+
+enum class HolderKind : uint8_t {
+  kDriver,    // references the driver owns
+  kQueue,     // references in the port's I/O queue
+  kMessage,   // references in messages not yet received by `process`
+  kHeap,      // references in the heap of `process`
+  kEmulator,  // emulator references not attributed to a process
+};
+
+struct Holder {
+  HolderKind kind = HolderKind::kDriver;
+  std::string process;  // the pid for kMessage and kHeap; empty otherwise
+
+  static Holder Driver() { return {HolderKind::kDriver, {}}; }
+  static Holder Queue() { return {HolderKind::kQueue, {}}; }
+  static Holder Emulator() { return {HolderKind::kEmulator, {}}; }
+  static Holder Message(std::string pid) { return {HolderKind::kMessage, std::move(pid)}; }
+  static Holder Heap(std::string pid) { return {HolderKind::kHeap, std::move(pid)}; }
+
+  bool IsProcess() const { return kind == HolderKind::kMessage || kind == HolderKind::kHeap; }
+  friend bool operator==(const Holder& a, const Holder& b) {
+    return a.kind == b.kind && a.process == b.process;
+  }
+  friend bool operator!=(const Holder& a, const Holder& b) { return !(a == b); }
+};
+
+// A holder and its count after a step.
+struct HolderCount {
+  Holder holder;
+  int64_t count = 0;
+
+  friend bool operator==(const HolderCount& a, const HolderCount& b) {
+    return a.count == b.count && a.holder == b.holder;
+  }
+};
+
+}  // namespace refctrace::model

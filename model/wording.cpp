@@ -1,0 +1,174 @@
+#include "model/wording.h"
+
+#include <array>
+
+namespace refctrace::model {
+
+using trace::Op;
+
+namespace {
+
+// Indexed by Op (tests/wording_test.cpp checks that every op has its row). An
+// empty verb or label is the op's name in the trace format.
+constexpr std::array<OpWords, trace::kOpCount> kOpWords = {{
+    {"allocated", "allocated", ""},                              // kAlloc
+    {"reallocated", "reallocated", ""},                          // kRealloc
+    {"freed", "freed", ""},                                      // kFree
+    {"incremented the count of", "driver_binary_inc_refc", ""},  // kInc
+    {"decremented the count of", "driver_binary_dec_refc", ""},  // kDec
+    {"read the count of", "driver_binary_get_refc", ""},         // kObserve
+    {"wrote to", "written", ""},                                 // kWrite
+    {"read", "read", ""},                                        // kRead
+    {"output", "output", ""},                                    // kOutput
+    {"queued", "queued on the port", ""},                        // kEnq
+    {"dequeued", "dequeued from the port", ""},                  // kDeq
+    {"borrowed", "borrowed in a callback", ""},                  // kBorrow
+    {"returned", "callback returned", ""},                       // kUnborrow
+    {"", "port stopped", "port stop"},                           // kStop
+    {"received", "received", ""},                                // kReceive
+    {"sent", "sent", ""},                                        // kSend
+    {"garbage-collected", "garbage-collected", ""},              // kGc
+    {"", "exited", ""},                                          // kExit
+    {"", "end of trace", "end of trace"},                        // kEnd
+}};
+
+}  // namespace
+
+const OpWords& WordsOf(Op op) {
+  return kOpWords[static_cast<size_t>(op)];
+}
+
+std::string_view Verb(Op op) {
+  const std::string_view verb = WordsOf(op).verb;
+  return verb.empty() ? trace::OpName(op) : verb;
+}
+
+std::string DescribeStep(const Step& step) {
+  const OpWords& words = WordsOf(step.op);
+  std::string s(words.history);
+  const bool driver = step.actor.empty() || step.actor == "driver";
+  const std::string by = driver ? "" : " by " + step.actor;
+  switch (step.op) {
+    case Op::kAlloc:
+      if (step.size) s += " " + Plural(*step.size, "byte");
+      break;
+    case Op::kRealloc:
+      if (step.size) s += " to " + Plural(*step.size, "byte");
+      if (!step.to.empty()) s += ", moved to " + step.to;
+      break;
+    case Op::kOutput:
+      s += " to " + step.to;
+      if (step.copied) s += " (copied, no reference)";
+      break;
+    case Op::kReceive:
+    case Op::kGc:
+      s += " by " + step.actor;
+      break;
+    case Op::kSend:
+      s += " by " + step.actor + " to " + step.to;
+      if (step.copied) s += " (copied, no reference)";
+      break;
+    case Op::kExit:
+      s = step.actor + " " + s;
+      break;
+    case Op::kStop:
+    case Op::kEnd:
+      break;
+    default:  // the driver's own calls, which a process may make too
+      s += by;
+      break;
+  }
+  if (!step.src.empty()) s += " at " + step.src;
+  if (!step.note.empty()) s += " [" + step.note + "]";
+  return s;
+}
+
+std::string EventSummary(const Step& step) {
+  const std::string_view label = WordsOf(step.op).label;
+  std::string text(label.empty() ? trace::OpName(step.op) : label);
+  switch (step.op) {
+    case Op::kAlloc:
+      if (step.size) text += " " + std::to_string(*step.size) + " B";
+      break;
+    case Op::kRealloc:
+      if (step.size) text += " " + std::to_string(*step.size) + " B";
+      if (!step.to.empty()) text += " → " + step.to;
+      break;
+    case Op::kOutput:
+    case Op::kSend:
+      text += " → " + step.to;
+      if (step.copied) text += " (copied)";
+      break;
+    default:
+      break;
+  }
+  return text;
+}
+
+void HoldersPhrase::Add(const HolderCount& h) {
+  switch (h.holder.kind) {
+    case HolderKind::kDriver:
+      Driver(h.count);
+      break;
+    case HolderKind::kQueue:
+      Queue(h.count);
+      break;
+    case HolderKind::kEmulator:
+      Emulator(h.count);
+      break;
+    case HolderKind::kMessage:
+      Process(h.holder.process, h.count, 0);
+      break;
+    case HolderKind::kHeap:
+      Process(h.holder.process, 0, h.count);
+      break;
+  }
+}
+
+void HoldersPhrase::Process(std::string_view pid, int64_t unreceived, int64_t heap) {
+  if (unreceived + heap == 0) return;
+  if (!last_pid_.empty() && pid == last_pid_) {
+    if (last_named_) {
+      named_.back().unreceived += unreceived;
+      named_.back().heap += heap;
+    } else {
+      others_hold_ += unreceived + heap;
+    }
+    return;
+  }
+  last_pid_ = pid;
+  last_named_ = named_.size() < kNamed;
+  if (last_named_) {
+    named_.push_back({std::string(pid), unreceived, heap});
+  } else {
+    ++others_;
+    others_hold_ += unreceived + heap;
+  }
+}
+
+std::string HoldersPhrase::Text() const {
+  std::string s = "driver holds " + std::to_string(driver_);
+  if (borrowed_) s += " (borrowed in a callback)";
+  if (queue_) s += "; the port queue holds " + std::to_string(queue_);
+  for (const Named& p : named_) {
+    s += "; " + p.pid + " holds " + std::to_string(p.unreceived + p.heap);
+    if (p.unreceived && p.heap) s += " (" + std::to_string(p.unreceived) + " unreceived)";
+    if (p.unreceived && !p.heap) s += " (unreceived)";
+  }
+  if (others_) {
+    s += "; " + std::to_string(others_) +
+         (others_ == 1 ? " more process holds " : " more processes hold ") +
+         std::to_string(others_hold_);
+  }
+  if (emulator_) s += "; the emulator holds " + std::to_string(emulator_);
+  return s;
+}
+
+std::string DescribeHolders(const std::vector<HolderCount>& holders, bool borrowed) {
+  HoldersPhrase phrase(borrowed);
+  for (const HolderCount& h : holders)
+    phrase.Add(h);
+  return phrase.Text();
+}
+
+}  // namespace refctrace::model

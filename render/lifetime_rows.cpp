@@ -1,0 +1,97 @@
+#include "render/lifetime_rows.h"
+
+#include <algorithm>
+
+namespace refctrace::render {
+
+using model::Code;
+using model::Finding;
+using model::HolderCount;
+using model::HolderKind;
+using model::Lifetime;
+using trace::Op;
+
+std::string IncarnationName(const model::IncarnationKey& key) {
+  return key.bin.ToDisplay() + "#" + std::to_string(key.incarnation);
+}
+
+std::vector<const Finding*> FindingsOf(const Lifetime& life, const std::vector<Finding>& findings) {
+  std::vector<const Finding*> out;
+  for (const Finding& f : findings) {
+    if (life.HasName(f.bin, f.incarnation)) out.push_back(&f);
+  }
+  return out;
+}
+
+std::vector<LifetimeRow> RowsOf(const Lifetime& life, const std::vector<const Finding*>& findings) {
+  std::vector<LifetimeRow> rows;
+  for (size_t i = 0; i < life.steps.size(); ++i) {
+    rows.push_back({life.steps[i], life.omitted_before[i], false});
+  }
+  auto has_event = [&](uint64_t event) {
+    return std::any_of(rows.begin(), rows.end(),
+                       [&](const LifetimeRow& r) { return r.step.step.event == event; });
+  };
+  const uint64_t last_event = rows.empty() ? 0 : rows.back().step.step.event;
+  std::vector<LifetimeRow> extra;
+  for (const Finding* f : findings) {
+    if (f->history.empty()) continue;
+    const model::Step& last = f->history.back();
+    if (f->code == Code::kLeak) {
+      // The end of the trace, when the model saw no step for it (a process
+      // still held the binary): the driver's and queue's references end here.
+      if ((last.op == Op::kEnd || last.op == Op::kStop) && last.event > last_event &&
+          !has_event(last.event)) {
+        LifetimeRow r;
+        r.step.step = last;
+        for (const HolderCount& h :
+             rows.empty() ? std::vector<HolderCount>{} : rows.back().step.holders) {
+          if (h.holder.kind != HolderKind::kDriver && h.holder.kind != HolderKind::kQueue)
+            r.step.holders.push_back(h);
+        }
+        for (const HolderCount& h : r.step.holders)
+          r.step.refc += h.count;
+        extra.push_back(std::move(r));
+      }
+      continue;
+    }
+    // An op on the id after this incarnation was freed (double-free,
+    // use-after-free): the model keeps no step for it, the finding does.
+    if (last.event == f->event && !has_event(f->event) && f->event > last_event && life.Ended()) {
+      LifetimeRow r;
+      r.step.step = last;
+      r.after_end = true;
+      extra.push_back(std::move(r));
+    }
+  }
+  std::sort(extra.begin(), extra.end(), [](const LifetimeRow& a, const LifetimeRow& b) {
+    return a.step.step.event < b.step.step.event;
+  });
+  for (LifetimeRow& r : extra) {
+    if (has_event(r.step.step.event)) continue;
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+LifeEnding EndingOf(const Lifetime& life, const std::vector<LifetimeRow>& rows,
+                    const std::vector<const Finding*>& findings) {
+  LifeEnding ending;
+  for (const Finding* f : findings) {
+    if (f->code == Code::kLeak) {
+      ending.how = LifeEnd::kNeverFreed;
+      ending.leak = f;
+      return ending;
+    }
+  }
+  // The last row that is not after the end: the one that ended it, if any did.
+  for (const LifetimeRow& r : rows) {
+    if (!r.after_end) ending.at = &r;
+  }
+  if (ending.at && life.Ended()) {
+    ending.how = ending.at->step.refc != 0 ? LifeEnd::kAbandoned : LifeEnd::kFreed;
+  }
+  return ending;
+}
+
+}  // namespace refctrace::render
