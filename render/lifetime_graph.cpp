@@ -101,6 +101,8 @@ struct LaneCount {
 };
 using LaneCounts = std::vector<LaneCount>;  // per lane
 
+constexpr size_t kDriverLane = 0;  // always the first
+
 class ClusterBuilder {
  public:
   ClusterBuilder(const Lifetime& life, std::vector<const Finding*> findings,
@@ -143,8 +145,8 @@ class ClusterBuilder {
   std::vector<int64_t> labelled_;  // per lane, the count of the last segment
   std::vector<Hold> labelled_hold_;
   std::map<std::string, size_t> process_lane_;  // pid -> lane
-  size_t queue_lane_ = 0;                       // 0 (the driver's): none
-  size_t emulator_lane_ = 0;
+  size_t queue_lane_ = kDriverLane;             // kDriverLane: there is none
+  size_t emulator_lane_ = kDriverLane;
   std::map<std::string, std::deque<uint64_t>> in_flight_;  // pid -> output/send events
   LaneCounts prev_counts_;                                 // after the last event row
   bool terminal_done_ = false;
@@ -190,7 +192,7 @@ GraphCluster ClusterBuilder::Build() {
     int64_t prev = 0;
     for (size_t i = 0; i < rows_.size(); ++i) {
       const Op op = rows_[i].step.step.op;
-      const int64_t driver = row_counts_[i][0].held;
+      const int64_t driver = row_counts_[i][kDriverLane].held;
       if ((op == Op::kStop || op == Op::kEnd) && driver == 0) continue;  // written off
       if (driver == 0) {
         leak_from_.reset();
@@ -260,11 +262,11 @@ size_t ClusterBuilder::LaneOf(const model::Step& s) const {
     case Where::kQueue:
       return queue_lane_;
     case Where::kProcess:
-      return ProcessLane(s.actor).value_or(0);
+      return ProcessLane(s.actor).value_or(kDriverLane);
     case Where::kDriver:
       break;
   }
-  return 0;
+  return kDriverLane;
 }
 
 std::optional<size_t> ClusterBuilder::ProcessLane(const std::string& pid) const {
@@ -278,7 +280,7 @@ LaneCounts ClusterBuilder::CountsOf(const LifetimeStep& step) const {
   for (const HolderCount& h : step.holders) {
     switch (h.holder.kind) {
       case HolderKind::kDriver:
-        counts[0].held += h.count;
+        counts[kDriverLane].held += h.count;
         break;
       case HolderKind::kQueue:
         counts[queue_lane_].held += h.count;
@@ -453,7 +455,7 @@ void ClusterBuilder::AddOmittedRow(uint64_t omitted, uint64_t before_event) {
     if (lane == 0) {
       n.id = prefix_ + "/before-e" + std::to_string(before_event);
       n.kind = NodeKind::kOmitted;
-      n.lines = {"… " + Plural(omitted, "event", "events") + " not drawn …"};
+      n.lines = {"… " + Plural(omitted, "event") + " not drawn …"};
     }
     row_nodes.push_back(AddNode(std::move(n)));
   }
@@ -475,7 +477,7 @@ void ClusterBuilder::AddTerminal() {
       n.codes = {Code::kLeak};
       n.severity = leak_->severity;
       n.lines = {"never freed"};
-      if (leak_->size) n.lines.push_back(Plural(*leak_->size, "byte", "bytes") + " leaked");
+      if (leak_->size) n.lines.push_back(Plural(*leak_->size, "byte") + " leaked");
       n.tooltip = leak_->message;
       e.tail = last_node_[0];
       e.kind = EdgeKind::kLane;
@@ -570,7 +572,7 @@ void ClusterBuilder::Title() {
   for (const LifetimeStep& s : life_.steps) {
     if (s.step.size) size = s.step.size;
   }
-  if (size) first += " · " + Plural(*size, "byte", "bytes");
+  if (size) first += " · " + Plural(*size, "byte");
   for (size_t i = 1; i < life_.names.size(); ++i)
     first += " → " + life_.names[i].bin.ToDisplay();
   if (life_.adopted) first += " · adopted (not allocated in the trace)";
@@ -672,8 +674,7 @@ LifetimeGraph BuildLifetimeGraph(const std::vector<Lifetime>& lifetimes,
     g.clusters.push_back(std::move(cluster));
   if (!options.title.empty()) g.title.push_back(options.title);
   std::string summary = Plural(g.clusters.size(), "binary", "binaries") + " drawn · " +
-                        Plural(errors, "error", "errors") + ", " +
-                        Plural(warnings, "warning", "warnings");
+                        Plural(errors, "error") + ", " + Plural(warnings, "warning");
   g.title.push_back(summary);
   PackColumns(&g);
   return g;

@@ -75,7 +75,7 @@ void RenderOne(const InputReport& report, const Lifetime& life,
   std::string heading = "binary " + IncarnationName(start);
   for (size_t i = 1; i < life.names.size(); ++i)
     heading += " → " + IncarnationName(life.names[i]);
-  if (size) heading += ", " + Plural(*size, "byte", "bytes");
+  if (size) heading += ", " + Plural(*size, "byte");
   if (life.adopted) heading += ", adopted (not allocated in the trace)";
   heading += " in " + path;
   uint64_t errors = 0;
@@ -89,8 +89,8 @@ void RenderOne(const InputReport& report, const Lifetime& life,
     out << "no findings\n";
   } else {
     std::string counts;
-    if (errors) counts = Plural(errors, "error", "errors");
-    if (warnings) counts += (counts.empty() ? "" : ", ") + Plural(warnings, "warning", "warnings");
+    if (errors) counts = Plural(errors, "error");
+    if (warnings) counts += (counts.empty() ? "" : ", ") + Plural(warnings, "warning");
     out << paint(errors ? kRed : kMagenta, counts) << "\n";
   }
 
@@ -127,7 +127,7 @@ void RenderOne(const InputReport& report, const Lifetime& life,
     end_said = true;
     if (ending.how == LifeEnd::kNeverFreed) {
       std::string s = "never freed: the driver's reference is leaked";
-      if (ending.leak->size) s += " (" + Plural(*ending.leak->size, "byte", "bytes") + ")";
+      if (ending.leak->size) s += " (" + Plural(*ending.leak->size, "byte") + ")";
       out << "  " << paint(kRed, s) << "\n";
       return;
     }
@@ -158,8 +158,7 @@ void RenderOne(const InputReport& report, const Lifetime& life,
     const LifetimeRow& r = rows[i];
     if (r.after_end && !end_said) say_end();
     if (r.omitted_before) {
-      out << "  " << paint(kDim, "… " + Plural(r.omitted_before, "event", "events") + " omitted …")
-          << "\n";
+      out << "  " << paint(kDim, "… " + Plural(r.omitted_before, "event") + " omitted …") << "\n";
     }
     const bool anchor = std::any_of(findings.begin(), findings.end(), [&](const Finding* f) {
       return f->event == r.step.step.event && r.step.step.op != Op::kEnd;
