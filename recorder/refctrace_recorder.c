@@ -1,5 +1,12 @@
 /* refctrace_recorder.c: the recording side of refctrace_recorder.h. Compile it
- * into the driver with -DREFCTRACE (without it this file is empty). */
+ * into the driver with -DREFCTRACE (without it this file is empty).
+ *
+ * Every recorded call goes through Run(): it checks that recording is on,
+ * takes the lock, lets the call's kind collect what it needs before the real
+ * call, performs the call, writes the lines and unlocks, in that order and in
+ * one place. A kind (CallKind) is three small functions; an entry point only
+ * fills a Call with its arguments. Every line is built by one Line writer
+ * whose string fields all go through one JSON escaper. */
 #define REFCTRACE_RECORDER_IMPLEMENTATION
 #include "refctrace_recorder.h"
 
@@ -60,32 +67,103 @@ static int Enabled(void) {
 
 /* ---- one event line -------------------------------------------------- */
 
+/* Where a call comes from: the macro's __FILE__ and __LINE__. */
 typedef struct {
-  char text[640];
+  const char* file;
+  int line;
+} Site;
+
+/* One JSON object, written with one write(2). It starts in `inline_text`
+ * and moves to the heap only for a line that does not fit (long paths), so
+ * a line is never cut: a cut line would not be JSON. */
+typedef struct {
+  char* text;
   size_t used;
+  size_t capacity;
+  int failed; /* out of memory: the line is dropped, never written half */
+  char inline_text[512];
 } Line;
 
+static int Reserve(Line* line, size_t more) {
+  if (line->failed) return 0;
+  if (line->used + more < line->capacity) return 1;
+  size_t capacity = line->capacity * 2;
+  while (line->used + more >= capacity)
+    capacity *= 2;
+  char* text = malloc(capacity);
+  if (text == NULL) {
+    line->failed = 1;
+    return 0;
+  }
+  memcpy(text, line->text, line->used);
+  if (line->text != line->inline_text) free(line->text);
+  line->text = text;
+  line->capacity = capacity;
+  return 1;
+}
+
+/* JSON syntax and numbers; never a string from outside (see AddEscaped). */
 static void Add(Line* line, const char* format, ...) {
-  if (line->used >= sizeof line->text) return;
   va_list args;
   va_start(args, format);
-  int n = vsnprintf(line->text + line->used, sizeof line->text - line->used, format, args);
+  char scratch[64];
+  int n = vsnprintf(scratch, sizeof scratch, format, args);
   va_end(args);
-  if (n > 0) line->used += (size_t)n;
-  if (line->used > sizeof line->text) line->used = sizeof line->text;
+  if (n < 0 || !Reserve(line, (size_t)n)) return;
+  if ((size_t)n < sizeof scratch) {
+    memcpy(line->text + line->used, scratch, (size_t)n);
+  } else {
+    va_start(args, format);
+    vsnprintf(line->text + line->used, (size_t)n + 1, format, args);
+    va_end(args);
+  }
+  line->used += (size_t)n;
+}
+
+/* The contents of a JSON string: `"` and `\` escaped, control bytes as
+ * \u00XX; other bytes (UTF-8 included) as they are. */
+static void AddEscaped(Line* line, const char* text) {
+  static const char kHex[] = "0123456789abcdef";
+  for (const unsigned char* c = (const unsigned char*)text; *c != '\0'; ++c) {
+    if (!Reserve(line, 6)) return;
+    char* out = line->text + line->used;
+    if (*c == '"' || *c == '\\') {
+      out[0] = '\\';
+      out[1] = (char)*c;
+      line->used += 2;
+    } else if (*c < 0x20) {
+      memcpy(out, "\\u00", 4);
+      out[4] = kHex[*c >> 4];
+      out[5] = kHex[*c & 0xf];
+      line->used += 6;
+    } else {
+      out[0] = (char)*c;
+      line->used += 1;
+    }
+  }
+}
+
+/* ,"key":"value" for every string field. */
+static void AddString(Line* line, const char* key, const char* value) {
+  Add(line, ",\"%s\":\"", key);
+  AddEscaped(line, value);
+  Add(line, "\"");
 }
 
 static void Begin(Line* line, const char* op) {
+  line->text = line->inline_text;
   line->used = 0;
-  Add(line, "{\"op\":\"%s\"", op);
+  line->capacity = sizeof line->inline_text;
+  line->failed = 0;
+  Add(line, "{\"op\":\"");
+  AddEscaped(line, op);
+  Add(line, "\"");
 }
 
-static void AddId(Line* line, const char* key, uintptr_t id) {
-  Add(line, ",\"%s\":\"0x%" PRIxPTR "\"", key, id);
-}
-
-static void AddBin(Line* line, const char* key, const ErlDrvBinary* bin) {
-  AddId(line, key, (uintptr_t)bin);
+static void AddBin(Line* line, const char* key, uintptr_t id) {
+  char text[2 + 2 * sizeof id + 1];
+  snprintf(text, sizeof text, "0x%" PRIxPTR, id);
+  AddString(line, key, text);
 }
 
 static void AddRefc(Line* line, ErlDrvSInt refc) {
@@ -96,44 +174,46 @@ static void AddRefc(Line* line, ErlDrvSInt refc) {
  * number (15 bits) and serial (13 bits) that pid_to_list/1 prints. This is
  * the emulator's internal layout (checked on OTP 25, 64-bit, by the
  * end-to-end tests: a wrong name would show as refc-mismatch). */
-static void AddTo(Line* line, ErlDrvTermData pid) {
+static void AddTo(Line* line, ErlDrvTermData pid, int known) {
   uintptr_t raw = (uintptr_t)pid;
-  if ((raw & 0xf) == 0x3) {
+  char text[32] = "unknown";
+  if (known && (raw & 0xf) == 0x3) {
     uintptr_t data = raw >> 4;
-    Add(line, ",\"to\":\"<0.%u.%u>\"", (unsigned)(data & 0x7fff),
-        (unsigned)((data >> 15) & 0x1fff));
-  } else {
-    Add(line, ",\"to\":\"unknown\"");
+    snprintf(text, sizeof text, "<0.%u.%u>", (unsigned)(data & 0x7fff),
+             (unsigned)((data >> 15) & 0x1fff));
   }
+  AddString(line, "to", text);
 }
 
-static void Finish(Line* line, const char* file, int src_line) {
-  if (file != NULL) {
+static void AddSrc(Line* line, Site site) {
+  if (site.file == NULL) return;
 #ifdef REFCTRACE_SRC_PATHS
-    /* __FILE__ as compiled: with -fmacro-prefix-map=$REPO/= it is relative
-     * to the repository root, which SARIF viewers need to open the file. */
-    const char* shown = file;
+  /* __FILE__ as compiled: with -fmacro-prefix-map=$REPO/= it is relative
+   * to the repository root, which SARIF viewers need to open the file. */
+  const char* shown = site.file;
 #else
-    const char* base = strrchr(file, '/');
-    const char* shown = base ? base + 1 : file;
+  const char* base = strrchr(site.file, '/');
+  const char* shown = base ? base + 1 : site.file;
 #endif
-    Add(line, ",\"src\":\"%s:%d\"", shown, src_line);
-  }
-  Add(line, ",\"t\":%lld}\n", (long long)erl_drv_monotonic_time(ERL_DRV_NSEC));
-  if (line->used >= sizeof line->text) {
-    line->used = sizeof line->text;
-    line->text[line->used - 1] = '\n'; /* cannot happen with our fields */
-  }
-  WriteAll(line->text, line->used);
+  Add(line, ",\"src\":\"");
+  AddEscaped(line, shown);
+  Add(line, ":%d\"", site.line);
 }
 
-static void Simple(const char* op, const ErlDrvBinary* bin, ErlDrvSInt refc, const char* file,
-                   int src_line) {
+static void Finish(Line* line, Site site) {
+  AddSrc(line, site);
+  Add(line, ",\"t\":%lld}\n", (long long)erl_drv_monotonic_time(ERL_DRV_NSEC));
+  if (!line->failed) WriteAll(line->text, line->used);
+  if (line->text != line->inline_text) free(line->text);
+}
+
+/* The line most events are: op, bin, refc, src, t. */
+static void Simple(const char* op, const ErlDrvBinary* bin, ErlDrvSInt refc, Site site) {
   Line line;
   Begin(&line, op);
-  AddBin(&line, "bin", bin);
+  AddBin(&line, "bin", (uintptr_t)bin);
   AddRefc(&line, refc);
-  Finish(&line, file, src_line);
+  Finish(&line, site);
 }
 
 /* ---- distinct binaries of a call, with their refc before it --------- */
@@ -161,14 +241,8 @@ static void TouchedFree(TouchedSet* set) {
   if (set->items != set->inline_items) free(set->items);
 }
 
-static void TouchedAdd(TouchedSet* set, ErlDrvBinary* bin, int has_bytes) {
-  if (bin == NULL) return;
-  for (int i = 0; i < set->count; ++i) {
-    if (set->items[i].bin == bin) {
-      set->items[i].has_bytes |= has_bytes;
-      return;
-    }
-  }
+/* Appends bin (not NULL) with its count now. */
+static void TouchedAppend(TouchedSet* set, ErlDrvBinary* bin, int has_bytes) {
   if (set->count == set->capacity) {
     int capacity = set->capacity * 2;
     Touched* items = malloc(sizeof *items * (size_t)capacity);
@@ -184,6 +258,18 @@ static void TouchedAdd(TouchedSet* set, ErlDrvBinary* bin, int has_bytes) {
   t->has_bytes = has_bytes;
 }
 
+/* Adds bin once: a second mention only widens has_bytes. */
+static void TouchedAdd(TouchedSet* set, ErlDrvBinary* bin, int has_bytes) {
+  if (bin == NULL) return;
+  for (int i = 0; i < set->count; ++i) {
+    if (set->items[i].bin == bin) {
+      set->items[i].has_bytes |= has_bytes;
+      return;
+    }
+  }
+  TouchedAppend(set, bin, has_bytes);
+}
+
 static void TouchedAddIovec(TouchedSet* set, const ErlIOVec* ev, ErlDrvSizeT skip) {
   if (ev == NULL) return;
   for (int i = 0; i < ev->vsize; ++i) {
@@ -191,51 +277,6 @@ static void TouchedAddIovec(TouchedSet* set, const ErlIOVec* ev, ErlDrvSizeT ski
     int has_bytes = len > skip;
     skip = len > skip ? 0 : skip - len;
     TouchedAdd(set, ev->binv[i], has_bytes);
-  }
-}
-
-/* One `output` per reference the call created. No new reference means the
- * emulator copied the bytes (<= 64 bytes), or the receiver is gone. */
-static void EmitOutputs(const TouchedSet* set, ErlDrvTermData to, int to_known, const char* file,
-                        int src_line) {
-  for (int i = 0; i < set->count; ++i) {
-    const Touched* t = &set->items[i];
-    ErlDrvSInt after = driver_binary_get_refc(t->bin);
-    if (after <= t->before) {
-      if (!t->has_bytes) continue;
-      Line line;
-      Begin(&line, "output");
-      AddBin(&line, "bin", t->bin);
-      if (to_known)
-        AddTo(&line, to);
-      else
-        Add(&line, ",\"to\":\"unknown\"");
-      Add(&line, ",\"copied\":true");
-      AddRefc(&line, after);
-      Finish(&line, file, src_line);
-      continue;
-    }
-    for (ErlDrvSInt refc = t->before + 1; refc <= after; ++refc) {
-      Line line;
-      Begin(&line, "output");
-      AddBin(&line, "bin", t->bin);
-      if (to_known)
-        AddTo(&line, to);
-      else
-        Add(&line, ",\"to\":\"unknown\"");
-      AddRefc(&line, refc);
-      Finish(&line, file, src_line);
-    }
-  }
-}
-
-/* One `enq` per reference the queue took. */
-static void EmitEnqs(const TouchedSet* set, const char* file, int src_line) {
-  for (int i = 0; i < set->count; ++i) {
-    const Touched* t = &set->items[i];
-    ErlDrvSInt after = driver_binary_get_refc(t->bin);
-    for (ErlDrvSInt refc = t->before + 1; refc <= after; ++refc)
-      Simple("enq", t->bin, refc, file, src_line);
   }
 }
 
@@ -302,41 +343,118 @@ static void TouchedAddTermSpec(TouchedSet* set, const ErlDrvTermData* data, int 
   }
 }
 
-/* ---- recorded calls -------------------------------------------------- */
+/* ---- one recorded call ----------------------------------------------- */
 
-ErlDrvBinary* refctrace_alloc_binary(ErlDrvSizeT size, const char* file, int src_line) {
-  if (!Enabled()) return driver_alloc_binary(size);
-  pthread_mutex_lock(&call_lock);
-  ErlDrvBinary* bin = driver_alloc_binary(size);
-  if (bin != NULL) {
-    Line line;
-    Begin(&line, "alloc");
-    AddBin(&line, "bin", bin);
-    Add(&line, ",\"size\":%lu", (unsigned long)size);
-    AddRefc(&line, driver_binary_get_refc(bin));
-    Finish(&line, file, src_line);
+/* The arguments and results of any recorded call, and what the recorder
+ * learns about it before the real call. Each kind uses the fields it needs. */
+typedef struct Call {
+  Site site;
+  ErlDrvPort port;
+  ErlDrvTermData port_term; /* erl_drv_output_term, erl_drv_send_term */
+  ErlDrvTermData to;        /* the receiver of an output */
+  int to_known;
+  ErlDrvBinary* bin;
+  ErlDrvSizeT size, offset, len, skip, hlen;
+  char* hbuf;
+  ErlIOVec* ev;
+  ErlDrvTermData* data;
+  int data_len;
+  int defused;       /* driver_free_binary: defused by REFCTRACE_DEFUSE_NEXT_FREE */
+  ErlDrvSInt before; /* driver_free_binary: the count before the call */
+  /* results */
+  ErlDrvBinary* bin_result;
+  ErlDrvSInt refc_result;
+  int int_result;
+  ErlDrvSizeT size_result;
+  TouchedSet touched; /* binaries the call may take references to */
+} Call;
+
+/* What a kind of call does; any step may be NULL. */
+typedef struct {
+  const char* op;     /* the event, for kinds that write one op */
+  int remembers_port; /* the call names a port the driver runs */
+  /* Under the lock, before the real call: counts, receiver. */
+  void (*collect)(Call* call);
+  /* The erl_driver call itself; runs also when recording is off. */
+  void (*perform)(Call* call);
+  /* Under the lock, after it: the lines. */
+  void (*emit)(const char* op, Call* call);
+} CallKind;
+
+static void Run(const CallKind* kind, Call* call) {
+  if (!Enabled()) {
+    if (kind->perform) kind->perform(call);
+    return;
   }
+  pthread_mutex_lock(&call_lock);
+  if (kind->remembers_port) RememberPort(call->port);
+  TouchedInit(&call->touched);
+  if (kind->collect) kind->collect(call);
+  if (kind->perform) kind->perform(call);
+  if (kind->emit) kind->emit(kind->op, call);
+  TouchedFree(&call->touched);
   pthread_mutex_unlock(&call_lock);
-  return bin;
 }
 
-ErlDrvBinary* refctrace_realloc_binary(ErlDrvBinary* bin, ErlDrvSizeT size, const char* file,
-                                       int src_line) {
-  if (!Enabled()) return driver_realloc_binary(bin, size);
-  if (bin == NULL) return refctrace_alloc_binary(size, file, src_line);
-  pthread_mutex_lock(&call_lock);
-  ErlDrvBinary* moved = driver_realloc_binary(bin, size);
-  if (moved != NULL) { /* on failure the old binary is untouched: nothing happened */
-    Line line;
-    Begin(&line, "realloc");
-    AddBin(&line, "bin", bin);
-    if (moved != bin) AddBin(&line, "new_bin", moved);
-    Add(&line, ",\"size\":%lu", (unsigned long)size);
-    AddRefc(&line, driver_binary_get_refc(moved));
-    Finish(&line, file, src_line);
+/* ---- collect: before the real call ----------------------------------- */
+
+static void CollectBin(Call* c) {
+  TouchedAdd(&c->touched, c->bin, c->len > 0);
+}
+
+static void CollectIovec(Call* c) {
+  TouchedAddIovec(&c->touched, c->ev, c->skip);
+}
+
+static void CollectTermSpec(Call* c) {
+  TouchedAddTermSpec(&c->touched, c->data, c->data_len);
+}
+
+/* The port's owner receives driver_output_binary and driver_outputv. */
+static void CollectBinForOwner(Call* c) {
+  CollectBin(c);
+  c->to = driver_connected(c->port);
+  c->to_known = 1;
+}
+
+static void CollectIovecForOwner(Call* c) {
+  CollectIovec(c);
+  c->to = driver_connected(c->port);
+  c->to_known = 1;
+}
+
+static void CollectTermSpecForOwner(Call* c) {
+  CollectTermSpec(c);
+  c->to_known = OwnerOf(c->port_term, &c->to);
+}
+
+static void CollectBefore(Call* c) {
+  if (c->bin != NULL) c->before = driver_binary_get_refc(c->bin);
+}
+
+/* driver_deq takes a byte count; the queue releases one reference per head
+ * segment that the count fully consumes. Those segments, in queue order and
+ * with repeats. */
+static void CollectConsumedSegments(Call* c) {
+  ErlIOVec queue;
+  memset(&queue, 0, sizeof queue);
+  ErlDrvSizeT queued = driver_peekqv(c->port, &queue);
+  if (queued == (ErlDrvSizeT)-1 || c->size > queued) return;
+  ErlDrvSizeT left = c->size;
+  for (int i = 0; i < queue.vsize && left >= queue.iov[i].iov_len; ++i) {
+    left -= queue.iov[i].iov_len;
+    if (queue.binv[i] != NULL) TouchedAppend(&c->touched, queue.binv[i], 1);
   }
-  pthread_mutex_unlock(&call_lock);
-  return moved;
+}
+
+/* ---- perform: the real calls ----------------------------------------- */
+
+static void PerformAlloc(Call* c) {
+  c->bin_result = driver_alloc_binary(c->size);
+}
+
+static void PerformRealloc(Call* c) {
+  c->bin_result = driver_realloc_binary(c->bin, c->size);
 }
 
 static int TakeDefuse(void) {
@@ -349,277 +467,354 @@ static int TakeDefuse(void) {
  * through driver_binary_dec_refc, which never frees the memory: a seeded
  * double free then leaks instead of freeing bytes others still use, and
  * every count the emulator reports afterwards is the real one. */
-static void FreeOrDefuse(ErlDrvBinary* bin, int defuse) {
-  if (defuse)
-    driver_binary_dec_refc(bin);
-  else
-    driver_free_binary(bin);
-}
-
-void refctrace_free_binary(ErlDrvBinary* bin, const char* file, int src_line) {
-  if (!Enabled() || bin == NULL) {
-    if (bin == NULL)
-      driver_free_binary(bin);
-    else
-      FreeOrDefuse(bin, TakeDefuse());
+static void PerformFree(Call* c) {
+  if (c->bin == NULL) {
+    driver_free_binary(c->bin);
     return;
   }
-  pthread_mutex_lock(&call_lock);
-  /* After the call the binary may be gone: its count after is the count
-   * before minus the one reference released. */
-  ErlDrvSInt before = driver_binary_get_refc(bin);
-  uintptr_t id = (uintptr_t)bin; /* only the address is used after the call */
-  int defuse = TakeDefuse();
-  FreeOrDefuse(bin, defuse);
+  c->defused = TakeDefuse();
+  if (c->defused)
+    driver_binary_dec_refc(c->bin);
+  else
+    driver_free_binary(c->bin);
+}
+
+static void PerformInc(Call* c) {
+  c->refc_result = driver_binary_inc_refc(c->bin);
+}
+
+static void PerformDec(Call* c) {
+  c->refc_result = driver_binary_dec_refc(c->bin);
+}
+
+static void PerformGetRefc(Call* c) {
+  c->refc_result = driver_binary_get_refc(c->bin);
+}
+
+static void PerformOutputBinary(Call* c) {
+  c->int_result = driver_output_binary(c->port, c->hbuf, c->hlen, c->bin, c->offset, c->len);
+}
+
+static void PerformOutputv(Call* c) {
+  c->int_result = driver_outputv(c->port, c->hbuf, c->hlen, c->ev, c->skip);
+}
+
+static void PerformOutputTerm(Call* c) {
+  c->int_result = erl_drv_output_term(c->port_term, c->data, c->data_len);
+}
+
+static void PerformSendTerm(Call* c) {
+  c->int_result = erl_drv_send_term(c->port_term, c->to, c->data, c->data_len);
+}
+
+static void PerformEnqBin(Call* c) {
+  c->int_result = driver_enq_bin(c->port, c->bin, c->offset, c->len);
+}
+
+static void PerformPushqBin(Call* c) {
+  c->int_result = driver_pushq_bin(c->port, c->bin, c->offset, c->len);
+}
+
+static void PerformEnqv(Call* c) {
+  c->int_result = driver_enqv(c->port, c->ev, c->skip);
+}
+
+static void PerformPushqv(Call* c) {
+  c->int_result = driver_pushqv(c->port, c->ev, c->skip);
+}
+
+static void PerformDeq(Call* c) {
+  c->size_result = driver_deq(c->port, c->size);
+}
+
+/* ---- emit: the lines, after the real call ----------------------------- */
+
+/* driver_alloc_binary, and driver_realloc_binary(NULL, n), which allocates. */
+static void EmitAlloc(const char* op, Call* c) {
+  (void)op;
+  if (c->bin_result == NULL) return;
   Line line;
-  Begin(&line, "free");
-  AddId(&line, "bin", id);
-  if (defuse) Add(&line, ",\"note\":\"defused: count decremented, memory not freed\"");
-  AddRefc(&line, before - 1);
-  Finish(&line, file, src_line);
-  pthread_mutex_unlock(&call_lock);
+  Begin(&line, "alloc");
+  AddBin(&line, "bin", (uintptr_t)c->bin_result);
+  Add(&line, ",\"size\":%lu", (unsigned long)c->size);
+  AddRefc(&line, driver_binary_get_refc(c->bin_result));
+  Finish(&line, c->site);
 }
 
-/* driver_binary_inc_refc and driver_binary_dec_refc: the op, with the count
- * the call returns. */
-static ErlDrvSInt CountCall(const char* op, ErlDrvSInt (*call)(ErlDrvBinary*), ErlDrvBinary* bin,
-                            const char* file, int src_line) {
-  if (!Enabled()) return call(bin);
-  pthread_mutex_lock(&call_lock);
-  ErlDrvSInt refc = call(bin);
-  Simple(op, bin, refc, file, src_line);
-  pthread_mutex_unlock(&call_lock);
-  return refc;
-}
-
-ErlDrvSInt refctrace_binary_inc_refc(ErlDrvBinary* bin, const char* file, int src_line) {
-  return CountCall("inc", driver_binary_inc_refc, bin, file, src_line);
-}
-
-ErlDrvSInt refctrace_binary_dec_refc(ErlDrvBinary* bin, const char* file, int src_line) {
-  return CountCall("dec", driver_binary_dec_refc, bin, file, src_line);
-}
-
-ErlDrvSInt refctrace_binary_get_refc(ErlDrvBinary* bin, const char* file, int src_line) {
-  if (!Enabled()) return driver_binary_get_refc(bin);
-  pthread_mutex_lock(&call_lock);
-  ErlDrvSInt refc = driver_binary_get_refc(bin);
+static void EmitRealloc(const char* op, Call* c) {
+  /* On failure the old binary is untouched: nothing happened. */
+  if (c->bin == NULL || c->bin_result == NULL) {
+    EmitAlloc(op, c);
+    return;
+  }
   Line line;
-  Begin(&line, "observe");
-  AddBin(&line, "bin", bin);
-  Add(&line, ",\"refc\":%ld", (long)refc); /* required for observe */
-  Finish(&line, file, src_line);
-  pthread_mutex_unlock(&call_lock);
-  return refc;
+  Begin(&line, "realloc");
+  AddBin(&line, "bin", (uintptr_t)c->bin);
+  if (c->bin_result != c->bin) AddBin(&line, "new_bin", (uintptr_t)c->bin_result);
+  Add(&line, ",\"size\":%lu", (unsigned long)c->size);
+  AddRefc(&line, driver_binary_get_refc(c->bin_result));
+  Finish(&line, c->site);
+}
+
+/* After the call the binary may be gone: its count after is the count
+ * before minus the one reference released, and only its address is used. */
+static void EmitFree(const char* op, Call* c) {
+  if (c->bin == NULL) return;
+  Line line;
+  Begin(&line, op);
+  AddBin(&line, "bin", (uintptr_t)c->bin);
+  if (c->defused) AddString(&line, "note", "defused: count decremented, memory not freed");
+  AddRefc(&line, c->before - 1);
+  Finish(&line, c->site);
+}
+
+/* driver_binary_inc_refc and driver_binary_dec_refc: the count they return. */
+static void EmitCount(const char* op, Call* c) {
+  Simple(op, c->bin, c->refc_result, c->site);
+}
+
+static void EmitObserve(const char* op, Call* c) {
+  Line line;
+  Begin(&line, op);
+  AddBin(&line, "bin", (uintptr_t)c->bin);
+  Add(&line, ",\"refc\":%ld", (long)c->refc_result); /* required for observe */
+  Finish(&line, c->site);
+}
+
+static void EmitOutput(const Call* c, const ErlDrvBinary* bin, int copied, ErlDrvSInt refc) {
+  Line line;
+  Begin(&line, "output");
+  AddBin(&line, "bin", (uintptr_t)bin);
+  AddTo(&line, c->to, c->to_known);
+  if (copied) Add(&line, ",\"copied\":true");
+  AddRefc(&line, refc);
+  Finish(&line, c->site);
+}
+
+/* One `output` per reference the call created. No new reference means the
+ * emulator copied the bytes (<= 64 bytes), or the receiver is gone. */
+static void EmitOutputs(const char* op, Call* c) {
+  (void)op;
+  for (int i = 0; i < c->touched.count; ++i) {
+    const Touched* t = &c->touched.items[i];
+    ErlDrvSInt after = driver_binary_get_refc(t->bin);
+    if (after <= t->before) {
+      if (t->has_bytes) EmitOutput(c, t->bin, 1, after);
+      continue;
+    }
+    for (ErlDrvSInt refc = t->before + 1; refc <= after; ++refc)
+      EmitOutput(c, t->bin, 0, refc);
+  }
+}
+
+/* One `enq` per reference the queue took. */
+static void EmitEnqs(const char* op, Call* c) {
+  (void)op;
+  for (int i = 0; i < c->touched.count; ++i) {
+    const Touched* t = &c->touched.items[i];
+    ErlDrvSInt after = driver_binary_get_refc(t->bin);
+    for (ErlDrvSInt refc = t->before + 1; refc <= after; ++refc)
+      Simple("enq", t->bin, refc, c->site);
+  }
+}
+
+/* One `deq` per consumed segment; each release of the same binary lowers
+ * the count read before the call. */
+static void EmitDeqs(const char* op, Call* c) {
+  (void)op;
+  if (c->size_result == (ErlDrvSizeT)-1) return;
+  for (int i = 0; i < c->touched.count; ++i) {
+    const Touched* t = &c->touched.items[i];
+    ErlDrvSInt refc = t->before;
+    for (int j = 0; j <= i; ++j)
+      if (c->touched.items[j].bin == t->bin) --refc;
+    Simple("deq", t->bin, refc, c->site);
+  }
+}
+
+/* borrow, unborrow: each binary of the ErlIOVec with its count. */
+static void EmitTouched(const char* op, Call* c) {
+  for (int i = 0; i < c->touched.count; ++i)
+    Simple(op, c->touched.items[i].bin, c->touched.items[i].before, c->site);
+}
+
+/* write, read: the binary with its count now. */
+static void EmitMark(const char* op, Call* c) {
+  if (c->bin != NULL) Simple(op, c->bin, driver_binary_get_refc(c->bin), c->site);
+}
+
+static void EmitStop(const char* op, Call* c) {
+  ForgetPort(c->port);
+  Line line;
+  Begin(&line, op);
+  Finish(&line, c->site);
+}
+
+/* ---- the kinds ------------------------------------------------------- */
+
+static const CallKind kAlloc = {"alloc", 0, NULL, PerformAlloc, EmitAlloc};
+static const CallKind kRealloc = {"realloc", 0, NULL, PerformRealloc, EmitRealloc};
+static const CallKind kFree = {"free", 0, CollectBefore, PerformFree, EmitFree};
+static const CallKind kInc = {"inc", 0, NULL, PerformInc, EmitCount};
+static const CallKind kDec = {"dec", 0, NULL, PerformDec, EmitCount};
+static const CallKind kObserve = {"observe", 0, NULL, PerformGetRefc, EmitObserve};
+static const CallKind kOutputBinary = {"output", 1, CollectBinForOwner, PerformOutputBinary,
+                                       EmitOutputs};
+static const CallKind kOutputv = {"output", 1, CollectIovecForOwner, PerformOutputv, EmitOutputs};
+static const CallKind kOutputTerm = {"output", 0, CollectTermSpecForOwner, PerformOutputTerm,
+                                     EmitOutputs};
+static const CallKind kSendTerm = {"output", 0, CollectTermSpec, PerformSendTerm, EmitOutputs};
+static const CallKind kEnqBin = {"enq", 1, CollectBin, PerformEnqBin, EmitEnqs};
+static const CallKind kPushqBin = {"enq", 1, CollectBin, PerformPushqBin, EmitEnqs};
+static const CallKind kEnqv = {"enq", 1, CollectIovec, PerformEnqv, EmitEnqs};
+static const CallKind kPushqv = {"enq", 1, CollectIovec, PerformPushqv, EmitEnqs};
+static const CallKind kDeq = {"deq", 1, CollectConsumedSegments, PerformDeq, EmitDeqs};
+static const CallKind kBorrow = {"borrow", 0, CollectIovec, NULL, EmitTouched};
+static const CallKind kUnborrow = {"unborrow", 0, CollectIovec, NULL, EmitTouched};
+static const CallKind kWrite = {"write", 0, NULL, NULL, EmitMark};
+static const CallKind kRead = {"read", 0, NULL, NULL, EmitMark};
+static const CallKind kPortStarted = {NULL, 1, NULL, NULL, NULL};
+static const CallKind kPortStopped = {"stop", 0, NULL, NULL, EmitStop};
+
+/* ---- the entry points ------------------------------------------------ */
+
+ErlDrvBinary* refctrace_alloc_binary(ErlDrvSizeT size, const char* file, int line) {
+  Call c = {.site = {file, line}, .size = size};
+  Run(&kAlloc, &c);
+  return c.bin_result;
+}
+
+ErlDrvBinary* refctrace_realloc_binary(ErlDrvBinary* bin, ErlDrvSizeT size, const char* file,
+                                       int line) {
+  Call c = {.site = {file, line}, .bin = bin, .size = size};
+  Run(&kRealloc, &c);
+  return c.bin_result;
+}
+
+void refctrace_free_binary(ErlDrvBinary* bin, const char* file, int line) {
+  Call c = {.site = {file, line}, .bin = bin};
+  Run(&kFree, &c);
+}
+
+ErlDrvSInt refctrace_binary_inc_refc(ErlDrvBinary* bin, const char* file, int line) {
+  Call c = {.site = {file, line}, .bin = bin};
+  Run(&kInc, &c);
+  return c.refc_result;
+}
+
+ErlDrvSInt refctrace_binary_dec_refc(ErlDrvBinary* bin, const char* file, int line) {
+  Call c = {.site = {file, line}, .bin = bin};
+  Run(&kDec, &c);
+  return c.refc_result;
+}
+
+ErlDrvSInt refctrace_binary_get_refc(ErlDrvBinary* bin, const char* file, int line) {
+  Call c = {.site = {file, line}, .bin = bin};
+  Run(&kObserve, &c);
+  return c.refc_result;
 }
 
 int refctrace_output_binary(ErlDrvPort port, char* hbuf, ErlDrvSizeT hlen, ErlDrvBinary* bin,
-                            ErlDrvSizeT offset, ErlDrvSizeT len, const char* file, int src_line) {
-  if (!Enabled()) return driver_output_binary(port, hbuf, hlen, bin, offset, len);
-  pthread_mutex_lock(&call_lock);
-  RememberPort(port);
-  TouchedSet set;
-  TouchedInit(&set);
-  TouchedAdd(&set, bin, len > 0);
-  ErlDrvTermData owner = driver_connected(port);
-  int result = driver_output_binary(port, hbuf, hlen, bin, offset, len);
-  EmitOutputs(&set, owner, 1, file, src_line);
-  TouchedFree(&set);
-  pthread_mutex_unlock(&call_lock);
-  return result;
+                            ErlDrvSizeT offset, ErlDrvSizeT len, const char* file, int line) {
+  Call c = {.site = {file, line},
+            .port = port,
+            .hbuf = hbuf,
+            .hlen = hlen,
+            .bin = bin,
+            .offset = offset,
+            .len = len};
+  Run(&kOutputBinary, &c);
+  return c.int_result;
 }
 
 int refctrace_outputv(ErlDrvPort port, char* hbuf, ErlDrvSizeT hlen, ErlIOVec* ev, ErlDrvSizeT skip,
-                      const char* file, int src_line) {
-  if (!Enabled()) return driver_outputv(port, hbuf, hlen, ev, skip);
-  pthread_mutex_lock(&call_lock);
-  RememberPort(port);
-  TouchedSet set;
-  TouchedInit(&set);
-  TouchedAddIovec(&set, ev, skip);
-  ErlDrvTermData owner = driver_connected(port);
-  int result = driver_outputv(port, hbuf, hlen, ev, skip);
-  EmitOutputs(&set, owner, 1, file, src_line);
-  TouchedFree(&set);
-  pthread_mutex_unlock(&call_lock);
-  return result;
+                      const char* file, int line) {
+  Call c = {.site = {file, line}, .port = port, .hbuf = hbuf, .hlen = hlen, .ev = ev, .skip = skip};
+  Run(&kOutputv, &c);
+  return c.int_result;
 }
 
 int refctrace_output_term(ErlDrvTermData port, ErlDrvTermData* data, int len, const char* file,
-                          int src_line) {
-  if (!Enabled()) return erl_drv_output_term(port, data, len);
-  pthread_mutex_lock(&call_lock);
-  TouchedSet set;
-  TouchedInit(&set);
-  TouchedAddTermSpec(&set, data, len);
-  ErlDrvTermData owner = 0;
-  int owner_known = OwnerOf(port, &owner);
-  int result = erl_drv_output_term(port, data, len);
-  EmitOutputs(&set, owner, owner_known, file, src_line);
-  TouchedFree(&set);
-  pthread_mutex_unlock(&call_lock);
-  return result;
+                          int line) {
+  Call c = {.site = {file, line}, .port_term = port, .data = data, .data_len = len};
+  Run(&kOutputTerm, &c);
+  return c.int_result;
 }
 
 int refctrace_send_term(ErlDrvTermData port, ErlDrvTermData to, ErlDrvTermData* data, int len,
-                        const char* file, int src_line) {
-  if (!Enabled()) return erl_drv_send_term(port, to, data, len);
-  pthread_mutex_lock(&call_lock);
-  TouchedSet set;
-  TouchedInit(&set);
-  TouchedAddTermSpec(&set, data, len);
-  int result = erl_drv_send_term(port, to, data, len);
-  EmitOutputs(&set, to, 1, file, src_line);
-  TouchedFree(&set);
-  pthread_mutex_unlock(&call_lock);
-  return result;
-}
-
-/* driver_enq_bin and driver_pushq_bin: one segment, one `enq`. */
-static int QueueBin(int (*call)(ErlDrvPort, ErlDrvBinary*, ErlDrvSizeT, ErlDrvSizeT),
-                    ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
-                    const char* file, int src_line) {
-  if (!Enabled()) return call(port, bin, offset, len);
-  pthread_mutex_lock(&call_lock);
-  RememberPort(port);
-  TouchedSet set;
-  TouchedInit(&set);
-  TouchedAdd(&set, bin, len > 0);
-  int result = call(port, bin, offset, len);
-  EmitEnqs(&set, file, src_line);
-  TouchedFree(&set);
-  pthread_mutex_unlock(&call_lock);
-  return result;
+                        const char* file, int line) {
+  Call c = {.site = {file, line},
+            .port_term = port,
+            .to = to,
+            .to_known = 1,
+            .data = data,
+            .data_len = len};
+  Run(&kSendTerm, &c);
+  return c.int_result;
 }
 
 int refctrace_enq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
-                      const char* file, int src_line) {
-  return QueueBin(driver_enq_bin, port, bin, offset, len, file, src_line);
+                      const char* file, int line) {
+  Call c = {.site = {file, line}, .port = port, .bin = bin, .offset = offset, .len = len};
+  Run(&kEnqBin, &c);
+  return c.int_result;
 }
 
 int refctrace_pushq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
-                        const char* file, int src_line) {
-  return QueueBin(driver_pushq_bin, port, bin, offset, len, file, src_line);
+                        const char* file, int line) {
+  Call c = {.site = {file, line}, .port = port, .bin = bin, .offset = offset, .len = len};
+  Run(&kPushqBin, &c);
+  return c.int_result;
 }
 
-static int QueueV(int (*call)(ErlDrvPort, ErlIOVec*, ErlDrvSizeT), ErlDrvPort port, ErlIOVec* ev,
-                  ErlDrvSizeT skip, const char* file, int src_line) {
-  pthread_mutex_lock(&call_lock);
-  RememberPort(port);
-  TouchedSet set;
-  TouchedInit(&set);
-  TouchedAddIovec(&set, ev, skip);
-  int result = call(port, ev, skip);
-  EmitEnqs(&set, file, src_line);
-  TouchedFree(&set);
-  pthread_mutex_unlock(&call_lock);
-  return result;
+int refctrace_enqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line) {
+  Call c = {.site = {file, line}, .port = port, .ev = ev, .skip = skip};
+  Run(&kEnqv, &c);
+  return c.int_result;
 }
 
-int refctrace_enqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file,
-                   int src_line) {
-  if (!Enabled()) return driver_enqv(port, ev, skip);
-  return QueueV(driver_enqv, port, ev, skip, file, src_line);
+int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line) {
+  Call c = {.site = {file, line}, .port = port, .ev = ev, .skip = skip};
+  Run(&kPushqv, &c);
+  return c.int_result;
 }
 
-int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file,
-                     int src_line) {
-  if (!Enabled()) return driver_pushqv(port, ev, skip);
-  return QueueV(driver_pushqv, port, ev, skip, file, src_line);
-}
-
-/* driver_deq takes a byte count; the queue releases one reference per head
- * segment that the count fully consumes. Look at the segments first. */
-ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int src_line) {
-  if (!Enabled()) return driver_deq(port, size);
-  pthread_mutex_lock(&call_lock);
-  RememberPort(port);
-  ErlIOVec queue;
-  memset(&queue, 0, sizeof queue);
-  ErlDrvSizeT queued = driver_peekqv(port, &queue);
-  int consumed = 0;
-  ErlDrvBinary** bins = NULL;
-  ErlDrvSInt* refcs = NULL;
-  if (queued != (ErlDrvSizeT)-1 && size <= queued && queue.vsize > 0) {
-    bins = malloc(sizeof *bins * (size_t)queue.vsize);
-    refcs = malloc(sizeof *refcs * (size_t)queue.vsize);
-    ErlDrvSizeT left = size;
-    for (int i = 0; bins && refcs && i < queue.vsize && left >= queue.iov[i].iov_len; ++i) {
-      left -= queue.iov[i].iov_len;
-      bins[consumed] = queue.binv[i];
-      refcs[consumed] = queue.binv[i] ? driver_binary_get_refc(queue.binv[i]) : 0;
-      ++consumed;
-    }
-  }
-  ErlDrvSizeT result = driver_deq(port, size);
-  if (result != (ErlDrvSizeT)-1) {
-    for (int i = 0; i < consumed; ++i) {
-      if (bins[i] == NULL) continue;
-      /* Each release of the same binary lowers the count read before. */
-      ErlDrvSInt refc = refcs[i];
-      for (int j = 0; j <= i; ++j)
-        if (bins[j] == bins[i]) --refc;
-      Simple("deq", bins[i], refc, file, src_line);
-    }
-  }
-  free(bins);
-  free(refcs);
-  pthread_mutex_unlock(&call_lock);
-  return result;
+ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int line) {
+  Call c = {.site = {file, line}, .port = port, .size = size};
+  Run(&kDeq, &c);
+  return c.size_result;
 }
 
 /* ---- marks the driver places ----------------------------------------- */
 
 void refctrace_port_started(ErlDrvPort port) {
-  if (!Enabled()) return;
-  pthread_mutex_lock(&call_lock);
-  RememberPort(port);
-  pthread_mutex_unlock(&call_lock);
+  Call c = {.port = port};
+  Run(&kPortStarted, &c);
 }
 
-static void BorrowMarks(const char* op, ErlIOVec* ev, const char* file, int src_line) {
-  if (!Enabled() || ev == NULL) return;
-  pthread_mutex_lock(&call_lock);
-  TouchedSet set;
-  TouchedInit(&set);
-  TouchedAddIovec(&set, ev, 0);
-  for (int i = 0; i < set.count; ++i)
-    Simple(op, set.items[i].bin, set.items[i].before, file, src_line);
-  TouchedFree(&set);
-  pthread_mutex_unlock(&call_lock);
+void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int line) {
+  Call c = {.site = {file, line}, .ev = ev};
+  Run(&kBorrow, &c);
 }
 
-void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int src_line) {
-  BorrowMarks("borrow", ev, file, src_line);
+void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int line) {
+  Call c = {.site = {file, line}, .ev = ev};
+  Run(&kUnborrow, &c);
 }
 
-void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int src_line) {
-  BorrowMarks("unborrow", ev, file, src_line);
+void refctrace_write(ErlDrvBinary* bin, const char* file, int line) {
+  Call c = {.site = {file, line}, .bin = bin};
+  Run(&kWrite, &c);
 }
 
-static void Mark(const char* op, ErlDrvBinary* bin, const char* file, int src_line) {
-  if (!Enabled() || bin == NULL) return;
-  pthread_mutex_lock(&call_lock);
-  Simple(op, bin, driver_binary_get_refc(bin), file, src_line);
-  pthread_mutex_unlock(&call_lock);
+void refctrace_read(ErlDrvBinary* bin, const char* file, int line) {
+  Call c = {.site = {file, line}, .bin = bin};
+  Run(&kRead, &c);
 }
 
-void refctrace_write(ErlDrvBinary* bin, const char* file, int src_line) {
-  Mark("write", bin, file, src_line);
-}
-
-void refctrace_read(ErlDrvBinary* bin, const char* file, int src_line) {
-  Mark("read", bin, file, src_line);
-}
-
-void refctrace_port_stopped(ErlDrvPort port, const char* file, int src_line) {
-  if (!Enabled()) return;
-  pthread_mutex_lock(&call_lock);
-  ForgetPort(port);
-  Line line;
-  Begin(&line, "stop");
-  Finish(&line, file, src_line);
-  pthread_mutex_unlock(&call_lock);
+void refctrace_port_stopped(ErlDrvPort port, const char* file, int line) {
+  Call c = {.site = {file, line}, .port = port};
+  Run(&kPortStopped, &c);
 }
 
 void refctrace_defuse_next_free(void) {

@@ -1,0 +1,227 @@
+/* recorder_test.c: the C recorder against a fake emulator (fake_emulator.c:
+ * counts kept in front of each binary, a one-port queue, a clock that ticks
+ * once per read), so every line the recorder writes is known in advance and
+ * compared byte for byte.
+ *
+ *   recorder_test TRACE      record into TRACE (must not exist) and compare
+ *   recorder_test TRACE off  without REFCTRACE_TRACE: the calls still work
+ *                            and TRACE is never created
+ *
+ * The last call is compiled under `#line 27 "my\"drv\\x.c"`, a file name
+ * with a quote and a backslash, which must come out escaped. */
+#define _GNU_SOURCE /* setenv */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "refctrace_recorder.h"
+
+/* fake_emulator.c: frees what the test leaked on purpose. */
+void fake_emulator_free_all(void);
+
+/* ---- the lines the recorder must write -------------------------------- */
+
+static char expected[1 << 14];
+static size_t expected_used;
+static int64_t expected_ticks;
+static int failures;
+
+static void Expect(const char* format, ...) __attribute__((format(printf, 1, 2)));
+static void Expect(const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  expected_used +=
+      (size_t)vsnprintf(expected + expected_used, sizeof expected - expected_used, format, args);
+  va_end(args);
+  /* The recorder reads the clock once per line. */
+  expected_used += (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
+                                    ",\"t\":%" PRId64 "}\n", (int64_t)++expected_ticks);
+}
+
+/* The id the recorder writes for a binary. */
+static const char* Id(const ErlDrvBinary* bin) {
+  static char ids[4][32];
+  static int next;
+  char* id = ids[next++ % 4];
+  snprintf(id, sizeof ids[0], "0x%" PRIxPTR, (uintptr_t)bin);
+  return id;
+}
+
+static void Check(int ok, const char* what, int line) {
+  if (!ok) {
+    fprintf(stderr, "recorder_test.c:%d: %s\n", line, what);
+    ++failures;
+  }
+}
+#define CHECK(condition) Check((condition), #condition, __LINE__)
+
+static const ErlDrvPort kPort = (ErlDrvPort)0x40;
+
+static int recording;
+/* The line of the call inside AT(): the recorder's __LINE__ comes from the
+ * same macro invocation, so the two agree however the call is wrapped. */
+static int at;
+#define AT(call) (at = __LINE__, (call))
+#define EXPECT(...)                     \
+  do {                                  \
+    if (recording) Expect(__VA_ARGS__); \
+  } while (0)
+
+static const char* const kFile = "recorder_test.c";
+
+static void Calls(void) {
+  REFCTRACE_PORT_STARTED(kPort);
+  ErlDrvBinary* b = AT(driver_alloc_binary(100));
+  EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":100,\"refc\":1,\"src\":\"%s:%d\"", Id(b), kFile,
+         at);
+  CHECK(AT(driver_binary_inc_refc(b)) == 2);
+  EXPECT("{\"op\":\"inc\",\"bin\":\"%s\",\"refc\":2,\"src\":\"%s:%d\"", Id(b), kFile, at);
+  CHECK(AT(driver_binary_get_refc(b)) == 2);
+  EXPECT("{\"op\":\"observe\",\"bin\":\"%s\",\"refc\":2,\"src\":\"%s:%d\"", Id(b), kFile, at);
+
+  /* A reference per large output; a small one is copied. */
+  AT(driver_output_binary(kPort, NULL, 0, b, 0, 100));
+  EXPECT("{\"op\":\"output\",\"bin\":\"%s\",\"to\":\"<0.85.0>\",\"refc\":3,\"src\":\"%s:%d\"",
+         Id(b), kFile, at);
+  AT(driver_output_binary(kPort, NULL, 0, b, 0, 10));
+  EXPECT(
+      "{\"op\":\"output\",\"bin\":\"%s\",\"to\":\"<0.85.0>\",\"copied\":true,\"refc\":3,"
+      "\"src\":\"%s:%d\"",
+      Id(b), kFile, at);
+  /* The same binary twice in one ErlIOVec: two references, two lines. */
+  SysIOVec iov[2] = {{b->orig_bytes, 100}, {b->orig_bytes, 100}};
+  ErlDrvBinary* binv[2] = {b, b};
+  ErlIOVec ev = {2, 200, iov, binv};
+  AT(driver_outputv(kPort, NULL, 0, &ev, 0));
+  for (int refc = 4; refc <= 5; ++refc)
+    EXPECT("{\"op\":\"output\",\"bin\":\"%s\",\"to\":\"<0.85.0>\",\"refc\":%d,\"src\":\"%s:%d\"",
+           Id(b), refc, kFile, at);
+  /* A port term: the owner is found through the port the driver started. */
+  ErlDrvTermData spec[4] = {ERL_DRV_BINARY, (ErlDrvTermData)b, 100, 0};
+  AT(erl_drv_output_term(driver_mk_port(kPort), spec, 4));
+  EXPECT("{\"op\":\"output\",\"bin\":\"%s\",\"to\":\"<0.85.0>\",\"refc\":6,\"src\":\"%s:%d\"",
+         Id(b), kFile, at);
+  AT(REFCTRACE_WRITE(b));
+  EXPECT("{\"op\":\"write\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
+
+  /* Queue: enq_bin and enqv take a reference each; a deq of both releases
+   * both, each line with the count after its own release. */
+  AT(driver_enq_bin(kPort, b, 0, 100));
+  EXPECT("{\"op\":\"enq\",\"bin\":\"%s\",\"refc\":7,\"src\":\"%s:%d\"", Id(b), kFile, at);
+  ErlIOVec one = {1, 100, iov, binv};
+  AT(driver_enqv(kPort, &one, 0));
+  EXPECT("{\"op\":\"enq\",\"bin\":\"%s\",\"refc\":8,\"src\":\"%s:%d\"", Id(b), kFile, at);
+  AT(driver_deq(kPort, 200));
+  EXPECT("{\"op\":\"deq\",\"bin\":\"%s\",\"refc\":7,\"src\":\"%s:%d\"", Id(b), kFile, at);
+  EXPECT("{\"op\":\"deq\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
+
+  AT(REFCTRACE_BORROW_IOVEC(&ev));
+  EXPECT("{\"op\":\"borrow\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
+  AT(REFCTRACE_UNBORROW_IOVEC(&ev));
+  EXPECT("{\"op\":\"unborrow\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
+
+  ErlDrvBinary* small = AT(driver_alloc_binary(10));
+  EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":10,\"refc\":1,\"src\":\"%s:%d\"", Id(small),
+         kFile, at);
+  char small_id[32];
+  snprintf(small_id, sizeof small_id, "%s", Id(small));
+  ErlDrvBinary* moved = AT(driver_realloc_binary(small, 20));
+  EXPECT(
+      "{\"op\":\"realloc\",\"bin\":\"%s\",\"new_bin\":\"%s\",\"size\":20,\"refc\":1,"
+      "\"src\":\"%s:%d\"",
+      small_id, Id(moved), kFile, at);
+  char moved_id[32];
+  snprintf(moved_id, sizeof moved_id, "%s", Id(moved));
+  AT(driver_free_binary(moved));
+  EXPECT("{\"op\":\"free\",\"bin\":\"%s\",\"refc\":0,\"src\":\"%s:%d\"", moved_id, kFile, at);
+  driver_free_binary(NULL); /* no line */
+
+  /* A defused free lowers the count and keeps the memory. */
+  REFCTRACE_DEFUSE_NEXT_FREE();
+  AT(driver_free_binary(b));
+  EXPECT(
+      "{\"op\":\"free\",\"bin\":\"%s\",\"note\":\"defused: count decremented, memory not "
+      "freed\",\"refc\":5,\"src\":\"%s:%d\"",
+      Id(b), kFile, at);
+  CHECK(AT(driver_binary_get_refc(b)) == 5);
+  EXPECT("{\"op\":\"observe\",\"bin\":\"%s\",\"refc\":5,\"src\":\"%s:%d\"", Id(b), kFile, at);
+}
+
+static void Stop(void) {
+  AT(REFCTRACE_PORT_STOPPED(kPort));
+  EXPECT("{\"op\":\"stop\",\"src\":\"%s:%d\"", kFile, at);
+}
+
+/* A source file whose name has a quote and a backslash: its `src` must be
+ * a JSON string that reads back as that name. */
+// clang-format off
+#line 26 "my\"drv\\x.c"
+static void LeakInQuotedFile(void) {
+  ErlDrvBinary* leaked = driver_alloc_binary(100);
+  EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":100,\"refc\":1,\"src\":\"my\\\"drv\\\\x.c:27\"",
+         Id(leaked));
+}
+/* A file name longer than the recorder's line buffer: the line grows, and
+ * is written whole. */
+#line 30 "dddddddddddddddddddddddddddddddddddddddd/nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn.c"
+static void AllocInLongFile(void) {
+  ErlDrvBinary* b = driver_alloc_binary(8);
+  EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":8,\"refc\":1,\"src\":\"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn.c:31\"", Id(b));
+  driver_free_binary(b);
+  EXPECT("{\"op\":\"free\",\"bin\":\"%s\",\"refc\":0,\"src\":\"nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn.c:33\"", Id(b));
+}
+#line 400 "recorder_test.c"
+// clang-format on
+
+static char* ReadFile(const char* path) {
+  FILE* f = fopen(path, "rb");
+  if (f == NULL) return NULL;
+  static char text[1 << 14];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  return text;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: recorder_test TRACE [off]\n");
+    return 2;
+  }
+  const char* path = argv[1];
+  recording = argc < 3 || strcmp(argv[2], "off") != 0;
+  if (access(path, F_OK) == 0) {
+    fprintf(stderr, "%s exists; the test writes a new trace\n", path);
+    return 2;
+  }
+  if (recording) {
+    setenv("REFCTRACE_TRACE", path, 1);
+    static const char header[] = "{\"refctrace\":1,\"source\":\"refctrace_recorder\"}\n";
+    memcpy(expected, header, sizeof header - 1);
+    expected_used = sizeof header - 1;
+  } else {
+    unsetenv("REFCTRACE_TRACE");
+  }
+  Calls();
+  LeakInQuotedFile();
+  AllocInLongFile();
+  Stop();
+
+  const char* written = ReadFile(path);
+  if (!recording) {
+    CHECK(written == NULL);
+  } else if (written == NULL) {
+    fprintf(stderr, "no trace written to %s\n", path);
+    ++failures;
+  } else if (strcmp(written, expected) != 0) {
+    fprintf(stderr, "the trace differs from the expected lines\n--- expected\n%s--- written\n%s",
+            expected, written);
+    ++failures;
+  }
+  fake_emulator_free_all();
+  return failures == 0 ? 0 : 1;
+}
