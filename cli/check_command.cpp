@@ -71,7 +71,7 @@ bool LoadAllSuppressions(const CheckOptions& opts, triage::Suppressions* into) {
 // `unbaselined` receives the findings left after suppression, which is what
 // --write-baseline records.
 void Triage(render::InputReport* report, triage::Suppressions* suppressions,
-            const triage::Baseline* baseline, std::vector<model::Finding>* unbaselined) {
+            triage::Baseline* baseline, std::vector<model::Finding>* unbaselined) {
   std::vector<model::Finding> kept;
   for (model::Finding& f : report->findings) {
     if (suppressions->Match(f)) {
@@ -79,7 +79,7 @@ void Triage(render::InputReport* report, triage::Suppressions* suppressions,
       continue;
     }
     if (unbaselined) unbaselined->push_back(f);
-    if (baseline && baseline->Contains(f)) {
+    if (baseline && baseline->Absorb(f)) {
       ++report->baselined;
       continue;
     }
@@ -114,8 +114,8 @@ std::vector<render::SuppressionUse> SuppressionUses(const triage::Suppressions& 
 // end of the run needs (JSON and SARIF documents, totals, the baseline).
 class CheckRun {
  public:
-  CheckRun(const CheckOptions& opts, triage::Suppressions* suppressions,
-           const triage::Baseline* baseline, bool several)
+  CheckRun(const CheckOptions& opts, triage::Suppressions* suppressions, triage::Baseline* baseline,
+           bool several)
       : opts_(opts),
         suppressions_(suppressions),
         baseline_(baseline),
@@ -205,7 +205,7 @@ class CheckRun {
 
   const CheckOptions& opts_;
   triage::Suppressions* suppressions_;
-  const triage::Baseline* baseline_;  // null: no --baseline
+  triage::Baseline* baseline_;  // null: no --baseline; counts down as findings match
   const bool several_;
   const bool text_;
   const bool github_;

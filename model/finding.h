@@ -20,6 +20,7 @@ struct Step {
   std::string actor;
   std::string to;  // output/send destination; realloc: the id it moved to
   std::string src;
+  std::string func;  // the function that made the call; empty: unknown
   std::string note;
   int64_t refc = 0;  // the emulator's count after the event
   std::optional<uint64_t> size;
@@ -35,6 +36,7 @@ struct Finding {
   uint64_t line = 0;               // anchor line; 0: unknown
   std::string actor;               // anchor actor; empty: unknown
   std::string src;                 // anchor source location; empty: unknown
+  std::string func;                // anchor's enclosing function; empty: unknown
   std::vector<std::string> stack;  // anchor call stack, innermost first
   std::string message;
   std::optional<uint64_t> size;  // the binary's size when known (leaked bytes)

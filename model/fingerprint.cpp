@@ -61,12 +61,21 @@ std::string WithoutPositions(std::string_view s) {
 
 std::string Fingerprint(const Finding& finding) {
   Fnv1a64 h;
-  h.Add("refctrace-fingerprint-v1");
+  h.Add("refctrace-fingerprint-v" + std::to_string(kFingerprintVersion));
   h.Add(CodeName(finding.code));
   h.Add(WithoutPositions(finding.src));
+  // The function tells apart bugs of one code in one file, which the file
+  // name alone does not (a one-file driver has one file).
+  h.Add(finding.func);
   for (const std::string& frame : finding.stack)
     h.Add(WithoutPositions(frame));
-  h.Add(finding.history.empty() ? std::string() : WithoutPositions(finding.history.front().src));
+  if (finding.history.empty()) {
+    h.Add(std::string());
+    h.Add(std::string());
+  } else {
+    h.Add(WithoutPositions(finding.history.front().src));
+    h.Add(finding.history.front().func);
+  }
   // The anchor's operation (free, dec, gc, ...) tells apart bugs of one code
   // in the same place.
   for (const Step& step : finding.history) {

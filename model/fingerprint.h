@@ -10,12 +10,20 @@
 
 namespace refctrace::model {
 
+// The fingerprint scheme. Version 2 added the functions (`func`) of the
+// anchor and of the event that began the binary; fingerprints of different
+// versions never match, and a baseline says which version it holds.
+inline constexpr int kFingerprintVersion = 2;
+// SARIF's partialFingerprints key for this version.
+inline constexpr const char* kSarifFingerprintKey = "refctrace/v2";
+
 // 16 lowercase hex digits. Built from the code, the anchor's operation, the
-// anchor's `src` file and `stack` frames, and the file where the binary's
-// life began (the first history step's `src`), all without line numbers or
-// addresses, so editing the driver elsewhere leaves fingerprints alone. A
-// trace without `src` falls back to the sequence of driver operations in the
-// history, which is still free of addresses and timing.
+// anchor's `src` file, `func` and `stack` frames, and the file and function
+// where the binary's life began (the first history step's `src` and `func`),
+// all without line numbers or addresses, so editing the driver elsewhere
+// leaves fingerprints alone. A trace without `src` falls back to the
+// sequence of driver operations in the history, which is still free of
+// addresses and timing.
 std::string Fingerprint(const Finding& finding);
 
 }  // namespace refctrace::model

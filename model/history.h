@@ -19,6 +19,7 @@ struct HistoryEntry {
   StrRef actor = 0;
   StrRef to = 0;  // output/send destination; realloc: the id it moved to
   StrRef src = 0;
+  StrRef func = 0;
   StrRef note = 0;
   trace::Op op = trace::Op::kEnd;
   bool copied = false;

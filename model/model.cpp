@@ -150,6 +150,7 @@ void Model::ApplyEvent(const Event& e) {
   cur_.to = e.op == Op::kRealloc && e.new_bin.present() ? strings_.Intern(e.new_bin.ToDisplay())
                                                         : strings_.Intern(e.to);
   cur_.src = strings_.Intern(e.src);
+  cur_.func = strings_.Intern(e.func);
   cur_.note = strings_.Intern(e.note);
   const bool stop_came_last = last_was_stop_;
   last_was_stop_ = false;
@@ -710,6 +711,7 @@ HistoryEntry Model::MakeEntry(const Event& e, int64_t vm_refc) {
   entry.actor = cur_.actor;
   entry.to = cur_.to;
   entry.src = cur_.src;
+  entry.func = cur_.func;
   entry.note = cur_.note;
   entry.copied = e.copied;
   if (e.size) {
@@ -768,6 +770,7 @@ Step Model::ToStep(const HistoryEntry& entry) const {
   step.actor = strings_.Get(entry.actor);
   step.to = strings_.Get(entry.to);
   step.src = strings_.Get(entry.src);
+  step.func = strings_.Get(entry.func);
   step.note = strings_.Get(entry.note);
   step.refc = entry.vm_refc;
   step.copied = entry.copied;
@@ -786,6 +789,7 @@ void Model::Report(Code code, const Event& e, const Incarnation& inc, std::strin
   f.line = e.pos.line;
   f.actor = e.EffectiveActor();
   f.src = e.src;
+  f.func = e.func;
   f.stack = e.stack;
   f.message = std::move(message);
   f.size = inc.size;
@@ -811,6 +815,7 @@ void Model::Report(Code code, const HistoryEntry& anchor, const Incarnation& inc
   f.line = anchor.line;
   f.actor = strings_.Get(anchor.actor);
   f.src = strings_.Get(anchor.src);
+  f.func = strings_.Get(anchor.func);
   for (StrRef frame : inc.start_stack)
     f.stack.emplace_back(strings_.Get(frame));
   f.message = std::move(message);
@@ -834,6 +839,7 @@ void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::
   f.line = e.pos.line;
   f.actor = e.EffectiveActor();
   f.src = e.src;
+  f.func = e.func;
   f.stack = e.stack;
   f.message = std::move(message);
   // Evidence kept in quarantine: how the freed incarnation began and ended.

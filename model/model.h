@@ -155,6 +155,7 @@ class Model {
     StrRef actor = 0;
     StrRef to = 0;  // realloc: the id it moved to
     StrRef src = 0;
+    StrRef func = 0;
     StrRef note = 0;
   };
   EventStrings cur_;

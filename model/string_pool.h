@@ -17,7 +17,7 @@ using StrRef = uint32_t;  // 0 is the empty string
 class StringPool {
  public:
   StringPool();
-  // Inline: the model interns four strings per event, nearly always empty or
+  // Inline: the model interns five strings per event, nearly always empty or
   // cached, and a call with the slow path's register saves costs more than that.
   StrRef Intern(std::string_view s) {
     if (s.empty()) return 0;

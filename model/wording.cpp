@@ -79,6 +79,7 @@ std::string DescribeStep(const Step& step) {
       break;
   }
   if (!step.src.empty()) s += " at " + step.src;
+  if (!step.func.empty()) s += " in " + step.func;
   if (!step.note.empty()) s += " [" + step.note + "]";
   return s;
 }

@@ -23,6 +23,7 @@ Json StepJson(const model::Step& step) {
   if (!step.to.empty()) j["to"] = step.to;
   j["refc"] = step.refc;
   if (!step.src.empty()) j["src"] = step.src;
+  if (!step.func.empty()) j["func"] = step.func;
   if (step.line) j["line"] = step.line;
   if (step.size) j["size"] = *step.size;
   if (step.copied) j["copied"] = true;
@@ -41,6 +42,7 @@ Json FindingJson(const std::string& path, const model::Finding& f) {
   if (f.line) j["line"] = f.line;
   if (!f.actor.empty()) j["actor"] = f.actor;
   if (!f.src.empty()) j["src"] = f.src;
+  if (!f.func.empty()) j["func"] = f.func;
   j["message"] = f.message;
   if (!f.stack.empty()) j["stack"] = f.stack;
   Json history = Json::array();
@@ -59,6 +61,8 @@ void RenderJson(const RunReport& run, std::ostream& out) {
   const std::vector<InputReport>& inputs = run.inputs;
   Json root;
   root["version"] = 1;
+  // Which fingerprints the diagnostics carry: a baseline must match it.
+  root["fingerprint_version"] = model::kFingerprintVersion;
   Json jinputs = Json::array();
   Json diagnostics = Json::array();
   for (const InputReport& input : inputs) {

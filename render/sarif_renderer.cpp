@@ -142,6 +142,9 @@ Json ResultJson(const std::string& path, const model::Finding& f, const SarifLim
               {"level", Level(f.severity)},
               {"message", {{"text", ResultMessage(path, f)}}}};
   Json primary = EventLocation(f.src, path, f.line);
+  if (!primary.empty() && !f.func.empty()) {
+    primary["logicalLocations"] = Json::array({Json{{"name", f.func}, {"kind", "function"}}});
+  }
   result["locations"] = primary.empty() ? Json::array() : Json::array({primary});
   if (!ParseSrc(f.src).file.empty() && path != "-") {
     Json in_trace{{"id", 0},
@@ -156,7 +159,7 @@ Json ResultJson(const std::string& path, const model::Finding& f, const SarifLim
         Json::array({Json{{"message", {{"text", "history of binary " + f.bin.ToDisplay()}}},
                           {"threadFlows", Json::array({std::move(flow)})}}});
   }
-  result["partialFingerprints"] = Json{{"refctrace/v1", model::Fingerprint(f)}};
+  result["partialFingerprints"] = Json{{model::kSarifFingerprintKey, model::Fingerprint(f)}};
   return result;
 }
 

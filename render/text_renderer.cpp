@@ -53,6 +53,7 @@ void RenderTextFindings(const InputReport& input, const TextStyle& style, std::o
     out << "  binary " << f.bin.ToDisplay() << " (incarnation " << f.incarnation << "), event "
         << f.event;
     if (!f.src.empty()) out << ", at " << paint(kBold, f.src);
+    if (!f.func.empty()) out << " in " << f.func;
     out << "\n";
     if (!f.stack.empty()) {
       out << "  stack:";

@@ -95,7 +95,8 @@ TEST_CASE("SarifDoubleFreeHasRuleLocationCodeFlowAndFingerprint") {
   CHECK(steps[1]["location"]["physicalLocation"]["artifactLocation"]["uri"] == "trace.ndjson");
   CHECK(steps[1]["location"]["physicalLocation"]["region"]["startLine"] == 15);
   CHECK(steps[3]["importance"] == "essential");
-  CHECK(result["partialFingerprints"]["refctrace/v1"] == model::Fingerprint(DoubleFree()));
+  CHECK(result["partialFingerprints"][model::kSarifFingerprintKey] ==
+        model::Fingerprint(DoubleFree()));
 }
 
 TEST_CASE("SarifAbsoluteAndOddPathsBecomeValidUris") {

@@ -179,7 +179,7 @@ bool SameEvents(const std::vector<Event>& a, const std::vector<Event>& b) {
     if (x.op != y.op || !(x.bin == y.bin) || !(x.new_bin == y.new_bin) || x.actor != y.actor ||
         x.to != y.to || x.size != y.size || x.refc != y.refc || x.count != y.count ||
         x.copied != y.copied || x.t != y.t || x.seq != y.seq || x.src != y.src ||
-        x.stack != y.stack || x.note != y.note || x.pos.index != y.pos.index ||
+        x.func != y.func || x.stack != y.stack || x.note != y.note || x.pos.index != y.pos.index ||
         x.pos.line != y.pos.line || x.pos.column != y.pos.column) {
       return false;
     }
@@ -196,8 +196,8 @@ bool SameDecoding(const Event& x, const Event& y) {
   return x.op == y.op && x.bin == y.bin && x.bin.kind == y.bin.kind && x.new_bin == y.new_bin &&
          x.new_bin.kind == y.new_bin.kind && x.actor == y.actor && x.to == y.to &&
          x.size == y.size && x.refc == y.refc && x.count == y.count && x.copied == y.copied &&
-         same_t(x.t, y.t) && x.seq == y.seq && x.src == y.src && x.stack == y.stack &&
-         x.note == y.note;
+         same_t(x.t, y.t) && x.seq == y.seq && x.src == y.src && x.func == y.func &&
+         x.stack == y.stack && x.note == y.note;
 }
 
 // What simdjson and the full decoder make of an NDJSON event line (not a first line, so never
@@ -298,6 +298,7 @@ TEST_CASE("EventClearResetsFieldsAndKeepsStringCapacity") {
   e.copied = true;
   e.size = 1;
   e.stack = {"f"};
+  e.func = "f";
   e.pos = {1, 2, 3};
   size_t actor_capacity = e.actor.capacity();
   e.Clear();
@@ -310,6 +311,7 @@ TEST_CASE("EventClearResetsFieldsAndKeepsStringCapacity") {
   CHECK_FALSE(e.copied);
   CHECK_FALSE(e.size.has_value());
   CHECK(e.stack.empty());
+  CHECK(e.func.empty());
   CHECK(e.pos.line == 0);
 }
 
@@ -623,6 +625,20 @@ TEST_CASE("EveryFieldIsDecoded") {
   CHECK(e.src == "a.c:1");
   CHECK(e.stack == std::vector<std::string>{"f", "g"});
   CHECK(e.note == "hi \"there\"\n");
+}
+
+// Trace format 1.1: the plain one-pass parser (first event) and the full
+// decoder (an escaped string) both read `func`.
+TEST_CASE("FuncOfTraceFormatOnePointOneIsDecoded") {
+  Result r = Read(
+      "{\"refctrace\":1}\n"
+      "{\"op\":\"alloc\",\"bin\":\"0x1\",\"src\":\"my_drv.c:27\",\"func\":\"my_drv_start\"}\n"
+      "{\"op\":\"free\",\"bin\":\"0x1\",\"func\":\"my\\u005fdrv_stop\"}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].func == "my_drv_start");
+  CHECK(r.events[1].func == "my_drv_stop");
+  ExpectErrorAt("{\"op\":\"stop\",\"func\":7}", "7", "field \"func\" must be a string, got 7");
 }
 
 TEST_CASE("EscapedOpAndKeysAreUnescaped") {

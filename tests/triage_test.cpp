@@ -42,12 +42,18 @@ TEST_CASE("FingerprintChangesWithCodeFileFunctionOriginOrOperation") {
   stack.stack = {"reply_error (my_drv.c:98)"};
   Finding origin = DoubleFree();
   origin.history[0].src = "pool.c:88";
+  Finding function = DoubleFree();
+  function.func = "reply_error";
+  Finding origin_function = DoubleFree();
+  origin_function.history[0].func = "pool_get";
   Finding op = DoubleFree();
   op.history.back().op = render::Op::kDec;
   CHECK(model::Fingerprint(code) != base);
   CHECK(model::Fingerprint(file) != base);
   CHECK(model::Fingerprint(stack) != base);
   CHECK(model::Fingerprint(origin) != base);
+  CHECK(model::Fingerprint(function) != base);
+  CHECK(model::Fingerprint(origin_function) != base);
   CHECK(model::Fingerprint(op) != base);
 }
 
@@ -139,10 +145,66 @@ TEST_CASE("BaselineFromJsonOutputContainsItsFindings") {
   Baseline baseline;
   REQUIRE_FALSE(baseline.Parse(json.str()));
   CHECK(baseline.size() == 1);
-  CHECK(baseline.Contains(DoubleFree()));
   Finding other = DoubleFree();
   other.src = "reply_drv.c:98";
-  CHECK_FALSE(baseline.Contains(other));
+  CHECK_FALSE(baseline.Absorb(other));
+  CHECK(baseline.Absorb(DoubleFree()));
+}
+
+// The scenario in one file: one leak baselined in one function, a
+// new one in another function of the same file.
+TEST_CASE("BaselineDoesNotAbsorbAFindingInAnotherFunctionOfTheSameFile") {
+  Finding old_leak = DoubleFree();
+  old_leak.src = "my_drv.c:27";
+  old_leak.func = "my_drv_start";
+  old_leak.history[0].src = "my_drv.c:27";
+  old_leak.history[0].func = "my_drv_start";
+  std::ostringstream json;
+  render::RenderJson(render::RunReport{{render::OneInput(old_leak)}, {}}, json);
+  Baseline baseline;
+  REQUIRE_FALSE(baseline.Parse(json.str()));
+  Finding new_leak = old_leak;
+  new_leak.src = "my_drv.c:410";
+  new_leak.func = "my_drv_reply";
+  new_leak.history[0].src = "my_drv.c:410";
+  new_leak.history[0].func = "my_drv_reply";
+  CHECK_FALSE(baseline.Absorb(new_leak));
+  CHECK(baseline.Absorb(old_leak));
+}
+
+TEST_CASE("BaselineWithOneFindingAbsorbsOneOfTwoWithItsFingerprint") {
+  std::ostringstream json;
+  render::RenderJson(render::RunReport{{render::OneInput(DoubleFree())}, {}}, json);
+  Baseline baseline;
+  REQUIRE_FALSE(baseline.Parse(json.str()));
+  CHECK(baseline.Absorb(DoubleFree()));
+  CHECK_FALSE(baseline.Absorb(DoubleFree()));
+  CHECK(baseline.size() == 0);
+}
+
+TEST_CASE("BaselineWithTwoFindingsOfOneFingerprintAbsorbsTwo") {
+  std::ostringstream json;
+  render::RenderJson(
+      render::RunReport{{render::OneInput(DoubleFree()), render::OneInput(DoubleFree())}, {}},
+      json);
+  Baseline baseline;
+  REQUIRE_FALSE(baseline.Parse(json.str()));
+  CHECK(baseline.size() == 2);
+  CHECK(baseline.Absorb(DoubleFree()));
+  CHECK(baseline.Absorb(DoubleFree()));
+  CHECK_FALSE(baseline.Absorb(DoubleFree()));
+}
+
+TEST_CASE("BaselineOfVersionOneFingerprintsIsRefused") {
+  Baseline baseline;
+  const char* v1 = "{\"version\": 1, \"diagnostics\": [{\"fingerprint\": \"a1c5b0d01154f543\"}]}";
+  auto error = baseline.Parse(v1);
+  REQUIRE(error);
+  CHECK(error->message.find("its fingerprints are version 1, this refctrace matches version 2") ==
+        0);
+  // Without findings the version does not matter.
+  CHECK_FALSE(baseline.Parse("{\"version\": 1, \"diagnostics\": []}"));
+  CHECK(baseline.size() == 0);
 }
 
 TEST_CASE("BaselineThatIsNotARefctraceResultIsAnError") {

@@ -157,6 +157,7 @@ void Event::Clear() {
   t.reset();
   seq.reset();
   src.clear();
+  func.clear();
   stack.clear();
   note.clear();
   pos = Position{};

@@ -101,6 +101,7 @@ struct Event {
   std::optional<double> t;
   std::optional<uint64_t> seq;
   std::string src;
+  std::string func;  // the function that made the call (trace format 1.1)
   std::vector<std::string> stack;
   std::string note;
   Position pos;

@@ -274,6 +274,8 @@ bool Decoder::Field(FieldId id, od::value& v) {
       return StringField(id, v, &e.src);
     case kNoteField:
       return StringField(id, v, &e.note);
+    case kFuncField:
+      return StringField(id, v, &e.func);
     case kSizeField: {
       uint64_t n;
       if (!UintField(id, v, Expect::kUint, &n)) return false;

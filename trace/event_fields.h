@@ -24,13 +24,14 @@ enum FieldId : uint8_t {
   kSrcField,
   kStackField,
   kNoteField,
+  kFuncField,
   kRefctraceField,  // the header's version; an unknown field in an event
   kUnknownField,
 };
 
 inline constexpr std::string_view kFieldNames[] = {
-    "op",     "bin", "actor", "to",  "size",  "new_bin", "refc",      "count",
-    "copied", "t",   "seq",   "src", "stack", "note",    "refctrace",
+    "op",     "bin", "actor", "to",  "size",  "new_bin", "refc", "count",
+    "copied", "t",   "seq",   "src", "stack", "note",    "func", "refctrace",
 };
 
 constexpr uint32_t FieldBit(FieldId id) {
@@ -56,6 +57,7 @@ constexpr uint32_t FieldBit(FieldId id) {
       if (k == "size") return kSizeField;
       if (k == "refc") return kRefcField;
       if (k == "note") return kNoteField;
+      if (k == "func") return kFuncField;
       break;
     case 5:
       if (k == "actor") return kActorField;

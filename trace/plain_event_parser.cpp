@@ -332,6 +332,8 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
       return ParseString(p, last, &e->src);
     case kNoteField:
       return ParseString(p, last, &e->note);
+    case kFuncField:
+      return ParseString(p, last, &e->func);
     case kSizeField:
       return ParseOptional(p, &e->size, ParseUint);
     case kSeqField:

@@ -24,7 +24,7 @@ std::optional<BaselineError> Baseline::Parse(std::string_view json) {
         "not a refctrace result: expected {\"version\": 1, \"diagnostics\": [...]} as written by "
         "`refctrace check --format json` or `--write-baseline`"};
   }
-  std::set<std::string, std::less<>> fingerprints;
+  std::map<std::string, uint64_t, std::less<>> counts;
   const nlohmann::json& diagnostics = doc["diagnostics"];
   for (size_t i = 0; i < diagnostics.size(); ++i) {
     const nlohmann::json& d = diagnostics[i];
@@ -33,14 +33,32 @@ std::optional<BaselineError> Baseline::Parse(std::string_view json) {
                            "] has no \"fingerprint\"; write the baseline with this version of "
                            "refctrace (--write-baseline)"};
     }
-    fingerprints.insert(d["fingerprint"].get<std::string>());
+    ++counts[d["fingerprint"].get<std::string>()];
   }
-  fingerprints_.merge(fingerprints);
+  // Fingerprints of another version never match: such a baseline would make
+  // every known finding new, or (version 1, which has no functions) could
+  // hide a new bug behind an old one. Without findings it is harmless.
+  const nlohmann::json version = doc.value("fingerprint_version", nlohmann::json(1));
+  if (!diagnostics.empty() && version != model::kFingerprintVersion) {
+    return BaselineError{"its fingerprints are version " + version.dump() +
+                         ", this refctrace matches version " +
+                         std::to_string(model::kFingerprintVersion) +
+                         " only (it tells functions apart); write the baseline again with "
+                         "--write-baseline"};
+  }
+  for (const auto& [fingerprint, count] : counts) {
+    remaining_[fingerprint] += count;
+    size_ += count;
+  }
   return std::nullopt;
 }
 
-bool Baseline::Contains(const model::Finding& finding) const {
-  return fingerprints_.count(model::Fingerprint(finding)) != 0;
+bool Baseline::Absorb(const model::Finding& finding) {
+  auto it = remaining_.find(model::Fingerprint(finding));
+  if (it == remaining_.end() || it->second == 0) return false;
+  --it->second;
+  --size_;
+  return true;
 }
 
 std::optional<BaselineError> LoadBaseline(const std::string& path, Baseline* into) {

@@ -1,11 +1,14 @@
 // A baseline: the findings of an earlier `check --format json` run (or a file
 // written by `--write-baseline`, which is the same). With a baseline, `check`
-// reports only findings whose fingerprint the baseline does not have, so a
-// team can adopt refctrace on a legacy driver and fail only on new bugs.
+// reports only findings the baseline does not account for, so a team can
+// adopt refctrace on a legacy driver and fail only on new bugs. Findings are
+// matched per fingerprint with counts: a baseline with one finding of a
+// fingerprint absorbs one finding of it per run, and a second one is new.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 
@@ -19,14 +22,20 @@ struct BaselineError {
 
 class Baseline {
  public:
-  // Parses an output-v1 JSON document whose diagnostics carry `fingerprint`.
+  // Parses an output-v1 JSON document whose diagnostics carry `fingerprint`
+  // of this refctrace's fingerprint version.
   std::optional<BaselineError> Parse(std::string_view json);
 
-  bool Contains(const model::Finding& finding) const;
-  size_t size() const { return fingerprints_.size(); }
+  // True when the baseline still has an unmatched finding with this
+  // finding's fingerprint; that one is then used up. Call it once per
+  // finding, in report order, so the same findings are new on every run.
+  bool Absorb(const model::Finding& finding);
+  // Findings the baseline holds (not yet absorbed).
+  uint64_t size() const { return size_; }
 
  private:
-  std::set<std::string, std::less<>> fingerprints_;
+  std::map<std::string, uint64_t, std::less<>> remaining_;  // fingerprint -> count
+  uint64_t size_ = 0;
 };
 
 std::optional<BaselineError> LoadBaseline(const std::string& path, Baseline* into);
