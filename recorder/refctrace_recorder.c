@@ -7,13 +7,20 @@
  * one place. A kind (CallKind) is three small functions; an entry point only
  * fills a Call with its arguments. Every line is built by one Line writer
  * whose string fields all go through one JSON escaper. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr1 */
+#endif
 #define REFCTRACE_RECORDER_IMPLEMENTATION
 #include "refctrace_recorder.h"
 
 #ifdef REFCTRACE
 
+#include <dlfcn.h>
+#include <elf.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,9 +31,12 @@
 
 /* ---- the trace file -------------------------------------------------- */
 
+enum { kMaxStack = 16 };
+
 static pthread_once_t open_once = PTHREAD_ONCE_INIT;
 static int trace_fd = -1;
 static int with_refc = 1;
+static int stack_depth = 0; /* REFCTRACE_STACK: frames per line, 0 = none */
 /* Held across the real call and the write of its line, so the order of the
  * lines in the file is the order in which the calls happened. */
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -46,6 +56,10 @@ static void OpenTrace(void) {
   if (path == NULL || *path == '\0') return;
   const char* refc = getenv("REFCTRACE_REFC");
   if (refc != NULL && strcmp(refc, "0") == 0) with_refc = 0;
+  const char* depth = getenv("REFCTRACE_STACK");
+  if (depth != NULL) stack_depth = atoi(depth);
+  if (stack_depth < 0) stack_depth = 0;
+  if (stack_depth > kMaxStack) stack_depth = kMaxStack;
   /* O_APPEND: the Erlang tracer appends to the same file; each line is one
    * write(2), which the kernel does not interleave with another. */
   trace_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -67,11 +81,79 @@ static int Enabled(void) {
 
 /* ---- one event line -------------------------------------------------- */
 
-/* Where a call comes from: the macro's __FILE__ and __LINE__. */
+/* One frame of a call stack: the function's name from the dynamic symbol
+ * table, or, when the address is in no exported symbol (a static
+ * function), the name of the module it is in. */
+typedef struct {
+  const char* function; /* NULL: unknown */
+  const char* module;
+} Frame;
+
+/* Where a call comes from: the macro's __FILE__, __LINE__ and __func__,
+ * the return address into the caller, and (REFCTRACE_STACK) the frames
+ * from the caller outwards. */
 typedef struct {
   const char* file;
   int line;
+  const char* func;
+  void* caller;
+  int frame_count;
+  Frame frames[kMaxStack];
 } Site;
+
+/* Names the function an address belongs to. dladdr1 also gives the
+ * symbol's size, so an address past the end of the nearest exported
+ * symbol (inside a static function) is not given that symbol's name. */
+static Frame NameFrame(void* address) {
+  Frame frame = {NULL, "??"};
+  Dl_info info;
+  const ElfW(Sym)* symbol = NULL;
+  /* A return address may point just past a call that ends its function. */
+  char* inside = (char*)address - 1;
+  if (dladdr1(inside, &info, (void**)&symbol, RTLD_DL_SYMENT) == 0) return frame;
+  if (info.dli_fname != NULL) {
+    const char* base = strrchr(info.dli_fname, '/');
+    frame.module = base ? base + 1 : info.dli_fname;
+  }
+  if (info.dli_sname != NULL && symbol != NULL &&
+      inside < (char*)info.dli_saddr + symbol->st_size) {
+    frame.function = info.dli_sname;
+  }
+  return frame;
+}
+
+/* dladdr1 scans a module's whole symbol table (tens of microseconds for
+ * libc), while a driver calls from a few hundred places at most: names are
+ * kept per return address. Used under call_lock. The recorder lives in the
+ * driver, so no module it names is unloaded while it records. */
+enum { kFrameCacheSize = 512 };
+static struct {
+  void* address;
+  Frame frame;
+} frame_cache[kFrameCacheSize];
+
+static Frame CachedFrame(void* address) {
+  size_t slot = ((uintptr_t)address >> 2) % kFrameCacheSize;
+  if (frame_cache[slot].address != address) {
+    frame_cache[slot].address = address;
+    frame_cache[slot].frame = NameFrame(address);
+  }
+  return frame_cache[slot].frame;
+}
+
+/* The frames from the caller of the recorded call outwards: backtrace()
+ * also sees the recorder's own frames, which end where the caller's
+ * return address appears. */
+static void CaptureStack(Site* site) {
+  void* addresses[kMaxStack + 8];
+  int count = backtrace(addresses, (int)(sizeof addresses / sizeof addresses[0]));
+  int first = 0;
+  while (first < count && addresses[first] != site->caller)
+    ++first;
+  site->frame_count = 0;
+  for (int i = first; i < count && site->frame_count < stack_depth; ++i)
+    site->frames[site->frame_count++] = CachedFrame(addresses[i]);
+}
 
 /* One JSON object, written with one write(2). It starts in `inline_text`
  * and moves to the heap only for a line that does not fit (long paths), so
@@ -185,30 +267,50 @@ static void AddTo(Line* line, ErlDrvTermData pid, int known) {
   AddString(line, "to", text);
 }
 
-static void AddSrc(Line* line, Site site) {
-  if (site.file == NULL) return;
+static void AddSrc(Line* line, const Site* site) {
+  if (site->file == NULL) return;
 #ifdef REFCTRACE_SRC_PATHS
   /* __FILE__ as compiled: with -fmacro-prefix-map=$REPO/= it is relative
    * to the repository root, which SARIF viewers need to open the file. */
-  const char* shown = site.file;
+  const char* shown = site->file;
 #else
-  const char* base = strrchr(site.file, '/');
-  const char* shown = base ? base + 1 : site.file;
+  const char* base = strrchr(site->file, '/');
+  const char* shown = base ? base + 1 : site->file;
 #endif
   Add(line, ",\"src\":\"");
   AddEscaped(line, shown);
-  Add(line, ":%d\"", site.line);
+  Add(line, ":%d\"", site->line);
 }
 
-static void Finish(Line* line, Site site) {
+/* "stack":["my_drv_output","?? beam.smp",...], innermost first. */
+static void AddStack(Line* line, const Site* site) {
+  if (site->frame_count == 0) return;
+  Add(line, ",\"stack\":[");
+  for (int i = 0; i < site->frame_count; ++i) {
+    const Frame* frame = &site->frames[i];
+    Add(line, i == 0 ? "\"" : ",\"");
+    if (frame->function != NULL) {
+      AddEscaped(line, frame->function);
+    } else {
+      Add(line, "?? ");
+      AddEscaped(line, frame->module);
+    }
+    Add(line, "\"");
+  }
+  Add(line, "]");
+}
+
+static void Finish(Line* line, const Site* site) {
   AddSrc(line, site);
+  if (site->func != NULL) AddString(line, "func", site->func);
+  AddStack(line, site);
   Add(line, ",\"t\":%lld}\n", (long long)erl_drv_monotonic_time(ERL_DRV_NSEC));
   if (!line->failed) WriteAll(line->text, line->used);
   if (line->text != line->inline_text) free(line->text);
 }
 
 /* The line most events are: op, bin, refc, src, t. */
-static void Simple(const char* op, const ErlDrvBinary* bin, ErlDrvSInt refc, Site site) {
+static void Simple(const char* op, const ErlDrvBinary* bin, ErlDrvSInt refc, const Site* site) {
   Line line;
   Begin(&line, op);
   AddBin(&line, "bin", (uintptr_t)bin);
@@ -387,6 +489,7 @@ static void Run(const CallKind* kind, Call* call) {
     return;
   }
   pthread_mutex_lock(&call_lock);
+  if (stack_depth > 0) CaptureStack(&call->site);
   if (kind->remembers_port) RememberPort(call->port);
   TouchedInit(&call->touched);
   if (kind->collect) kind->collect(call);
@@ -538,7 +641,7 @@ static void EmitAlloc(const char* op, Call* c) {
   AddBin(&line, "bin", (uintptr_t)c->bin_result);
   Add(&line, ",\"size\":%lu", (unsigned long)c->size);
   AddRefc(&line, driver_binary_get_refc(c->bin_result));
-  Finish(&line, c->site);
+  Finish(&line, &c->site);
 }
 
 static void EmitRealloc(const char* op, Call* c) {
@@ -553,7 +656,7 @@ static void EmitRealloc(const char* op, Call* c) {
   if (c->bin_result != c->bin) AddBin(&line, "new_bin", (uintptr_t)c->bin_result);
   Add(&line, ",\"size\":%lu", (unsigned long)c->size);
   AddRefc(&line, driver_binary_get_refc(c->bin_result));
-  Finish(&line, c->site);
+  Finish(&line, &c->site);
 }
 
 /* After the call the binary may be gone: its count after is the count
@@ -565,12 +668,12 @@ static void EmitFree(const char* op, Call* c) {
   AddBin(&line, "bin", (uintptr_t)c->bin);
   if (c->defused) AddString(&line, "note", "defused: count decremented, memory not freed");
   AddRefc(&line, c->before - 1);
-  Finish(&line, c->site);
+  Finish(&line, &c->site);
 }
 
 /* driver_binary_inc_refc and driver_binary_dec_refc: the count they return. */
 static void EmitCount(const char* op, Call* c) {
-  Simple(op, c->bin, c->refc_result, c->site);
+  Simple(op, c->bin, c->refc_result, &c->site);
 }
 
 static void EmitObserve(const char* op, Call* c) {
@@ -578,7 +681,7 @@ static void EmitObserve(const char* op, Call* c) {
   Begin(&line, op);
   AddBin(&line, "bin", (uintptr_t)c->bin);
   Add(&line, ",\"refc\":%ld", (long)c->refc_result); /* required for observe */
-  Finish(&line, c->site);
+  Finish(&line, &c->site);
 }
 
 static void EmitOutput(const Call* c, const ErlDrvBinary* bin, int copied, ErlDrvSInt refc) {
@@ -588,7 +691,7 @@ static void EmitOutput(const Call* c, const ErlDrvBinary* bin, int copied, ErlDr
   AddTo(&line, c->to, c->to_known);
   if (copied) Add(&line, ",\"copied\":true");
   AddRefc(&line, refc);
-  Finish(&line, c->site);
+  Finish(&line, &c->site);
 }
 
 /* One `output` per reference the call created. No new reference means the
@@ -614,7 +717,7 @@ static void EmitEnqs(const char* op, Call* c) {
     const Touched* t = &c->touched.items[i];
     ErlDrvSInt after = driver_binary_get_refc(t->bin);
     for (ErlDrvSInt refc = t->before + 1; refc <= after; ++refc)
-      Simple("enq", t->bin, refc, c->site);
+      Simple("enq", t->bin, refc, &c->site);
   }
 }
 
@@ -628,26 +731,26 @@ static void EmitDeqs(const char* op, Call* c) {
     ErlDrvSInt refc = t->before;
     for (int j = 0; j <= i; ++j)
       if (c->touched.items[j].bin == t->bin) --refc;
-    Simple("deq", t->bin, refc, c->site);
+    Simple("deq", t->bin, refc, &c->site);
   }
 }
 
 /* borrow, unborrow: each binary of the ErlIOVec with its count. */
 static void EmitTouched(const char* op, Call* c) {
   for (int i = 0; i < c->touched.count; ++i)
-    Simple(op, c->touched.items[i].bin, c->touched.items[i].before, c->site);
+    Simple(op, c->touched.items[i].bin, c->touched.items[i].before, &c->site);
 }
 
 /* write, read: the binary with its count now. */
 static void EmitMark(const char* op, Call* c) {
-  if (c->bin != NULL) Simple(op, c->bin, driver_binary_get_refc(c->bin), c->site);
+  if (c->bin != NULL) Simple(op, c->bin, driver_binary_get_refc(c->bin), &c->site);
 }
 
 static void EmitStop(const char* op, Call* c) {
   ForgetPort(c->port);
   Line line;
   Begin(&line, op);
-  Finish(&line, c->site);
+  Finish(&line, &c->site);
 }
 
 /* ---- the kinds ------------------------------------------------------- */
@@ -678,45 +781,54 @@ static const CallKind kPortStopped = {"stop", 0, NULL, NULL, EmitStop};
 
 /* ---- the entry points ------------------------------------------------ */
 
-ErlDrvBinary* refctrace_alloc_binary(ErlDrvSizeT size, const char* file, int line) {
-  Call c = {.site = {file, line}, .size = size};
+/* The return address into the driver function that made the call; the
+ * entry points are never inlined into it (another translation unit). */
+#define CALLER __builtin_return_address(0)
+
+ErlDrvBinary* refctrace_alloc_binary(ErlDrvSizeT size, const char* file, int line,
+                                     const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .size = size};
   Run(&kAlloc, &c);
   return c.bin_result;
 }
 
 ErlDrvBinary* refctrace_realloc_binary(ErlDrvBinary* bin, ErlDrvSizeT size, const char* file,
-                                       int line) {
-  Call c = {.site = {file, line}, .bin = bin, .size = size};
+                                       int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .bin = bin, .size = size};
   Run(&kRealloc, &c);
   return c.bin_result;
 }
 
-void refctrace_free_binary(ErlDrvBinary* bin, const char* file, int line) {
-  Call c = {.site = {file, line}, .bin = bin};
+void refctrace_free_binary(ErlDrvBinary* bin, const char* file, int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .bin = bin};
   Run(&kFree, &c);
 }
 
-ErlDrvSInt refctrace_binary_inc_refc(ErlDrvBinary* bin, const char* file, int line) {
-  Call c = {.site = {file, line}, .bin = bin};
+ErlDrvSInt refctrace_binary_inc_refc(ErlDrvBinary* bin, const char* file, int line,
+                                     const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .bin = bin};
   Run(&kInc, &c);
   return c.refc_result;
 }
 
-ErlDrvSInt refctrace_binary_dec_refc(ErlDrvBinary* bin, const char* file, int line) {
-  Call c = {.site = {file, line}, .bin = bin};
+ErlDrvSInt refctrace_binary_dec_refc(ErlDrvBinary* bin, const char* file, int line,
+                                     const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .bin = bin};
   Run(&kDec, &c);
   return c.refc_result;
 }
 
-ErlDrvSInt refctrace_binary_get_refc(ErlDrvBinary* bin, const char* file, int line) {
-  Call c = {.site = {file, line}, .bin = bin};
+ErlDrvSInt refctrace_binary_get_refc(ErlDrvBinary* bin, const char* file, int line,
+                                     const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .bin = bin};
   Run(&kObserve, &c);
   return c.refc_result;
 }
 
 int refctrace_output_binary(ErlDrvPort port, char* hbuf, ErlDrvSizeT hlen, ErlDrvBinary* bin,
-                            ErlDrvSizeT offset, ErlDrvSizeT len, const char* file, int line) {
-  Call c = {.site = {file, line},
+                            ErlDrvSizeT offset, ErlDrvSizeT len, const char* file, int line,
+                            const char* func) {
+  Call c = {.site = {file, line, func, CALLER},
             .port = port,
             .hbuf = hbuf,
             .hlen = hlen,
@@ -728,22 +840,27 @@ int refctrace_output_binary(ErlDrvPort port, char* hbuf, ErlDrvSizeT hlen, ErlDr
 }
 
 int refctrace_outputv(ErlDrvPort port, char* hbuf, ErlDrvSizeT hlen, ErlIOVec* ev, ErlDrvSizeT skip,
-                      const char* file, int line) {
-  Call c = {.site = {file, line}, .port = port, .hbuf = hbuf, .hlen = hlen, .ev = ev, .skip = skip};
+                      const char* file, int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER},
+            .port = port,
+            .hbuf = hbuf,
+            .hlen = hlen,
+            .ev = ev,
+            .skip = skip};
   Run(&kOutputv, &c);
   return c.int_result;
 }
 
 int refctrace_output_term(ErlDrvTermData port, ErlDrvTermData* data, int len, const char* file,
-                          int line) {
-  Call c = {.site = {file, line}, .port_term = port, .data = data, .data_len = len};
+                          int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .port_term = port, .data = data, .data_len = len};
   Run(&kOutputTerm, &c);
   return c.int_result;
 }
 
 int refctrace_send_term(ErlDrvTermData port, ErlDrvTermData to, ErlDrvTermData* data, int len,
-                        const char* file, int line) {
-  Call c = {.site = {file, line},
+                        const char* file, int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER},
             .port_term = port,
             .to = to,
             .to_known = 1,
@@ -754,33 +871,38 @@ int refctrace_send_term(ErlDrvTermData port, ErlDrvTermData to, ErlDrvTermData* 
 }
 
 int refctrace_enq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
-                      const char* file, int line) {
-  Call c = {.site = {file, line}, .port = port, .bin = bin, .offset = offset, .len = len};
+                      const char* file, int line, const char* func) {
+  Call c = {
+      .site = {file, line, func, CALLER}, .port = port, .bin = bin, .offset = offset, .len = len};
   Run(&kEnqBin, &c);
   return c.int_result;
 }
 
 int refctrace_pushq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
-                        const char* file, int line) {
-  Call c = {.site = {file, line}, .port = port, .bin = bin, .offset = offset, .len = len};
+                        const char* file, int line, const char* func) {
+  Call c = {
+      .site = {file, line, func, CALLER}, .port = port, .bin = bin, .offset = offset, .len = len};
   Run(&kPushqBin, &c);
   return c.int_result;
 }
 
-int refctrace_enqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line) {
-  Call c = {.site = {file, line}, .port = port, .ev = ev, .skip = skip};
+int refctrace_enqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line,
+                   const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .port = port, .ev = ev, .skip = skip};
   Run(&kEnqv, &c);
   return c.int_result;
 }
 
-int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line) {
-  Call c = {.site = {file, line}, .port = port, .ev = ev, .skip = skip};
+int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line,
+                     const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .port = port, .ev = ev, .skip = skip};
   Run(&kPushqv, &c);
   return c.int_result;
 }
 
-ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int line) {
-  Call c = {.site = {file, line}, .port = port, .size = size};
+ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int line,
+                          const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .port = port, .size = size};
   Run(&kDeq, &c);
   return c.size_result;
 }
@@ -792,28 +914,28 @@ void refctrace_port_started(ErlDrvPort port) {
   Run(&kPortStarted, &c);
 }
 
-void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int line) {
-  Call c = {.site = {file, line}, .ev = ev};
+void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .ev = ev};
   Run(&kBorrow, &c);
 }
 
-void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int line) {
-  Call c = {.site = {file, line}, .ev = ev};
+void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .ev = ev};
   Run(&kUnborrow, &c);
 }
 
-void refctrace_write(ErlDrvBinary* bin, const char* file, int line) {
-  Call c = {.site = {file, line}, .bin = bin};
+void refctrace_write(ErlDrvBinary* bin, const char* file, int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .bin = bin};
   Run(&kWrite, &c);
 }
 
-void refctrace_read(ErlDrvBinary* bin, const char* file, int line) {
-  Call c = {.site = {file, line}, .bin = bin};
+void refctrace_read(ErlDrvBinary* bin, const char* file, int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .bin = bin};
   Run(&kRead, &c);
 }
 
-void refctrace_port_stopped(ErlDrvPort port, const char* file, int line) {
-  Call c = {.site = {file, line}, .port = port};
+void refctrace_port_stopped(ErlDrvPort port, const char* file, int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .port = port};
   Run(&kPortStopped, &c);
 }
 

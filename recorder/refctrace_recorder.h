@@ -1,11 +1,12 @@
 /* refctrace_recorder.h: records a linked-in driver's ErlDrvBinary calls as a
- * refctrace trace (trace-format-v1 NDJSON). See docs/recording.md.
+ * refctrace trace (trace format 1.1 NDJSON). See docs/recording.md.
  *
  * Include it instead of (or after) <erl_driver.h> in every driver source file.
  * Compiled with -DREFCTRACE, the erl_driver binary calls below become macros
  * that call the real function and append one event line, with the caller's
- * file:line and the emulator's refc after the call, to the file named by the
- * environment variable REFCTRACE_TRACE. Without -DREFCTRACE nothing is
+ * file:line and function and the emulator's refc after the call, to the file
+ * named by the environment variable REFCTRACE_TRACE (REFCTRACE_STACK=N adds
+ * N frames of call stack). Without -DREFCTRACE nothing is
  * redefined and every REFCTRACE_* macro expands to nothing: the recorder is
  * compiled out entirely.
  *
@@ -41,72 +42,83 @@
 extern "C" {
 #endif
 
-ErlDrvBinary* refctrace_alloc_binary(ErlDrvSizeT size, const char* file, int line);
+ErlDrvBinary* refctrace_alloc_binary(ErlDrvSizeT size, const char* file, int line,
+                                     const char* func);
 ErlDrvBinary* refctrace_realloc_binary(ErlDrvBinary* bin, ErlDrvSizeT size, const char* file,
-                                       int line);
-void refctrace_free_binary(ErlDrvBinary* bin, const char* file, int line);
-ErlDrvSInt refctrace_binary_inc_refc(ErlDrvBinary* bin, const char* file, int line);
-ErlDrvSInt refctrace_binary_dec_refc(ErlDrvBinary* bin, const char* file, int line);
-ErlDrvSInt refctrace_binary_get_refc(ErlDrvBinary* bin, const char* file, int line);
+                                       int line, const char* func);
+void refctrace_free_binary(ErlDrvBinary* bin, const char* file, int line, const char* func);
+ErlDrvSInt refctrace_binary_inc_refc(ErlDrvBinary* bin, const char* file, int line,
+                                     const char* func);
+ErlDrvSInt refctrace_binary_dec_refc(ErlDrvBinary* bin, const char* file, int line,
+                                     const char* func);
+ErlDrvSInt refctrace_binary_get_refc(ErlDrvBinary* bin, const char* file, int line,
+                                     const char* func);
 int refctrace_output_binary(ErlDrvPort port, char* hbuf, ErlDrvSizeT hlen, ErlDrvBinary* bin,
-                            ErlDrvSizeT offset, ErlDrvSizeT len, const char* file, int line);
+                            ErlDrvSizeT offset, ErlDrvSizeT len, const char* file, int line,
+                            const char* func);
 int refctrace_outputv(ErlDrvPort port, char* hbuf, ErlDrvSizeT hlen, ErlIOVec* ev, ErlDrvSizeT skip,
-                      const char* file, int line);
+                      const char* file, int line, const char* func);
 int refctrace_output_term(ErlDrvTermData port, ErlDrvTermData* data, int len, const char* file,
-                          int line);
+                          int line, const char* func);
 int refctrace_send_term(ErlDrvTermData port, ErlDrvTermData to, ErlDrvTermData* data, int len,
-                        const char* file, int line);
+                        const char* file, int line, const char* func);
 int refctrace_enq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
-                      const char* file, int line);
+                      const char* file, int line, const char* func);
 int refctrace_pushq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, ErlDrvSizeT len,
-                        const char* file, int line);
-int refctrace_enqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line);
-int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line);
-ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int line);
+                        const char* file, int line, const char* func);
+int refctrace_enqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line,
+                   const char* func);
+int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line,
+                     const char* func);
+ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int line,
+                          const char* func);
 
 void refctrace_port_started(ErlDrvPort port);
-void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int line);
-void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int line);
-void refctrace_write(ErlDrvBinary* bin, const char* file, int line);
-void refctrace_read(ErlDrvBinary* bin, const char* file, int line);
-void refctrace_port_stopped(ErlDrvPort port, const char* file, int line);
+void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int line, const char* func);
+void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int line, const char* func);
+void refctrace_write(ErlDrvBinary* bin, const char* file, int line, const char* func);
+void refctrace_read(ErlDrvBinary* bin, const char* file, int line, const char* func);
+void refctrace_port_stopped(ErlDrvPort port, const char* file, int line, const char* func);
 void refctrace_defuse_next_free(void);
 
 #ifdef __cplusplus
 }
 #endif
 
+/* Where a call is made: file, line and the enclosing function. */
+#define REFCTRACE_SITE __FILE__, __LINE__, __func__
+
 /* refctrace_recorder.c itself calls the real functions. */
 #ifndef REFCTRACE_RECORDER_IMPLEMENTATION
-#define driver_alloc_binary(size) refctrace_alloc_binary((size), __FILE__, __LINE__)
-#define driver_realloc_binary(bin, size) refctrace_realloc_binary((bin), (size), __FILE__, __LINE__)
-#define driver_free_binary(bin) refctrace_free_binary((bin), __FILE__, __LINE__)
-#define driver_binary_inc_refc(bin) refctrace_binary_inc_refc((bin), __FILE__, __LINE__)
-#define driver_binary_dec_refc(bin) refctrace_binary_dec_refc((bin), __FILE__, __LINE__)
-#define driver_binary_get_refc(bin) refctrace_binary_get_refc((bin), __FILE__, __LINE__)
+#define driver_alloc_binary(size) refctrace_alloc_binary((size), REFCTRACE_SITE)
+#define driver_realloc_binary(bin, size) refctrace_realloc_binary((bin), (size), REFCTRACE_SITE)
+#define driver_free_binary(bin) refctrace_free_binary((bin), REFCTRACE_SITE)
+#define driver_binary_inc_refc(bin) refctrace_binary_inc_refc((bin), REFCTRACE_SITE)
+#define driver_binary_dec_refc(bin) refctrace_binary_dec_refc((bin), REFCTRACE_SITE)
+#define driver_binary_get_refc(bin) refctrace_binary_get_refc((bin), REFCTRACE_SITE)
 #define driver_output_binary(port, hbuf, hlen, bin, offset, len) \
-  refctrace_output_binary((port), (hbuf), (hlen), (bin), (offset), (len), __FILE__, __LINE__)
+  refctrace_output_binary((port), (hbuf), (hlen), (bin), (offset), (len), REFCTRACE_SITE)
 #define driver_outputv(port, hbuf, hlen, ev, skip) \
-  refctrace_outputv((port), (hbuf), (hlen), (ev), (skip), __FILE__, __LINE__)
+  refctrace_outputv((port), (hbuf), (hlen), (ev), (skip), REFCTRACE_SITE)
 #define erl_drv_output_term(port, data, len) \
-  refctrace_output_term((port), (data), (len), __FILE__, __LINE__)
+  refctrace_output_term((port), (data), (len), REFCTRACE_SITE)
 #define erl_drv_send_term(port, to, data, len) \
-  refctrace_send_term((port), (to), (data), (len), __FILE__, __LINE__)
+  refctrace_send_term((port), (to), (data), (len), REFCTRACE_SITE)
 #define driver_enq_bin(port, bin, offset, len) \
-  refctrace_enq_bin((port), (bin), (offset), (len), __FILE__, __LINE__)
+  refctrace_enq_bin((port), (bin), (offset), (len), REFCTRACE_SITE)
 #define driver_pushq_bin(port, bin, offset, len) \
-  refctrace_pushq_bin((port), (bin), (offset), (len), __FILE__, __LINE__)
-#define driver_enqv(port, ev, skip) refctrace_enqv((port), (ev), (skip), __FILE__, __LINE__)
-#define driver_pushqv(port, ev, skip) refctrace_pushqv((port), (ev), (skip), __FILE__, __LINE__)
-#define driver_deq(port, size) refctrace_deq((port), (size), __FILE__, __LINE__)
+  refctrace_pushq_bin((port), (bin), (offset), (len), REFCTRACE_SITE)
+#define driver_enqv(port, ev, skip) refctrace_enqv((port), (ev), (skip), REFCTRACE_SITE)
+#define driver_pushqv(port, ev, skip) refctrace_pushqv((port), (ev), (skip), REFCTRACE_SITE)
+#define driver_deq(port, size) refctrace_deq((port), (size), REFCTRACE_SITE)
 #endif
 
 #define REFCTRACE_PORT_STARTED(port) refctrace_port_started(port)
-#define REFCTRACE_BORROW_IOVEC(ev) refctrace_borrow_iovec((ev), __FILE__, __LINE__)
-#define REFCTRACE_UNBORROW_IOVEC(ev) refctrace_unborrow_iovec((ev), __FILE__, __LINE__)
-#define REFCTRACE_WRITE(bin) refctrace_write((bin), __FILE__, __LINE__)
-#define REFCTRACE_READ(bin) refctrace_read((bin), __FILE__, __LINE__)
-#define REFCTRACE_PORT_STOPPED(port) refctrace_port_stopped((port), __FILE__, __LINE__)
+#define REFCTRACE_BORROW_IOVEC(ev) refctrace_borrow_iovec((ev), REFCTRACE_SITE)
+#define REFCTRACE_UNBORROW_IOVEC(ev) refctrace_unborrow_iovec((ev), REFCTRACE_SITE)
+#define REFCTRACE_WRITE(bin) refctrace_write((bin), REFCTRACE_SITE)
+#define REFCTRACE_READ(bin) refctrace_read((bin), REFCTRACE_SITE)
+#define REFCTRACE_PORT_STOPPED(port) refctrace_port_stopped((port), REFCTRACE_SITE)
 #define REFCTRACE_DEFUSE_NEXT_FREE() refctrace_defuse_next_free()
 
 #else /* !REFCTRACE: compiled out; the argument is only named, not used */

@@ -6,6 +6,8 @@
  *   recorder_test TRACE      record into TRACE (must not exist) and compare
  *   recorder_test TRACE off  without REFCTRACE_TRACE: the calls still work
  *                            and TRACE is never created
+ *   recorder_test TRACE stack  with REFCTRACE_STACK=2: one call, whose line
+ *                            has a two-frame stack
  *
  * The last call is compiled under `#line 27 "my\"drv\\x.c"`, a file name
  * with a quote and a backslash, which must come out escaped. */
@@ -30,13 +32,18 @@ static size_t expected_used;
 static int64_t expected_ticks;
 static int failures;
 
-static void Expect(const char* format, ...) __attribute__((format(printf, 1, 2)));
-static void Expect(const char* format, ...) {
+/* The line's start (printf), then the function that made the call and
+ * the stack when one is expected, then the clock. */
+static void Expect(const char* func, const char* stack, const char* format, ...)
+    __attribute__((format(printf, 3, 4)));
+static void Expect(const char* func, const char* stack, const char* format, ...) {
   va_list args;
   va_start(args, format);
   expected_used +=
       (size_t)vsnprintf(expected + expected_used, sizeof expected - expected_used, format, args);
   va_end(args);
+  expected_used += (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
+                                    ",\"func\":\"%s\"%s", func, stack);
   /* The recorder reads the clock once per line. */
   expected_used += (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
                                     ",\"t\":%" PRId64 "}\n", (int64_t)++expected_ticks);
@@ -66,9 +73,10 @@ static int recording;
  * same macro invocation, so the two agree however the call is wrapped. */
 static int at;
 #define AT(call) (at = __LINE__, (call))
-#define EXPECT(...)                     \
-  do {                                  \
-    if (recording) Expect(__VA_ARGS__); \
+/* The line of a call made in this function, without a stack. */
+#define EXPECT(...)                                   \
+  do {                                                \
+    if (recording) Expect(__func__, "", __VA_ARGS__); \
   } while (0)
 
 static const char* const kFile = "recorder_test.c";
@@ -187,13 +195,24 @@ static char* ReadFile(const char* path) {
   return text;
 }
 
+/* REFCTRACE_STACK=2: the line names this function and its caller, both
+ * exported (the test is linked with -rdynamic) and not inlined. */
+__attribute__((noinline)) ErlDrvBinary* AllocFromExportedFunction(void) {
+  ErlDrvBinary* b = AT(driver_alloc_binary(8));
+  Expect(__func__, ",\"stack\":[\"AllocFromExportedFunction\",\"main\"]",
+         "{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":8,\"refc\":1,\"src\":\"%s:%d\"", Id(b), kFile,
+         at);
+  return b;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: recorder_test TRACE [off]\n");
+    fprintf(stderr, "usage: recorder_test TRACE [off|stack]\n");
     return 2;
   }
   const char* path = argv[1];
-  recording = argc < 3 || strcmp(argv[2], "off") != 0;
+  const char* mode = argc < 3 ? "" : argv[2];
+  recording = strcmp(mode, "off") != 0;
   if (access(path, F_OK) == 0) {
     fprintf(stderr, "%s exists; the test writes a new trace\n", path);
     return 2;
@@ -206,10 +225,15 @@ int main(int argc, char** argv) {
   } else {
     unsetenv("REFCTRACE_TRACE");
   }
-  Calls();
-  LeakInQuotedFile();
-  AllocInLongFile();
-  Stop();
+  if (strcmp(mode, "stack") == 0) {
+    setenv("REFCTRACE_STACK", "2", 1);
+    AllocFromExportedFunction();
+  } else {
+    Calls();
+    LeakInQuotedFile();
+    AllocInLongFile();
+    Stop();
+  }
 
   const char* written = ReadFile(path);
   if (!recording) {

@@ -1,4 +1,5 @@
-# recorder_test writes a trace and compares it line by line; then
+# recorder_test writes a trace and compares it line by line (also with
+# recording off, and with a stack); then
 # `refctrace check` must read it without an input error and find the leak in
 # the file whose name has a quote and a backslash, under that very name.
 #   cmake -DRECORDER_TEST=exe -DREFCTRACE=exe -DOUT=dir -P run_recorder_test.cmake
@@ -10,11 +11,13 @@ execute_process(COMMAND "${RECORDER_TEST}" "${trace}" RESULT_VARIABLE rc ERROR_V
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "recorder_test failed (${rc}):\n${err}")
 endif()
-execute_process(COMMAND "${RECORDER_TEST}" "${OUT}/not-recorded.ndjson" off RESULT_VARIABLE rc
-                ERROR_VARIABLE err)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "recorder_test with recording off failed (${rc}):\n${err}")
-endif()
+foreach(mode off stack)
+  execute_process(COMMAND "${RECORDER_TEST}" "${OUT}/${mode}.ndjson" ${mode} RESULT_VARIABLE rc
+                  ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "recorder_test ${mode} failed (${rc}):\n${err}")
+  endif()
+endforeach()
 
 execute_process(COMMAND "${REFCTRACE}" check --format json "${trace}" RESULT_VARIABLE rc
                 OUTPUT_VARIABLE report ERROR_VARIABLE err)
@@ -27,7 +30,8 @@ set(found "")
 foreach(i RANGE ${last})
   string(JSON code GET "${report}" diagnostics ${i} code)
   string(JSON src ERROR_VARIABLE no_src GET "${report}" diagnostics ${i} src)
-  if(code STREQUAL "leak" AND src STREQUAL "my\"drv\\x.c:27")
+  string(JSON func ERROR_VARIABLE no_func GET "${report}" diagnostics ${i} func)
+  if(code STREQUAL "leak" AND src STREQUAL "my\"drv\\x.c:27" AND func STREQUAL "LeakInQuotedFile")
     set(found yes)
   endif()
 endforeach()
