@@ -5,15 +5,7 @@
 file(REMOVE_RECURSE "${OUT}")
 file(MAKE_DIRECTORY "${OUT}")
 set(baseline "${OUT}/baseline.json")
-function(run expected_rc)
-  execute_process(COMMAND "${REFCTRACE}" check --color never ${ARGN}
-                  WORKING_DIRECTORY "${WORKDIR}" OUTPUT_VARIABLE out ERROR_VARIABLE err
-                  RESULT_VARIABLE rc)
-  if(NOT rc EQUAL expected_rc)
-    message(FATAL_ERROR "refctrace check ${ARGN}: exit ${rc}, expected ${expected_rc}\n${out}${err}")
-  endif()
-  set(out "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_check.cmake)
 
 run(1 --write-baseline "${baseline}" examples)
 file(GLOB temporaries "${OUT}/.baseline.json.tmp*")
