@@ -67,14 +67,34 @@ std::string SummaryFromTable(std::string_view page, std::string_view name) {
   return MarkdownToText(Trim(line.substr(last + 1)));
 }
 
-// The paragraph that starts with "**What it means.**", without the marker.
+// The paragraph that starts with "**What it means.**", without the marker, as
+// one line. A paragraph that ends with ':' introduces a list: the list is part
+// of the sentence, so its items follow as running text (SARIF viewers show
+// this text alone, and a sentence cut at its colon says nothing).
 std::string MeaningOf(std::string_view section) {
   constexpr std::string_view kMarker = "**What it means.**";
   const size_t start = section.find(kMarker);
   if (start == std::string_view::npos) return {};
   std::string_view rest = section.substr(start + kMarker.size());
-  rest = rest.substr(0, rest.find("\n\n"));
-  std::string text = MarkdownToText(Trim(rest));
+  size_t end = rest.find("\n\n");
+  std::string_view paragraph = Trim(rest.substr(0, end));
+  std::string text(paragraph);
+  if (!paragraph.empty() && paragraph.back() == ':' && end != std::string_view::npos) {
+    std::string_view list = rest.substr(end + 2);
+    list = list.substr(0, list.find("\n\n"));
+    if (list.substr(0, 2) == "- ") {
+      for (size_t pos = 0; pos < list.size();) {
+        size_t eol = list.find('\n', pos);
+        if (eol == std::string_view::npos) eol = list.size();
+        std::string_view line = Trim(list.substr(pos, eol - pos));
+        if (line.substr(0, 2) == "- ") line.remove_prefix(2);
+        text += ' ';
+        text += line;
+        pos = eol + 1;
+      }
+    }
+  }
+  text = MarkdownToText(text);
   for (char& c : text) {
     if (c == '\n') c = ' ';
   }

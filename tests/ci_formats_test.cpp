@@ -53,6 +53,8 @@ TEST_CASE("EveryCodeHasRuleDocsWithSummaryMeaningExampleAndFix") {
     const RuleDoc& doc = RuleDocFor(code);
     CHECK_FALSE(doc.summary.empty());
     CHECK_FALSE(doc.meaning.empty());
+    // The meaning is shown alone (SARIF fullDescription): a whole sentence.
+    CHECK(doc.meaning.back() == '.');
     CHECK(doc.markdown.find("```") != std::string::npos);  // a minimal trace
     CHECK(doc.text.find("How to fix it.") != std::string::npos);
     CHECK(doc.text.find("**") == std::string::npos);
@@ -60,6 +62,14 @@ TEST_CASE("EveryCodeHasRuleDocsWithSummaryMeaningExampleAndFix") {
   }
   CHECK(RuleDocFor(Code::kDoubleFree).summary ==
         "a reference was released by someone who did not hold one");
+}
+
+TEST_CASE("RuleMeaningOfDoubleFreeKeepsTheListAfterItsColon") {
+  const std::string& meaning = RuleDocFor(Code::kDoubleFree).meaning;
+  CHECK(meaning.find("did not hold: the driver called") != std::string::npos);
+  CHECK(meaning.find("any release on a binary that is already freed.") != std::string::npos);
+  CHECK(meaning.find('\n') == std::string::npos);
+  CHECK(meaning.find("- ") == std::string::npos);
 }
 
 TEST_CASE("MarkdownToTextIndentsCodeAndDropsMarkup") {
