@@ -67,6 +67,10 @@ bool DocumentReader::Start(InputError* error) {
   }
   text_ = input_->begin();
   size_ = input_->size();
+  // A UTF-8 byte order mark is whitespace to the sniffer, so it is to the parser too:
+  // blanked in place, every position still counts the file's bytes.
+  if (size_ >= 3 && std::memcmp(text_, "\xEF\xBB\xBF", 3) == 0)
+    std::memset(input_->begin(), ' ', 3);
   // What follows the text in the buffer is stale: make it blank.
   std::memset(input_->end(), ' ', InputBuffer::kPadding);
   simdjson::padded_string_view view(text_, size_, input_->RoomFrom(text_));
