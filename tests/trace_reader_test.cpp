@@ -428,6 +428,46 @@ TEST_CASE("ByteOrderMarkAtTheStartIsSkipped") {
   CHECK(r.events.size() == 1);
 }
 
+TEST_CASE("MistypedOpGetsTheNearestOpSuggested") {
+  ExpectErrorAt("{\"op\":\"fre\",\"bin\":1}", "\"fre",
+                "unknown op \"fre\" (did you mean \"free\"?)");
+  ExpectErrorAt("{\"op\":\"recieve\",\"bin\":1,\"actor\":\"<0.1.0>\"}", "\"recieve",
+                "unknown op \"recieve\" (did you mean \"receive\"?)");
+  CHECK(NearestOp("unborow") == Op::kUnborrow);
+  CHECK_FALSE(NearestOp("frobnicate").has_value());
+  CHECK_FALSE(NearestOp("x").has_value());
+  CHECK_FALSE(NearestOp("").has_value());
+}
+
+TEST_CASE("TextThatIsNotJsonIsToldItIsNotATrace") {
+  Result r = Read("Kq\x01\xFF random bytes\n{\"op\":\"stop\"}\n");
+  REQUIRE(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 1);
+  CHECK(r.error.column == 1);
+  CHECK(r.error.message ==
+        "not a JSON trace: a trace is NDJSON (one JSON object per line) or a JSON document, and "
+        "this input starts with 'Kq\\x01\\xFF random ...'");
+  // A broken first object is still a syntax error at its place.
+  Result broken = Read("{\"op\":\"alloc\",\"bin\":1,}\n");
+  REQUIRE(broken.last == ReadStatus::kError);
+  CHECK(broken.error.message.rfind("syntax error", 0) == 0);
+}
+
+TEST_CASE("JsonDocumentWithByteOrderMarkIsRead") {
+  Result r = Read("\xEF\xBB\xBF{\"refctrace\":1,\"events\":[{\"op\":\"alloc\",\"bin\":1}]}");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  CHECK(r.encoding == Encoding::kDocument);
+  REQUIRE(r.events.size() == 1);
+  CHECK(r.events[0].pos.column == 29);  // columns count the file's bytes, the mark included
+}
+
+TEST_CASE("BareArrayWithByteOrderMarkIsRead") {
+  Result r = Read("\xEF\xBB\xBF[{\"op\":\"alloc\",\"bin\":1},{\"op\":\"free\",\"bin\":1}]");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  CHECK(r.encoding == Encoding::kArray);
+  CHECK(r.events.size() == 2);
+}
+
 TEST_CASE("OneLineDocumentIsReadAsADocument") {
   Result r = Read(
       "{\"refctrace\":1,\"events\":[{\"op\":\"alloc\",\"bin\":1,\"size\":100},{\"op\":\"free\","
@@ -800,7 +840,8 @@ TEST_CASE("ModeratelyNestedUnknownFieldIsAccepted") {
 
 TEST_CASE("UnknownOpIsAnErrorAtTheOp") {
   ExpectErrorAt("{\"op\":\"frobnicate\",\"bin\":1}", "\"frob", "unknown op \"frobnicate\"");
-  ExpectErrorAt("{\"bin\":1,\"op\":\"ALLOC\"}", "\"ALLOC", "unknown op \"ALLOC\"");
+  ExpectErrorAt("{\"bin\":1,\"op\":\"ALLOC\"}", "\"ALLOC",
+                "unknown op \"ALLOC\" (did you mean \"alloc\"?)");
 }
 
 TEST_CASE("MissingRequiredFieldsAreErrorsAtTheObject") {
@@ -936,6 +977,13 @@ TEST_CASE("BinaryJunkIsACleanErrorWithEscapedExcerpt") {
   CHECK(r.error.line == 1);
   CHECK(r.error.column == 1);
   CHECK(r.error.excerpt == "\\x00\\x01\\xFF\\xFEjunk");
+  // Not JSON from its first byte: said so, with the bytes shown escaped.
+  CHECK(r.error.message.rfind("not a JSON trace: ", 0) == 0);
+  CHECK(r.error.message.find("starts with '\\x00\\x01\\xFF\\xFEjunk'") != std::string::npos);
+  // On a later line, the parser's own message names the NUL byte.
+  r = Read(std::string("{\"op\":\"stop\"}\n\x00junk\n", 20));
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 2);
   CHECK(r.error.message.find("NUL") != std::string::npos);
 
   r = Read(std::string("{\"op\":\"stop\"}\n{\"op\":\"st\x00op\"}\n", 30));

@@ -1,5 +1,6 @@
 #include "trace/event.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -48,6 +49,46 @@ uint64_t HashBytes(const char* p, size_t n) {
 }
 
 }  // namespace
+
+std::optional<Op> NearestOp(std::string_view name) {
+  if (name.empty() || name.size() > 32) return std::nullopt;
+  std::string lower(name);
+  for (char& c : lower)
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  // Optimal string alignment distance (a swap of two neighbours counts one).
+  auto distance = [](std::string_view a, std::string_view b) {
+    std::array<std::array<size_t, 34>, 34> d{};
+    for (size_t i = 0; i <= a.size(); ++i)
+      d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j)
+      d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      for (size_t j = 1; j <= b.size(); ++j) {
+        const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+    return d[a.size()][b.size()];
+  };
+  std::optional<Op> best;
+  size_t best_distance = 0;
+  bool tie = false;
+  for (size_t i = 0; i < kOpNames.size(); ++i) {
+    const size_t dist = distance(lower, kOpNames[i]);
+    if (!best || dist < best_distance) {
+      best = static_cast<Op>(i);
+      best_distance = dist;
+      tie = false;
+    } else if (dist == best_distance) {
+      tie = true;
+    }
+  }
+  // Close enough: at most two edits, and fewer than half the word's letters.
+  if (tie || best_distance > 2 || 2 * best_distance >= OpName(*best).size()) return std::nullopt;
+  return best;
+}
 
 std::string_view OpName(Op op) {
   auto i = static_cast<size_t>(op);

@@ -35,6 +35,9 @@ inline constexpr int kOpCount = static_cast<int>(Op::kEnd) + 1;
 
 std::string_view OpName(Op op);
 std::optional<Op> OpFromName(std::string_view name);
+// The op a mistyped name most likely meant ("fre" -> free, "Free" -> free), or
+// none when no op is close enough to suggest one.
+std::optional<Op> NearestOp(std::string_view name);
 
 // Ops that name a binary in the `bin` field (all but exit, stop, end).
 bool OpNeedsBin(Op op);

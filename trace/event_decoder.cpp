@@ -252,7 +252,10 @@ bool Decoder::Field(FieldId id, od::value& v) {
           if (auto op = OpFromName(name)) {
             e.op = *op;
           } else {
-            Problem(id, raw.data(), "unknown op \"" + ShortForDisplay(name) + "\"");
+            std::string message = "unknown op \"" + ShortForDisplay(name) + "\"";
+            if (auto nearest = NearestOp(name))
+              message += " (did you mean \"" + std::string(OpName(*nearest)) + "\"?)";
+            Problem(id, raw.data(), std::move(message));
           }
           return true;
         case Got::kWrongType:

@@ -98,6 +98,17 @@ ReadStatus NdjsonReader::SyntaxError(const Line& line, const char* json, simdjso
 ReadStatus NdjsonReader::DecodeLine(const Line& line, char* json, bool header_allowed, Event* event,
                                     bool* is_header, InputError* error) {
   char* stop = line.data + line.size;
+  // Input whose first line is not JSON at all (a binary, a log, a core file) gets told what a
+  // trace is rather than a parser's complaint about its first byte.
+  if (header_allowed && *json != '{' &&
+      FindJsonSyntaxError(std::string_view(json, static_cast<size_t>(stop - json)))) {
+    return ErrorAt(
+        line, json,
+        "not a JSON trace: a trace is NDJSON (one JSON object per line) or a JSON "
+        "document, and this input starts with '" +
+            ShortForDisplay(std::string_view(json, static_cast<size_t>(stop - json)), 12) + "'",
+        error);
+  }
   simdjson::padded_string_view view(json, static_cast<size_t>(stop - json), input_->RoomFrom(json));
   od::document doc;
   if (auto err = parser_.iterate(view).get(doc)) return SyntaxError(line, json, err, error);
