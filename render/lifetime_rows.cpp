@@ -85,11 +85,24 @@ LifeEnding EndingOf(const Lifetime& life, const std::vector<LifetimeRow>& rows,
     }
   }
   // The last row that is not after the end: the one that ended it, if any did.
+  const LifetimeRow* before = nullptr;
   for (const LifetimeRow& r : rows) {
-    if (!r.after_end) ending.at = &r;
+    if (r.after_end) continue;
+    before = ending.at;
+    ending.at = &r;
   }
   if (ending.at && life.Ended()) {
     ending.how = ending.at->step.refc != 0 ? LifeEnd::kAbandoned : LifeEnd::kFreed;
+    // An adopted binary's driver references are written off at `stop` or the trace's end
+    // without a leak (its earlier references are unknown): that ends its accounting, but
+    // nothing freed it. It is still held, by whoever held it just before.
+    const Op op = ending.at->step.step.op;
+    if (life.adopted && before && (op == Op::kStop || op == Op::kEnd) &&
+        std::any_of(before->step.holders.begin(), before->step.holders.end(),
+                    [](const HolderCount& h) { return h.holder.kind == HolderKind::kDriver; })) {
+      ending.how = LifeEnd::kStillHeld;
+      ending.at = before;
+    }
   }
   return ending;
 }

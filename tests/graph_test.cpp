@@ -566,6 +566,36 @@ TEST_CASE("a life a process still holds at the end of the trace is still held") 
   CHECK(e.at->step.step.event == 2);
 }
 
+TEST_CASE("an adopted binary read twice and never released is still held, not freed") {
+  const Recorded r = Record(R"({"op":"read","bin":"a"}
+{"op":"read","bin":"a"}
+)");
+  const Told told(r);
+  const render::LifeEnding& e = told.ending;
+  CHECK(e.how == render::LifeEnd::kStillHeld);
+  REQUIRE(e.at);
+  CHECK(e.at->step.step.event == 1);
+
+  render::InputReport report;
+  report.path = "t.ndjson";
+  report.findings = r.findings;
+  std::ostringstream out;
+  render::RenderShow(report, r.lifetimes, {false}, out);
+  CHECK(out.str().find("freed") == std::string::npos);
+  CHECK(out.str().find("  still held when the trace ended: driver holds 1\n") != std::string::npos);
+}
+
+TEST_CASE("an adopted binary whose last reference the port queue dropped at stop is freed there") {
+  const Recorded r = Record(R"({"op":"enq","bin":"a"}
+{"op":"free","bin":"a"}
+{"op":"stop"}
+)");
+  const Told told(r);
+  CHECK(told.ending.how == render::LifeEnd::kFreed);
+  REQUIRE(told.ending.at);
+  CHECK(told.ending.at->step.step.op == trace::Op::kStop);
+}
+
 // ---------------------------------------------------------------------------
 // show
 
