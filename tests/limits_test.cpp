@@ -87,7 +87,7 @@ TEST_CASE("CountOutOfRangeIsAnInputError") {
       ReadAll("{\"op\":\"gc\",\"bin\":1,\"actor\":\"P\",\"count\":18446744073709551616}\n");
   CHECK(big.last == trace::ReadStatus::kError);
   CHECK(big.error.message ==
-        "field \"count\" is out of range (at most 18446744073709551615), got "
+        "field \"count\" is out of range (at most 4611686018427387904), got "
         "18446744073709551616");
 }
 

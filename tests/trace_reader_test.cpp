@@ -645,7 +645,7 @@ TEST_CASE("EveryFieldIsDecoded") {
   Result r = Read(
       "{\"op\":\"realloc\",\"bin\":\"old\",\"new_bin\":42,\"actor\":\"#Port<0.6>\",\"to\":\"<0.1.0>"
       "\","
-      "\"size\":10,\"refc\":-3,\"count\":2,\"copied\":true,\"t\":1.5e3,\"seq\":9,\"src\":\"a.c:1\","
+      "\"size\":10,\"refc\":3,\"count\":2,\"copied\":true,\"t\":1.5e3,\"seq\":9,\"src\":\"a.c:1\","
       "\"stack\":[\"f\",\"g\"],\"note\":\"hi "
       "\\\"there\\\"\\n\",\"extra\":{\"k\":[1,true,null]}}\n");
   REQUIRE(r.last == ReadStatus::kEnd);
@@ -657,7 +657,7 @@ TEST_CASE("EveryFieldIsDecoded") {
   CHECK(e.actor == "#Port<0.6>");
   CHECK(e.to == "<0.1.0>");
   CHECK(e.size == 10u);
-  CHECK(e.refc == -3);
+  CHECK(e.refc == 3);
   CHECK(e.count == 2);
   CHECK(e.copied);
   CHECK(e.t == 1500.0);
@@ -744,12 +744,12 @@ TEST_CASE("WrongTypeForEachFieldIsAnErrorAtTheValue") {
                 "field \"size\" is out of range (at most 18446744073709551615), got "
                 "18446744073709551616");
   ExpectErrorAt("{\"op\":\"observe\",\"bin\":1,\"refc\":\"2\"}", "\"2\"",
-                "field \"refc\" must be an integer, got \"2\"");
+                "field \"refc\" must be a non-negative integer, got \"2\"");
   ExpectErrorAt("{\"op\":\"observe\",\"bin\":1,\"refc\":2.5}", "2.5",
-                "field \"refc\" must be an integer, got 2.5");
+                "field \"refc\" must be a non-negative integer, got 2.5");
   ExpectErrorAt("{\"op\":\"observe\",\"bin\":1,\"refc\":9223372036854775808}", "9223",
-                "field \"refc\" is out of range (-9223372036854775808 to 9223372036854775807), "
-                "got 9223372036854775808");
+                "field \"refc\" is out of range (at most 4611686018427387904), got "
+                "9223372036854775808");
   ExpectErrorAt("{\"op\":\"gc\",\"bin\":1,\"actor\":\"<0.1.0>\",\"count\":0}", "0}",
                 "field \"count\" must be a positive integer, got 0");
   ExpectErrorAt("{\"op\":\"gc\",\"bin\":1,\"actor\":\"<0.1.0>\",\"count\":-2}", "-2",
@@ -773,6 +773,47 @@ TEST_CASE("WrongTypeForEachFieldIsAnErrorAtTheValue") {
                 "field \"note\" must be a string, got false");
 }
 
+// Counts come from an emulator: never negative, and at most 2^62 (model.md 1.1).
+TEST_CASE("NegativeRefcIsAnErrorAtTheValue") {
+  ExpectErrorAt("{\"op\":\"borrow\",\"bin\":\"a\",\"refc\":-1}", "-1",
+                "field \"refc\" must be a non-negative integer, got -1");
+  ExpectErrorAt("{\"op\":\"observe\",\"bin\":1,\"refc\":-0}", "-0",
+                "field \"refc\" must be a non-negative integer, got -0");
+  ExpectErrorAt("{\"op\":\"observe\",\"bin\":1,\"refc\":-9223372036854775808}", "-9",
+                "field \"refc\" must be a non-negative integer, got -9223372036854775808");
+}
+
+TEST_CASE("BorrowWithRefcMinusOneStopsTheTraceAtItsFirstLine") {
+  Result r = Read(
+      "{\"op\":\"borrow\",\"bin\":\"a\",\"refc\":-1}\n{\"op\":\"inc\",\"bin\":\"a\"}\n"
+      "{\"op\":\"observe\",\"bin\":\"a\",\"refc\":1}\n{\"op\":\"free\",\"bin\":\"a\"}\n");
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.events.empty());
+  CHECK(r.error.line == 1);
+  CHECK(r.error.column == 33);
+  CHECK(r.error.message == "field \"refc\" must be a non-negative integer, got -1");
+}
+
+TEST_CASE("RefcAndCountOf2To62AreReadAndOneMoreIsOutOfRange") {
+  Result r = Read(
+      "{\"op\":\"observe\",\"bin\":1,\"refc\":4611686018427387904}\n"
+      "{\"op\":\"gc\",\"bin\":1,\"actor\":\"P\",\"count\":4611686018427387904,\"refc\":0}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 2);
+  CHECK(r.events[0].refc == int64_t{1} << 62);
+  CHECK(r.events[1].count == uint64_t{1} << 62);
+  CHECK(r.events[1].refc == 0);
+  ExpectErrorAt("{\"op\":\"observe\",\"bin\":1,\"refc\":4611686018427387905}", "46",
+                "field \"refc\" is out of range (at most 4611686018427387904), got "
+                "4611686018427387905");
+  ExpectErrorAt("{\"op\":\"gc\",\"bin\":1,\"actor\":\"P\",\"count\":4611686018427387905}", "46",
+                "field \"count\" is out of range (at most 4611686018427387904), got "
+                "4611686018427387905");
+  ExpectErrorAt("{\"op\":\"gc\",\"bin\":1,\"actor\":\"P\",\"count\":18446744073709551616}", "18",
+                "field \"count\" is out of range (at most 4611686018427387904), got "
+                "18446744073709551616");
+}
+
 TEST_CASE("LongWrongValueIsShortenedInTheMessage") {
   std::string value(200, 'x');
   Result r = Read("{\"op\":\"stop\",\"t\":\"" + value + "\"}\n");
@@ -782,14 +823,14 @@ TEST_CASE("LongWrongValueIsShortenedInTheMessage") {
 
 TEST_CASE("IntegerFieldsAcceptTheirLimits") {
   Result r = Read(
-      "{\"op\":\"observe\",\"bin\":1,\"refc\":-9223372036854775808,\"size\":18446744073709551615,"
-      "\"seq\":0}\n{\"op\":\"observe\",\"bin\":1,\"refc\":9223372036854775807}\n");
+      "{\"op\":\"observe\",\"bin\":1,\"refc\":0,\"size\":18446744073709551615,"
+      "\"seq\":0}\n{\"op\":\"observe\",\"bin\":1,\"refc\":4611686018427387904}\n");
   REQUIRE(r.last == ReadStatus::kEnd);
   REQUIRE(r.events.size() == 2);
-  CHECK(r.events[0].refc == INT64_MIN);
+  CHECK(r.events[0].refc == 0);
   CHECK(r.events[0].size == UINT64_MAX);
   CHECK(r.events[0].seq == 0u);
-  CHECK(r.events[1].refc == INT64_MAX);
+  CHECK(r.events[1].refc == int64_t{1} << 62);
 }
 
 TEST_CASE("UnknownFieldsAreIgnored") {
@@ -1076,13 +1117,14 @@ const std::vector<std::string> kPlainLines = {
     "\"stack\":[\"bench_drv.c:88\",\"bench_drv.c:412\",\"erts_port_task_execute\"]}",
     "{\"op\":\"realloc\",\"bin\":\"old\",\"new_bin\":42,\"actor\":\"#Port<0.6>\",\"to\":\"<0.1.0>"
     "\","
-    "\"size\":10,\"refc\":-3,\"count\":2,\"copied\":false,\"t\":1.5e3,\"seq\":9,\"src\":\"a.c:1\","
+    "\"size\":10,\"refc\":3,\"count\":2,\"copied\":false,\"t\":1.5e3,\"seq\":9,\"src\":\"a.c:1\","
     "\"stack\":[],\"note\":\"hi there ~!#$%&'()*+,-./:;<=>?@[]^_`{|}\x7f\"}",
     "{ \"op\" : \"stop\" ,\t\"t\" :\r-0 , \"seq\":0 }  \t",
     "{\"bin\":1,\"op\":\"inc\"}",
     "{\"op\":\"inc\",\"bin\":18446744073709551615,\"new_bin\":0}",
-    "{\"op\":\"observe\",\"bin\":\"\",\"refc\":-9223372036854775808,\"size\":18446744073709551615}",
-    "{\"op\":\"observe\",\"bin\":1,\"refc\":9223372036854775807,\"seq\":99999999}",
+    "{\"op\":\"observe\",\"bin\":\"\",\"refc\":0,\"size\":18446744073709551615}",
+    "{\"op\":\"observe\",\"bin\":1,\"refc\":4611686018427387904,\"seq\":99999999}",
+    "{\"op\":\"gc\",\"bin\":1,\"actor\":\"P\",\"count\":4611686018427387904}",
     "{\"op\":\"stop\",\"t\":-0.000001}",
     "{\"op\":\"stop\",\"t\":9007199254740993}",
     "{\"op\":\"stop\",\"t\":123456789012345678901234567890}",
@@ -1120,6 +1162,10 @@ TEST_CASE("LinesThatAreNotPlainAreLeftToTheFullDecoder") {
       "{\"op\":\"inc\",\"bin\":18446744073709551616}",
       "{\"op\":\"observe\",\"bin\":1,\"refc\":9223372036854775808}",
       "{\"op\":\"observe\",\"bin\":1,\"refc\":-9223372036854775809}",
+      "{\"op\":\"observe\",\"bin\":1,\"refc\":-1}",
+      "{\"op\":\"observe\",\"bin\":1,\"refc\":-0}",
+      "{\"op\":\"observe\",\"bin\":1,\"refc\":4611686018427387905}",
+      "{\"op\":\"gc\",\"bin\":1,\"actor\":\"a\",\"count\":4611686018427387905}",
       "{\"op\":\"inc\",\"bin\":01}",
       "{\"op\":\"inc\",\"bin\":-0}",
       "{\"op\":\"inc\",\"bin\":1.0}",

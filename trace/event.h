@@ -91,6 +91,11 @@ struct Position {
   uint64_t column = 0;
 };
 
+// The largest count a trace may carry in `refc` or `count`: 2^62. No 64-bit emulator holds
+// more references to one binary (each is at least a pointer in memory: 2^62 of them would
+// take 2^65 bytes), and the room above it keeps the model's sums exact.
+inline constexpr uint64_t kMaxCount = uint64_t{1} << 62;
+
 struct Event {
   Op op = Op::kEnd;
   BinId bin;
@@ -98,8 +103,8 @@ struct Event {
   std::string actor;  // empty: "driver" for driver ops
   std::string to;
   std::optional<uint64_t> size;
-  std::optional<int64_t> refc;
-  uint64_t count = 1;
+  std::optional<int64_t> refc;  // 0..kMaxCount
+  uint64_t count = 1;           // 1..kMaxCount
   bool copied = false;
   std::optional<double> t;
   std::optional<uint64_t> seq;

@@ -20,8 +20,8 @@ constexpr int kMaxNesting = 256;
 enum class Expect : uint8_t {
   kString,
   kUint,
-  kPositive,
-  kInt,
+  kCount,     // 0..kMaxCount
+  kPositive,  // 1..kMaxCount
   kBinId,
   kBool,
   kNumber,
@@ -46,10 +46,10 @@ std::string MismatchMessage(std::string_view field, Expect expect, const TokenIn
   bool number = info.kind == TokenKind::kNumber;
   bool integer = number && !info.fraction_or_exponent;
   // An integer that is not what was asked for is either out of range or of the wrong sign.
-  uint64_t u;
-  int64_t i;
+  uint64_t u = 0;
   bool too_big = integer && !info.negative && !ParseUint64(info.text, &u);
-  bool int_out_of_range = integer && !ParseInt64(info.text, &i);
+  bool count_too_big = integer && !info.negative && (too_big || u > kMaxCount);
+  const std::string count_range = " is out of range (at most " + std::to_string(kMaxCount) + ")";
   std::string f = "field " + Quoted(field);
   std::string got = ", got " + Describe(info);
   switch (expect) {
@@ -58,14 +58,12 @@ std::string MismatchMessage(std::string_view field, Expect expect, const TokenIn
     case Expect::kUint:
       if (too_big) return f + " is out of range (at most 18446744073709551615)" + got;
       return f + " must be a non-negative integer" + got;
+    case Expect::kCount:
+      if (count_too_big) return f + count_range + got;
+      return f + " must be a non-negative integer" + got;
     case Expect::kPositive:
-      if (too_big) return f + " is out of range (at most 18446744073709551615)" + got;
+      if (count_too_big) return f + count_range + got;
       return f + " must be a positive integer" + got;
-    case Expect::kInt:
-      if (int_out_of_range) {
-        return f + " is out of range (-9223372036854775808 to 9223372036854775807)" + got;
-      }
-      return f + " must be an integer" + got;
     case Expect::kBinId:
       if (too_big) {
         return f + " is out of range (integer ids are at most 18446744073709551615)" + got;
@@ -184,7 +182,8 @@ bool Decoder::UintField(FieldId id, od::value& v, Expect expect, uint64_t* out) 
   TokenInfo info = ClassifyToken(raw);
   if (info.kind == TokenKind::kNumber && !info.negative && !info.fraction_or_exponent &&
       ParseUint64(info.text, out)) {
-    if (expect != Expect::kPositive || *out != 0) return true;
+    if (expect == Expect::kUint) return true;
+    if (*out <= kMaxCount && (expect != Expect::kPositive || *out != 0)) return true;
   }
   return Mismatch(id, v, raw, expect);
 }
@@ -294,15 +293,10 @@ bool Decoder::Field(FieldId id, od::value& v) {
     case kCountField:
       return UintField(id, v, Expect::kPositive, &e.count);
     case kRefcField: {
-      std::string_view raw = v.raw_json_token();
-      TokenInfo info = ClassifyToken(raw);
-      int64_t n;
-      if (info.kind == TokenKind::kNumber && !info.fraction_or_exponent &&
-          ParseInt64(info.text, &n)) {
-        e.refc = n;
-        return true;
-      }
-      return Mismatch(id, v, raw, Expect::kInt);
+      uint64_t n;
+      if (!UintField(id, v, Expect::kCount, &n)) return false;
+      e.refc = static_cast<int64_t>(n);
+      return true;
     }
     case kCopiedField: {
       std::string_view raw = v.raw_json_token();

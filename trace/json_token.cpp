@@ -87,19 +87,4 @@ bool ParseUint64(std::string_view digits, uint64_t* out) {
   return true;
 }
 
-bool ParseInt64(std::string_view text, int64_t* out) {
-  bool negative = !text.empty() && text[0] == '-';
-  if (negative) text.remove_prefix(1);
-  uint64_t magnitude;
-  if (!ParseUint64(text, &magnitude)) return false;
-  if (negative) {
-    if (magnitude > uint64_t{1} << 63) return false;
-    *out = static_cast<int64_t>(0 - magnitude);
-  } else {
-    if (magnitude > static_cast<uint64_t>(INT64_MAX)) return false;
-    *out = static_cast<int64_t>(magnitude);
-  }
-  return true;
-}
-
 }  // namespace refctrace::trace

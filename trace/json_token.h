@@ -39,9 +39,8 @@ struct TokenInfo {
 // the next structural character. String escapes are not checked here.
 TokenInfo ClassifyToken(std::string_view raw);
 
-// Exact conversions of an integer token (JSON grammar already checked). False when the value
-// does not fit.
+// Exact conversion of an integer token's digits (JSON grammar already checked). False when the
+// value does not fit.
 bool ParseUint64(std::string_view digits, uint64_t* out);
-bool ParseInt64(std::string_view text, int64_t* out);
 
 }  // namespace refctrace::trace

@@ -209,17 +209,12 @@ const char* ParseUint(const char* p, uint64_t* out) {
   return p;
 }
 
-const char* ParseInt(const char* p, int64_t* out) {
-  Number n;
-  p = ScanNumber(p, &n);
-  if (p == nullptr || !n.integer || !n.fits) return nullptr;
-  if (n.negative) {
-    if (n.magnitude > uint64_t{1} << 63) return nullptr;
-    *out = static_cast<int64_t>(0 - n.magnitude);
-  } else {
-    if (n.magnitude > static_cast<uint64_t>(INT64_MAX)) return nullptr;
-    *out = static_cast<int64_t>(n.magnitude);
-  }
+// A `refc`: 0..kMaxCount.
+const char* ParseCount(const char* p, int64_t* out) {
+  uint64_t n;
+  p = ParseUint(p, &n);
+  if (p == nullptr || n > kMaxCount) return nullptr;
+  *out = static_cast<int64_t>(n);
   return p;
 }
 
@@ -340,9 +335,9 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
       return ParseOptional(p, &e->seq, ParseUint);
     case kCountField:
       p = ParseUint(p, &e->count);
-      return e->count != 0 ? p : nullptr;
+      return e->count != 0 && e->count <= kMaxCount ? p : nullptr;
     case kRefcField:
-      return ParseOptional(p, &e->refc, ParseInt);
+      return ParseOptional(p, &e->refc, ParseCount);
     case kCopiedField:
       return ParseBool(p, &e->copied);
     case kTField:
