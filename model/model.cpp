@@ -16,6 +16,7 @@ struct Model::Incarnation {
   bool live = false;
   uint32_t generation = 0;  // bumped when the slot is reused
   uint64_t serial = 0;      // start order, for observers
+  uint64_t live_since = 0;  // when `id` became live (start or realloc move), in live_order_
   BinId id;                 // current id (realloc moves it)
   uint32_t number = 0;      // 1-based incarnation of `id`
   Holders holders;
@@ -35,7 +36,8 @@ struct Model::IdState {
   uint32_t incarnations = 0;
   int64_t live_slot = -1;
   bool quarantined = false;
-  uint64_t quarantine_serial = 0;
+  uint32_t older = kNoId;  // neighbours in the quarantine list, while quarantined
+  uint32_t newer = kNoId;
   HistoryEntry first;  // freed incarnation's start ...
   HistoryEntry last;   // ... and the event that freed it
   uint64_t history_total = 0;
@@ -111,20 +113,19 @@ bool IsRelease(Op op) {
   return op == Op::kFree || op == Op::kDec || op == Op::kGc || op == Op::kDeq;
 }
 
-// Counts from the trace (`refc`, gc's `count`) beyond 2^53 are taken as
-// 2^53: no emulator holds that many references, and with every count within
-// it, holder sums and the emulator's counter cannot overflow (at most one
-// reference is added per event). See docs/hardening.md.
-constexpr int64_t kCountLimit = int64_t{1} << 53;
+// Counts from the trace (`refc`, gc's `count`) are within 0..trace::kMaxCount (2^62), which
+// the reader checks, and at most one reference is added per event, so holder sums and the
+// emulator's counter stay far from int64's limits and are exact. Events built in code are
+// held to the same range here, so such an event cannot overflow either.
 int64_t TraceCount(int64_t n) {
-  return std::clamp(n, -kCountLimit, kCountLimit);
+  return std::clamp<int64_t>(n, 0, static_cast<int64_t>(trace::kMaxCount));
 }
 int64_t TraceCount(uint64_t n) {
-  return static_cast<int64_t>(std::min<uint64_t>(n, kCountLimit));
+  return static_cast<int64_t>(std::min(n, trace::kMaxCount));
 }
-// The emulator's counter after a failed release: it never goes below this,
-// however many huge releases fail.
-constexpr int64_t kVmRefcFloor = -(int64_t{1} << 62);
+// The emulator's counter after failed releases never goes below this: a count the
+// trace records is never negative, so any value below 0 compares the same.
+constexpr int64_t kVmRefcFloor = -static_cast<int64_t>(trace::kMaxCount);
 
 }  // namespace
 
@@ -241,6 +242,7 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   Incarnation& inc = slots_[slot];
   inc.live = true;
   inc.serial = ++serial_;
+  inc.live_since = ++live_order_;
   inc.id = id;
   inc.number = ++state.incarnations;
   inc.adopted = adopted;
@@ -250,16 +252,14 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   for (const std::string& frame : e.stack)
     inc.start_stack.push_back(strings_.Intern(frame));
   if (e.op == Op::kAlloc) {
-    inc.holders.driver = 1;
+    AddRef(inc, &inc.holders.driver);
   } else if (e.op == Op::kBorrow) {
     // The emulator's count when the callback got it sets the count.
     inc.borrowed = true;
-    inc.holders.vm = std::max<int64_t>(TraceCount(e.refc.value_or(1)), 0);
+    AddRef(inc, &inc.holders.vm, TraceCount(e.refc.value_or(1)));
   }
-  inc.refc = inc.holders.Sum();
-  inc.vm_refc = inc.refc;
+  LeaveQuarantine(state);
   state.live_slot = slot;
-  state.quarantined = false;
   ++binaries_;
   if (slots_.size() - free_slots_.size() > options_.max_live && !limit_reached_) {
     limit_reached_ = "too many binaries live at once: the limit is " +
@@ -275,6 +275,14 @@ void Model::EndIncarnation(uint32_t slot, IdState* known_state) {
   state.live_slot = -1;
   Quarantine(state, inc);
   AbandonIncarnation(slot);
+}
+
+void Model::EndInLiveOrder() {
+  std::sort(ending_.begin(), ending_.end(),
+            [&](uint32_t a, uint32_t b) { return slots_[a].live_since < slots_[b].live_since; });
+  for (uint32_t slot : ending_)
+    EndIncarnation(slot);
+  ending_.clear();
 }
 
 void Model::AbandonIncarnation(uint32_t slot) {
@@ -300,60 +308,65 @@ void Model::AbandonIncarnation(uint32_t slot) {
 void Model::Quarantine(IdState& state, const Incarnation& inc) {
   state.live_slot = -1;
   state.quarantined = true;
-  state.quarantine_serial = ++quarantine_serial_;
   state.first = inc.history.front();
   state.last = inc.history.back();
   state.history_total = inc.history.total();
-  const size_t id_bytes = id_index_.id(state.number).str.size();
-  quarantine_order_.push_back(
-      {state.number, static_cast<uint32_t>(id_bytes), state.quarantine_serial});
-  quarantine_id_bytes_ += id_bytes;
+  state.older = quarantine_newest_;
+  state.newer = kNoId;
+  if (quarantine_newest_ != kNoId) {
+    StateAt(quarantine_newest_).newer = state.number;
+  } else {
+    quarantine_oldest_ = state.number;
+  }
+  quarantine_newest_ = state.number;
+  ++quarantine_count_;
+  quarantine_id_bytes_ += id_index_.id(state.number).str.size();
   EvictQuarantine();
 }
 
+void Model::LeaveQuarantine(IdState& state) {
+  if (!state.quarantined) return;
+  state.quarantined = false;
+  (state.older != kNoId ? StateAt(state.older).newer : quarantine_oldest_) = state.newer;
+  (state.newer != kNoId ? StateAt(state.newer).older : quarantine_newest_) = state.older;
+  state.older = state.newer = kNoId;
+  --quarantine_count_;
+  quarantine_id_bytes_ -= id_index_.id(state.number).str.size();
+}
+
 void Model::EvictQuarantine() {
-  while (quarantine_order_.size() > options_.quarantine_capacity ||
+  while (quarantine_count_ > options_.quarantine_capacity ||
          quarantine_id_bytes_ > options_.quarantine_id_bytes) {
-    const QuarantineEntry oldest = quarantine_order_.front();
-    quarantine_order_.pop_front();
-    quarantine_id_bytes_ -= oldest.id_bytes;
-    // Stale when the id was reused (and maybe freed again) since, or forgotten and its
-    // number given to another id: serials are never reused.
-    const IdState& state = StateAt(oldest.number);
-    if (state.quarantined && state.quarantine_serial == oldest.serial) {
-      id_index_.Erase(oldest.number);
-    }
+    const uint32_t oldest = quarantine_oldest_;
+    LeaveQuarantine(StateAt(oldest));
+    // Forgotten: the id counts as never seen, and its number may go to another id.
+    id_index_.Erase(oldest);
   }
 }
 
 // ---------------------------------------------------------------------------
 // Transitions.
 
+bool Model::ReportIfNoAccess(const Event& e, const Incarnation& inc) {
+  if (inc.holders.driver >= 1 || inc.borrowed) return false;
+  Report(Code::kUseAfterFree, e, inc,
+         std::string("driver ") + std::string(Verb(e.op)) + " a binary it holds no reference to (" +
+             DescribeHolders(inc) + ")");
+  return true;
+}
+
 bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
   Incarnation& inc = slots_[slot];
   Holders& h = inc.holders;
-  const bool access = h.driver >= 1 || inc.borrowed;
-  const StrRef actor = cur_.actor;
-
-  auto no_access = [&] {
-    Report(Code::kUseAfterFree, e, inc,
-           std::string("driver ") + std::string(Verb(e.op)) +
-               " a binary it holds no reference to (" + DescribeHolders(inc) + ")");
-    return true;
-  };
-  auto add_message_ref = [&] {
-    const StrRef pid = cur_.to;
-    if (e.copied || exited_.count(pid)) return;
-    Hold(slot, pid).msg += 1;
-    slots_[slot].refc += 1;
-    slots_[slot].vm_refc += 1;
-  };
   auto failed_release = [&](int64_t n, std::string message) {
-    inc.vm_refc = std::max(inc.vm_refc - n, kVmRefcFloor);  // the emulator decrements anyway
+    ReleaseUnheld(inc, n);
     Report(Code::kDoubleFree, e, inc, std::move(message));
     return true;
   };
 
+  // An op that takes a reference (inc, output, enq) without access is reported, and the
+  // reference is still taken: the emulator took it, so the release that balances it is
+  // legal. Every other op that breaks its requirement changes no holder.
   switch (e.op) {
     case Op::kAlloc: {
       IdState& state = State(e.bin);
@@ -364,44 +377,8 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       StartIncarnation(e, state, e.bin, /*adopted=*/false);
       return true;
     }
-    case Op::kRealloc: {
-      bool raised = false;
-      if (!access) {
-        raised = no_access();
-      } else if (inc.borrowed || inc.refc != h.driver) {
-        Report(Code::kReallocShared, e, inc,
-               "driver reallocated a binary that others still reference (" + DescribeHolders(inc) +
-                   "); their pointers go stale");
-        raised = true;
-      }
-      if (e.size) inc.size = e.size;
-      if (!e.new_bin.present() || e.new_bin == e.bin) return raised;
-      // The block moved: the incarnation continues under the new id, and the
-      // old id is freed. Moving is not a holder change, so it happens even
-      // after a diagnostic; otherwise every later use of the new id would be
-      // reported again as an unknown binary.
-      IdState& old_state = State(e.bin);
-      IdState& new_state = State(e.new_bin);
-      if (new_state.live_slot >= 0) {
-        const auto other = static_cast<uint32_t>(new_state.live_slot);
-        Record(slots_[other], e);
-        if (!raised) {
-          Report(Code::kAllocLive, e, slots_[other],
-                 "realloc moved the binary onto an id that is still live (" +
-                     DescribeHolders(slots_[other]) + "); its references are lost");
-          raised = true;
-        }
-        AbandonIncarnation(other);
-      }
-      new_state.quarantined = false;
-      new_state.live_slot = slot;
-      Incarnation& moved = slots_[slot];
-      moved.number = ++new_state.incarnations;
-      moved.history.mutable_back().vm_refc = moved.vm_refc;
-      Quarantine(old_state, moved);
-      slots_[slot].id = e.new_bin;
-      return raised;
-    }
+    case Op::kRealloc:
+      return ApplyRealloc(e, slot);
     case Op::kFree:
       if (h.driver < 1) {
         return failed_release(
@@ -409,12 +386,11 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       }
       Release(inc, &h.driver, 1);
       return false;
-    case Op::kInc:
-      if (!access) return no_access();
-      h.driver += 1;
-      inc.refc += 1;
-      inc.vm_refc += 1;
-      return false;
+    case Op::kInc: {
+      const bool raised = ReportIfNoAccess(e, inc);
+      AddRef(inc, &h.driver);
+      return raised;
+    }
     case Op::kDec:
       if (h.driver < 1) {
         return failed_release(1,
@@ -432,7 +408,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
     case Op::kObserve:
       return false;
     case Op::kWrite:
-      if (!access) return no_access();
+      if (ReportIfNoAccess(e, inc)) return true;
       if (inc.borrowed || inc.refc != h.driver) {
         Report(
             Code::kMutateAfterOutput, e, inc,
@@ -443,18 +419,17 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       }
       return false;
     case Op::kRead:
-      if (!access) return no_access();
-      return false;
-    case Op::kOutput:
-      if (!access) return no_access();
-      add_message_ref();
-      return false;
-    case Op::kEnq:
-      if (!access) return no_access();
-      h.queue += 1;
-      inc.refc += 1;
-      inc.vm_refc += 1;
-      return false;
+      return ReportIfNoAccess(e, inc);
+    case Op::kOutput: {
+      const bool raised = ReportIfNoAccess(e, inc);
+      AddMessageRef(e, slot);
+      return raised;
+    }
+    case Op::kEnq: {
+      const bool raised = ReportIfNoAccess(e, inc);
+      AddRef(inc, &h.queue);
+      return raised;
+    }
     case Op::kDeq:
       if (h.queue < 1) {
         return failed_release(1,
@@ -470,42 +445,24 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
     case Op::kUnborrow:
       inc.borrowed = false;
       return false;
-    case Op::kReceive: {
-      ProcessHold& p = Hold(slot, actor);
-      if (p.msg >= 1) {
-        p.msg -= 1;
-        p.proc += 1;
-      } else {  // delivered through a send the trace did not record
-        p.proc += 1;
-        inc.refc += 1;
-        inc.vm_refc += 1;
-      }
+    case Op::kReceive:
+      Deliver(inc, Hold(slot, cur_.actor));
       return false;
-    }
     case Op::kSend: {
-      ProcessHold& p = Hold(slot, actor);
-      if (p.proc == 0) {
-        if (p.msg >= 1) {  // an untraced receive
-          p.msg -= 1;
-          p.proc += 1;
-        } else {  // an untraced path gave the sender its reference
-          p.proc += 1;
-          inc.refc += 1;
-          inc.vm_refc += 1;
-        }
-      }
-      add_message_ref();
+      ProcessHold& sender = Hold(slot, cur_.actor);
+      if (sender.proc == 0) Deliver(inc, sender);
+      AddMessageRef(e, slot);
       return false;
     }
     case Op::kGc: {
       const int64_t n = TraceCount(e.count);
-      ProcessHold* p = h.Find(actor);
+      ProcessHold* p = h.Find(cur_.actor);
       if (p && p->proc >= n) {
         Release(inc, &p->proc, n, p);
       } else if (h.vm >= n) {
         Release(inc, &h.vm, n);
       } else {
-        return failed_release(n, std::string(strings_.Get(actor)) + " released " +
+        return failed_release(n, std::string(strings_.Get(cur_.actor)) + " released " +
                                      Plural(e.count, "reference") + " it does not hold (" +
                                      DescribeHolders(inc) + ")");
       }
@@ -517,6 +474,47 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       break;
   }
   return false;
+}
+
+bool Model::ApplyRealloc(const Event& e, uint32_t slot) {
+  Incarnation& inc = slots_[slot];
+  if (ReportIfNoAccess(e, inc)) return true;
+  if (inc.borrowed || inc.refc != inc.holders.driver) {
+    Report(Code::kReallocShared, e, inc,
+           "driver reallocated a binary that others still reference (" + DescribeHolders(inc) +
+               "); their pointers go stale");
+    return true;
+  }
+  // Only a realloc that keeps the rules resizes or moves the block.
+  if (e.size) inc.size = e.size;
+  if (!e.new_bin.present() || e.new_bin == e.bin) return false;
+  return MoveIncarnation(e, slot);
+}
+
+bool Model::MoveIncarnation(const Event& e, uint32_t slot) {
+  IdState& old_state = State(e.bin);
+  IdState& new_state = State(e.new_bin);
+  bool raised = false;
+  if (new_state.live_slot >= 0) {
+    const auto other = static_cast<uint32_t>(new_state.live_slot);
+    Record(slots_[other], e);
+    Report(Code::kAllocLive, e, slots_[other],
+           "realloc moved the binary onto an id that is still live (" +
+               DescribeHolders(slots_[other]) + "); its references are lost");
+    AbandonIncarnation(other);
+    raised = true;
+  }
+  // The new id leaves the quarantine before the old one enters it, so a full quarantine
+  // forgets nothing for this move.
+  LeaveQuarantine(new_state);
+  new_state.live_slot = slot;
+  Incarnation& moved = slots_[slot];
+  moved.number = ++new_state.incarnations;
+  moved.live_since = ++live_order_;
+  moved.history.mutable_back().vm_refc = moved.vm_refc;
+  Quarantine(old_state, moved);
+  moved.id = e.new_bin;
+  return raised;
 }
 
 void Model::ApplyOnFreed(const Event& e, IdState& state) {
@@ -532,45 +530,41 @@ void Model::ApplyOnFreed(const Event& e, IdState& state) {
   }
 }
 
-void Model::ApplyOnUnknown(const Event& e, IdState& state) {
-  Incarnation& started = StartIncarnation(e, state, e.bin, /*adopted=*/true);
-  // The least holders that make the op legal.
-  Holders& h = started.holders;
-  const StrRef actor = cur_.actor;
+void Model::AssumeLeastHolders(const Event& e, uint32_t slot) {
+  Incarnation& inc = slots_[slot];
   switch (e.op) {
     case Op::kGc:
-      h.Add(actor, 0, TraceCount(e.count));
+      AddRef(inc, &Hold(slot, cur_.actor).proc, TraceCount(e.count));
       break;
     case Op::kSend:
-      h.Add(actor, 0, 1);
+      AddRef(inc, &Hold(slot, cur_.actor).proc);
       break;
     case Op::kDeq:
-      h.queue = 1;
+      AddRef(inc, &inc.holders.queue);
       break;
     case Op::kUnborrow:
-      h.vm = 1;
+      AddRef(inc, &inc.holders.vm);
       break;
-    case Op::kReceive:
+    case Op::kReceive:  // the receive itself gives the process its reference
       break;
-    default:
-      h.driver = 1;
+    default:  // driver ops, observe included
+      AddRef(inc, &inc.holders.driver);
       break;
   }
-  started.refc = h.Sum();
-  started.vm_refc = started.refc;
-  const std::string assumed = DescribeHolders(started);
-  const auto slot = static_cast<uint32_t>(State(e.bin).live_slot);
-  for (const ProcessHold& p : h.procs)
-    process_index_[p.pid].handles.push_back({slot, started.generation});
+}
 
-  ApplyOnLive(e, slot);
-  const IdState& now = State(e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : e.bin);
-  Incarnation& inc = slots_[static_cast<uint32_t>(now.live_slot)];
-  if (e.refc && TraceCount(*e.refc) > inc.refc) {
-    const int64_t missing = TraceCount(*e.refc) - inc.refc;
-    inc.holders.vm += missing;
-    inc.refc += missing;
-    inc.vm_refc += missing;
+void Model::ApplyOnUnknown(const Event& e, IdState& state) {
+  StartIncarnation(e, state, e.bin, /*adopted=*/true);
+  // The incarnation stays in this slot: ApplyOnLive may move it to another id (realloc),
+  // and ends nothing.
+  const auto slot = static_cast<uint32_t>(state.live_slot);
+  AssumeLeastHolders(e, slot);
+  const std::string assumed = DescribeHolders(slots_[slot]);
+  const bool raised = ApplyOnLive(e, slot);
+  Incarnation& inc = slots_[slot];
+  if (e.refc) {
+    const int64_t recorded = TraceCount(*e.refc);
+    if (recorded > inc.refc) AddRef(inc, &inc.holders.vm, recorded - inc.refc);
   }
   inc.history.mutable_back().vm_refc = inc.vm_refc;
   Report(Code::kUnknownBinary, e, inc,
@@ -578,8 +572,8 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
              " a binary the trace never allocated; assuming " +
              (assumed == "driver holds 0" ? std::string("no holder") : assumed) +
              " before it (was the trace started late?)");
-  CheckReportedRefc(e, inc);
-  if (inc.refc == 0 && !inc.borrowed) EndIncarnation(static_cast<uint32_t>(now.live_slot));
+  if (!raised) CheckReportedRefc(e, inc);
+  if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot);
 }
 
 void Model::ApplyExit(const Event& e) {
@@ -594,16 +588,15 @@ void Model::ApplyExit(const Event& e) {
     if (!inc.live || inc.generation != handle.generation) continue;
     ProcessHold* p = inc.holders.Find(pid);
     if (!p || (p->msg == 0 && p->proc == 0)) continue;
-    const int64_t n = p->msg + p->proc;
+    // Its unreceived messages go with it, like its heap.
+    p->proc += p->msg;
     p->msg = 0;
-    p->proc = 0;
-    inc.refc -= n;
-    inc.vm_refc -= n;
-    inc.holders.Emptied(p);
+    Release(inc, &p->proc, p->proc, p);
     Record(inc, e);
     inc.history.mutable_back().vm_refc = inc.vm_refc;
-    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(handle.slot);
+    if (inc.refc == 0 && !inc.borrowed) ending_.push_back(handle.slot);
   }
+  EndInLiveOrder();
 }
 
 void Model::StopPass(const Event* e) {
@@ -611,10 +604,7 @@ void Model::StopPass(const Event* e) {
     Incarnation& inc = slots_[slot];
     if (!inc.live || (inc.holders.queue == 0 && inc.holders.driver == 0)) continue;
     // The port's queue is cleared: the emulator releases those references.
-    const int64_t queued = inc.holders.queue;
-    inc.holders.queue = 0;
-    inc.refc -= queued;
-    inc.vm_refc -= queued;
+    Release(inc, &inc.holders.queue, inc.holders.queue);
     if (e) {
       Record(inc, *e);
     } else {
@@ -628,14 +618,13 @@ void Model::StopPass(const Event* e) {
     const int64_t driver = inc.holders.driver;
     if (driver > 0) {
       if (!inc.adopted) {
-        const HistoryEntry start = inc.history.front();
         std::string message =
             "driver still holds " + Plural(driver, "reference") +
             (e && e->op == Op::kStop ? " when the port stopped" : " at the end of the trace") +
             "; the binary";
         if (inc.size) message += " (" + Plural(*inc.size, "byte") + ")";
         message += " is never freed";
-        Report(Code::kLeak, start, inc, inc.id, std::move(message));
+        ReportLeak(inc, std::move(message));
         // Saturates: sizes come from the trace and may be anything.
         leaked_bytes_ += std::min(inc.size.value_or(0), UINT64_MAX - leaked_bytes_);
       }
@@ -644,8 +633,9 @@ void Model::StopPass(const Event* e) {
       inc.holders.driver = 0;
       inc.refc -= driver;
     }
-    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot);
+    if (inc.refc == 0 && !inc.borrowed) ending_.push_back(slot);
   }
+  EndInLiveOrder();
 }
 
 // ---------------------------------------------------------------------------
@@ -660,8 +650,8 @@ ProcessHold& Model::Hold(uint32_t slot, StrRef pid) {
   // holds, so a long-lived process that keeps receiving and collecting
   // binaries does not grow its list forever. Only once the list has doubled
   // since it was last pruned: each check reads another incarnation (a likely
-  // cache miss), and pruning at fixed sizes rechecked a process's many live
-  // handles every few added ones.
+  // cache miss), and doubling keeps the checks amortised constant per handle
+  // even when most of a process's handles stay live.
   if (index.handles.size() >= index.prune_at) {
     std::erase_if(index.handles, [&](const Handle& h) {
       const Incarnation& other = slots_[h.slot];
@@ -681,11 +671,37 @@ ProcessHold& Model::Hold(uint32_t slot, StrRef pid) {
   return inc.holders.Add(pid, 0, 0);
 }
 
+void Model::AddRef(Incarnation& inc, int64_t* counter, int64_t n) {
+  *counter += n;
+  inc.refc += n;
+  inc.vm_refc += n;
+}
+
 void Model::Release(Incarnation& inc, int64_t* counter, int64_t n, ProcessHold* process) {
   *counter -= n;
   inc.refc -= n;
   inc.vm_refc -= n;
   if (process && process->msg == 0 && process->proc == 0) inc.holders.Emptied(process);
+}
+
+void Model::ReleaseUnheld(Incarnation& inc, int64_t n) {
+  inc.vm_refc = std::max(inc.vm_refc - n, kVmRefcFloor);
+}
+
+void Model::Deliver(Incarnation& inc, ProcessHold& p) {
+  if (p.msg >= 1) {  // the reference changes hands: refc stays
+    p.msg -= 1;
+    p.proc += 1;
+  } else {  // it came through a send the trace did not record
+    AddRef(inc, &p.proc);
+  }
+}
+
+void Model::AddMessageRef(const Event& e, uint32_t slot) {
+  const StrRef pid = cur_.to;
+  if (e.copied || exited_.count(pid)) return;
+  ProcessHold& p = Hold(slot, pid);
+  AddRef(slots_[slot], &p.msg);
 }
 
 void Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
@@ -778,70 +794,64 @@ Step Model::ToStep(const HistoryEntry& entry) const {
   return step;
 }
 
-void Model::Report(Code code, const Event& e, const Incarnation& inc, std::string message) {
-  Finding f;
-  f.code = code;
-  f.severity = CodeSeverity(code);
-  f.bin = e.bin;
-  if (code == Code::kAllocLive && e.op == Op::kRealloc) f.bin = e.new_bin;
-  f.incarnation = inc.number;
-  f.event = e.pos.index;
-  f.line = e.pos.line;
-  f.actor = e.EffectiveActor();
-  f.src = e.src;
-  f.func = e.func;
-  f.stack = e.stack;
-  f.message = std::move(message);
-  f.size = inc.size;
-  for (const HistoryEntry& entry : inc.history.head())
-    f.history.push_back(ToStep(entry));
-  f.omitted = inc.history.omitted();
-  f.omitted_at = f.history.size();
-  for (const HistoryEntry& entry : inc.history.Tail())
-    f.history.push_back(ToStep(entry));
-  if (!f.history.empty() && f.history.back().event == e.pos.index)
-    f.history.back().refc = inc.vm_refc;
-  sink_->OnFinding(std::move(f));
-}
-
-void Model::Report(Code code, const HistoryEntry& anchor, const Incarnation& inc, const BinId& bin,
-                   std::string message) {
+Finding Model::NewFinding(Code code, const BinId& bin, uint32_t incarnation,
+                          const HistoryEntry& anchor, std::string message) const {
   Finding f;
   f.code = code;
   f.severity = CodeSeverity(code);
   f.bin = bin;
-  f.incarnation = inc.number;
+  f.incarnation = incarnation;
   f.event = anchor.event;
   f.line = anchor.line;
   f.actor = strings_.Get(anchor.actor);
   f.src = strings_.Get(anchor.src);
   f.func = strings_.Get(anchor.func);
+  f.message = std::move(message);
+  return f;
+}
+
+void Model::AddHistory(const History& history, Finding* f) const {
+  for (const HistoryEntry& entry : history.head())
+    f->history.push_back(ToStep(entry));
+  f->omitted = history.omitted();
+  f->omitted_at = f->history.size();
+  for (const HistoryEntry& entry : history.Tail())
+    f->history.push_back(ToStep(entry));
+}
+
+uint32_t Model::IncarnationOf(const BinId& bin, const Incarnation& inc) const {
+  if (bin == inc.id) return inc.number;
+  // A realloc moved `inc` away from `bin` during this event: it was bin's last incarnation,
+  // which is in quarantine now.
+  const uint32_t number = id_index_.Find(bin);
+  return number == IdIndex::kAbsent ? 0 : StateAt(number).incarnations;
+}
+
+void Model::Report(Code code, const Event& e, const Incarnation& inc, std::string message) {
+  const BinId& bin = code == Code::kAllocLive && e.op == Op::kRealloc ? e.new_bin : e.bin;
+  Finding f =
+      NewFinding(code, bin, IncarnationOf(bin, inc), MakeEntry(e, inc.vm_refc), std::move(message));
+  f.stack = e.stack;
+  f.size = inc.size;
+  AddHistory(inc.history, &f);
+  if (!f.history.empty() && f.history.back().event == e.pos.index)
+    f.history.back().refc = inc.vm_refc;
+  sink_->OnFinding(std::move(f));
+}
+
+void Model::ReportLeak(const Incarnation& inc, std::string message) {
+  Finding f = NewFinding(Code::kLeak, inc.id, inc.number, inc.history.front(), std::move(message));
   for (StrRef frame : inc.start_stack)
     f.stack.emplace_back(strings_.Get(frame));
-  f.message = std::move(message);
   f.size = inc.size;
-  for (const HistoryEntry& entry : inc.history.head())
-    f.history.push_back(ToStep(entry));
-  f.omitted = inc.history.omitted();
-  f.omitted_at = f.history.size();
-  for (const HistoryEntry& entry : inc.history.Tail())
-    f.history.push_back(ToStep(entry));
+  AddHistory(inc.history, &f);
   sink_->OnFinding(std::move(f));
 }
 
 void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::string message) {
-  Finding f;
-  f.code = code;
-  f.severity = CodeSeverity(code);
-  f.bin = e.bin;
-  f.incarnation = state.incarnations;
-  f.event = e.pos.index;
-  f.line = e.pos.line;
-  f.actor = e.EffectiveActor();
-  f.src = e.src;
-  f.func = e.func;
+  const HistoryEntry now = MakeEntry(e, state.last.vm_refc);
+  Finding f = NewFinding(code, e.bin, state.incarnations, now, std::move(message));
   f.stack = e.stack;
-  f.message = std::move(message);
   // Evidence kept in quarantine: how the freed incarnation began and ended.
   f.history.push_back(ToStep(state.first));
   f.omitted_at = 1;
@@ -849,11 +859,11 @@ void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::
     f.omitted = state.history_total - 2;
     f.history.push_back(ToStep(state.last));
   }
-  Step now = ToStep(MakeEntry(e, state.last.vm_refc));
+  Step step = ToStep(now);
   if (IsRelease(e.op)) {
-    now.refc = std::max(now.refc - (e.op == Op::kGc ? TraceCount(e.count) : 1), kVmRefcFloor);
+    step.refc = std::max(step.refc - (e.op == Op::kGc ? TraceCount(e.count) : 1), kVmRefcFloor);
   }
-  f.history.push_back(std::move(now));
+  f.history.push_back(std::move(step));
   sink_->OnFinding(std::move(f));
 }
 

@@ -1,9 +1,8 @@
-// The reference refcount model (model-v1): replays events one at a time as an
-// explicit state machine and reports rule violations to a FindingSink.
+// The reference refcount model (docs/spec/model.md, version 1.1): replays events one at a time
+// as an explicit state machine and reports rule violations to a FindingSink.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,7 +20,7 @@
 namespace refctrace::model {
 
 struct ModelOptions {
-  // Freed ids remembered for double-free / use-after-free detection.
+  // Distinct freed ids remembered for double-free / use-after-free detection.
   size_t quarantine_capacity = 1'000'000;
   // ... and at most this many bytes of their string ids (kept twice), so
   // freed ids of 10,000 characters cannot fill memory; ordinary ids (short
@@ -56,8 +55,8 @@ struct Holders {
   int64_t vm = 0;  // emulator references not attributed to a process
   // In the order the processes first held it. A few are searched in place;
   // past kIndexFrom an index finds them, and entries that drop to zero stay
-  // (as zeros) until they are half the list, so a binary held by a million
-  // processes costs constant time per event instead of a million steps.
+  // (as zeros) until they are half the list: an event on a binary held by
+  // many processes costs amortised constant time.
   std::vector<ProcessHold> procs;
   std::unique_ptr<std::unordered_map<StrRef, uint32_t>> index;  // pid -> position
   uint32_t zeros = 0;  // entries of procs that hold nothing (only with an index)
@@ -115,10 +114,17 @@ class Model {
                                 bool adopted);
   // `state` is the incarnation's IdState when the caller has it at hand.
   void EndIncarnation(uint32_t slot, IdState* state = nullptr);
+  // Ends the incarnations listed in ending_ (one event freed them all) in the order they
+  // became live, which is the order their ids enter the quarantine.
+  void EndInLiveOrder();
   void AbandonIncarnation(uint32_t slot);
-  void Quarantine(IdState& state, const Incarnation& inc);
-  void EvictQuarantine();
   IdState& State(const trace::BinId& id);
+
+  // The quarantine: freed ids, oldest first, as a list linked through their IdStates.
+  void Quarantine(IdState& state, const Incarnation& inc);
+  // A quarantined id that starts a new incarnation (alloc, borrow, a realloc onto it).
+  void LeaveQuarantine(IdState& state);
+  void EvictQuarantine();
 
   // Event handlers.
   void ApplyEvent(const trace::Event& e);
@@ -126,25 +132,48 @@ class Model {
   void StopPass(const trace::Event* e);
   void ApplyOnFreed(const trace::Event& e, IdState& state);
   void ApplyOnUnknown(const trace::Event& e, IdState& state);
+  // The holders an unknown id is assumed to have before `e`: the least that make it legal.
+  void AssumeLeastHolders(const trace::Event& e, uint32_t slot);
   // Applies a binary op to a live incarnation; returns whether a rule
   // diagnostic was raised.
   bool ApplyOnLive(const trace::Event& e, uint32_t slot);
+  bool ApplyRealloc(const trace::Event& e, uint32_t slot);
+  // The incarnation in `slot` continues under e.new_bin; e.bin is freed. Returns whether
+  // new_bin was live (alloc-live).
+  bool MoveIncarnation(const trace::Event& e, uint32_t slot);
+  // Reports use-after-free if the driver has no access to `inc`; returns whether it did.
+  bool ReportIfNoAccess(const trace::Event& e, const Incarnation& inc);
   void CheckReportedRefc(const trace::Event& e, Incarnation& inc);
 
-  // Holder bookkeeping.
+  // Holder bookkeeping: refc and vm_refc move with the holders only in AddRef and Release.
   ProcessHold& Hold(uint32_t slot, StrRef pid);
+  // `counter` is one of inc's holder counts.
+  void AddRef(Incarnation& inc, int64_t* counter, int64_t n = 1);
   // `process`: the entry `counter` belongs to, if a process's.
   void Release(Incarnation& inc, int64_t* counter, int64_t n, ProcessHold* process = nullptr);
+  // A release by a holder that has no reference: holders stay, the emulator decrements anyway.
+  static void ReleaseUnheld(Incarnation& inc, int64_t n);
+  // `p` has one more reference in its heap: one of its unreceived messages if it has one,
+  // else one that reached it untraced.
+  void Deliver(Incarnation& inc, ProcessHold& p);
+  // output/send: a reference for e.to's message, unless copied or e.to has exited.
+  void AddMessageRef(const trace::Event& e, uint32_t slot);
 
   // Evidence.
   HistoryEntry MakeEntry(const trace::Event& e, int64_t vm_refc);
   void Record(Incarnation& inc, const trace::Event& e);
   // A diagnostic anchored at the event being applied.
   void Report(Code code, const trace::Event& e, const Incarnation& inc, std::string message);
-  // A diagnostic anchored at an earlier event of the incarnation (leak).
-  void Report(Code code, const HistoryEntry& anchor, const Incarnation& inc,
-              const trace::BinId& bin, std::string message);
+  // A leak, anchored at the incarnation's start.
+  void ReportLeak(const Incarnation& inc, std::string message);
   void ReportOnFreed(Code code, const trace::Event& e, const IdState& state, std::string message);
+  // What every finding has: its code, binary and anchor.
+  Finding NewFinding(Code code, const trace::BinId& bin, uint32_t incarnation,
+                     const HistoryEntry& anchor, std::string message) const;
+  // The incarnation's history as the finding's evidence.
+  void AddHistory(const History& history, Finding* f) const;
+  // The number of `bin`'s incarnation that `inc` is (or was, before a realloc moved it).
+  uint32_t IncarnationOf(const trace::BinId& bin, const Incarnation& inc) const;
   Step ToStep(const HistoryEntry& entry) const;
   std::string DescribeHolders(const Incarnation& inc) const;
   void Notify(uint32_t slot, bool ended);
@@ -162,8 +191,10 @@ class Model {
 
   FindingSink* sink_;
   LifetimeObserver* observer_ = nullptr;
-  std::vector<Handle> touched_;  // slots recorded during this event (observer only)
-  uint64_t serial_ = 0;
+  std::vector<Handle> touched_;   // slots recorded during this event (observer only)
+  uint64_t serial_ = 0;           // incarnations started
+  uint64_t live_order_ = 0;       // incarnations started or moved to another id
+  std::vector<uint32_t> ending_;  // scratch for EndInLiveOrder
   ModelOptions options_;
   StringPool strings_;
   StrRef driver_ref_;
@@ -172,23 +203,19 @@ class Model {
   std::vector<uint32_t> free_slots_;
   // Per-id state, indexed by the id's number in id_index_, in fixed-size chunks: State()
   // may add an id while a caller holds a reference to another id's state, so states never
-  // move (a std::deque would do, but its indexing divides by 3 for this element size).
+  // move. Chunks of a power of two make indexing a shift and a mask.
   static constexpr uint32_t kIdStateChunkBits = 8;
   IdState& StateAt(uint32_t number);
   const IdState& StateAt(uint32_t number) const;
   IdIndex id_index_;
   std::vector<std::unique_ptr<IdState[]>> id_state_chunks_;
-  // Freed ids in free order; an entry is stale when its id was reused since.
-  // Ids by number rather than by value: 16 bytes an entry, not 56, and a 2 M-event trace
-  // frees about 155,000 of them.
-  struct QuarantineEntry {
-    uint32_t number = 0;
-    uint32_t id_bytes = 0;  // the string id's length, counted in quarantine_id_bytes_
-    uint64_t serial = 0;
-  };
-  std::deque<QuarantineEntry> quarantine_order_;
-  uint64_t quarantine_serial_ = 0;
-  size_t quarantine_id_bytes_ = 0;  // string id bytes in quarantine_order_
+  // Quarantined ids by number, linked through IdState::older/newer: an id that is reused
+  // leaves the list at once, so the capacity counts distinct freed ids only.
+  static constexpr uint32_t kNoId = UINT32_MAX;
+  uint32_t quarantine_oldest_ = kNoId;
+  uint32_t quarantine_newest_ = kNoId;
+  size_t quarantine_count_ = 0;
+  size_t quarantine_id_bytes_ = 0;  // string id bytes of the quarantined ids
   // For `exit`: which incarnations each process may hold (validated lazily).
   struct ProcessHandles {
     static constexpr size_t kFirstPrune = 64;

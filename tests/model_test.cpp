@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -257,9 +258,10 @@ TEST_CASE("ReleaseOnFreedIdIsDoubleFreeForEveryReleaseKind") {
 }
 
 TEST_CASE("IncWithoutAccessIsUseAfterFree") {
+  // The inc still takes its reference (model 1.1), and nothing releases it: a leak too.
   const Run run =
       Replay({"alloc a", "output a to=P", "free a", "inc a", "receive a actor=P", "gc a actor=P"});
-  CHECK(run.Codes() == "use-after-free@3");
+  CHECK(run.Codes() == "leak@0 use-after-free@3");
 }
 
 TEST_CASE("ProcessExitReleasesHeapAndPendingMessageReferences") {
@@ -466,9 +468,9 @@ TEST_CASE("UnknownBinaryGcWithAHugeCountIsAdoptedAndReleased") {
 }
 
 TEST_CASE("BorrowWithRefcInt64MaxThenIncDoesNotOverflow") {
-  // Counts beyond 2^53 are taken as 2^53: no emulator has that many.
+  // The reader allows at most 2^62; an event built in code with more is held to 2^62.
   const Run run = Replay({"borrow a refc=9223372036854775807", "inc a", "unborrow a", "free a",
-                          "observe a refc=9007199254740992"});
+                          "observe a refc=4611686018427387904"});
   CHECK(run.Codes() == "");
   CHECK(run.stats.live == 1);
 }
@@ -518,6 +520,195 @@ TEST_CASE("BinaryHeldByManyProcessesIsIndexedAndItsEmptyEntriesCompacted") {
   CHECK(run.stats.live == 0);
 }
 // --- end issue 5 ---------------------------------------------------------------
+
+// --- issue 16: departures from the contract found by a differential test, and the
+// rulings of model.md 1.1 -------------------------------------------------------------
+
+TEST_CASE("QuarantineOfTwoRemembersTwoDistinctFreedIdsWhileOneIsReused") {
+  // b is freed, reused and live again: it must not take a place in the quarantine, so a
+  // (freed at event 1) is still remembered at event 7.
+  ModelOptions options;
+  options.quarantine_capacity = 2;
+  const Run run = Replay({"alloc a", "free a", "alloc b", "free b", "alloc b", "alloc c", "free c",
+                          "free a", "free b"},
+                         options);
+  CHECK(run.Codes() == "double-free@7");
+}
+
+TEST_CASE("FreeAgainAfterAMillionReusesOfAnotherIdIsADoubleFree") {
+  // Only two ids are ever freed, so the default quarantine (1,000,000 ids) remembers X.
+  CollectingSink sink;
+  Model model(&sink);
+  uint64_t index = 0;
+  auto apply = [&](Op op, const BinId& bin) {
+    Event e;
+    e.op = op;
+    e.bin = bin;
+    e.pos.index = index;
+    e.pos.line = ++index;
+    model.Apply(e);
+  };
+  apply(Op::kAlloc, BinId::Str("X"));
+  apply(Op::kFree, BinId::Str("X"));
+  for (int i = 0; i < 1'000'000; ++i) {
+    apply(Op::kAlloc, BinId::Str("Y"));
+    apply(Op::kFree, BinId::Str("Y"));
+  }
+  apply(Op::kFree, BinId::Str("X"));
+  model.Finish();
+  REQUIRE_FALSE(model.CheckInvariants().has_value());
+  const std::vector<Finding> findings = sink.TakeSorted();
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].code == Code::kDoubleFree);
+  CHECK(findings[0].event == index - 1);
+}
+
+TEST_CASE("ReallocOfAnOutputBinaryToANewIdNeitherMovesNorLeaks") {
+  const Run run = Replay({"alloc a size=100", "output a to=P", "realloc a new=b", "free a"});
+  CHECK(run.Codes() == "realloc-shared@2");
+  CHECK(run.stats.leaked_bytes == 0);
+  CHECK(run.stats.live == 1);  // P's message still holds a
+  CHECK(run.stats.held_by_processes == 1);
+}
+
+TEST_CASE("ReallocOfABorrowedIncedBinaryKeepsItsSize") {
+  const Run run = Replay({"borrow a", "inc a", "realloc a size=5000", "unborrow a"});
+  CHECK(run.Codes() == "leak@0 realloc-shared@2");
+  CHECK(run.stats.leaked_bytes == 0);
+  CHECK(run.findings[0].size == std::nullopt);
+}
+
+TEST_CASE("ReallocWithoutAccessToANewIdDoesNotMoveTheBinary") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "realloc a new=b size=9", "read b",
+                          "receive a actor=P", "gc a actor=P"});
+  CHECK(run.Codes() == "use-after-free@3 unknown-binary@4");
+}
+
+TEST_CASE("RefcOfAnUnknownReallocOntoALiveIdIsNotComparedAfterAllocLive") {
+  const Run run = Replay({"alloc b", "realloc a new=b refc=0", "free b"});
+  CHECK(run.Codes() == "alloc-live@1 unknown-binary@1");
+}
+
+TEST_CASE("RefcMismatchOnAMovingReallocNamesTheIncarnationOfTheOldId") {
+  const Run run = Replay({"alloc b", "free b", "alloc a", "realloc a new=b refc=3", "free b"});
+  REQUIRE(run.Codes() == "refc-mismatch@3");
+  CHECK(run.findings[0].bin == BinId::Str("a"));
+  CHECK(run.findings[0].incarnation == 1);
+}
+
+TEST_CASE("UnknownMovingReallocNamesTheIncarnationOfTheOldId") {
+  const Run run = Replay({"alloc b", "free b", "realloc a new=b", "free b"});
+  REQUIRE(run.Codes() == "unknown-binary@2");
+  CHECK(run.findings[0].bin == BinId::Str("a"));
+  CHECK(run.findings[0].incarnation == 1);
+}
+
+TEST_CASE("BorrowAndObserveOf2To60AreComparedExactly") {
+  const Run run = Replay({"borrow a refc=1152921504606846976", "observe a refc=1152921504606846976",
+                          "inc a", "observe a refc=1152921504606846977", "unborrow a", "free a"});
+  CHECK(run.Codes() == "");
+}
+
+TEST_CASE("ObserveOfTheLargestCountAfterAnIncIsAMismatch") {
+  // 2^62 is the largest count a trace may carry; one more is still counted exactly.
+  const Run run = Replay({"borrow a refc=4611686018427387904", "inc a", "unborrow a",
+                          "observe a refc=4611686018427387904", "free a"});
+  CHECK(run.Codes() == "refc-mismatch@3");
+}
+
+TEST_CASE("ExitQuarantinesItsIdsInTheOrderTheyBecameLive") {
+  // P gets y before x, but x became live first: x enters the quarantine first, so with room
+  // for one id only y is remembered.
+  ModelOptions options;
+  options.quarantine_capacity = 1;
+  const Run run = Replay({"alloc x", "alloc y", "output y to=P", "output x to=P", "free x",
+                          "free y", "exit actor=P", "gc y actor=P", "gc x actor=P"},
+                         options);
+  CHECK(run.Codes() == "double-free@7 unknown-binary@8");
+}
+
+TEST_CASE("StopQuarantinesItsIdsInTheOrderTheyBecameLive") {
+  // c reuses a's slot, so it comes before b in slot order, but b became live first.
+  ModelOptions options;
+  options.quarantine_capacity = 1;
+  const Run run = Replay({"alloc a", "alloc b", "free a", "alloc c", "enq b", "enq c", "free b",
+                          "free c", "stop", "deq c", "deq b"},
+                         options);
+  CHECK(run.Codes() == "double-free@9 unknown-binary@10");
+}
+
+TEST_CASE("MovingReallocQuarantinesTheOldIdAfterTheNewOneLeftIt") {
+  // b leaves the quarantine before a enters it: x, freed first, is still remembered.
+  ModelOptions options;
+  options.quarantine_capacity = 2;
+  const Run run = Replay(
+      {"alloc x", "free x", "alloc b", "free b", "alloc a", "realloc a new=b", "free x", "free b"},
+      options);
+  CHECK(run.Codes() == "double-free@6");
+}
+
+TEST_CASE("IdThatLeftTheQuarantineStartsAgainAtIncarnationOne") {
+  ModelOptions options;
+  options.quarantine_capacity = 1;
+  const Run run = Replay({"alloc a", "free a", "alloc b", "free b", "alloc a"}, options);
+  REQUIRE(run.Codes() == "leak@4");
+  CHECK(run.findings[0].incarnation == 1);
+}
+
+TEST_CASE("BorrowWithSizeCountsItsSizeWhenLeaked") {
+  const Run run = Replay({"borrow a size=300", "inc a", "unborrow a"});
+  CHECK(run.Codes() == "leak@0");
+  CHECK(run.stats.leaked_bytes == 300);
+}
+
+TEST_CASE("BorrowedBinaryWhoseCountReachesZeroEndsAtUnborrow") {
+  const Run run = Replay({"borrow a", "gc a actor=S", "read a", "unborrow a", "read a"});
+  CHECK(run.Codes() == "use-after-free@4");
+}
+// --- end issue 16 ----------------------------------------------------------------
+
+// --- issue 12 item 2: an op that takes a reference without access is reported once and
+// applied; a release its holder cannot make is reported and not applied ----------------
+
+TEST_CASE("IncAfterUnborrowThenFreeIsOneUseAfterFree") {
+  const Run run = Replay({"borrow a", "unborrow a", "inc a", "free a"});
+  CHECK(run.Codes() == "use-after-free@2");
+}
+
+TEST_CASE("IncAfterUnborrowWithoutFreeIsUseAfterFreeAndLeak") {
+  // The emulator really took the reference, and nobody releases it.
+  const Run run = Replay({"borrow a", "unborrow a", "inc a"});
+  CHECK(run.Codes() == "leak@0 use-after-free@2");
+}
+
+TEST_CASE("OutputAfterFreeStillGivesTheProcessItsReference") {
+  const Run run =
+      Replay({"alloc a", "output a to=P", "free a", "output a to=Q", "observe a refc=2",
+              "receive a actor=Q", "gc a actor=Q", "receive a actor=P", "gc a actor=P"});
+  CHECK(run.Codes() == "use-after-free@3");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("OutputAfterFreeToAnExitedProcessAddsNothing") {
+  const Run run = Replay({"exit actor=Q", "alloc a", "output a to=P", "free a", "output a to=Q",
+                          "observe a refc=1", "receive a actor=P", "gc a actor=P"});
+  CHECK(run.Codes() == "use-after-free@4");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("EnqAfterUnborrowThenDeqIsOneUseAfterFree") {
+  const Run run = Replay({"borrow a", "unborrow a", "enq a", "deq a", "gc a actor=S"});
+  CHECK(run.Codes() == "use-after-free@2");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("FreeAfterUnborrowIsADoubleFreeAndNotApplied") {
+  // The release is not applied: the sender's reference stays, and its gc is legal.
+  const Run run = Replay({"borrow a", "unborrow a", "free a", "gc a actor=S"});
+  CHECK(run.Codes() == "double-free@2");
+  CHECK(run.stats.live == 0);
+}
+// --- end issue 12 item 2 ---------------------------------------------------------
 
 }  // namespace
 }  // namespace refctrace::model

@@ -606,7 +606,7 @@ constexpr std::array<Op, 10> kUses = {Op::kRealloc, Op::kInc,    Op::kObserve, O
                                       Op::kRead,    Op::kOutput, Op::kEnq,     Op::kUnborrow,
                                       Op::kReceive, Op::kSend};
 // Driver ops that need access to the binary (no `new_bin`: a refused realloc
-// still moves).
+// moves nothing anyway).
 constexpr std::array<Op, 6> kNeedAccess = {Op::kRealloc, Op::kInc,    Op::kWrite,
                                            Op::kRead,    Op::kOutput, Op::kEnq};
 
@@ -781,7 +781,19 @@ class FaultInjector {
     const BinId& id = t_.meta[*site].id;
     const Op op = kNeedAccess[static_cast<size_t>(rng_.In(0, kNeedAccess.size() - 1))];
     const size_t at = *site + 1;
-    return Fault{Code::kUseAfterFree, InsertAt(at, {Make(op, id, s)}), at, id,
+    // An op that takes a reference is applied after its use-after-free (model 1.1): the
+    // release that balances it comes right after, so nothing else changes.
+    std::vector<Event> inserted = {Make(op, id, s)};
+    if (op == Op::kInc) inserted.push_back(Make(Op::kFree, id, s));
+    if (op == Op::kEnq) inserted.push_back(Make(Op::kDeq, id, s));
+    if (op == Op::kOutput) {
+      for (Op release : {Op::kReceive, Op::kGc}) {
+        Event e = Make(release, id, s);
+        e.actor = inserted.front().to;
+        inserted.push_back(std::move(e));
+      }
+    }
+    return Fault{Code::kUseAfterFree, InsertAt(at, std::move(inserted)), at, id,
                  "inserted " + std::string(trace::OpName(op)) + " without a driver reference"};
   }
 
