@@ -23,6 +23,9 @@ struct Step {
   std::string func;  // the function that made the call; empty: unknown
   std::string note;
   int64_t refc = 0;  // the emulator's count after the event
+  // Events of the incarnation left out of a finding's history just before
+  // this one (a history keeps its first and last events).
+  uint64_t omitted_before = 0;
   std::optional<uint64_t> size;
   bool copied = false;
 };
@@ -40,12 +43,9 @@ struct Finding {
   std::vector<std::string> stack;  // anchor call stack, innermost first
   std::string message;
   std::optional<uint64_t> size;  // the binary's size when known (leaked bytes)
-  // The incarnation's events up to the anchor (for a leak: to the end).
-  // `omitted` events were left out between history[omitted_at - 1] and
-  // history[omitted_at].
+  // The incarnation's events up to the anchor (for a leak: to the end); each
+  // step says how many were left out before it.
   std::vector<Step> history;
-  uint64_t omitted = 0;
-  size_t omitted_at = 0;
 };
 
 class FindingSink {

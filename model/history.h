@@ -49,6 +49,25 @@ class History {
     }
   }
   uint64_t total() const { return total_; }
+  // The newest kept entry that `match` accepts, copied to *out; returns its 1-based position
+  // among all the entries added, or 0 when no kept entry matches.
+  template <typename Match>
+  uint64_t FindLast(Match match, HistoryEntry* out) const {
+    for (size_t i = tail_.size(); i-- > 0;) {
+      const HistoryEntry& e = tail_[(tail_start_ + i) % tail_.size()];
+      if (match(e)) {
+        *out = e;
+        return total_ - tail_.size() + i + 1;
+      }
+    }
+    for (size_t i = head_.size(); i-- > 0;) {
+      if (match(head_[i])) {
+        *out = head_[i];
+        return i + 1;
+      }
+    }
+    return 0;
+  }
   // Entries in event order; the `omitted` events fall between position
   // `head().size()` and the first tail entry.
   const std::vector<HistoryEntry>& head() const { return head_; }

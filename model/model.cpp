@@ -41,6 +41,11 @@ struct Model::IdState {
   HistoryEntry first;  // freed incarnation's start ...
   HistoryEntry last;   // ... and the event that freed it
   uint64_t history_total = 0;
+  // The driver's last release of it (free, dec, unborrow) when that is neither `first` nor
+  // `last`: what explains a later use by the driver. driver_end_position is its 1-based place
+  // in the history; 0: none kept.
+  HistoryEntry driver_end;
+  uint64_t driver_end_position = 0;
 };
 
 int64_t Holders::Sum() const {
@@ -311,6 +316,13 @@ void Model::Quarantine(IdState& state, const Incarnation& inc) {
   state.first = inc.history.front();
   state.last = inc.history.back();
   state.history_total = inc.history.total();
+  state.driver_end_position = inc.history.FindLast(
+      [](const HistoryEntry& h) {
+        return h.op == Op::kFree || h.op == Op::kDec || h.op == Op::kUnborrow;
+      },
+      &state.driver_end);
+  if (state.driver_end_position == 1 || state.driver_end_position == state.history_total)
+    state.driver_end_position = 0;
   state.older = quarantine_newest_;
   state.newer = kNoId;
   if (quarantine_newest_ != kNoId) {
@@ -813,10 +825,11 @@ Finding Model::NewFinding(Code code, const BinId& bin, uint32_t incarnation,
 void Model::AddHistory(const History& history, Finding* f) const {
   for (const HistoryEntry& entry : history.head())
     f->history.push_back(ToStep(entry));
-  f->omitted = history.omitted();
-  f->omitted_at = f->history.size();
-  for (const HistoryEntry& entry : history.Tail())
+  uint64_t omitted = history.omitted();
+  for (const HistoryEntry& entry : history.Tail()) {
     f->history.push_back(ToStep(entry));
+    f->history.back().omitted_before = std::exchange(omitted, 0);
+  }
 }
 
 uint32_t Model::IncarnationOf(const BinId& bin, const Incarnation& inc) const {
@@ -852,13 +865,17 @@ void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::
   const HistoryEntry now = MakeEntry(e, state.last.vm_refc);
   Finding f = NewFinding(code, e.bin, state.incarnations, now, std::move(message));
   f.stack = e.stack;
-  // Evidence kept in quarantine: how the freed incarnation began and ended.
+  // Evidence kept in quarantine: how the freed incarnation began, the driver's last release
+  // of it, and how it ended.
   f.history.push_back(ToStep(state.first));
-  f.omitted_at = 1;
-  if (state.history_total > 1) {
-    f.omitted = state.history_total - 2;
-    f.history.push_back(ToStep(state.last));
-  }
+  uint64_t position = 1;
+  auto keep = [&](const HistoryEntry& entry, uint64_t at) {
+    f.history.push_back(ToStep(entry));
+    f.history.back().omitted_before = at - position - 1;
+    position = at;
+  };
+  if (state.driver_end_position) keep(state.driver_end, state.driver_end_position);
+  if (state.history_total > 1) keep(state.last, state.history_total);
   Step step = ToStep(now);
   if (IsRelease(e.op)) {
     step.refc = std::max(step.refc - (e.op == Op::kGc ? TraceCount(e.count) : 1), kVmRefcFloor);

@@ -47,7 +47,8 @@ Json FindingJson(const std::string& path, const model::Finding& f) {
   if (!f.stack.empty()) j["stack"] = f.stack;
   Json history = Json::array();
   for (size_t i = 0; i < f.history.size(); ++i) {
-    if (f.omitted && i == f.omitted_at) history.push_back(Json{{"omitted", f.omitted}});
+    if (f.history[i].omitted_before)
+      history.push_back(Json{{"omitted", f.history[i].omitted_before}});
     history.push_back(StepJson(f.history[i]));
   }
   j["history"] = std::move(history);

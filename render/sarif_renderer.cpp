@@ -123,8 +123,8 @@ Json ThreadFlowLocations(const std::string& path, const model::Finding& f, uint6
     const model::Step& step = f.history[i];
     Json location = EventLocation(step.src, path, step.line);
     std::string text = DescribeStepWithCount(step);
-    if (f.omitted && i == f.omitted_at) {
-      text = "after " + std::to_string(f.omitted) + " omitted events: " + text;
+    if (step.omitted_before) {
+      text = "after " + std::to_string(step.omitted_before) + " omitted events: " + text;
     }
     location["message"] = Json{{"text", text}};
     Json entry{{"location", std::move(location)}};

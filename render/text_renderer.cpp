@@ -62,11 +62,11 @@ void RenderTextFindings(const InputReport& input, const TextStyle& style, std::o
       out << "\n";
     }
     for (size_t i = 0; i < f.history.size(); ++i) {
-      if (f.omitted && i == f.omitted_at) {
-        out << "  " << paint(kCyan, "note:") << " ... " << Plural(f.omitted, "event")
+      const Step& step = f.history[i];
+      if (step.omitted_before) {
+        out << "  " << paint(kCyan, "note:") << " ... " << Plural(step.omitted_before, "event")
             << " omitted ...\n";
       }
-      const Step& step = f.history[i];
       out << "  " << paint(kCyan, "note:") << " " << DescribeStepWithCount(step);
       if (step.event == f.event && step.op != Op::kEnd) out << paint(kGreen, "  <- here");
       out << "\n";

@@ -252,6 +252,24 @@ TEST_CASE("UseOfFreedIdIsUseAfterFree") {
   CHECK(run.Codes() == "use-after-free@2 use-after-free@3 use-after-free@4");
 }
 
+TEST_CASE("UseAfterFreeOfAProcessFreedBinaryKeepsTheDriversFreeInItsHistory") {
+  // The driver frees its reference early; the process's gc frees the binary; the driver then
+  // reads it. Its own free (event 3) is what explains the finding, and it stays.
+  const Run run = Replay({"alloc a", "write a", "output a to=P", "free a", "receive a actor=P",
+                          "gc a actor=P", "read a"});
+  REQUIRE(run.Codes() == "use-after-free@6");
+  const Finding& f = run.findings[0];
+  REQUIRE(f.history.size() == 4);
+  CHECK(f.history[0].op == Op::kAlloc);
+  CHECK(f.history[1].op == Op::kFree);
+  CHECK(f.history[1].event == 3);
+  CHECK(f.history[1].omitted_before == 2);  // write, output
+  CHECK(f.history[2].op == Op::kGc);        // the event that ended its life
+  CHECK(f.history[2].omitted_before == 1);  // receive
+  CHECK(f.history[3].event == 6);
+  CHECK(f.history[3].omitted_before == 0);
+}
+
 TEST_CASE("ReleaseOnFreedIdIsDoubleFreeForEveryReleaseKind") {
   const Run run = Replay({"alloc a", "free a", "dec a", "gc a actor=P", "deq a"});
   CHECK(run.Codes() == "double-free@2 double-free@3 double-free@4");
@@ -367,7 +385,7 @@ TEST_CASE("LongHistoryKeepsFirstAndLastEvents") {
   REQUIRE(run.Codes() == "leak@0");
   const Finding& f = run.findings[0];
   CHECK(f.history.size() == History::kDefaultHead + History::kDefaultTail);
-  CHECK(f.omitted == 1002 - f.history.size());
+  CHECK(f.history[History::kDefaultHead].omitted_before == 1002 - f.history.size());
   CHECK(f.history.front().event == 0);
   CHECK(f.history.back().op == Op::kEnd);
 }

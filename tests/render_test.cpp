@@ -38,8 +38,7 @@ TEST_CASE("ColorWrapsSeverityInAnsiCodesOnlyWhenAsked") {
 
 TEST_CASE("OmittedHistoryIsMarkedInTextAndJson") {
   Finding f = DoubleFree();
-  f.omitted = 37;
-  f.omitted_at = 1;
+  f.history[1].omitted_before = 37;
   std::ostringstream text;
   RenderTextFindings(OneInput(f), TextStyle{}, text);
   CHECK(text.str().find("(event 12, refc 1)\n  note: ... 37 events omitted ...\n  note: output") !=
