@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/file_error.h"
 #include "cli/graph_dir.h"
 #include "cli/input_list.h"
 #include "cli/ordered_replay.h"
@@ -19,6 +20,7 @@
 #include "cli/replay.h"
 #include "cli/standard_output.h"
 #include "cli/terminal.h"
+#include "cli/word_option.h"
 #include "render/github_renderer.h"
 #include "render/json_renderer.h"
 #include "render/sarif_renderer.h"
@@ -33,11 +35,19 @@ namespace {
 // Read from the current directory when no --suppressions is given.
 constexpr const char* kDefaultSuppressions = ".refctrace-suppressions";
 
+enum class OutputFormat : uint8_t { kText, kJson, kSarif, kGithub };
+
+const WordTable<OutputFormat> kFormatWords = {{"text", OutputFormat::kText},
+                                              {"json", OutputFormat::kJson},
+                                              {"sarif", OutputFormat::kSarif},
+                                              {"github", OutputFormat::kGithub}};
+const WordTable<FailOn> kFailOnWords = {{"error", FailOn::kError}, {"warning", FailOn::kWarning}};
+
 struct CheckOptions {
   std::vector<std::string> traces;
-  std::string format = "text";
-  std::string fail_on = "error";
-  std::string color = "auto";
+  OutputFormat format = OutputFormat::kText;
+  FailOn fail_on = FailOn::kError;
+  ColorMode color = ColorMode::kAuto;
   size_t quarantine = model::ModelOptions{}.quarantine_capacity;
   unsigned jobs = 1;
   std::string graph_dir;  // --graph-dir: one SVG per binary with a finding
@@ -58,9 +68,7 @@ bool LoadAllSuppressions(const CheckOptions& opts, triage::Suppressions* into) {
   }
   for (const std::string& file : files) {
     if (auto error = triage::LoadSuppressions(file, into)) {
-      std::cerr << error->file;
-      if (error->line) std::cerr << ":" << error->line << ":" << error->column;
-      std::cerr << ": error: " << error->message << "\n";
+      PrintFileError(*error, std::cerr);
       return false;
     }
   }
@@ -91,14 +99,16 @@ void Triage(render::InputReport* report, triage::Suppressions* suppressions,
 // Writes `run` as JSON to `path` through a temporary file, so a reader never
 // sees half a baseline, and Ctrl-C leaves none behind.
 bool WriteBaselineFile(const render::RunReport& run, const std::string& path) {
-  std::string error;
-  std::unique_ptr<AtomicOutputFile> file = AtomicOutputFile::Create(path, &error);
-  if (file) {
-    render::RenderJson(run, file->stream());
-    if (auto commit_error = file->Commit()) error = *commit_error;
+  trace::ErrorOr<std::unique_ptr<AtomicOutputFile>> file = AtomicOutputFile::Create(path);
+  trace::MaybeError error;
+  if (!file.ok()) {
+    error = file.error();
+  } else {
+    render::RenderJson(run, (*file)->stream());
+    error = (*file)->Commit();
   }
-  if (!error.empty()) std::cerr << "refctrace: error: " << error << " (--write-baseline)\n";
-  return error.empty();
+  if (error) std::cerr << "refctrace: error: " << error->message << " (--write-baseline)\n";
+  return !error;
 }
 
 std::vector<render::SuppressionUse> SuppressionUses(const triage::Suppressions& suppressions) {
@@ -120,8 +130,8 @@ class CheckRun {
         suppressions_(suppressions),
         baseline_(baseline),
         several_(several),
-        text_(opts.format == "text"),
-        github_(opts.format == "github"),
+        text_(opts.format == OutputFormat::kText),
+        github_(opts.format == OutputFormat::kGithub),
         out_style_{text_ && UseColor(opts.color, STDOUT_FILENO)},
         err_style_{UseColor(opts.color, STDERR_FILENO)} {
     model_options_.quarantine_capacity = opts.quarantine;
@@ -167,9 +177,9 @@ class CheckRun {
     if (text_ || github_) {
       render::RenderTextSummary(totals, run_.inputs.size(), out_style_, std::cout);
       if (text_) render::RenderSuppressionUses(run_.suppressions, out_style_, std::cout);
-    } else if (opts_.format == "json") {
+    } else if (opts_.format == OutputFormat::kJson) {
       render::RenderJson(run_, std::cout);
-    } else {
+    } else if (opts_.format == OutputFormat::kSarif) {
       RenderSarif();
     }
     std::cout.flush();
@@ -183,11 +193,7 @@ class CheckRun {
                            opts_.write_baseline)) {
       failed_ = true;
     }
-
-    if (totals.input_errors || arguments_failed || failed_) return kExitInputError;
-    const bool warnings_fail = opts_.fail_on == "warning";
-    if (totals.errors || (warnings_fail && totals.warnings)) return kExitFindings;
-    return kExitClean;
+    return CheckExitStatus(totals, opts_.fail_on, arguments_failed || failed_);
   }
 
  private:
@@ -228,15 +234,16 @@ int RunCheck(const CheckOptions& opts) {
   if (!opts.baseline.empty()) {
     baseline.emplace();
     if (auto error = triage::LoadBaseline(opts.baseline, &*baseline)) {
-      std::cerr << opts.baseline << ": error: " << error->message << "\n";
+      // Without the position: a JSON syntax error's message (the parser's
+      // sentence) names it already.
+      std::cerr << error->file << ": error: " << error->message << "\n";
       return kExitInputError;
     }
   }
 
   const InputList inputs = ExpandInputs(opts.traces);
-  for (const auto& [path, message] : inputs.errors) {
-    std::cerr << path << ": error: " << message << "\n";
-  }
+  for (const trace::InputError& error : inputs.errors)
+    PrintFileError(error, std::cerr);
   CheckRun run(opts, &suppressions, baseline ? &*baseline : nullptr, inputs.paths.size() > 1);
   ReplayInOrder(inputs.paths, opts.jobs, run.model_options(), opts.max_findings,
                 [&](render::InputReport&& report) { return run.Add(std::move(report)); });
@@ -250,17 +257,12 @@ std::function<int()> SetupCheck(CLI::App& sub) {
   sub.add_option("traces", opts->traces,
                  "Trace files (NDJSON or JSON) or directories of them; - reads standard input")
       ->required();
-  sub.add_option("--format", opts->format,
-                 "Output format: text, json (output-v1), sarif (SARIF 2.1.0), github (Actions "
-                 "annotations)")
-      ->check(CLI::IsMember({"text", "json", "sarif", "github"}))
-      ->capture_default_str();
-  sub.add_option("--fail-on", opts->fail_on, "Lowest severity that makes the exit status 1")
-      ->check(CLI::IsMember({"error", "warning"}))
-      ->capture_default_str();
-  sub.add_option("--color", opts->color, "Colour the text output")
-      ->check(CLI::IsMember({"auto", "always", "never"}))
-      ->capture_default_str();
+  AddWordOption(sub, "--format", &opts->format, kFormatWords,
+                "Output format: text, json (output-v1), sarif (SARIF 2.1.0), github (Actions "
+                "annotations)");
+  AddWordOption(sub, "--fail-on", &opts->fail_on, kFailOnWords,
+                "Lowest severity that makes the exit status 1");
+  AddWordOption(sub, "--color", &opts->color, kColorWords, "Colour the text output");
   sub.add_option("-j,--jobs", opts->jobs, "Check up to N inputs in parallel (output order is kept)")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();

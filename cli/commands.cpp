@@ -2,6 +2,9 @@
 
 namespace refctrace::cli {
 
+const char* const kVersion = REFCTRACE_VERSION;
+const char* const kHomepage = REFCTRACE_HOMEPAGE;
+
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"check", "Replay traces against the refcount model and report every violation", SetupCheck},

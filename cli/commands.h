@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/exit_status.h"
+
 namespace CLI {
 class App;
 }
@@ -13,14 +15,9 @@ class App;
 namespace refctrace::cli {
 
 // The version, from CMakeLists.txt's project().
-inline constexpr const char* kVersion = REFCTRACE_VERSION;
+extern const char* const kVersion;
 // Where users learn more (SARIF's informationUri); set with -DREFCTRACE_HOMEPAGE.
-inline constexpr const char* kHomepage = REFCTRACE_HOMEPAGE;
-
-// Exit statuses, per output-v1.
-inline constexpr int kExitClean = 0;
-inline constexpr int kExitFindings = 1;
-inline constexpr int kExitInputError = 2;
+extern const char* const kHomepage;
 
 struct Command {
   std::string_view name;

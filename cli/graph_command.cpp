@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/lifetimes.h"
 #include "cli/output_file.h"
+#include "cli/word_option.h"
 #include "render/graphviz.h"
 #include "render/lifetime_graph.h"
 #include "render/text_renderer.h"
@@ -21,7 +22,8 @@ namespace {
 struct GraphOptions {
   std::string trace;
   std::string output;  // empty: standard output
-  std::string format;  // empty: from the output's extension, else dot
+  render::GraphFormat format = render::GraphFormat::kDot;
+  bool format_given = false;  // else from the output's extension, else dot
   std::vector<std::string> bins;
   bool only_findings = false;
   size_t max_binaries = 12;
@@ -33,8 +35,8 @@ struct GraphOptions {
 int RunGraph(const GraphOptions& opts) {
   const render::TextStyle err_style{false};
   render::GraphFormat format = render::GraphFormat::kDot;
-  if (!opts.format.empty()) {
-    format = *render::GraphFormatFromName(opts.format);
+  if (opts.format_given) {
+    format = opts.format;
   } else if (!opts.output.empty()) {
     auto from_path = render::GraphFormatFromPath(opts.output);
     if (!from_path) {
@@ -53,12 +55,13 @@ int RunGraph(const GraphOptions& opts) {
   // midway (Ctrl-C) leaves neither the file nor its temporary behind.
   std::unique_ptr<AtomicOutputFile> file;
   if (!opts.output.empty() && opts.output != "-") {
-    std::string open_error;
-    file = AtomicOutputFile::Create(opts.output, &open_error);
-    if (!file) {
-      std::cerr << "refctrace: error: " << open_error << "\n";
+    trace::ErrorOr<std::unique_ptr<AtomicOutputFile>> created =
+        AtomicOutputFile::Create(opts.output);
+    if (!created.ok()) {
+      std::cerr << "refctrace: error: " << created.error().message << "\n";
       return kExitInputError;
     }
+    file = std::move(*created);
   }
 
   LifetimeRequest request;
@@ -98,7 +101,7 @@ int RunGraph(const GraphOptions& opts) {
     graph.title.back() += " · " + std::to_string(collected.left_out) + " more not drawn";
   }
 
-  std::optional<std::string> error;
+  trace::MaybeError error;
   if (!file) {
     error = render::RenderGraph(graph, format, std::cout);
   } else {
@@ -106,7 +109,7 @@ int RunGraph(const GraphOptions& opts) {
     if (!error) error = file->Commit();
   }
   if (error) {
-    std::cerr << "refctrace: error: " << *error << "\n";
+    std::cerr << "refctrace: error: " << error->message << "\n";
     return kExitInputError;
   }
   return report.error ? kExitInputError : kExitClean;
@@ -119,9 +122,9 @@ std::function<int()> SetupGraph(CLI::App& sub) {
   sub.add_option("trace", opts->trace, "Trace file (NDJSON or JSON); - reads standard input")
       ->required();
   sub.add_option("-o,--output", opts->output, "Write the picture here (default: standard output)");
-  sub.add_option("--format", opts->format,
-                 "dot, svg or png (default: from -o's extension, else dot)")
-      ->check(CLI::IsMember({"dot", "gv", "svg", "png"}));
+  CLI::Option* format = AddWordOption(sub, "--format", &opts->format, render::kGraphFormatWords,
+                                      "dot, svg or png (default: from -o's extension, else dot)",
+                                      /*show_default=*/false);
   sub.add_option("--bin", opts->bins,
                  "Draw this binary (every incarnation), or ID#N for its N-th incarnation; "
                  "repeatable");
@@ -144,7 +147,10 @@ std::function<int()> SetupGraph(CLI::App& sub) {
       "Each binary incarnation is a box: its holders are lanes (driver, port queue, each "
       "process, emulator), its events rows in trace order. See docs/graphs.md.\n"
       "Exit status: 0 written, 2 input error or bad usage.");
-  return [opts] { return RunGraph(*opts); };
+  return [opts, format] {
+    opts->format_given = format->count() > 0;
+    return RunGraph(*opts);
+  };
 }
 
 }  // namespace refctrace::cli

@@ -80,17 +80,16 @@ bool WriteFindingGraphs(const render::InputReport& report, const std::string& di
     const render::LifetimeGraph graph =
         render::BuildLifetimeGraph({life}, collected.report.findings, graph_options);
     // Written whole or not at all, even if the run is interrupted.
-    std::optional<std::string> error;
-    std::string open_error;
-    std::unique_ptr<AtomicOutputFile> out = AtomicOutputFile::Create(file, &open_error);
-    if (!out) {
-      error = open_error;
+    trace::MaybeError error;
+    trace::ErrorOr<std::unique_ptr<AtomicOutputFile>> out = AtomicOutputFile::Create(file);
+    if (!out.ok()) {
+      error = out.error();
     } else {
-      error = render::RenderGraph(graph, render::GraphFormat::kSvg, out->stream());
-      if (!error) error = out->Commit();
+      error = render::RenderGraph(graph, render::GraphFormat::kSvg, (*out)->stream());
+      if (!error) error = (*out)->Commit();
     }
     if (error) {
-      errors << "refctrace: error: " << *error << "\n";
+      errors << "refctrace: error: " << error->message << "\n";
       ok = false;
       continue;
     }

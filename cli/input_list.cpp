@@ -34,11 +34,11 @@ InputList ExpandInputs(const std::vector<std::string>& args) {
       }
     }
     if (ec) {
-      list.errors.emplace_back(arg, "cannot read directory: " + ec.message());
+      list.errors.push_back(trace::FileError(arg, "cannot read directory: " + ec.message()));
       continue;
     }
     if (found.empty()) {
-      list.errors.emplace_back(arg, "directory has no *.ndjson or *.json files");
+      list.errors.push_back(trace::FileError(arg, "directory has no *.ndjson or *.json files"));
       continue;
     }
     std::sort(found.begin(), found.end());

@@ -5,13 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "trace/input_error.h"
+
 namespace refctrace::cli {
 
 struct InputList {
   std::vector<std::string> paths;
   // Arguments that could not be expanded (a directory without traces, an
-  // unreadable directory), with the reason, in argument order.
-  std::vector<std::pair<std::string, std::string>> errors;
+  // unreadable directory), in argument order; each error's file is the
+  // argument.
+  std::vector<trace::InputError> errors;
 };
 
 // A directory contributes every regular file below it whose name ends in

@@ -22,7 +22,7 @@ CollectedLifetimes OnePass(const std::string& path, const LifetimeRequest& reque
   rec.head_steps = request.head_steps;
   rec.tail_steps = request.tail_steps;
   model::LifetimeRecorder recorder(rec);
-  out.report = ReplayInput(path, options, &recorder);
+  out.report = ReplayInput(path, {.model = options, .observer = &recorder});
   out.lifetimes = recorder.Take();
   out.left_out = recorder.left_out();
   if (request.only_findings) {
@@ -53,7 +53,7 @@ CollectedLifetimes CollectLifetimes(const std::string& path, const LifetimeReque
 
   // Pass 1: findings, and how incarnations are named; no steps kept.
   model::IncarnationIndex index(request.bins, request.max_lifetimes);
-  const render::InputReport first = ReplayInput(path, options, &index);
+  const render::InputReport first = ReplayInput(path, {.model = options, .observer = &index});
   const model::LifetimeChoice choice = model::ChooseLifetimes(
       first.findings, index, request.bins, request.only_findings, request.max_lifetimes);
 
@@ -65,7 +65,7 @@ CollectedLifetimes CollectLifetimes(const std::string& path, const LifetimeReque
   rec.pinned_events = choice.anchors;
   model::LifetimeRecorder recorder(rec);
   CollectedLifetimes out;
-  out.report = ReplayInput(path, options, &recorder);
+  out.report = ReplayInput(path, {.model = options, .observer = &recorder});
   out.lifetimes = recorder.Take();
   out.candidates = choice.candidates;
   out.left_out = choice.left_out;

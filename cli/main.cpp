@@ -5,10 +5,14 @@
 
 #include "cli/commands.h"
 #include "cli/standard_output.h"
+#include "render/graphviz.h"
 
 int main(int argc, char** argv) {
   using refctrace::cli::Commands;
+  // The process-wide hooks live here, not in the libraries: signals and
+  // standard streams, and Graphviz's message channel.
   refctrace::cli::PrepareStandardStreams();
+  refctrace::render::CaptureGraphvizMessages();
   CLI::App app{"refctrace: find reference-counting bugs in Erlang driver binary traces",
                "refctrace"};
   app.set_version_flag("--version", std::string("refctrace ") + refctrace::cli::kVersion);

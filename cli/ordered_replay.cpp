@@ -13,11 +13,14 @@ namespace refctrace::cli {
 void ReplayInOrder(const std::vector<std::string>& paths, unsigned jobs,
                    const model::ModelOptions& options, size_t max_findings,
                    const std::function<bool(render::InputReport&&)>& on_report) {
+  ReplayOptions replay;
+  replay.model = options;
+  replay.max_findings = max_findings;
   // Standard input can only be read by one thread, and one input needs none.
   const bool parallel = jobs > 1 && paths.size() > 1;
   if (!parallel) {
     for (const std::string& path : paths) {
-      if (!on_report(ReplayInput(path, options, nullptr, max_findings))) return;
+      if (!on_report(ReplayInput(path, replay))) return;
     }
     return;
   }
@@ -33,7 +36,7 @@ void ReplayInOrder(const std::vector<std::string>& paths, unsigned jobs,
         if (next == paths.size()) return;
         i = next++;
       }
-      render::InputReport report = ReplayInput(paths[i], options, nullptr, max_findings);
+      render::InputReport report = ReplayInput(paths[i], replay);
       {
         std::lock_guard<std::mutex> lock(mu);
         done[i] = std::move(report);

@@ -64,8 +64,6 @@ void RemoveTemporaryOutputs() {
 }
 
 void InstallOutputCleanupOnSignals() {
-  // Installed again on every call (it is cheap), so a handler someone else
-  // set in between (a test framework's) does not keep temporaries alive.
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     struct sigaction current;
     // Leave a signal the parent chose to ignore (nohup, `cmd &` in a script) ignored.
@@ -77,15 +75,19 @@ void InstallOutputCleanupOnSignals() {
   }
 }
 
-std::unique_ptr<AtomicOutputFile> AtomicOutputFile::Create(const std::string& path,
-                                                           std::string* error) {
-  InstallOutputCleanupOnSignals();
+namespace {
+
+trace::InputError CannotWrite(const std::string& path, const std::string& reason) {
+  return trace::FileError(path, "cannot write " + path + reason);
+}
+
+}  // namespace
+
+trace::ErrorOr<std::unique_ptr<AtomicOutputFile>> AtomicOutputFile::Create(
+    const std::string& path) {
   const std::filesystem::path target(path);
   const std::string name = target.filename().string();
-  if (name.empty()) {
-    *error = "cannot write " + path + ": not a file name";
-    return nullptr;
-  }
+  if (name.empty()) return CannotWrite(path, ": not a file name");
   const std::string temp =
       (target.parent_path() / ("." + name + ".tmp." + std::to_string(::getpid()) + "." +
                                std::to_string(g_counter.fetch_add(1))))
@@ -93,22 +95,17 @@ std::unique_ptr<AtomicOutputFile> AtomicOutputFile::Create(const std::string& pa
   // Registered before it exists, so no moment exists where a signal would
   // miss it.
   const int slot = Register(temp);
-  if (slot < 0) {
-    *error = "cannot write " + path + ": too many open outputs";
-    return nullptr;
-  }
+  if (slot < 0) return CannotWrite(path, ": too many open outputs");
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
-    *error = "cannot write " + path + ": " + std::strerror(errno);
+    const std::string reason = std::strerror(errno);
     Unregister(slot);
-    return nullptr;
+    return CannotWrite(path, ": " + reason);
   }
   ::close(fd);
   std::unique_ptr<AtomicOutputFile> file(new AtomicOutputFile(path, temp, slot));
-  if (!file->out_) {
-    *error = "cannot write " + path;
-    return nullptr;  // the destructor removes the temporary
-  }
+  // On failure the destructor removes the temporary.
+  if (!file->out_) return CannotWrite(path, "");
   return file;
 }
 
@@ -129,18 +126,18 @@ void AtomicOutputFile::Discard() {
   done_ = true;
 }
 
-std::optional<std::string> AtomicOutputFile::Commit() {
-  if (done_) return "cannot write " + path_ + ": already closed";
+trace::MaybeError AtomicOutputFile::Commit() {
+  if (done_) return CannotWrite(path_, ": already closed");
   out_.flush();
   out_.close();
   if (out_.fail()) {
     Discard();
-    return "cannot write " + path_ + ": write failed";
+    return CannotWrite(path_, ": write failed");
   }
   if (::rename(temp_.c_str(), path_.c_str()) != 0) {
     const std::string reason = std::strerror(errno);
     Discard();
-    return "cannot write " + path_ + ": " + reason;
+    return CannotWrite(path_, ": " + reason);
   }
   Unregister(slot_);
   done_ = true;

@@ -1,23 +1,25 @@
 // An output file that appears complete or not at all: written under a
 // temporary name in the same directory and renamed over the real name when
 // complete. Temporaries still open are removed when the process is stopped
-// by SIGINT, SIGTERM or SIGHUP (a signal-safe registry), so Ctrl-C never
-// leaves a partial or stray file behind.
+// by SIGINT, SIGTERM or SIGHUP (a signal-safe registry, once the executable
+// installed InstallOutputCleanupOnSignals), so Ctrl-C never leaves a partial
+// or stray file behind.
 #pragma once
 
 #include <fstream>
 #include <memory>
-#include <optional>
 #include <ostream>
 #include <string>
+
+#include "trace/input_error.h"
 
 namespace refctrace::cli {
 
 class AtomicOutputFile {
  public:
-  // Creates the temporary next to `path` (".NAME.tmp.PID.N"). On failure,
-  // says why in *error and returns nothing; nothing is left behind.
-  static std::unique_ptr<AtomicOutputFile> Create(const std::string& path, std::string* error);
+  // Creates the temporary next to `path` (".NAME.tmp.PID.N"). On failure
+  // nothing is left behind; the error's file is `path`.
+  static trace::ErrorOr<std::unique_ptr<AtomicOutputFile>> Create(const std::string& path);
 
   // Removes the temporary unless Commit() succeeded.
   ~AtomicOutputFile();
@@ -29,8 +31,8 @@ class AtomicOutputFile {
   const std::string& temporary_path() const { return temp_; }
 
   // Flushes, closes and renames the temporary to path(). On failure the
-  // temporary is removed and the message returned.
-  std::optional<std::string> Commit();
+  // temporary is removed.
+  trace::MaybeError Commit();
 
  private:
   AtomicOutputFile(std::string path, std::string temp, int slot);
@@ -45,8 +47,9 @@ class AtomicOutputFile {
 
 // Installs the SIGINT/SIGTERM/SIGHUP handler that removes every registered
 // temporary and then dies of the same signal (so the exit status still says
-// "interrupted"). Called by main(); AtomicOutputFile::Create installs it
-// again.
+// "interrupted"). Signal handlers belong to the process, so the library
+// never installs it on its own: main() does (PrepareStandardStreams), and so
+// does any other program that wants temporaries removed on a signal.
 void InstallOutputCleanupOnSignals();
 
 // Removes every registered temporary now (the signal handler's work; also

@@ -1,15 +1,15 @@
 #include "cli/replay.h"
 
 #include "model/collecting_sink.h"
-#include "trace/reader.h"
 
 namespace refctrace::cli {
 
 namespace {
 
 trace::InputError LimitError(const model::Model& model, size_t max_findings,
-                             const trace::Position& at) {
+                             const std::string& path, const trace::Position& at) {
   trace::InputError error;
+  error.file = path;
   error.line = at.line;
   error.message = model.LimitReached()
                       ? *model.LimitReached()
@@ -21,42 +21,48 @@ trace::InputError LimitError(const model::Model& model, size_t max_findings,
 
 }  // namespace
 
-render::InputReport ReplayInput(const std::string& path, const model::ModelOptions& options,
-                                model::LifetimeObserver* observer, size_t max_findings) {
+render::InputReport ReplayInput(const std::string& path, const ReplayOptions& options) {
+  const std::unique_ptr<trace::TraceReader> reader = trace::TraceReader::OpenPath(path);
+  return ReplayReader(*reader, path, options);
+}
+
+render::InputReport ReplayReader(trace::TraceReader& reader, const std::string& path,
+                                 const ReplayOptions& options) {
   render::InputReport report;
   report.path = path;
-  model::CollectingSink sink(max_findings);
-  model::Model model(&sink, options);
-  model.SetObserver(observer);
-  auto reader = trace::TraceReader::OpenPath(path);
+  model::CollectingSink sink(options.max_findings);
+  model::Model model(&sink, options.model);
+  model.SetObserver(options.observer);
   trace::Event event;
   for (;;) {
-    const trace::ReadStatus status = reader->Next(&event);
+    const trace::ReadStatus status = reader.Next(&event);
     if (status == trace::ReadStatus::kEvent) {
       model.Apply(event);
+      if (options.watcher) options.watcher->AfterEvent(model, event);
       // A limit is an error at the event that crossed it; nothing after it
       // is judged, like after malformed input.
       if (model.LimitReached() || sink.dropped()) {
         report.complete = false;
-        report.error = LimitError(model, max_findings, event.pos);
+        report.error = LimitError(model, options.max_findings, path, event.pos);
         break;
       }
       continue;
     }
     if (status == trace::ReadStatus::kEnd) {
       model.Finish();
+      if (options.watcher) options.watcher->AfterFinish(model);
       if (sink.dropped()) {
         report.complete = false;
-        report.error = LimitError(model, max_findings, {});
+        report.error = LimitError(model, options.max_findings, path, {});
       }
     } else {
       // Its end is unknown, so no end-of-input leak pass (output-v1).
       report.complete = false;
-      report.error = reader->error();
+      report.error = reader.error();
     }
     break;
   }
-  report.events = reader->events_read();
+  report.events = reader.events_read();
   report.stats = model.Stats();
   report.findings = sink.TakeSorted();
   return report;

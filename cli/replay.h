@@ -1,10 +1,12 @@
 // Wires one input through reader and model into an InputReport.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include "model/model.h"
 #include "render/report.h"
+#include "trace/reader.h"
 
 namespace refctrace::cli {
 
@@ -12,11 +14,34 @@ namespace refctrace::cli {
 // past it the replay stops with an error (docs/hardening.md).
 inline constexpr size_t kDefaultMaxFindings = 100'000;
 
-// `observer`, when set, sees every step of every incarnation (graph, show).
+// Looks at the model from inside a replay, between events. The fuzzer checks
+// the model's invariants with it after every event; the tool uses none.
+class ReplayWatcher {
+ public:
+  virtual ~ReplayWatcher() = default;
+  // After `event` was applied, before the replay checks its limits.
+  virtual void AfterEvent(const model::Model& model, const trace::Event& event) = 0;
+  // After the end-of-input pass; not called when the input ended in an error.
+  virtual void AfterFinish(const model::Model& model) = 0;
+};
+
+struct ReplayOptions {
+  model::ModelOptions model;
+  // More findings than this in one input cut it short with an error.
+  size_t max_findings = kDefaultMaxFindings;
+  // When set, sees every step of every incarnation (graph, show).
+  model::LifetimeObserver* observer = nullptr;
+  ReplayWatcher* watcher = nullptr;
+};
+
 // A model limit (ModelOptions::max_live) or more than `max_findings`
 // findings cuts the input short with an error, as malformed input does.
-render::InputReport ReplayInput(const std::string& path, const model::ModelOptions& options,
-                                model::LifetimeObserver* observer = nullptr,
-                                size_t max_findings = kDefaultMaxFindings);
+// `path` "-" is standard input.
+render::InputReport ReplayInput(const std::string& path, const ReplayOptions& options);
+
+// The same for a reader the caller opened (from memory, in tests and the
+// fuzzer); `path` names the input in the report.
+render::InputReport ReplayReader(trace::TraceReader& reader, const std::string& path,
+                                 const ReplayOptions& options);
 
 }  // namespace refctrace::cli

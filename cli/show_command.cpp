@@ -24,7 +24,7 @@ struct ShowOptions {
   std::vector<std::string> bins;
   size_t max_binaries = 20;
   size_t max_events = 1000;
-  std::string color = "auto";
+  ColorMode color = ColorMode::kAuto;
   size_t quarantine = model::ModelOptions{}.quarantine_capacity;
 };
 
@@ -82,9 +82,7 @@ std::function<int()> SetupShow(CLI::App& sub) {
                  "every event with a finding)")
       ->check(CLI::Range(size_t{2}, std::numeric_limits<size_t>::max()))
       ->capture_default_str();
-  sub.add_option("--color", opts->color, "Colour the output")
-      ->check(CLI::IsMember({"auto", "always", "never"}))
-      ->capture_default_str();
+  AddWordOption(sub, "--color", &opts->color, kColorWords, "Colour the output");
   sub.add_option("--quarantine", opts->quarantine,
                  "How many freed ids to remember for double-free and use-after-free detection")
       ->check(CLI::PositiveNumber)

@@ -7,9 +7,9 @@
 
 namespace refctrace::cli {
 
-bool UseColor(const std::string& mode, int fd) {
-  if (mode == "always") return true;
-  if (mode == "never") return false;
+bool UseColor(ColorMode mode, int fd) {
+  if (mode == ColorMode::kAlways) return true;
+  if (mode == ColorMode::kNever) return false;
   const char* term = std::getenv("TERM");
   return isatty(fd) && std::getenv("NO_COLOR") == nullptr &&
          !(term && std::string_view(term) == "dumb");

@@ -130,31 +130,15 @@ std::string Html(const std::string& text) {
 }
 
 // ---------------------------------------------------------------------------
-// Capturing Graphviz's messages instead of letting it print them.
+// Graphviz's messages, once the executable called CaptureGraphvizMessages():
+// kept per thread for the RenderGraph running on it.
 
-std::string* g_messages = nullptr;
+thread_local std::string t_messages;
 
 int CollectMessage(char* text) {
-  if (g_messages && text) *g_messages += text;
+  if (text) t_messages += text;
   return 0;
 }
-
-class MessageCapture {
- public:
-  explicit MessageCapture(std::string* into) {
-    g_messages = into;
-    previous_ = agseterrf(CollectMessage);
-  }
-  ~MessageCapture() {
-    agseterrf(previous_);
-    g_messages = nullptr;
-  }
-  MessageCapture(const MessageCapture&) = delete;
-  MessageCapture& operator=(const MessageCapture&) = delete;
-
- private:
-  agusererrf previous_;
-};
 
 // agwrite to a std::ostream.
 int PutToStream(void* chan, const char* str) {
@@ -614,31 +598,20 @@ GVC_t* Context() {
   return gvc;
 }
 
-}  // namespace
-
-// LeakSanitizer builds only: libgvc's HTML-label parser and the font stack it
-// loads (fontconfig, pango, cairo, glib) keep caches and leak small blocks per
-// layout that refctrace cannot free. Leaks in refctrace's own code, or in
-// libcgraph graphs it builds, are still reported.
-extern "C" const char* __lsan_default_suppressions() {
-  return "leak:libgvc.so\n"
-         "leak:libgvplugin_\n"
-         "leak:libfontconfig.so\n"
-         "leak:libpango\n"
-         "leak:libcairo.so\n"
-         "leak:libglib-2.0.so\n";
+trace::InputError Failure(std::string message) {
+  return trace::FileError("", std::move(message));
 }
 
-// The list of suppressions used would go to standard error, which the CLI
-// tests compare.
-extern "C" const char* __lsan_default_options() {
-  return "print_suppressions=0";
+}  // namespace
+
+void CaptureGraphvizMessages() {
+  agseterrf(CollectMessage);
 }
 
 std::optional<GraphFormat> GraphFormatFromName(std::string_view name) {
-  if (name == "dot" || name == "gv") return GraphFormat::kDot;
-  if (name == "svg") return GraphFormat::kSvg;
-  if (name == "png") return GraphFormat::kPng;
+  for (const auto& [word, format] : kGraphFormatWords) {
+    if (word == name) return format;
+  }
   return std::nullopt;
 }
 
@@ -654,39 +627,39 @@ std::optional<GraphFormat> GraphFormatFromPath(std::string_view path) {
   return GraphFormatFromName(ext);
 }
 
-std::optional<std::string> RenderGraph(const LifetimeGraph& graph, GraphFormat format,
-                                       std::ostream& out) {
-  std::string messages;
-  MessageCapture capture(&messages);
+trace::MaybeError RenderGraph(const LifetimeGraph& graph, GraphFormat format, std::ostream& out) {
+  t_messages.clear();
+  const std::string& messages = t_messages;
   CgraphBuilder builder(graph);
   Agraph_t* g = builder.Build();
   if (format == GraphFormat::kDot) {
-    if (agwrite(g, &out) != 0) return "cannot write the DOT graph: " + messages;
+    if (agwrite(g, &out) != 0) return Failure("cannot write the DOT graph: " + messages);
     out.flush();
     return std::nullopt;
   }
 
   GVC_t* gvc = Context();
-  if (!gvc) return "cannot start Graphviz: " + messages;
+  if (!gvc) return Failure("cannot start Graphviz: " + messages);
   if (gvLayout(gvc, g, "dot") != 0) {
-    return "Graphviz cannot lay out the graph (is the dot layout plugin installed? it comes with "
-           "the Debian package libgvc6; run `dot -c` as root to register plugins): " +
-           messages;
+    return Failure(
+        "Graphviz cannot lay out the graph (is the dot layout plugin installed? it comes with "
+        "the Debian package libgvc6; run `dot -c` as root to register plugins): " +
+        messages);
   }
   const char* name = format == GraphFormat::kSvg ? "svg" : "png";
   char* data = nullptr;
   unsigned int length = 0;
   const int status = gvRenderData(gvc, g, name, &data, &length);
-  std::optional<std::string> error;
+  trace::MaybeError error;
   if (status != 0 || !data) {
-    error = std::string("Graphviz cannot render ") + name +
-            " (the svg and png renderers come with the Debian package libgvc6, png through its "
-            "cairo plugin): " +
-            messages;
+    error = Failure(std::string("Graphviz cannot render ") + name +
+                    " (the svg and png renderers come with the Debian package libgvc6, png "
+                    "through its cairo plugin): " +
+                    messages);
   } else {
     out.write(data, length);
     out.flush();
-    if (!out) error = std::string("cannot write the ") + name + " output";
+    if (!out) error = Failure(std::string("cannot write the ") + name + " output");
   }
   if (data) gvFreeRenderData(data);
   gvFreeLayout(gvc, g);

@@ -152,7 +152,7 @@ TEST_CASE("SarifLongHistoryKeepsFirstAndLastFlowLocations") {
 TEST_CASE("SarifInputErrorIsAFailedInvocationWithItsPosition") {
   InputReport input = OneInput(DoubleFree());
   input.complete = false;
-  input.error = trace::InputError{7, 25, "unknown op \"frobnicate\"", "", 0};
+  input.error = trace::InputError{7, 25, "unknown op \"frobnicate\"", "", 0, ""};
   const nlohmann::json sarif = Sarif(Run({input}));
   const nlohmann::json& inv = sarif["runs"][0]["invocations"][0];
   CHECK(inv["executionSuccessful"] == false);

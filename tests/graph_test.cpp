@@ -358,8 +358,8 @@ TEST_CASE("the integer id 42 and the string id \"42\" never share a node") {
 
 std::string Render(const render::LifetimeGraph& g, render::GraphFormat format) {
   std::ostringstream out;
-  const std::optional<std::string> error = render::RenderGraph(g, format, out);
-  REQUIRE_MESSAGE(!error, *error);
+  const trace::MaybeError error = render::RenderGraph(g, format, out);
+  REQUIRE_MESSAGE(!error, (error ? error->message : ""));
   return out.str();
 }
 

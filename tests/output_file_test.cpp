@@ -46,9 +46,9 @@ std::string Contents(const fs::path& path) {
 TEST_CASE("output file: written under a temporary name, renamed on commit") {
   const fs::path dir = ScratchDir("commit");
   const std::string path = (dir / "life.svg").string();
-  std::string error;
-  auto file = AtomicOutputFile::Create(path, &error);
-  REQUIRE(file);
+  auto created = AtomicOutputFile::Create(path);
+  REQUIRE(created.ok());
+  std::unique_ptr<AtomicOutputFile> file = std::move(*created);
   file->stream() << "<svg/>";
   CHECK(Entries(dir).size() == 1);
   CHECK(fs::path(file->temporary_path()).parent_path() == dir);
@@ -66,9 +66,9 @@ TEST_CASE("output file: dropped without commit leaves nothing, and an old file u
   const fs::path dir = ScratchDir("drop");
   const fs::path path = dir / "life.dot";
   std::ofstream(path) << "old";
-  std::string error;
-  auto file = AtomicOutputFile::Create(path.string(), &error);
-  REQUIRE(file);
+  auto created = AtomicOutputFile::Create(path.string());
+  REQUIRE(created.ok());
+  std::unique_ptr<AtomicOutputFile> file = std::move(*created);
   file->stream() << "half a graph";
   file.reset();
   CHECK(Entries(dir) == std::vector<std::string>{"life.dot"});
@@ -78,11 +78,12 @@ TEST_CASE("output file: dropped without commit leaves nothing, and an old file u
 
 TEST_CASE("output file: a directory that does not exist is an error value") {
   const fs::path dir = ScratchDir("missing");
-  std::string error;
-  auto file = AtomicOutputFile::Create((dir / "no" / "such" / "x.svg").string(), &error);
-  CHECK_FALSE(file);
-  CHECK(error.find("cannot write") == 0);
-  CHECK(error.find("No such file or directory") != std::string::npos);
+  const std::string path = (dir / "no" / "such" / "x.svg").string();
+  auto created = AtomicOutputFile::Create(path);
+  REQUIRE_FALSE(created.ok());
+  CHECK(created.error().file == path);
+  CHECK(created.error().message.find("cannot write " + path) == 0);
+  CHECK(created.error().message.find("No such file or directory") != std::string::npos);
   CHECK(Entries(dir).empty());
   fs::remove_all(dir);
 }
@@ -93,11 +94,12 @@ TEST_CASE("output file: SIGINT and SIGTERM remove the temporary and kill with th
     const pid_t child = ::fork();
     REQUIRE(child >= 0);
     if (child == 0) {
-      std::string error;
-      auto file = AtomicOutputFile::Create((dir / "life.png").string(), &error);
-      if (!file) ::_exit(3);
-      file->stream() << "partial";
-      file->stream().flush();
+      // What main() does first (the library installs no handler itself).
+      InstallOutputCleanupOnSignals();
+      auto file = AtomicOutputFile::Create((dir / "life.png").string());
+      if (!file.ok()) ::_exit(3);
+      (*file)->stream() << "partial";
+      (*file)->stream().flush();
       ::raise(sig);
       ::_exit(4);  // not reached: the handler re-raises with the default action
     }
@@ -113,12 +115,12 @@ TEST_CASE("output file: SIGINT and SIGTERM remove the temporary and kill with th
 
 TEST_CASE("output file: RemoveTemporaryOutputs removes only what is still open") {
   const fs::path dir = ScratchDir("remove");
-  std::string error;
-  auto done = AtomicOutputFile::Create((dir / "a.svg").string(), &error);
-  REQUIRE(done);
-  REQUIRE_FALSE(done->Commit());
-  auto open = AtomicOutputFile::Create((dir / "b.svg").string(), &error);
-  REQUIRE(open);
+  auto done = AtomicOutputFile::Create((dir / "a.svg").string());
+  REQUIRE(done.ok());
+  REQUIRE_FALSE((*done)->Commit());
+  auto created = AtomicOutputFile::Create((dir / "b.svg").string());
+  REQUIRE(created.ok());
+  std::unique_ptr<AtomicOutputFile> open = std::move(*created);
   RemoveTemporaryOutputs();
   CHECK(Entries(dir) == std::vector<std::string>{"a.svg"});
   // Committing after the temporary vanished fails cleanly.

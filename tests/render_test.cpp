@@ -111,7 +111,7 @@ TEST_CASE("JsonKeepsIntegerIdsAsIntegersAndOmitsUnknownKeys") {
 TEST_CASE("InputCutShortIsIncompleteWithItsErrorInJson") {
   InputReport input = OneInput(DoubleFree());
   input.complete = false;
-  input.error = trace::InputError{7, 25, "unknown op \"frobnicate\"", "", 0};
+  input.error = trace::InputError{7, 25, "unknown op \"frobnicate\"", "", 0, ""};
   std::ostringstream out;
   RenderJson(RunReport{{input}, {}}, out);
   const auto j = nlohmann::json::parse(out.str());
@@ -126,7 +126,7 @@ TEST_CASE("InputErrorShowsPathLineColumnTextAndCaret") {
   RenderInputError(
       "t.ndjson",
       trace::InputError{7, 19, "field \"bin\" must be a string or a non-negative integer",
-                        "{\"op\":\"free\",\"bin\":-3}", 19},
+                        "{\"op\":\"free\",\"bin\":-3}", 19, ""},
       TextStyle{}, out);
   CHECK(out.str() ==
         "t.ndjson:7:19: error: field \"bin\" must be a string or a non-negative integer\n"
@@ -137,7 +137,7 @@ TEST_CASE("InputErrorShowsPathLineColumnTextAndCaret") {
 TEST_CASE("FileThatCannotBeOpenedHasNoLineNumber") {
   std::ostringstream out;
   RenderInputError("x.ndjson",
-                   trace::InputError{0, 0, "cannot open: No such file or directory", "", 0},
+                   trace::InputError{0, 0, "cannot open: No such file or directory", "", 0, ""},
                    TextStyle{}, out);
   CHECK(out.str() == "x.ndjson: error: cannot open: No such file or directory\n");
 }

@@ -119,6 +119,7 @@ TEST_CASE("SuppressionWithUnknownCodeIsAnErrorWithLineAndColumn") {
   Suppressions s;
   const auto error = s.Parse("x.supp", "leak\n  double-fre src=x\n");
   REQUIRE(error);
+  CHECK(error->file == "x.supp");
   CHECK(error->line == 2);
   CHECK(error->column == 3);
   CHECK(error->message.find("unknown diagnostic code 'double-fre'") == 0);
@@ -137,6 +138,32 @@ TEST_CASE("SuppressionWithUnknownOrRepeatedConditionIsAnError") {
   error = s.Parse("x.supp", "leak src=\n");
   REQUIRE(error);
   CHECK(error->message.find("expected src=GLOB") == 0);
+}
+
+TEST_CASE("BaselineWithASyntaxErrorOnItsSecondLineHasThatLineAndColumn") {
+  Baseline baseline;
+  const auto error = baseline.Parse("{\"version\": 1,\n  \"diagnostics\": [}\n");
+  REQUIRE(error);
+  CHECK(error->message.find("not JSON: parse error at line 2, column 19") == 0);
+  CHECK(error->line == 2);
+  CHECK(error->column == 19);
+}
+
+TEST_CASE("BaselineFileThatDoesNotExistIsAnErrorNamingIt") {
+  Baseline baseline;
+  const auto error = LoadBaseline("no/such/baseline.json", &baseline);
+  REQUIRE(error);
+  CHECK(error->file == "no/such/baseline.json");
+  CHECK(error->line == 0);
+  CHECK(error->message == "cannot open the baseline file");
+}
+
+TEST_CASE("SuppressionFileThatDoesNotExistIsAnErrorNamingIt") {
+  Suppressions s;
+  const auto error = LoadSuppressions("no/such.supp", &s);
+  REQUIRE(error);
+  CHECK(error->file == "no/such.supp");
+  CHECK(error->message == "cannot open the suppressions file");
 }
 
 TEST_CASE("BaselineFromJsonOutputContainsItsFindings") {
@@ -215,6 +242,8 @@ TEST_CASE("BaselineThatIsNotARefctraceResultIsAnError") {
   error = baseline.Parse("[1, 2");
   REQUIRE(error);
   CHECK(error->message.find("not JSON: parse error at line 1, column 6") == 0);
+  CHECK(error->line == 1);
+  CHECK(error->column == 6);
   error = baseline.Parse("{\"runs\": []}");
   REQUIRE(error);
   CHECK(error->message.find("not a refctrace result") == 0);

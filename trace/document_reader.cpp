@@ -30,7 +30,7 @@ void DocumentReader::Locate(const char* p, uint64_t* line, uint64_t* column) {
   *column = offset - line_start_ + 1;
 }
 
-bool DocumentReader::ErrorAt(const char* where, std::string message, InputError* error) {
+ReadStatus DocumentReader::ErrorAt(const char* where, std::string message, InputError* error) {
   uint64_t line, column;
   Locate(where, &line, &column);
   const char* start = text_ + line_start_;
@@ -41,10 +41,11 @@ bool DocumentReader::ErrorAt(const char* where, std::string message, InputError*
   if (stop > start && stop[-1] == '\r') --stop;
   SetInputError(line, column, std::move(message),
                 std::string_view(start, static_cast<size_t>(stop - start)), error);
-  return false;
+  return ReadStatus::kError;
 }
 
-bool DocumentReader::SyntaxError(simdjson::error_code code, const char* near, InputError* error) {
+ReadStatus DocumentReader::SyntaxError(simdjson::error_code code, const char* near,
+                                       InputError* error) {
   if (code == simdjson::CAPACITY) {
     return ErrorAt(text_,
                    "the JSON document is too large to read at once; write the trace as "
@@ -60,10 +61,10 @@ bool DocumentReader::SyntaxError(simdjson::error_code code, const char* near, In
   return ErrorAt(near, std::string("invalid JSON: ") + simdjson::error_message(code), error);
 }
 
-bool DocumentReader::Start(InputError* error) {
+ReadStatus DocumentReader::Start(InputError* error) {
   if (!input_->FillAll()) {
     SetInputError(0, 0, "read error: " + input_->error(), {}, error);
-    return false;
+    return ReadStatus::kError;
   }
   text_ = input_->begin();
   size_ = input_->size();
@@ -77,7 +78,7 @@ bool DocumentReader::Start(InputError* error) {
   if (auto err = parser_.iterate(view).get(doc_)) return SyntaxError(err, nullptr, error);
 
   if (encoding_ == Encoding::kDocument) {
-    if (!CheckHeader(error)) return false;
+    if (CheckHeader(error) == ReadStatus::kError) return ReadStatus::kError;
     doc_.rewind();
     od::object top;
     if (auto err = doc_.get_object().get(top)) return SyntaxError(err, nullptr, error);
@@ -101,12 +102,12 @@ bool DocumentReader::Start(InputError* error) {
   }
   if (auto err = events_.begin().get(it_)) return SyntaxError(err, nullptr, error);
   if (auto err = events_.end().get(end_)) return SyntaxError(err, nullptr, error);
-  return true;
+  return ReadStatus::kEvent;
 }
 
 // First pass over {"refctrace":1, ..., "events":[...]}: the version, then that "events" is
 // an array and that the rest is well-formed JSON. The events themselves are left for Next().
-bool DocumentReader::CheckHeader(InputError* error) {
+ReadStatus DocumentReader::CheckHeader(InputError* error) {
   od::object top;
   if (auto err = doc_.get_object().get(top)) return SyntaxError(err, nullptr, error);
   bool have_version = false;
@@ -154,13 +155,13 @@ bool DocumentReader::CheckHeader(InputError* error) {
   }
   if (events_at == nullptr) return ErrorAt(text_, "missing required field \"events\"", error);
   if (!events_problem.empty()) return ErrorAt(events_at, std::move(events_problem), error);
-  return true;
+  return ReadStatus::kEvent;
 }
 
 ReadStatus DocumentReader::Next(Event* event, InputError* error) {
   if (!started_) {
     started_ = true;
-    if (!Start(error)) return ReadStatus::kError;
+    if (Start(error) == ReadStatus::kError) return ReadStatus::kError;
   }
   if (done_) return ReadStatus::kEnd;
   if (!first_element_) ++it_;
@@ -170,9 +171,8 @@ ReadStatus DocumentReader::Next(Event* event, InputError* error) {
     if (encoding_ == Encoding::kArray) {
       auto rest = doc_.current_location();
       if (rest.error() != simdjson::OUT_OF_BOUNDS) {
-        SyntaxError(simdjson::TRAILING_CONTENT, rest.error() ? nullptr : rest.value_unsafe(),
-                    error);
-        return ReadStatus::kError;
+        return SyntaxError(simdjson::TRAILING_CONTENT, rest.error() ? nullptr : rest.value_unsafe(),
+                           error);
       }
     }
     done_ = true;
@@ -180,37 +180,26 @@ ReadStatus DocumentReader::Next(Event* event, InputError* error) {
   }
   od::value value;
   if (auto err = (*it_).get(value)) {
-    SyntaxError(err, nullptr, error);
-    return ReadStatus::kError;
+    return SyntaxError(err, nullptr, error);
   }
   std::string_view raw = value.raw_json_token();
   const char* start = raw.data();
   TokenInfo info = ClassifyToken(raw);
   if (info.kind != TokenKind::kObject) {
-    if (info.kind == TokenKind::kMalformed) {
-      SyntaxError(simdjson::TAPE_ERROR, start, error);
-    } else {
-      ErrorAt(start, "expected a JSON object, got " + DescribeJsonValue(raw), error);
-    }
-    return ReadStatus::kError;
+    if (info.kind == TokenKind::kMalformed) return SyntaxError(simdjson::TAPE_ERROR, start, error);
+    return ErrorAt(start, "expected a JSON object, got " + DescribeJsonValue(raw), error);
   }
   od::object object;
   if (auto err = value.get_object().get(object)) {
-    SyntaxError(err, start, error);
-    return ReadStatus::kError;
+    return SyntaxError(err, start, error);
   }
   problem_.Reset();
   if (DecodeEvent(object, start, false, event, &problem_) == DecodeOutcome::kProblem) {
-    if (problem_.syntax) {
-      SyntaxError(problem_.code, start, error);
-    } else {
-      ErrorAt(problem_.where, std::move(problem_.message), error);
-    }
-    return ReadStatus::kError;
+    if (problem_.syntax) return SyntaxError(problem_.code, start, error);
+    return ErrorAt(problem_.where, std::move(problem_.message), error);
   }
   if (saw_end_) {
-    ErrorAt(start, "event after \"end\"", error);
-    return ReadStatus::kError;
+    return ErrorAt(start, "event after \"end\"", error);
   }
   Locate(start, &event->pos.line, &event->pos.column);
   if (event->op == Op::kEnd) saw_end_ = true;

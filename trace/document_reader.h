@@ -25,11 +25,13 @@ class DocumentReader : public FormReader {
   ReadStatus Next(Event* event, InputError* error) override;
 
  private:
-  bool Start(InputError* error);
-  bool CheckHeader(InputError* error);
-  // Malformed JSON; `near` is where simdjson stopped, if known.
-  bool SyntaxError(simdjson::error_code code, const char* near, InputError* error);
-  bool ErrorAt(const char* where, std::string message, InputError* error);
+  // Like every step here: kError with *error set, else kEvent (events may follow).
+  ReadStatus Start(InputError* error);
+  ReadStatus CheckHeader(InputError* error);
+  // Malformed JSON; `near` is where simdjson stopped, if known. Both return kError, as the
+  // NDJSON reader's do.
+  ReadStatus SyntaxError(simdjson::error_code code, const char* near, InputError* error);
+  ReadStatus ErrorAt(const char* where, std::string message, InputError* error);
   // 1-based line and column of `p`, which is inside the text.
   void Locate(const char* p, uint64_t* line, uint64_t* column);
 

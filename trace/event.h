@@ -77,9 +77,9 @@ struct BinId {
   }
 };
 
+// A well-mixed hash of an id; the model's id table (model/id_index.h)
+// places ids with it.
 struct BinIdHash {
-  // Deliberately not noexcept: libstdc++ then stores each key's hash in its
-  // node instead of rehashing string ids on every bucket walk.
   size_t operator()(const BinId& id) const;
 };
 

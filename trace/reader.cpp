@@ -56,10 +56,13 @@ class StringSource : public TraceReader::Source {
 
 class ReaderImpl : public TraceReader {
  public:
-  // `size_hint`: the input's total size when known, else 0.
-  ReaderImpl(std::unique_ptr<Source> source, const ReaderOptions& options, uint64_t size_hint)
+  // `size_hint`: the input's total size when known, else 0. `name`: the
+  // file errors are in (empty for memory).
+  ReaderImpl(std::unique_ptr<Source> source, const ReaderOptions& options, uint64_t size_hint,
+             std::string name = {})
       : options_(options),
-        input_(std::make_unique<InputBuffer>(std::move(source), options.chunk_bytes, size_hint)) {}
+        input_(std::make_unique<InputBuffer>(std::move(source), options.chunk_bytes, size_hint)),
+        name_(std::move(name)) {}
   // A reader whose first Next() reports `error` (e.g. the file could not be opened).
   explicit ReaderImpl(InputError error) : error_(std::move(error)), state_(State::kFailed) {}
 
@@ -72,10 +75,7 @@ class ReaderImpl : public TraceReader {
       case State::kReading:
         break;
     }
-    if (!form_ && !ChooseForm()) {
-      state_ = State::kFailed;
-      return ReadStatus::kError;
-    }
+    if (!form_ && !ChooseForm()) return Fail();
     ReadStatus status = form_->Next(event, &error_);
     switch (status) {
       case ReadStatus::kEvent:
@@ -85,8 +85,7 @@ class ReaderImpl : public TraceReader {
         state_ = State::kDone;
         break;
       case ReadStatus::kError:
-        state_ = State::kFailed;
-        break;
+        return Fail();
     }
     return status;
   }
@@ -98,6 +97,12 @@ class ReaderImpl : public TraceReader {
 
  private:
   enum class State : uint8_t { kReading, kDone, kFailed };
+
+  ReadStatus Fail() {
+    error_.file = name_;
+    state_ = State::kFailed;
+    return ReadStatus::kError;
+  }
 
   // Reads just enough to tell the encoding apart, then hands the buffer to its reader.
   bool ChooseForm() {
@@ -133,6 +138,7 @@ class ReaderImpl : public TraceReader {
   ReaderOptions options_;
   std::unique_ptr<InputBuffer> input_;
   std::unique_ptr<FormReader> form_;
+  std::string name_;
   InputError error_;
   State state_ = State::kReading;
   Encoding encoding_ = Encoding::kUnknown;
@@ -143,11 +149,15 @@ class ReaderImpl : public TraceReader {
 
 std::unique_ptr<TraceReader> TraceReader::OpenPath(const std::string& path,
                                                    const ReaderOptions& options) {
-  if (path == "-") return FromSource(std::make_unique<FdSource>(STDIN_FILENO, false), options);
+  if (path == "-") {
+    return std::make_unique<ReaderImpl>(std::make_unique<FdSource>(STDIN_FILENO, false), options, 0,
+                                        path);
+  }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     InputError error;
     error.message = std::string("cannot open: ") + std::strerror(errno);
+    error.file = path;
     return std::make_unique<ReaderImpl>(std::move(error));
   }
   struct stat info;
@@ -156,7 +166,8 @@ std::unique_ptr<TraceReader> TraceReader::OpenPath(const std::string& path,
     size_hint = static_cast<uint64_t>(info.st_size);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   }
-  return std::make_unique<ReaderImpl>(std::make_unique<FdSource>(fd, true), options, size_hint);
+  return std::make_unique<ReaderImpl>(std::make_unique<FdSource>(fd, true), options, size_hint,
+                                      path);
 }
 
 std::unique_ptr<TraceReader> TraceReader::FromString(std::string text,

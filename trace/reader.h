@@ -18,9 +18,8 @@ enum class Encoding : uint8_t { kUnknown, kNdjson, kDocument, kArray };
 struct ReaderOptions {
   // An NDJSON line longer than this (newline excluded) is an input error.
   size_t max_line_bytes = size_t{64} << 20;
-  // How much is asked of the Source per read. Small enough that the bytes read() copies
-  // in stay in a core's L2 cache next to the model's tables until they are parsed; 1 MiB
-  // evicted them (and the tables) on every read.
+  // How much is asked of the Source per read: small enough that the bytes read() copies
+  // in are still in a core's L2 cache, next to the model's tables, when they are parsed.
   size_t chunk_bytes = size_t{128} << 10;
 };
 
@@ -41,7 +40,8 @@ class TraceReader {
   };
 
   // `path` "-" reads standard input. A file that cannot be opened surfaces as
-  // the first Next() returning kError (line 0).
+  // the first Next() returning kError (line 0). Errors name `path` as their
+  // file; those of the other readers name none.
   static std::unique_ptr<TraceReader> OpenPath(const std::string& path,
                                                const ReaderOptions& options = {});
   static std::unique_ptr<TraceReader> FromString(std::string text,

@@ -13,18 +13,17 @@
 #include <string_view>
 
 #include "model/finding.h"
+#include "trace/input_error.h"
 
 namespace refctrace::triage {
-
-struct BaselineError {
-  std::string message;  // includes the position when there is one
-};
 
 class Baseline {
  public:
   // Parses an output-v1 JSON document whose diagnostics carry `fingerprint`
-  // of this refctrace's fingerprint version.
-  std::optional<BaselineError> Parse(std::string_view json);
+  // of this refctrace's fingerprint version. A JSON syntax error has its
+  // line and column; its message keeps the JSON parser's own sentence, which
+  // names them too.
+  trace::MaybeError Parse(std::string_view json);
 
   // True when the baseline still has an unmatched finding with this
   // finding's fingerprint; that one is then used up. Call it once per
@@ -38,6 +37,7 @@ class Baseline {
   uint64_t size_ = 0;
 };
 
-std::optional<BaselineError> LoadBaseline(const std::string& path, Baseline* into);
+// Errors name `path` as their file.
+trace::MaybeError LoadBaseline(const std::string& path, Baseline* into);
 
 }  // namespace refctrace::triage

@@ -24,8 +24,7 @@ std::string KnownCodes() {
 
 }  // namespace
 
-std::optional<SuppressionError> Suppressions::Parse(const std::string& file,
-                                                    std::string_view content) {
+trace::MaybeError Suppressions::Parse(const std::string& file, std::string_view content) {
   std::vector<SuppressionRule> parsed;
   uint64_t line_no = 0;
   size_t pos = 0;
@@ -44,7 +43,7 @@ std::optional<SuppressionError> Suppressions::Parse(const std::string& file,
     bool first = true;
     size_t i = 0;
     auto error = [&](size_t at, std::string message) {
-      return SuppressionError{file, line_no, at + 1, std::move(message)};
+      return trace::FileError(file, std::move(message), line_no, at + 1);
     };
     while (i < line.size()) {
       if (line[i] == ' ' || line[i] == '\t' || line[i] == '\r') {
@@ -110,9 +109,9 @@ const SuppressionRule* Suppressions::Match(const model::Finding& finding) {
   return nullptr;
 }
 
-std::optional<SuppressionError> LoadSuppressions(const std::string& path, Suppressions* into) {
+trace::MaybeError LoadSuppressions(const std::string& path, Suppressions* into) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return SuppressionError{path, 0, 0, "cannot open the suppressions file"};
+  if (!in) return trace::FileError(path, "cannot open the suppressions file");
   std::ostringstream content;
   content << in.rdbuf();
   return into->Parse(path, content.str());

@@ -19,6 +19,7 @@
 
 #include "model/diagnostic_code.h"
 #include "model/finding.h"
+#include "trace/input_error.h"
 
 namespace refctrace::triage {
 
@@ -32,18 +33,11 @@ struct SuppressionRule {
   uint64_t matched = 0;
 };
 
-struct SuppressionError {
-  std::string file;
-  uint64_t line = 0;
-  uint64_t column = 0;
-  std::string message;
-};
-
 class Suppressions {
  public:
-  // Adds the rules in `content` (read from `file`). On an error nothing of
-  // that file is added.
-  std::optional<SuppressionError> Parse(const std::string& file, std::string_view content);
+  // Adds the rules in `content` (read from `file`). On an error (with file,
+  // line and column) nothing of that file is added.
+  trace::MaybeError Parse(const std::string& file, std::string_view content);
 
   // The first rule that matches, counting the match; nullptr if none.
   const SuppressionRule* Match(const model::Finding& finding);
@@ -56,6 +50,6 @@ class Suppressions {
 };
 
 // Reads and parses a suppressions file.
-std::optional<SuppressionError> LoadSuppressions(const std::string& path, Suppressions* into);
+trace::MaybeError LoadSuppressions(const std::string& path, Suppressions* into);
 
 }  // namespace refctrace::triage

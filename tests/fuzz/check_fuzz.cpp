@@ -1,6 +1,7 @@
 // Fuzz target: reader, model and every renderer end to end, as `check`,
-// `show` and `graph` (DOT) use them. Oracles: sanitizers, the model's
-// invariants after every event, and a finding must name a binary and an
+// `show` and `graph` (DOT) use them, through the tool's own replay
+// (cli::ReplayReader). Oracles: sanitizers, the model's invariants after
+// every event (a ReplayWatcher), and a finding must name a binary and an
 // anchor event that exists. A small quarantine and history make eviction and
 // omitted-history paths reachable with short inputs.
 #include <cstddef>
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "model/collecting_sink.h"
+#include "cli/replay.h"
 #include "model/lifetime_recorder.h"
 #include "model/model.h"
 #include "render/github_renderer.h"
@@ -25,46 +26,48 @@
 
 using namespace refctrace;
 
+namespace {
+
+// The oracle inside the replay: the model's invariants hold after every event
+// and after the end-of-input pass.
+class InvariantWatcher : public cli::ReplayWatcher {
+ public:
+  void AfterEvent(const model::Model& model, const trace::Event& event) override {
+    if (auto broken = model.CheckInvariants()) {
+      fuzz::Fail("invariant after event " + std::to_string(event.pos.index) + ": " + *broken);
+    }
+  }
+  void AfterFinish(const model::Model& model) override {
+    if (auto broken = model.CheckInvariants()) fuzz::Fail("invariant after Finish: " + *broken);
+  }
+};
+
+}  // namespace
+
+// Graphviz's messages go into RenderGraph's error, which the oracle prints.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  render::CaptureGraphvizMessages();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  model::ModelOptions options;
-  options.quarantine_capacity = 3;
-  options.history_head = 2;
-  options.history_tail = 3;
-  model::CollectingSink sink;
-  model::Model model(&sink, options);
   model::RecorderOptions recorder_options;
   recorder_options.max_lifetimes = 4;
   recorder_options.head_steps = 2;
   recorder_options.tail_steps = 3;
   model::LifetimeRecorder recorder(recorder_options);
-  model.SetObserver(&recorder);
+  InvariantWatcher watcher;
+  cli::ReplayOptions options;
+  options.model.quarantine_capacity = 3;
+  options.model.history_head = 2;
+  options.model.history_tail = 3;
+  options.observer = &recorder;
+  options.watcher = &watcher;
 
-  render::InputReport report;
-  report.path = "fuzz.ndjson";
+  // The replay `check`, `show` and `graph` use, fed from memory.
   auto reader = trace::TraceReader::FromString(text);
-  trace::Event event;
-  for (;;) {
-    const trace::ReadStatus status = reader->Next(&event);
-    if (status == trace::ReadStatus::kEvent) {
-      model.Apply(event);
-      if (auto broken = model.CheckInvariants()) {
-        fuzz::Fail("invariant after event " + std::to_string(event.pos.index) + ": " + *broken);
-      }
-      continue;
-    }
-    if (status == trace::ReadStatus::kEnd) {
-      model.Finish();
-      if (auto broken = model.CheckInvariants()) fuzz::Fail("invariant after Finish: " + *broken);
-    } else {
-      report.complete = false;
-      report.error = reader->error();
-    }
-    break;
-  }
-  report.events = reader->events_read();
-  report.stats = model.Stats();
-  report.findings = sink.TakeSorted();
+  const render::InputReport report = cli::ReplayReader(*reader, "fuzz.ndjson", options);
   for (const model::Finding& f : report.findings) {
     if (f.event >= report.events) fuzz::Fail("finding anchored past the last event");
     if (!f.bin.present()) fuzz::Fail("finding without a binary");
@@ -89,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const render::LifetimeGraph graph =
       render::BuildLifetimeGraph(lifetimes, report.findings, graph_options);
   if (auto error = render::RenderGraph(graph, render::GraphFormat::kDot, sink_stream)) {
-    fuzz::Fail("DOT rendering failed: " + *error);
+    fuzz::Fail("DOT rendering failed: " + error->message);
   }
   return 0;
 }
