@@ -58,6 +58,12 @@ struct CountingWatcher : ReplayWatcher {
   int broken = 0;
 };
 
+render::InputReport ReplayWatched(const std::string& text, CountingWatcher* watcher) {
+  ReplayOptions options;
+  options.watcher = watcher;
+  return ReplayText(text, options);
+}
+
 // ---------------------------------------------------------------------------
 // ReplayInput, ReplayReader
 
@@ -82,12 +88,10 @@ TEST_CASE("TraceThatDoesNotExistReplaysToAnInputErrorNamingTheFile") {
 
 TEST_CASE("WatcherSeesEveryEventOfAValidTraceAndItsEnd") {
   CountingWatcher watcher;
-  ReplayOptions options;
-  options.watcher = &watcher;
-  const render::InputReport report = ReplayText(
+  const render::InputReport report = ReplayWatched(
       "{\"op\":\"alloc\",\"bin\":\"0x1\",\"size\":8,\"refc\":1}\n"
       "{\"op\":\"free\",\"bin\":\"0x1\",\"refc\":0}\n",
-      options);
+      &watcher);
   CHECK_FALSE(report.error);
   CHECK(watcher.events == 2);
   CHECK(watcher.finishes == 1);
@@ -96,12 +100,10 @@ TEST_CASE("WatcherSeesEveryEventOfAValidTraceAndItsEnd") {
 
 TEST_CASE("WatcherSeesNoEndOfATraceCutShortByMalformedInput") {
   CountingWatcher watcher;
-  ReplayOptions options;
-  options.watcher = &watcher;
-  const render::InputReport report = ReplayText(
+  const render::InputReport report = ReplayWatched(
       "{\"op\":\"alloc\",\"bin\":\"0x1\",\"size\":8,\"refc\":1}\n"
       "{\"op\":\"frobnicate\"}\n",
-      options);
+      &watcher);
   REQUIRE(report.error);
   CHECK(report.error->line == 2);
   CHECK(report.error->file.empty());  // read from memory: no file name
