@@ -1,11 +1,11 @@
 // Benchmark trace generator: writes a deterministic, valid (model-v1) NDJSON trace.
 //
-// The generator keeps its own copy of each binary's holders (driver, queue, vm,
-// per-process message and heap counts, borrowed flag) and only emits ops that
-// model-v1 accepts, so `refctrace check` must report nothing on its output.
+// Each binary's holders are a tracegen::HolderCounts (the holder rules shared
+// with the property test), and the generator only emits ops that model-v1
+// accepts, so `refctrace check` must report nothing on its output.
 // `--inject-bugs K` adds K known bugs (double free, write after output, leak).
-// Standard library only; all randomness comes from splitmix64 below, so the
-// same arguments give the same bytes on every platform and standard library.
+// All randomness comes from tracegen/splitmix64.h, so the same arguments give
+// the same bytes on every platform and standard library.
 
 #include <algorithm>
 #include <cerrno>
@@ -18,6 +18,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "tracegen/holder_counts.h"
+#include "tracegen/splitmix64.h"
 
 namespace {
 
@@ -37,22 +40,7 @@ struct Options {
   std::string out_path;
 };
 
-// splitmix64: tiny, fast, fully specified.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  uint64_t Below(uint64_t n) { return n == 0 ? 0 : Next() % n; }
-  bool Chance(unsigned permille) { return Below(1000) < permille; }
-
- private:
-  uint64_t s_;
-};
+using Rng = refctrace::tracegen::SplitMix64;
 
 // Buffered NDJSON writer with hand-rolled number formatting.
 class Writer {
@@ -91,22 +79,14 @@ class Writer {
   bool ok_ = true;
 };
 
-struct Holder {
-  uint32_t slot;
-  uint32_t msg;   // references in messages not yet received by this process
-  uint32_t proc;  // references on this process's heap
-};
+using refctrace::tracegen::HolderCounts;
+using refctrace::tracegen::ProcessCounts;
 
-struct Bin {
+// A binary's holders (processes are slots) plus the generator's bookkeeping.
+struct Bin : HolderCounts {
   bool live = false;
-  bool borrowed = false;
   uint32_t live_pos = 0;
-  uint32_t driver = 0;
-  uint32_t queue = 0;
-  uint32_t vm = 0;
-  uint32_t refc = 0;
   uint64_t size = 0;
-  std::vector<Holder> holders;
 };
 
 struct Slot {
@@ -204,14 +184,8 @@ class Generator {
 
   void EndBin(uint32_t a) {
     Unlist(a);
-    bins_[a].holders.clear();
+    bins_[a].processes.clear();
     free_.push_back(a);
-  }
-
-  Holder* FindHolder(Bin& b, uint32_t slot) {
-    for (Holder& h : b.holders)
-      if (h.slot == slot) return &h;
-    return nullptr;
   }
 
   void SlotHeld(uint32_t slot, int64_t delta) {
@@ -224,23 +198,8 @@ class Generator {
   }
 
   void AddMsg(Bin& b, uint32_t slot) {
-    Holder* h = FindHolder(b, slot);
-    if (h == nullptr) {
-      b.holders.push_back(Holder{slot, 0, 0});
-      h = &b.holders.back();
-    }
-    ++h->msg;
-    ++b.refc;
+    b.Message(slot);
     SlotHeld(slot, 1);
-  }
-
-  void DropEmptyHolders(Bin& b) {
-    for (size_t i = b.holders.size(); i-- > 0;) {
-      if (b.holders[i].msg == 0 && b.holders[i].proc == 0) {
-        b.holders[i] = b.holders.back();
-        b.holders.pop_back();
-      }
-    }
   }
 
   // ---- emitting ----------------------------------------------------------
@@ -310,7 +269,7 @@ class Generator {
   int Src(int base) { return base + static_cast<int>(rng_.Below(3)) * 37; }
   // Optional after-op refc cross-check; never on a release that ends the binary.
   int64_t MaybeRefc(const Bin& b) {
-    return (b.live && b.refc > 0 && rng_.Chance(120)) ? static_cast<int64_t>(b.refc) : -1;
+    return (b.live && b.Refc() > 0 && rng_.Chance(120)) ? b.Refc() : -1;
   }
 
   uint64_t RandomSize() {
@@ -327,7 +286,6 @@ class Generator {
     StartBin(a, size);
     Bin& b = bins_[a];
     b.driver = 1;
-    b.refc = 1;
     ++sum_driver_;
     Ev e{"alloc"};
     e.bin = a;
@@ -342,20 +300,18 @@ class Generator {
   void Release(uint32_t a, bool use_dec) {
     Bin& b = bins_[a];
     --b.driver;
-    --b.refc;
     --sum_driver_;
     Ev e{use_dec ? "dec" : "free"};
     e.bin = a;
     e.src_line = Src(use_dec ? 301 : 140);
     e.refc = MaybeRefc(b);
-    if (b.refc == 0) EndBin(a);
+    if (b.Refc() == 0) EndBin(a);
     Emit(e);
   }
 
   void Inc(uint32_t a) {
     Bin& b = bins_[a];
     ++b.driver;
-    ++b.refc;
     ++sum_driver_;
     Ev e{"inc"};
     e.bin = a;
@@ -367,7 +323,7 @@ class Generator {
   void Observe(uint32_t a) {
     Ev e{"observe"};
     e.bin = a;
-    e.refc = bins_[a].refc;
+    e.refc = bins_[a].Refc();
     e.src_line = Src(120);
     Emit(e);
   }
@@ -402,7 +358,6 @@ class Generator {
     Bin& b = bins_[a];
     ++b.queue;
     queue_.push_back(a);
-    ++b.refc;
     Ev e{"enq"};
     e.bin = a;
     e.src_line = Src(250);
@@ -416,12 +371,11 @@ class Generator {
     queue_.pop_front();
     Bin& b = bins_[a];
     --b.queue;
-    --b.refc;
     Ev e{"deq"};
     e.bin = a;
     e.src_line = Src(265);
     e.refc = MaybeRefc(b);
-    if (b.refc == 0) EndBin(a);
+    if (b.Refc() == 0) EndBin(a);
     Emit(e);
   }
 
@@ -450,12 +404,11 @@ class Generator {
     Emit(e);
   }
 
-  void Receive(uint32_t a, Holder& h) {
-    --h.msg;
-    ++h.proc;
+  void Receive(uint32_t a, uint32_t slot) {
+    bins_[a].Receive(slot);
     Ev e{"receive"};
     e.bin = a;
-    e.actor = h.slot;
+    e.actor = slot;
     e.refc = MaybeRefc(bins_[a]);
     Emit(e);
   }
@@ -473,17 +426,15 @@ class Generator {
 
   void GcProc(uint32_t a, uint32_t slot, uint32_t count) {
     Bin& b = bins_[a];
-    Holder* h = FindHolder(b, slot);
-    h->proc -= count;
-    b.refc -= count;
+    b.Gc(slot, count);
     SlotHeld(slot, -static_cast<int64_t>(count));
-    DropEmptyHolders(b);
+    b.ForgetEmpty();
     Ev e{"gc"};
     e.bin = a;
     e.actor = slot;
     if (count > 1 || rng_.Chance(50)) e.count = count;
     e.refc = MaybeRefc(b);
-    if (b.refc == 0) EndBin(a);
+    if (b.Refc() == 0) EndBin(a);
     Emit(e);
   }
 
@@ -491,15 +442,14 @@ class Generator {
   // gc by a process that holds no heap reference to the binary.
   void GcVm(uint32_t a, uint32_t slot, uint32_t count) {
     Bin& b = bins_[a];
-    b.vm -= count;
-    b.refc -= count;
+    b.Gc(slot, count);  // the slot holds none in its heap: from vm
     sum_vm_ -= count;
     Ev e{"gc"};
     e.bin = a;
     e.actor = slot;
     if (count > 1) e.count = count;
     e.refc = MaybeRefc(b);
-    if (b.refc == 0) EndBin(a);
+    if (b.Refc() == 0) EndBin(a);
     Emit(e);
   }
 
@@ -507,11 +457,11 @@ class Generator {
   int64_t SlotWithoutProc(Bin& b) {
     for (int tries = 0; tries < 8; ++tries) {
       const uint32_t s = static_cast<uint32_t>(rng_.Below(slots_.size()));
-      const Holder* h = FindHolder(b, s);
+      const ProcessCounts* h = b.Find(s);
       if (h == nullptr || h->proc == 0) return s;
     }
     for (uint32_t s = 0; s < slots_.size(); ++s) {
-      const Holder* h = FindHolder(b, s);
+      const ProcessCounts* h = b.Find(s);
       if (h == nullptr || h->proc == 0) return s;
     }
     return -1;
@@ -524,12 +474,9 @@ class Generator {
     for (size_t i = live_.size(); i-- > 0;) {
       const uint32_t a = live_[i];
       Bin& b = bins_[a];
-      Holder* h = FindHolder(b, slot);
-      if (h == nullptr) continue;
-      b.refc -= h->msg + h->proc;
-      *h = b.holders.back();
-      b.holders.pop_back();
-      if (b.refc == 0) EndBin(a);
+      if (b.Find(slot) == nullptr) continue;
+      b.Exit(slot);
+      if (b.Refc() == 0) EndBin(a);
     }
     if (slots_[slot].held > 0) --procs_holding_;
     slots_[slot] = Slot{next_pid_++};  // exited pids are never used again
@@ -542,7 +489,6 @@ class Generator {
     Bin& b = bins_[a];
     const uint32_t vm = rng_.Chance(900) ? 1 : 2;
     b.vm = vm;
-    b.refc = vm;
     b.borrowed = true;
     sum_vm_ += vm;
     Ev e{"borrow"};
@@ -571,7 +517,7 @@ class Generator {
     b.borrowed = true;
     Ev e{"borrow"};
     e.bin = a;
-    e.refc = b.refc;
+    e.refc = b.Refc();
     e.src_line = Src(330);
     Emit(e);
     Read(a);
@@ -599,28 +545,13 @@ class Generator {
     return -1;
   }
 
-  static bool HasAccess(const Bin& b) { return b.driver >= 1 || b.borrowed; }
-  static bool SoleDriver(const Bin& b) {
-    return b.driver >= 1 && !b.borrowed && b.refc == b.driver;
-  }
-  static bool HasMsg(const Bin& b) {
-    for (const Holder& h : b.holders)
-      if (h.msg > 0) return true;
-    return false;
-  }
-  static bool HasProc(const Bin& b) {
-    for (const Holder& h : b.holders)
-      if (h.proc > 0) return true;
-    return false;
-  }
-
-  Holder& RandomHolder(Bin& b, bool want_msg) {
-    const size_t start = rng_.Below(b.holders.size());
-    for (size_t i = 0; i < b.holders.size(); ++i) {
-      Holder& h = b.holders[(start + i) % b.holders.size()];
+  ProcessCounts& RandomHolder(Bin& b, bool want_msg) {
+    const size_t start = rng_.Below(b.processes.size());
+    for (size_t i = 0; i < b.processes.size(); ++i) {
+      ProcessCounts& h = b.processes[(start + i) % b.processes.size()];
       if (want_msg ? h.msg > 0 : h.proc > 0) return h;
     }
-    std::abort();  // callers checked HasMsg/HasProc
+    std::abort();  // callers checked HasMessage/HasHeap
   }
 
   uint32_t OtherSlot(uint32_t not_this) {
@@ -689,32 +620,33 @@ class Generator {
         return true;
       }
       case kReceive: {
-        const int64_t a = Pick(HasMsg);
+        const int64_t a = Pick([](const Bin& b) { return b.HasMessage(); });
         if (a < 0) return false;
-        Receive(static_cast<uint32_t>(a), RandomHolder(bins_[a], true));
+        Receive(static_cast<uint32_t>(a), RandomHolder(bins_[a], true).process);
         return true;
       }
       case kSend: {
         if (slots_.size() < 2) return false;
-        const int64_t a = Pick(HasProc);
+        const int64_t a = Pick([](const Bin& b) { return b.HasHeap(); });
         if (a < 0) return false;
-        const uint32_t from = RandomHolder(bins_[a], false).slot;
+        const uint32_t from = RandomHolder(bins_[a], false).process;
         Send(static_cast<uint32_t>(a), from, OtherSlot(from));
         return true;
       }
       case kGc: {
-        const int64_t a = Pick([](const Bin& b) { return b.vm > 0 || HasProc(b); });
+        const int64_t a = Pick([](const Bin& b) { return b.vm > 0 || b.HasHeap(); });
         if (a < 0) return false;
         Bin& b = bins_[a];
-        if (b.vm > 0 && (!HasProc(b) || rng_.Chance(500))) {
+        if (b.vm > 0 && (!b.HasHeap() || rng_.Chance(500))) {
           const int64_t s = SlotWithoutProc(b);
           if (s < 0) return false;
-          GcVm(static_cast<uint32_t>(a), static_cast<uint32_t>(s), rng_.Chance(300) ? b.vm : 1);
+          GcVm(static_cast<uint32_t>(a), static_cast<uint32_t>(s),
+               rng_.Chance(300) ? static_cast<uint32_t>(b.vm) : 1);
           return true;
         }
-        Holder& h = RandomHolder(b, false);
-        const uint32_t count = (h.proc > 1 && rng_.Chance(500)) ? h.proc : 1;
-        GcProc(static_cast<uint32_t>(a), h.slot, count);
+        ProcessCounts& h = RandomHolder(b, false);
+        const uint32_t count = (h.proc > 1 && rng_.Chance(500)) ? static_cast<uint32_t>(h.proc) : 1;
+        GcProc(static_cast<uint32_t>(a), h.process, count);
         return true;
       }
       case kInc: {
@@ -724,7 +656,7 @@ class Generator {
         return true;
       }
       case kDec: {
-        const int64_t a = Pick([](const Bin& b) { return b.driver >= 1 && b.refc >= 2; });
+        const int64_t a = Pick([](const Bin& b) { return b.driver >= 1 && b.Refc() >= 2; });
         if (a < 0) return false;
         Release(static_cast<uint32_t>(a), true);
         return true;
@@ -736,14 +668,14 @@ class Generator {
         return true;
       }
       case kObserve: {
-        const int64_t a = Pick(HasAccess);
+        const int64_t a = Pick([](const Bin& b) { return b.Access(); });
         if (a < 0) return false;
         Observe(static_cast<uint32_t>(a));
         return true;
       }
       case kInetWrite: {
         const int64_t a = Pick(
-            [](const Bin& b) { return b.driver == 1 && SoleDriver(b) && b.size > kCopyLimit; });
+            [](const Bin& b) { return b.driver == 1 && b.SoleDriver() && b.size > kCopyLimit; });
         if (a < 0) return false;
         Observe(static_cast<uint32_t>(a));
         Write(static_cast<uint32_t>(a));
@@ -751,13 +683,13 @@ class Generator {
         return true;
       }
       case kWrite: {
-        const int64_t a = Pick(SoleDriver);
+        const int64_t a = Pick([](const Bin& b) { return b.SoleDriver(); });
         if (a < 0) return false;
         Write(static_cast<uint32_t>(a));
         return true;
       }
       case kRead: {
-        const int64_t a = Pick(HasAccess);
+        const int64_t a = Pick([](const Bin& b) { return b.Access(); });
         if (a < 0) return false;
         Read(static_cast<uint32_t>(a));
         return true;
@@ -774,7 +706,7 @@ class Generator {
         return true;
       }
       case kRealloc: {
-        const int64_t a = Pick(SoleDriver);
+        const int64_t a = Pick([](const Bin& b) { return b.SoleDriver(); });
         if (a < 0) return false;
         Realloc(static_cast<uint32_t>(a), rng_.Chance(300));
         return true;
@@ -852,14 +784,14 @@ class Generator {
       int64_t a = -1;
       if (r < 30 && (a = Pick([](const Bin& b) { return b.driver >= 1; })) >= 0) {
         Bin& b = bins_[a];
-        Release(static_cast<uint32_t>(a), b.refc >= 2 && rng_.Chance(250));
+        Release(static_cast<uint32_t>(a), b.Refc() >= 2 && rng_.Chance(250));
       } else if (r < 45 && !queue_.empty()) {
         Deq();
-      } else if (r < 65 && (a = Pick(HasMsg)) >= 0) {
-        Receive(static_cast<uint32_t>(a), RandomHolder(bins_[a], true));
-      } else if (r < 85 && (a = Pick(HasProc)) >= 0) {
-        Holder& h = RandomHolder(bins_[a], false);
-        GcProc(static_cast<uint32_t>(a), h.slot, 1);
+      } else if (r < 65 && (a = Pick([](const Bin& b) { return b.HasMessage(); })) >= 0) {
+        Receive(static_cast<uint32_t>(a), RandomHolder(bins_[a], true).process);
+      } else if (r < 85 && (a = Pick([](const Bin& b) { return b.HasHeap(); })) >= 0) {
+        ProcessCounts& h = RandomHolder(bins_[a], false);
+        GcProc(static_cast<uint32_t>(a), h.process, 1);
       } else if (r < 95 && (a = Pick([](const Bin& b) { return b.vm > 0; })) >= 0) {
         const int64_t s = SlotWithoutProc(bins_[a]);
         if (s >= 0) GcVm(static_cast<uint32_t>(a), static_cast<uint32_t>(s), 1);
@@ -876,7 +808,7 @@ class Generator {
     for (uint32_t a : snapshot) {
       while (bins_[a].live && bins_[a].driver > 0) {
         const Bin& b = bins_[a];
-        Release(a, b.driver >= 2 && b.refc >= 2 && rng_.Chance(300));
+        Release(a, b.driver >= 2 && b.Refc() >= 2 && rng_.Chance(300));
       }
     }
     for (uint32_t s = 0; s < slots_.size(); ++s)
