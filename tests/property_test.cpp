@@ -11,8 +11,13 @@
 // the shadow's count, so the model is checked against the shadow at every
 // step, besides Model::CheckInvariants() after every event.
 //
+// The holder counts are tracegen::HolderCounts and the random source
+// tracegen::SplitMix64, shared with bench/gen_trace.cpp.
+//
 // Reproduce a failure: REFCTRACE_PROPERTY_SEED=<seed> REFCTRACE_PROPERTY_CASE=<case>
-// (both printed). REFCTRACE_PROPERTY_CASES=<n> runs more cases.
+// (both printed; the same trace with any standard library).
+// REFCTRACE_PROPERTY_CASES=<n> runs more cases. Traces with several
+// interacting faults per binary are tests/differential_test.cpp's.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -20,13 +25,14 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "model/collecting_sink.h"
 #include "model/model.h"
+#include "tracegen/holder_counts.h"
+#include "tracegen/splitmix64.h"
 
 namespace refctrace::model {
 namespace {
@@ -43,22 +49,7 @@ uint64_t EnvNumber(const char* name, uint64_t fallback) {
   return value && *value ? std::strtoull(value, nullptr, 10) : fallback;
 }
 
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : engine_(seed) {}
-  // Uniform in [lo, hi].
-  int64_t In(int64_t lo, int64_t hi) {
-    return std::uniform_int_distribution<int64_t>(lo, hi)(engine_);
-  }
-  bool Chance(double p) { return std::bernoulli_distribution(p)(engine_); }
-  template <typename T>
-  const T& Pick(const std::vector<T>& items) {
-    return items[static_cast<size_t>(In(0, static_cast<int64_t>(items.size()) - 1))];
-  }
-
- private:
-  std::mt19937_64 engine_;
-};
+using Rng = tracegen::SplitMix64;
 
 // One event as the test prints it: "12: output 0x7f3a01 actor=driver to=<0.101.0> refc=2".
 std::string EventText(const Event& e) {
@@ -84,23 +75,25 @@ std::string TraceText(const std::vector<Event>& events) {
 // ---------------------------------------------------------------------------
 // The shadow of one scenario's incarnation.
 
+using tracegen::ProcessCounts;
+
+// A process of one scenario; what it holds is in the scenario's HolderCounts
+// under `number`.
 struct ShadowProcess {
   std::string pid;
-  int64_t msg = 0;
-  int64_t proc = 0;
+  uint32_t number = 0;
   bool exited = false;
 };
 
-struct Scenario {
+// The shadow's holder counts follow tracegen/holder_counts.h, the rules the
+// bench generator uses too.
+struct Scenario : tracegen::HolderCounts {
+  static constexpr uint32_t kBystander = UINT32_MAX;
   int index = 0;
   BinId id;
   std::vector<BinId> ids_used;
-  int64_t driver = 0;
-  int64_t queue = 0;
-  int64_t vm = 0;
-  bool borrowed = false;
   std::vector<ShadowProcess> procs;
-  std::string bystander;    // a process of this scenario that never holds it
+  std::string bystander;    // a process of this scenario that never holds it (kBystander)
   bool keep_alive = false;  // ends with process or queue references left
   bool many = false;        // many processes, mostly sent it: the model indexes them
   int budget = 0;           // free-form steps before it starts releasing
@@ -109,14 +102,8 @@ struct Scenario {
   std::optional<size_t> start_event;
   std::optional<size_t> end_event;  // where the incarnation ended
 
-  int64_t Refc() const {
-    int64_t sum = driver + queue + vm;
-    for (const ShadowProcess& p : procs)
-      sum += p.msg + p.proc;
-    return sum;
-  }
   bool Live() const { return started && !end_event; }
-  bool Access() const { return driver >= 1 || borrowed; }
+  const ProcessCounts& CountsOf(const ShadowProcess& p) { return Of(p.number); }
   bool Shared() const { return borrowed || Refc() != driver; }
 };
 
@@ -157,21 +144,22 @@ class TraceGenerator {
   explicit TraceGenerator(Rng& rng) : rng_(rng), pool_(IdPool()) {}
 
   GeneratedTrace Generate() {
-    const int scenarios = static_cast<int>(rng_.In(1, 12));
-    const int max_active = static_cast<int>(rng_.In(1, 5));
+    const int scenarios = static_cast<int>(rng_.Between(1, 12));
+    const int max_active = static_cast<int>(rng_.Between(1, 5));
     out_.scenarios.reserve(static_cast<size_t>(scenarios));
     std::vector<int> active;
     int created = 0;
     while (created < scenarios || !active.empty()) {
       const bool can_start = created < scenarios && static_cast<int>(active.size()) < max_active;
-      if (can_start && (active.empty() || rng_.Chance(0.3))) {
+      if (can_start && (active.empty() || rng_.Chance(300))) {
         if (auto id = FreeId()) {
           active.push_back(NewScenario(created++, *id));
           continue;
         }
         if (active.empty()) break;  // every id is held by a scenario kept alive
       }
-      const size_t pick = static_cast<size_t>(rng_.In(0, static_cast<int64_t>(active.size()) - 1));
+      const size_t pick =
+          static_cast<size_t>(rng_.Between(0, static_cast<int64_t>(active.size()) - 1));
       Scenario& s = out_.scenarios[static_cast<size_t>(active[pick])];
       StepScenario(s);
       if (s.done) active.erase(active.begin() + static_cast<long>(pick));
@@ -196,13 +184,14 @@ class TraceGenerator {
     s.id = id;
     s.ids_used.push_back(id);
     // Now and then many processes, so the model's process index is used.
-    const bool many = rng_.Chance(0.1);
-    const int processes = static_cast<int>(many ? rng_.In(20, 28) : rng_.In(1, 3));
+    const bool many = rng_.Chance(100);
+    const int processes = static_cast<int>(many ? rng_.Between(20, 28) : rng_.Between(1, 3));
     for (int k = 0; k < processes; ++k)
-      s.procs.push_back({"<0." + std::to_string(100 + index) + "." + std::to_string(k) + ">"});
+      s.procs.push_back({"<0." + std::to_string(100 + index) + "." + std::to_string(k) + ">",
+                         static_cast<uint32_t>(k)});
     s.bystander = "<0." + std::to_string(100 + index) + ".1000>";
-    s.keep_alive = rng_.Chance(0.25);
-    s.budget = static_cast<int>(many ? rng_.In(40, 120) : rng_.In(0, 14));
+    s.keep_alive = rng_.Chance(250);
+    s.budget = static_cast<int>(many ? rng_.Between(40, 120) : rng_.Between(0, 14));
     s.many = many;
     busy_.insert(id);
     out_.scenarios.push_back(std::move(s));
@@ -218,7 +207,7 @@ class TraceGenerator {
 
   // Appends `e` for scenario `s` after its shadow state has been updated.
   void Emit(Event e, Scenario& s, bool refc_allowed = true) {
-    if (refc_allowed && !e.refc && e.op != Op::kExit && rng_.Chance(0.25)) e.refc = s.Refc();
+    if (refc_allowed && !e.refc && e.op != Op::kExit && rng_.Chance(250)) e.refc = s.Refc();
     if (s.started && !s.end_event && s.Refc() == 0 && !s.borrowed) {
       s.end_event = out_.events.size();
       busy_.erase(s.id);
@@ -237,15 +226,15 @@ class TraceGenerator {
     m.shared = s.Shared();
     out_.meta.push_back(m);
     int holding = 0;
-    for (const ShadowProcess& p : s.procs)
+    for (const ProcessCounts& p : s.processes)
       holding += p.msg + p.proc > 0;
     if (holding > 16) out_.many_holders = true;
   }
 
-  ShadowProcess* PickProcess(Scenario& s, bool (*want)(const ShadowProcess&)) {
+  ShadowProcess* PickProcess(Scenario& s, bool (*want)(const ProcessCounts&)) {
     std::vector<ShadowProcess*> fit;
     for (ShadowProcess& p : s.procs) {
-      if (!p.exited && want(p)) fit.push_back(&p);
+      if (!p.exited && want(s.CountsOf(p))) fit.push_back(&p);
     }
     return fit.empty() ? nullptr : rng_.Pick(fit);
   }
@@ -253,24 +242,24 @@ class TraceGenerator {
   // output/send: a message reference for `to` unless copied or `to` exited.
   void AddMessage(Scenario& s, Event& e) {
     ShadowProcess& to =
-        s.procs[static_cast<size_t>(rng_.In(0, static_cast<int64_t>(s.procs.size()) - 1))];
+        s.procs[static_cast<size_t>(rng_.Between(0, static_cast<int64_t>(s.procs.size()) - 1))];
     e.to = to.pid;
-    e.copied = rng_.Chance(0.15);
-    if (!e.copied && !to.exited) to.msg += 1;
+    e.copied = rng_.Chance(150);
+    if (!e.copied && !to.exited) s.Message(to.number);
   }
 
   void Start(Scenario& s) {
     s.started = true;
     s.start_event = out_.events.size();
-    if (rng_.Chance(0.8)) {
+    if (rng_.Chance(800)) {
       Event e = Base(Op::kAlloc, s);
-      e.size = static_cast<uint64_t>(rng_.In(1, 1 << 16));
+      e.size = static_cast<uint64_t>(rng_.Between(1, 1 << 16));
       s.driver = 1;
       Emit(std::move(e), s);
     } else {
       Event e = Base(Op::kBorrow, s);
       s.borrowed = true;
-      s.vm = rng_.In(1, 3);
+      s.vm = rng_.Between(1, 3);
       e.refc = s.vm;  // on a new incarnation it sets the count
       Emit(std::move(e), s);
     }
@@ -287,13 +276,13 @@ class TraceGenerator {
 
   // Any op that is legal now.
   void FreeStep(Scenario& s) {
-    if (s.many && s.Access() && rng_.Chance(0.5)) {
+    if (s.many && s.Access() && rng_.Chance(500)) {
       Event e = Base(Op::kOutput, s);
       AddMessage(s, e);
       return Emit(std::move(e), s);
     }
     for (;;) {
-      switch (rng_.In(0, 17)) {
+      switch (rng_.Between(0, 17)) {
         case 0:
           if (!s.Access()) break;
           {
@@ -313,14 +302,14 @@ class TraceGenerator {
           if (!s.Access()) break;
           return Emit(Base(Op::kRead, s), s);
         case 4:
-          if (!s.Access() || s.Shared()) break;
+          if (!s.SoleDriver()) break;
           return Emit(Base(Op::kWrite, s), s);
         case 5: {
-          if (!s.Access() || s.Shared()) break;
+          if (!s.SoleDriver()) break;
           Event e = Base(Op::kRealloc, s);
-          e.size = static_cast<uint64_t>(rng_.In(1, 1 << 16));
-          if (rng_.Chance(0.1)) e.new_bin = s.id;  // "moved" onto itself: not a move
-          if (rng_.Chance(0.5)) {
+          e.size = static_cast<uint64_t>(rng_.Between(1, 1 << 16));
+          if (rng_.Chance(100)) e.new_bin = s.id;  // "moved" onto itself: not a move
+          if (rng_.Chance(500)) {
             if (auto to = FreeId(&s.id)) {
               e.new_bin = *to;
               busy_.erase(s.id);
@@ -344,9 +333,8 @@ class TraceGenerator {
           s.queue -= 1;
           return Emit(Base(Op::kDeq, s), s);
         case 9:
-          if (ShadowProcess* p = PickProcess(s, [](const ShadowProcess& q) { return q.msg > 0; })) {
-            p->msg -= 1;
-            p->proc += 1;
+          if (ShadowProcess* p = PickProcess(s, [](const ProcessCounts& q) { return q.msg > 0; })) {
+            s.Receive(p->number);
             Event e = Base(Op::kReceive, s);
             e.actor = p->pid;
             return Emit(std::move(e), s);
@@ -354,24 +342,24 @@ class TraceGenerator {
           break;
         case 10:
           // A receive or send whose message the trace did not record.
-          if (rng_.Chance(0.8)) break;
+          if (rng_.Chance(800)) break;
           if (ShadowProcess* p = PickProcess(
-                  s, [](const ShadowProcess& q) { return q.msg == 0 && q.proc == 0; })) {
-            Event e = Base(rng_.Chance(0.5) ? Op::kReceive : Op::kSend, s);
+                  s, [](const ProcessCounts& q) { return q.msg == 0 && q.proc == 0; })) {
+            Event e = Base(rng_.Chance(500) ? Op::kReceive : Op::kSend, s);
             e.actor = p->pid;
-            p->proc += 1;
-            if (e.op == Op::kSend) AddMessage(s, e);
+            if (e.op == Op::kSend) {
+              s.SendFrom(p->number);
+              AddMessage(s, e);
+            } else {
+              s.Receive(p->number);
+            }
             return Emit(std::move(e), s);
           }
           break;
         case 11:
           if (ShadowProcess* p =
-                  PickProcess(s, [](const ShadowProcess& q) { return q.proc > 0 || q.msg > 0; })) {
-            // With nothing in its heap, the sender first takes a message.
-            if (p->proc == 0) {
-              p->msg -= 1;
-              p->proc += 1;
-            }
+                  PickProcess(s, [](const ProcessCounts& q) { return q.proc > 0 || q.msg > 0; })) {
+            s.SendFrom(p->number);  // with nothing in its heap, it first takes a message
             Event e = Base(Op::kSend, s);
             e.actor = p->pid;
             AddMessage(s, e);
@@ -380,7 +368,7 @@ class TraceGenerator {
           break;
         case 12:
           if (ShadowProcess* p =
-                  PickProcess(s, [](const ShadowProcess& q) { return q.proc > 0; })) {
+                  PickProcess(s, [](const ProcessCounts& q) { return q.proc > 0; })) {
             return Gc(s, *p);
           }
           break;
@@ -388,8 +376,8 @@ class TraceGenerator {
           if (s.vm < 1) break;
           return GcVm(s);
         case 14:
-          if (rng_.Chance(0.7)) break;
-          if (ShadowProcess* p = PickProcess(s, [](const ShadowProcess&) { return true; })) {
+          if (rng_.Chance(700)) break;
+          if (ShadowProcess* p = PickProcess(s, [](const ProcessCounts&) { return true; })) {
             return Exit(s, *p);
           }
           break;
@@ -414,8 +402,8 @@ class TraceGenerator {
   void Gc(Scenario& s, ShadowProcess& p) {
     Event e = Base(Op::kGc, s);
     e.actor = p.pid;
-    e.count = static_cast<uint64_t>(rng_.In(1, p.proc));
-    p.proc -= static_cast<int64_t>(e.count);
+    e.count = static_cast<uint64_t>(rng_.Between(1, s.CountsOf(p).proc));
+    s.Gc(p.number, static_cast<int64_t>(e.count));
     Emit(std::move(e), s);
   }
 
@@ -424,15 +412,14 @@ class TraceGenerator {
   void GcVm(Scenario& s) {
     Event e = Base(Op::kGc, s);
     e.actor = s.bystander;
-    e.count = static_cast<uint64_t>(rng_.In(1, s.vm));
-    s.vm -= static_cast<int64_t>(e.count);
+    e.count = static_cast<uint64_t>(rng_.Between(1, s.vm));
+    s.Gc(Scenario::kBystander, static_cast<int64_t>(e.count));
     Emit(std::move(e), s);
   }
 
   void Exit(Scenario& s, ShadowProcess& p) {
     p.exited = true;
-    p.msg = 0;  // unreceived messages go with it
-    p.proc = 0;
+    s.Exit(p.number);  // unreceived messages go with it
     Event e;
     e.op = Op::kExit;
     e.actor = p.pid;
@@ -447,7 +434,7 @@ class TraceGenerator {
       return;
     }
     if (s.borrowed) {
-      if (s.driver == 0 && rng_.Chance(0.5)) {  // keep it past the callback
+      if (s.driver == 0 && rng_.Chance(500)) {  // keep it past the callback
         s.driver += 1;
         return Emit(Base(Op::kInc, s), s);
       }
@@ -455,23 +442,22 @@ class TraceGenerator {
       return Emit(Base(Op::kUnborrow, s), s);
     }
     if (s.driver > 0) {
-      if (s.Refc() - 1 > 0 && rng_.Chance(0.3)) {
+      if (s.Refc() - 1 > 0 && rng_.Chance(300)) {
         s.driver -= 1;
         return Emit(Base(Op::kDec, s), s);
       }
       s.driver -= 1;
       return Emit(Base(Op::kFree, s), s);
     }
-    if (s.queue > 0 && rng_.Chance(0.7)) {
+    if (s.queue > 0 && rng_.Chance(700)) {
       s.queue -= 1;
       return Emit(Base(Op::kDeq, s), s);
     }
     if (ShadowProcess* p =
-            PickProcess(s, [](const ShadowProcess& q) { return q.msg > 0 || q.proc > 0; })) {
-      if (rng_.Chance(0.2)) return Exit(s, *p);
-      if (p->proc > 0) return Gc(s, *p);
-      p->msg -= 1;
-      p->proc += 1;
+            PickProcess(s, [](const ProcessCounts& q) { return q.msg > 0 || q.proc > 0; })) {
+      if (rng_.Chance(200)) return Exit(s, *p);
+      if (s.CountsOf(*p).proc > 0) return Gc(s, *p);
+      s.Receive(p->number);
       Event e = Base(Op::kReceive, s);
       e.actor = p->pid;
       return Emit(std::move(e), s);
@@ -487,7 +473,7 @@ class TraceGenerator {
   // The trace ends with nothing, `end`, `stop`, or `stop` and then the
   // processes releasing what they still hold.
   void Finish() {
-    const int how = static_cast<int>(rng_.In(0, 3));
+    const int how = static_cast<int>(rng_.Between(0, 3));
     if (how >= 2) {
       Event e;
       e.op = Op::kStop;
@@ -504,9 +490,9 @@ class TraceGenerator {
       for (Scenario& s : out_.scenarios) {
         while (s.Live()) {
           ShadowProcess* p =
-              PickProcess(s, [](const ShadowProcess& q) { return q.msg > 0 || q.proc > 0; });
+              PickProcess(s, [](const ProcessCounts& q) { return q.msg > 0 || q.proc > 0; });
           if (!p) break;
-          if (p->proc > 0) {
+          if (s.CountsOf(*p).proc > 0) {
             Gc(s, *p);
           } else {
             Exit(s, *p);
@@ -619,10 +605,10 @@ class FaultInjector {
       case Code::kLeak:
         return Leak();
       case Code::kDoubleFree:
-        return rng_.Chance(0.5) ? AfterEnd(code, kReleases.data(), kReleases.size())
+        return rng_.Chance(500) ? AfterEnd(code, kReleases.data(), kReleases.size())
                                 : FailedReleaseOnLive();
       case Code::kUseAfterFree:
-        return rng_.Chance(0.5) ? AfterEnd(code, kUses.data(), kUses.size()) : UseWithoutAccess();
+        return rng_.Chance(500) ? AfterEnd(code, kUses.data(), kUses.size()) : UseWithoutAccess();
       case Code::kMutateAfterOutput:
         return OnShared(code, Op::kWrite);
       case Code::kReallocShared:
@@ -755,7 +741,7 @@ class FaultInjector {
     if (ended.empty()) return std::nullopt;
     const Scenario& s = t_.scenarios[static_cast<size_t>(rng_.Pick(ended))];
     const size_t at = *s.end_event + 1;
-    const Op op = ops[static_cast<size_t>(rng_.In(0, static_cast<int64_t>(n) - 1))];
+    const Op op = ops[static_cast<size_t>(rng_.Between(0, static_cast<int64_t>(n) - 1))];
     Event e = Make(op, s.id, s);
     std::string how = "inserted " + std::string(trace::OpName(op)) + " after the id was freed";
     return Fault{code, InsertAt(at, {e}), at, s.id, how};
@@ -779,7 +765,7 @@ class FaultInjector {
     if (!site) return std::nullopt;
     const Scenario& s = ScenarioAt(*site);
     const BinId& id = t_.meta[*site].id;
-    const Op op = kNeedAccess[static_cast<size_t>(rng_.In(0, kNeedAccess.size() - 1))];
+    const Op op = kNeedAccess[static_cast<size_t>(rng_.Between(0, kNeedAccess.size() - 1))];
     const size_t at = *site + 1;
     // An op that takes a reference is applied after its use-after-free (model 1.1): the
     // release that balances it comes right after, so nothing else changes.
@@ -847,7 +833,7 @@ class FaultInjector {
     const Scenario& s = ScenarioAt(*site);
     const BinId& id = t_.meta[*site].id;
     Event observe = Make(Op::kObserve, id, s);
-    int64_t delta = rng_.In(-2, 2);
+    int64_t delta = rng_.Between(-2, 2);
     if (delta == 0) delta = 3;
     observe.refc = t_.meta[*site].refc + delta;
     const size_t at = *site + 1;
@@ -862,14 +848,14 @@ class FaultInjector {
         Op::kRealloc,  Op::kFree,    Op::kInc,    Op::kDec, Op::kObserve,
         Op::kWrite,    Op::kRead,    Op::kOutput, Op::kEnq, Op::kDeq,
         Op::kUnborrow, Op::kReceive, Op::kSend,   Op::kGc,  Op::kRead};
-    const Op op = kOps[static_cast<size_t>(rng_.In(0, kOps.size() - 1))];
-    const BinId fresh = rng_.Chance(0.5) ? BinId::Int(1'000'000) : BinId::Str("0xfeedface");
+    const Op op = kOps[static_cast<size_t>(rng_.Between(0, kOps.size() - 1))];
+    const BinId fresh = rng_.Chance(500) ? BinId::Int(1'000'000) : BinId::Str("0xfeedface");
     Event e = Make(op, fresh, t_.scenarios.front());
-    if (op == Op::kObserve) e.refc = rng_.In(1, 3);
+    if (op == Op::kObserve) e.refc = rng_.Between(1, 3);
     // Anywhere, but not after `end`.
     size_t room = t_.events.size();
     if (room > 0 && t_.events.back().op == Op::kEnd) --room;
-    const size_t at = static_cast<size_t>(rng_.In(0, static_cast<int64_t>(room)));
+    const size_t at = static_cast<size_t>(rng_.Between(0, static_cast<int64_t>(room)));
     return Fault{Code::kUnknownBinary, InsertAt(at, {e}), at, fresh,
                  "inserted " + std::string(trace::OpName(op)) + " on a never-seen id"};
   }
