@@ -1,0 +1,416 @@
+#include "tests/reference_model.h"
+
+#include <algorithm>
+
+namespace refctrace::reference {
+namespace {
+
+using model::Code;
+using trace::BinId;
+using trace::Event;
+using trace::Op;
+
+int64_t Total(const std::map<std::string, int64_t>& counts) {
+  int64_t sum = 0;
+  for (const auto& [pid, n] : counts)
+    sum += n;
+  return sum;
+}
+
+int64_t& Count(std::map<std::string, int64_t>& counts, const std::string& pid) {
+  return counts[pid];
+}
+
+}  // namespace
+
+int64_t ReferenceModel::Binary::Refc() const {
+  return driver + queue + vm + Total(msg) + Total(proc);
+}
+
+std::optional<int64_t> ReferenceModel::EmulatorCount(const BinId& id) const {
+  auto it = live_.find(id);
+  if (it == live_.end()) return std::nullopt;
+  return it->second.emulator;
+}
+
+void ReferenceModel::Report(Code code, const Event& e, const BinId& bin, uint32_t incarnation) {
+  ExpectedFinding f;
+  f.code = code;
+  f.severity = code == Code::kUnknownBinary ? model::Severity::kWarning : model::Severity::kError;
+  f.bin = bin;
+  f.incarnation = incarnation;
+  f.event = e.pos.index;
+  findings_.push_back(std::move(f));
+}
+
+// ---- the quarantine: the N most recently freed distinct ids ---------------
+
+bool ReferenceModel::Quarantined(const BinId& id) const {
+  return std::find(quarantine_.begin(), quarantine_.end(), id) != quarantine_.end();
+}
+
+void ReferenceModel::Unquarantine(const BinId& id) {
+  quarantine_.erase(std::remove(quarantine_.begin(), quarantine_.end(), id), quarantine_.end());
+}
+
+void ReferenceModel::Quarantine(const BinId& id) {
+  Unquarantine(id);
+  quarantine_.push_back(id);
+  while (quarantine_.size() > capacity_) {
+    // An id that left the quarantine counts as never seen: its numbers restart.
+    incarnations_.erase(quarantine_.front());
+    quarantine_.pop_front();
+  }
+}
+
+// ---- lifecycle ------------------------------------------------------------
+
+ReferenceModel::Binary& ReferenceModel::Start(const Event& e, const BinId& id, bool adopted) {
+  Unquarantine(id);
+  Binary b;
+  b.adopted = adopted;
+  b.size = e.size;
+  b.start_event = e.pos.index;
+  b.incarnation = ++incarnations_[id];
+  b.live_since = ++serial_;
+  live_[id] = std::move(b);
+  return live_[id];
+}
+
+void ReferenceModel::EndIfUnheld(const BinId& id) {
+  auto it = live_.find(id);
+  if (it == live_.end() || it->second.Refc() != 0 || it->second.borrowed) return;
+  live_.erase(it);
+  Quarantine(id);
+}
+
+// Binaries freed by one event (exit, stop) enter the quarantine in the order
+// in which they became live.
+void ReferenceModel::EndUnheldInLiveOrder() {
+  std::vector<std::pair<uint64_t, BinId>> ending;
+  for (const auto& [id, b] : live_) {
+    if (b.Refc() == 0 && !b.borrowed) ending.emplace_back(b.live_since, id);
+  }
+  std::sort(ending.begin(), ending.end());
+  for (const auto& [since, id] : ending)
+    EndIfUnheld(id);
+}
+
+// ---- events ---------------------------------------------------------------
+
+void ReferenceModel::Apply(const Event& e) {
+  const bool stop_came_last = stop_came_last_;
+  stop_came_last_ = e.op == Op::kStop;
+  switch (e.op) {
+    case Op::kExit:
+      return Exit(e.actor);
+    case Op::kStop:
+      return StopPass();
+    case Op::kEnd:
+      ended_ = true;
+      if (!stop_came_last) StopPass();
+      return;
+    default:
+      break;
+  }
+  if (live_.count(e.bin)) {
+    const uint32_t incarnation_at_bin = live_[e.bin].incarnation;
+    const BinId id = e.bin;
+    const bool raised = OnLive(e);
+    if (!raised) CompareRefc(e, incarnation_at_bin);
+    // The binary may have moved: whatever is live at bin or new_bin ends when unheld.
+    EndIfUnheld(id);
+    if (e.new_bin.present()) EndIfUnheld(e.new_bin);
+    return;
+  }
+  if (e.op == Op::kAlloc || e.op == Op::kBorrow) return StartFresh(e);
+  if (Quarantined(e.bin)) return OnFreed(e);
+  Adopt(e);
+}
+
+// alloc or borrow of an id that is not live (quarantined or never seen).
+void ReferenceModel::StartFresh(const Event& e) {
+  Binary& b = Start(e, e.bin, /*adopted=*/false);
+  if (e.op == Op::kAlloc) {
+    b.driver = 1;
+    b.emulator = 1;
+    CompareRefc(e, b.incarnation);
+    return;
+  }
+  // On a new incarnation `refc` sets the count instead of checking it.
+  b.borrowed = true;
+  b.vm = e.refc.value_or(1);
+  b.emulator = b.vm;
+}
+
+// A release or a use of a freed id; nothing changes.
+void ReferenceModel::OnFreed(const Event& e) {
+  const uint32_t incarnation = incarnations_[e.bin];
+  switch (e.op) {
+    case Op::kFree:
+    case Op::kDec:
+    case Op::kGc:
+    case Op::kDeq:
+      return Report(Code::kDoubleFree, e, e.bin, incarnation);
+    default:
+      return Report(Code::kUseAfterFree, e, e.bin, incarnation);
+  }
+}
+
+// An op on a never-seen id: a warning, then the least holders that make the
+// op legal, the op, the recorded count's surplus as `vm`, the zero check.
+void ReferenceModel::Adopt(const Event& e) {
+  Binary& b = Start(e, e.bin, /*adopted=*/true);
+  Report(Code::kUnknownBinary, e, e.bin, b.incarnation);
+  const uint32_t incarnation_at_bin = b.incarnation;
+  switch (e.op) {
+    case Op::kGc:
+      Count(b.proc, e.actor) = static_cast<int64_t>(e.count);
+      break;
+    case Op::kSend:
+      Count(b.proc, e.actor) = 1;
+      break;
+    case Op::kDeq:
+      b.queue = 1;
+      break;
+    case Op::kUnborrow:
+      b.vm = 1;
+      break;
+    case Op::kReceive:
+      break;
+    default:  // driver ops, observe included
+      b.driver = 1;
+      break;
+  }
+  b.emulator = b.Refc();
+  const BinId id = e.bin;
+  const bool raised = OnLive(e);
+  // Where the adopted binary lives after the op (a realloc may move it).
+  const BinId& now = e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : id;
+  auto it = live_.find(now);
+  if (it != live_.end() && e.refc) {
+    Binary& after = it->second;
+    const int64_t surplus = *e.refc - after.emulator;
+    if (surplus > 0) {
+      after.vm += surplus;
+      after.emulator += surplus;
+    }
+  }
+  // unknown-binary is a warning, not a rule diagnostic: the count is compared.
+  if (!raised) CompareRefc(e, incarnation_at_bin);
+  EndIfUnheld(id);
+  if (e.new_bin.present()) EndIfUnheld(e.new_bin);
+}
+
+// An op that takes a reference: counted on the holder and the emulator.
+void ReferenceModel::TakeReference(Binary& b, int64_t* counter) {
+  *counter += 1;
+  b.emulator += 1;
+}
+
+bool ReferenceModel::OnLive(const Event& e) {
+  const BinId id = e.bin;
+  Binary& b = live_[id];
+  switch (e.op) {
+    case Op::kAlloc: {
+      // The old incarnation is abandoned silently; a new one starts here.
+      // The id stays live: for the order of quarantining it became live
+      // when it was first allocated, not now.
+      Report(Code::kAllocLive, e, id, b.incarnation);
+      const uint64_t live_since = b.live_since;
+      live_.erase(id);
+      Binary& fresh = Start(e, id, /*adopted=*/false);
+      fresh.driver = 1;
+      fresh.emulator = 1;
+      fresh.live_since = live_since;
+      return true;
+    }
+    case Op::kRealloc: {
+      if (!b.Access()) {
+        Report(Code::kUseAfterFree, e, id, b.incarnation);
+        return true;
+      }
+      if (b.borrowed || b.Refc() != b.driver) {
+        Report(Code::kReallocShared, e, id, b.incarnation);
+        return true;
+      }
+      if (e.size) b.size = e.size;
+      if (!e.new_bin.present() || e.new_bin == id) return false;
+      bool raised = false;
+      Binary moving = std::move(b);
+      live_.erase(id);
+      if (live_.count(e.new_bin)) {
+        Report(Code::kAllocLive, e, e.new_bin, live_[e.new_bin].incarnation);
+        live_.erase(e.new_bin);
+        raised = true;
+      }
+      Unquarantine(e.new_bin);
+      moving.incarnation = ++incarnations_[e.new_bin];
+      moving.live_since = ++serial_;
+      live_[e.new_bin] = std::move(moving);
+      Quarantine(id);
+      return raised;
+    }
+    case Op::kFree:
+    case Op::kDec: {
+      b.emulator -= 1;  // the emulator decrements anyway
+      if (b.driver < 1) {
+        Report(Code::kDoubleFree, e, id, b.incarnation);
+        return true;
+      }
+      b.driver -= 1;
+      if (e.op == Op::kDec && b.Refc() == 0 && !b.adopted) {
+        Report(Code::kDecToZero, e, id, b.incarnation);
+        return true;
+      }
+      return false;
+    }
+    case Op::kInc:
+    case Op::kEnq: {
+      // Taking a reference without access is reported once and then applied:
+      // the emulator did take it.
+      bool raised = false;
+      if (!b.Access()) {
+        Report(Code::kUseAfterFree, e, id, b.incarnation);
+        if (!apply_unheld_takes_) return true;
+        raised = true;
+      }
+      TakeReference(b, e.op == Op::kInc ? &b.driver : &b.queue);
+      return raised;
+    }
+    case Op::kOutput: {
+      bool raised = false;
+      if (!b.Access()) {
+        Report(Code::kUseAfterFree, e, id, b.incarnation);
+        if (!apply_unheld_takes_) return true;
+        raised = true;
+      }
+      if (!e.copied && !exited_.count(e.to)) TakeReference(b, &Count(b.msg, e.to));
+      return raised;
+    }
+    case Op::kObserve:
+      return false;
+    case Op::kWrite:
+      if (!b.Access()) {
+        Report(Code::kUseAfterFree, e, id, b.incarnation);
+        return true;
+      }
+      if (b.borrowed || b.Refc() != b.driver) {
+        Report(Code::kMutateAfterOutput, e, id, b.incarnation);
+        return true;
+      }
+      return false;
+    case Op::kRead:
+      if (!b.Access()) {
+        Report(Code::kUseAfterFree, e, id, b.incarnation);
+        return true;
+      }
+      return false;
+    case Op::kDeq:
+      b.emulator -= 1;
+      if (b.queue < 1) {
+        Report(Code::kDoubleFree, e, id, b.incarnation);
+        return true;
+      }
+      b.queue -= 1;
+      return false;
+    case Op::kBorrow:
+      b.borrowed = true;
+      return false;
+    case Op::kUnborrow:
+      b.borrowed = false;
+      return false;
+    case Op::kReceive:
+      if (Count(b.msg, e.actor) >= 1) {
+        Count(b.msg, e.actor) -= 1;
+        Count(b.proc, e.actor) += 1;
+      } else {
+        TakeReference(b, &Count(b.proc, e.actor));  // an untraced send
+      }
+      return false;
+    case Op::kSend:
+      if (Count(b.proc, e.actor) == 0) {
+        if (Count(b.msg, e.actor) >= 1) {  // an untraced receive
+          Count(b.msg, e.actor) -= 1;
+          Count(b.proc, e.actor) += 1;
+        } else {  // an untraced path
+          TakeReference(b, &Count(b.proc, e.actor));
+        }
+      }
+      if (!e.copied && !exited_.count(e.to)) TakeReference(b, &Count(b.msg, e.to));
+      return false;
+    case Op::kGc: {
+      const int64_t n = static_cast<int64_t>(e.count);
+      b.emulator -= n;
+      if (Count(b.proc, e.actor) >= n) {
+        Count(b.proc, e.actor) -= n;
+      } else if (b.vm >= n) {
+        b.vm -= n;
+      } else {
+        Report(Code::kDoubleFree, e, id, b.incarnation);
+        return true;
+      }
+      return false;
+    }
+    case Op::kStop:
+    case Op::kExit:
+    case Op::kEnd:
+      break;
+  }
+  return false;
+}
+
+// Rule 5: the recorded count against the emulator's, after the op. A
+// mismatch resets the model's idea of the emulator's count to the record.
+void ReferenceModel::CompareRefc(const Event& e, uint32_t incarnation_at_bin) {
+  if (!e.refc) return;
+  const BinId& now = e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : e.bin;
+  auto it = live_.find(now);
+  if (it == live_.end()) return;
+  if (it->second.emulator == *e.refc) return;
+  Report(Code::kRefcMismatch, e, e.bin, incarnation_at_bin);
+  it->second.emulator = *e.refc;
+}
+
+void ReferenceModel::Exit(const std::string& pid) {
+  exited_.insert(pid);
+  for (auto& [id, b] : live_) {
+    const int64_t dropped = Count(b.msg, pid) + Count(b.proc, pid);
+    b.msg.erase(pid);
+    b.proc.erase(pid);
+    b.emulator -= dropped;
+  }
+  EndUnheldInLiveOrder();
+}
+
+void ReferenceModel::StopPass() {
+  std::vector<std::pair<uint64_t, BinId>> order;
+  for (const auto& [id, b] : live_)
+    order.emplace_back(b.live_since, id);
+  std::sort(order.begin(), order.end());
+  for (const auto& [since, id] : order) {
+    Binary& b = live_[id];
+    b.emulator -= b.queue;
+    b.queue = 0;
+    if (b.driver >= 1) {
+      if (!b.adopted) {
+        ExpectedFinding f;
+        f.code = Code::kLeak;
+        f.severity = model::Severity::kError;
+        f.bin = id;
+        f.incarnation = b.incarnation;
+        f.event = b.start_event;
+        f.size = b.size;
+        findings_.push_back(std::move(f));
+      }
+      b.driver = 0;  // written off; the emulator keeps them
+    }
+  }
+  EndUnheldInLiveOrder();
+}
+
+void ReferenceModel::Finish() {
+  if (!ended_ && !stop_came_last_) StopPass();
+}
+
+}  // namespace refctrace::reference
