@@ -422,6 +422,99 @@ bool SeveralFaultsOnOneBinary(const DifferentialCase& c) {
   return false;
 }
 
+// A trace written by hand, one event per line (no header), for the
+// reference's own tests.
+DifferentialCase Parse(const std::string& lines, size_t quarantine = 1'000'000) {
+  auto reader = trace::TraceReader::FromString("{\"refctrace\":1}\n" + lines);
+  DifferentialCase c;
+  c.quarantine = quarantine;
+  Event e;
+  while (reader->Next(&e) == trace::ReadStatus::kEvent)
+    c.events.push_back(e);
+  REQUIRE(reader->error().message.empty());
+  return c;
+}
+
+std::vector<std::string> Expected(std::vector<std::string> findings) {
+  std::sort(findings.begin(), findings.end());
+  return findings;
+}
+
+// The oracle itself, on the shortest traces of issue 16's seven departures,
+// whose right answers the issue states.
+TEST_CASE("reference model: the seven departures of issue 16 get the contract's answers") {
+  SUBCASE("a double free after ids were reused in a quarantine of 2") {
+    const Outcome o = RunReference(Parse(
+        R"({"op":"alloc","bin":"a"}
+{"op":"free","bin":"a"}
+{"op":"alloc","bin":"b"}
+{"op":"free","bin":"b"}
+{"op":"alloc","bin":"b"}
+{"op":"alloc","bin":"c"}
+{"op":"free","bin":"c"}
+{"op":"free","bin":"a"}
+{"op":"free","bin":"b"}
+)",
+        2));
+    CHECK(o.findings == Expected({"7 double-free \"a\"#1 error"}));
+  }
+  SUBCASE("a realloc that broke a rule does not move") {
+    const Outcome o = RunReference(Parse(
+        R"({"op":"alloc","bin":"a","size":100}
+{"op":"output","bin":"a","to":"<0.1.0>"}
+{"op":"realloc","bin":"a","new_bin":"b","size":200}
+{"op":"free","bin":"a"}
+)"));
+    CHECK(o.findings == Expected({"2 realloc-shared \"a\"#1 error"}));
+  }
+  SUBCASE("a failed realloc keeps the size") {
+    const Outcome o = RunReference(Parse(
+        R"({"op":"borrow","bin":"a"}
+{"op":"inc","bin":"a"}
+{"op":"realloc","bin":"a","size":5000}
+{"op":"unborrow","bin":"a"}
+)"));
+    CHECK(o.findings ==
+          Expected({"0 leak \"a\"#1 error size=?", "2 realloc-shared \"a\"#1 error"}));
+  }
+  SUBCASE("no refc comparison after alloc-live") {
+    const Outcome o = RunReference(Parse(
+        R"({"op":"alloc","bin":"b"}
+{"op":"realloc","bin":"a","new_bin":"b","refc":0}
+{"op":"free","bin":"b"}
+)"));
+    CHECK(o.findings ==
+          Expected({"1 alloc-live \"b\"#1 error", "1 unknown-binary \"a\"#1 warning"}));
+  }
+  SUBCASE("the incarnation number of the id the finding names") {
+    const Outcome o = RunReference(Parse(
+        R"({"op":"alloc","bin":"b"}
+{"op":"free","bin":"b"}
+{"op":"alloc","bin":"a"}
+{"op":"realloc","bin":"a","new_bin":"b","refc":3}
+{"op":"free","bin":"b"}
+)"));
+    CHECK(o.findings == Expected({"3 refc-mismatch \"a\"#1 error"}));
+  }
+  SUBCASE("huge counts compared exactly") {
+    const Outcome o = RunReference(Parse(
+        R"({"op":"borrow","bin":"a","refc":1152921504606846976}
+{"op":"observe","bin":"a","refc":1152921504606846976}
+)"));
+    CHECK(o.findings.empty());
+  }
+  SUBCASE("a negative count is an input error at its line") {
+    // Built in memory: the reader refuses it once the input rule is in place.
+    DifferentialCase c = Parse(R"({"op":"borrow","bin":"a","refc":1}
+{"op":"inc","bin":"a"}
+)");
+    c.events[0].refc = -1;
+    const Outcome o = RunReference(c);
+    CHECK(o.findings.empty());
+    CHECK(o.error_line == 2u);
+  }
+}
+
 TEST_CASE("differential: refctrace and the reference model agree on traces with many faults") {
   const uint64_t seed = EnvNumber("REFCTRACE_DIFFERENTIAL_SEED", kDefaultSeed);
   const uint64_t cases = EnvNumber("REFCTRACE_DIFFERENTIAL_CASES", kDefaultCases);
@@ -431,8 +524,9 @@ TEST_CASE("differential: refctrace and the reference model agree on traces with 
   const uint64_t last = only && *only ? first + 1 : cases;
 
   std::map<Code, uint64_t> expected_codes;
-  uint64_t events = 0, several = 0, input_errors = 0, differences = 0;
+  uint64_t traces = 0, events = 0, several = 0, input_errors = 0, differences = 0;
   for (uint64_t n = first; n < last; ++n) {
+    ++traces;
     SplitMix64 rng(seed * 1'000'003 + n);
     const DifferentialCase c = FaultyTraceGenerator(rng).Generate();
     events += c.events.size();
@@ -455,8 +549,8 @@ TEST_CASE("differential: refctrace and the reference model agree on traces with 
                OutcomeText(RunReference(small)), "refctrace:\n", OutcomeText(RunRefctrace(small)));
     if (!report_all) break;
   }
-  MESSAGE("differential: seed ", seed, ", ", last - first, " traces, ", events, " events, ",
-          several, " with two or more errors on one binary, ", input_errors,
+  MESSAGE("differential: seed ", seed, ", ", traces, " traces, ", events, " events, ", several,
+          " with two or more errors on one binary, ", input_errors,
           " cut short by an input error, ", differences, " disagreements");
   // One case, or a run cut short at its first difference, need not cover everything.
   if ((only && *only) || (differences > 0 && !report_all)) return;
