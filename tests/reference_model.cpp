@@ -213,16 +213,14 @@ bool ReferenceModel::OnLive(const Event& e) {
   Binary& b = live_[id];
   switch (e.op) {
     case Op::kAlloc: {
-      // The old incarnation is abandoned silently; a new one starts here.
-      // The id stays live: for the order of quarantining it became live
-      // when it was first allocated, not now.
+      // The old incarnation is abandoned silently; a new one starts here,
+      // and for the order of quarantining the id became live here
+      // (decision 46), as when a moving realloc lands on a live id.
       Report(Code::kAllocLive, e, id, b.incarnation);
-      const uint64_t live_since = b.live_since;
       live_.erase(id);
       Binary& fresh = Start(e, id, /*adopted=*/false);
       fresh.driver = 1;
       fresh.emulator = 1;
-      fresh.live_since = live_since;
       return true;
     }
     case Op::kRealloc: {
