@@ -254,7 +254,7 @@ int RunCheck(const CheckOptions& opts) {
 
 std::function<int()> SetupCheck(CLI::App& sub) {
   auto opts = std::make_shared<CheckOptions>();
-  sub.add_option("traces", opts->traces,
+  sub.add_option("TRACE", opts->traces,
                  "Trace files (NDJSON or JSON) or directories of them; - reads standard input")
       ->required();
   AddWordOption(sub, "--format", &opts->format, kFormatWords,

@@ -42,7 +42,7 @@ int RunExplain(const std::string& code_name) {
 
 std::function<int()> SetupExplain(CLI::App& sub) {
   auto code = std::make_shared<std::string>();
-  sub.add_option("code", *code, "Diagnostic code, e.g. double-free; none lists them all");
+  sub.add_option("CODE", *code, "Diagnostic code, e.g. double-free; none lists them all");
   return [code] { return RunExplain(*code); };
 }
 

@@ -4,10 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/input_list.h"
 #include "cli/lifetimes.h"
 #include "cli/output_file.h"
 #include "cli/word_option.h"
@@ -37,6 +39,16 @@ int RunGraph(const GraphOptions& opts) {
   render::GraphFormat format = render::GraphFormat::kDot;
   if (opts.format_given) {
     format = opts.format;
+    // PNG bytes in a file named .svg help nobody: a format and a file name that disagree are
+    // refused rather than one silently winning.
+    if (auto from_path = render::GraphFormatFromPath(opts.output);
+        from_path && *from_path != format) {
+      std::cerr << "refctrace: error: --format " << render::GraphFormatName(format)
+                << " does not match -o " << opts.output << " (named as "
+                << render::GraphFormatName(*from_path)
+                << "); make them agree, or leave out --format\n";
+      return kExitInputError;
+    }
   } else if (!opts.output.empty()) {
     auto from_path = render::GraphFormatFromPath(opts.output);
     if (!from_path) {
@@ -48,6 +60,11 @@ int RunGraph(const GraphOptions& opts) {
   }
   if (format == render::GraphFormat::kPng && opts.output.empty() && isatty(STDOUT_FILENO)) {
     std::cerr << "refctrace: error: not writing PNG to a terminal; give -o FILE.png\n";
+    return kExitInputError;
+  }
+
+  if (std::optional<std::string> refused = RefuseDirectoryTrace(opts.trace, "graph")) {
+    std::cerr << "refctrace: error: " << *refused << "\n";
     return kExitInputError;
   }
 
@@ -77,6 +94,9 @@ int RunGraph(const GraphOptions& opts) {
   CollectedLifetimes collected = CollectLifetimes(opts.trace, request, model_options);
   const render::InputReport& report = collected.report;
   if (report.error) render::RenderInputError(opts.trace, *report.error, err_style, std::cerr);
+  if (report.error && collected.lifetimes.empty()) {
+    return kExitInputError;  // nothing read to draw: no empty picture is written
+  }
   if (collected.lifetimes.empty() && !opts.bins.empty()) {
     std::cerr << "refctrace: error: no binary in " << opts.trace << " matches";
     for (const std::string& bin : opts.bins)
@@ -119,7 +139,7 @@ int RunGraph(const GraphOptions& opts) {
 
 std::function<int()> SetupGraph(CLI::App& sub) {
   auto opts = std::make_shared<GraphOptions>();
-  sub.add_option("trace", opts->trace, "Trace file (NDJSON or JSON); - reads standard input")
+  sub.add_option("TRACE", opts->trace, "Trace file (NDJSON or JSON); - reads standard input")
       ->required();
   sub.add_option("-o,--output", opts->output, "Write the picture here (default: standard output)");
   CLI::Option* format = AddWordOption(sub, "--format", &opts->format, render::kGraphFormatWords,

@@ -47,4 +47,12 @@ InputList ExpandInputs(const std::vector<std::string>& args) {
   return list;
 }
 
+std::optional<std::string> RefuseDirectoryTrace(const std::string& path, std::string_view command) {
+  std::error_code ec;
+  if (path == "-" || !fs::is_directory(path, ec)) return std::nullopt;
+  return path + " is a directory: " + std::string(command) +
+         " reads one trace; name a file in it (refctrace check " + path +
+         " checks every trace in it)";
+}
+
 }  // namespace refctrace::cli

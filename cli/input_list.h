@@ -2,7 +2,9 @@
 // standard input, and directories expanded to the traces inside them.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trace/input_error.h"
@@ -22,5 +24,10 @@ struct InputList {
 // on the file system's listing order. Anything else (including paths that do
 // not exist) is passed through and reported when it is opened.
 InputList ExpandInputs(const std::vector<std::string>& args);
+
+// `graph` and `show` draw one trace: a directory is refused before anything is
+// read or written, with a message that says what to do instead. Empty when
+// `path` is not a directory.
+std::optional<std::string> RefuseDirectoryTrace(const std::string& path, std::string_view command);
 
 }  // namespace refctrace::cli

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/input_list.h"
 #include "cli/lifetimes.h"
 #include "cli/terminal.h"
 #include "render/lifetime_graph.h"
@@ -40,6 +41,10 @@ int RunShow(const ShowOptions& opts) {
   model::ModelOptions model_options;
   model_options.quarantine_capacity = opts.quarantine;
 
+  if (std::optional<std::string> refused = RefuseDirectoryTrace(opts.trace, "show")) {
+    std::cerr << "refctrace: error: " << *refused << "\n";
+    return kExitInputError;
+  }
   CollectedLifetimes collected = CollectLifetimes(opts.trace, request, model_options);
   const render::InputReport& report = collected.report;
   render::RenderShow(report, collected.lifetimes, out_style, std::cout);
@@ -67,7 +72,7 @@ int RunShow(const ShowOptions& opts) {
 
 std::function<int()> SetupShow(CLI::App& sub) {
   auto opts = std::make_shared<ShowOptions>();
-  sub.add_option("trace", opts->trace, "Trace file (NDJSON or JSON); - reads standard input")
+  sub.add_option("TRACE", opts->trace, "Trace file (NDJSON or JSON); - reads standard input")
       ->required();
   sub.add_option("--bin", opts->bins,
                  "The binary to show (every incarnation), or ID#N for its N-th incarnation; "

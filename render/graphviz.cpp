@@ -608,6 +608,13 @@ void CaptureGraphvizMessages() {
   agseterrf(CollectMessage);
 }
 
+std::string_view GraphFormatName(GraphFormat format) {
+  for (const auto& [word, f] : kGraphFormatWords) {
+    if (f == format) return word;
+  }
+  return "?";
+}
+
 std::optional<GraphFormat> GraphFormatFromName(std::string_view name) {
   for (const auto& [word, format] : kGraphFormatWords) {
     if (word == name) return format;

@@ -24,6 +24,8 @@ inline const std::vector<std::pair<std::string, GraphFormat>> kGraphFormatWords 
     {"svg", GraphFormat::kSvg},
     {"png", GraphFormat::kPng}};
 
+// The format's usual name: "dot", "svg" or "png".
+std::string_view GraphFormatName(GraphFormat format);
 // "dot" (or "gv"), "svg", "png".
 std::optional<GraphFormat> GraphFormatFromName(std::string_view name);
 // From a file name's extension: "out.svg" -> kSvg. Nothing when unknown.
