@@ -21,6 +21,7 @@
 #include "cli/standard_output.h"
 #include "cli/terminal.h"
 #include "cli/word_option.h"
+#include "model/wording.h"
 #include "render/github_renderer.h"
 #include "render/json_renderer.h"
 #include "render/sarif_renderer.h"
@@ -155,6 +156,7 @@ class CheckRun {
     if (report.error && !github_) {
       render::RenderInputError(report.path, *report.error, err_style_, std::cerr);
     }
+    WarnIfNoDriverEvent(report);
     if (!opts_.graph_dir.empty() &&
         !WriteFindingGraphs(report, opts_.graph_dir, several_, model_options_,
                             text_ ? std::cout : std::cerr, std::cerr)) {
@@ -193,10 +195,28 @@ class CheckRun {
                            opts_.write_baseline)) {
       failed_ = true;
     }
-    return CheckExitStatus(totals, opts_.fail_on, arguments_failed || failed_);
+    const int status = CheckExitStatus(totals, opts_.fail_on, arguments_failed || failed_);
+    if (status == kExitClean && unrecorded_driver_ && opts_.fail_on == FailOn::kWarning) {
+      return kExitFindings;
+    }
+    return status;
   }
 
  private:
+  // A trace of process events without one driver event passes with no finding, yet says
+  // nothing about the driver: its calls were not recorded. Said on stderr for every format;
+  // it fails the run under --fail-on warning.
+  void WarnIfNoDriverEvent(const render::InputReport& report) {
+    if (!report.complete || report.stats.driver_events != 0 || report.stats.process_events == 0)
+      return;
+    unrecorded_driver_ = true;
+    std::cerr << (report.path == "-" ? "standard input" : report.path)
+              << ": warning: no driver event in " << model::Plural(report.stats.events, "event")
+              << ": the driver's calls were not recorded (build the driver with -DREFCTRACE and "
+                 "include refctrace_recorder.h in every file that calls erl_driver's binary "
+                 "functions)\n";
+  }
+
   void RenderSarif() {
     render::SarifOptions sarif;
     sarif.tool_version = kVersion;
@@ -221,6 +241,7 @@ class CheckRun {
   render::RunReport run_;
   std::vector<render::InputReport> unbaselined_;  // for --write-baseline
   bool failed_ = false;                           // a graph or the baseline could not be written
+  bool unrecorded_driver_ = false;                // an input had no driver event
 };
 
 int RunCheck(const CheckOptions& opts) {

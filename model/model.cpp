@@ -151,6 +151,8 @@ void Model::Apply(const Event& e) {
 
 void Model::ApplyEvent(const Event& e) {
   ++events_;
+  driver_events_ += trace::IsDriverOp(e.op);
+  process_events_ += trace::IsProcessOp(e.op);
   cur_.actor = e.actor.empty() && trace::IsDriverOp(e.op) ? driver_ref_
                                                           : strings_.Intern(e.EffectiveActor());
   cur_.to = e.op == Op::kRealloc && e.new_bin.present() ? strings_.Intern(e.new_bin.ToDisplay())
@@ -901,6 +903,8 @@ std::string Model::DescribeHolders(const Incarnation& inc) const {
 ModelStats Model::Stats() const {
   ModelStats stats;
   stats.events = events_;
+  stats.driver_events = driver_events_;
+  stats.process_events = process_events_;
   stats.binaries = binaries_;
   stats.leaked_bytes = leaked_bytes_;
   for (const Incarnation& inc : slots_) {

@@ -36,6 +36,8 @@ struct ModelOptions {
 // Figures for the summary line; complete once Finish() has run.
 struct ModelStats {
   uint64_t events = 0;
+  uint64_t driver_events = 0;      // events the driver performed (IsDriverOp)
+  uint64_t process_events = 0;     // events a process performed (IsProcessOp)
   uint64_t binaries = 0;           // incarnations started (moves by realloc excluded)
   uint64_t live = 0;               // incarnations not freed
   uint64_t leaked_bytes = 0;       // sizes of leaked incarnations
@@ -226,6 +228,8 @@ class Model {
   std::unordered_set<StrRef> exited_;
 
   uint64_t events_ = 0;
+  uint64_t driver_events_ = 0;
+  uint64_t process_events_ = 0;
   uint64_t binaries_ = 0;
   uint64_t leaked_bytes_ = 0;
   std::optional<std::string> limit_reached_;
