@@ -195,26 +195,15 @@ class CheckRun {
                            opts_.write_baseline)) {
       failed_ = true;
     }
-    const int status = CheckExitStatus(totals, opts_.fail_on, arguments_failed || failed_);
-    if (status == kExitClean && unrecorded_driver_ && opts_.fail_on == FailOn::kWarning) {
-      return kExitFindings;
-    }
-    return status;
+    return CheckExitStatus(totals, opts_.fail_on, arguments_failed || failed_);
   }
 
  private:
-  // A trace of process events without one driver event passes with no finding, yet says
-  // nothing about the driver: its calls were not recorded. Said on stderr for every format;
-  // it fails the run under --fail-on warning.
+  // Said on stderr for every format (the text, JSON and SARIF documents carry it too).
   void WarnIfNoDriverEvent(const render::InputReport& report) {
-    if (!report.complete || report.stats.driver_events != 0 || report.stats.process_events == 0)
-      return;
-    unrecorded_driver_ = true;
+    if (!render::DriverUnrecorded(report)) return;
     std::cerr << (report.path == "-" ? "standard input" : report.path)
-              << ": warning: no driver event in " << model::Plural(report.stats.events, "event")
-              << ": the driver's calls were not recorded (build the driver with -DREFCTRACE and "
-                 "include refctrace_recorder.h in every file that calls erl_driver's binary "
-                 "functions)\n";
+              << ": warning: " << render::DriverUnrecordedText(report) << "\n";
   }
 
   void RenderSarif() {
@@ -241,7 +230,6 @@ class CheckRun {
   render::RunReport run_;
   std::vector<render::InputReport> unbaselined_;  // for --write-baseline
   bool failed_ = false;                           // a graph or the baseline could not be written
-  bool unrecorded_driver_ = false;                // an input had no driver event
 };
 
 int RunCheck(const CheckOptions& opts) {

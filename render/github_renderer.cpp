@@ -85,6 +85,10 @@ void RenderGithubInput(const InputReport& input, std::ostream& out) {
                    "refctrace " + std::string(model::CodeName(f.code)))
         << GithubEscapeData(message) << "\n";
   }
+  if (DriverUnrecorded(input)) {
+    out << Command("warning", Where("", input.path, 0), "refctrace: no driver event")
+        << GithubEscapeData(input.path + ": " + DriverUnrecordedText(input)) << "\n";
+  }
   if (input.error) {
     out << Command("error", Where("", input.path, input.error->line, input.error->column),
                    "refctrace input error")

@@ -74,6 +74,7 @@ void RenderJson(const RunReport& run, std::ostream& out) {
     const Totals counts = InputTotals(input);
     ji["errors"] = counts.errors;
     ji["warnings"] = counts.warnings;
+    if (counts.unrecorded_driver) ji["unrecorded_driver"] = true;
     if (input.error) {
       Json e;
       if (input.error->line) e["line"] = input.error->line;
@@ -95,6 +96,8 @@ void RenderJson(const RunReport& run, std::ostream& out) {
                          {"held_by_processes", totals.held_by_processes},
                          {"suppressed", totals.suppressed},
                          {"baselined", totals.baselined}};
+  // Only when it happened: most runs record their driver.
+  if (totals.unrecorded_driver) root["summary"]["unrecorded_driver"] = totals.unrecorded_driver;
   if (!run.suppressions.empty()) {
     Json uses = Json::array();
     for (const SuppressionUse& use : run.suppressions) {

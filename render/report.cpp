@@ -1,6 +1,18 @@
 #include "render/report.h"
 
+#include "model/wording.h"
+
 namespace refctrace::render {
+
+bool DriverUnrecorded(const InputReport& input) {
+  return input.complete && input.stats.driver_events == 0 && input.stats.process_events != 0;
+}
+
+std::string DriverUnrecordedText(const InputReport& input) {
+  return "no driver event in " + model::Plural(input.stats.events, "event") +
+         ": the driver's calls were not recorded (build the driver with -DREFCTRACE and include "
+         "refctrace_recorder.h in every file that calls erl_driver's binary functions)";
+}
 
 Totals InputTotals(const InputReport& input) {
   Totals t;
@@ -15,6 +27,8 @@ Totals InputTotals(const InputReport& input) {
   t.input_errors = input.error ? 1 : 0;
   t.suppressed = input.suppressed;
   t.baselined = input.baselined;
+  t.unrecorded_driver = DriverUnrecorded(input) ? 1 : 0;
+  t.warnings += t.unrecorded_driver;
   return t;
 }
 
@@ -31,6 +45,7 @@ Totals ComputeTotals(const std::vector<InputReport>& inputs) {
     sum.events += t.events;
     sum.suppressed += t.suppressed;
     sum.baselined += t.baselined;
+    sum.unrecorded_driver += t.unrecorded_driver;
   }
   return sum;
 }

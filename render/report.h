@@ -47,7 +47,15 @@ struct Totals {
   uint64_t events = 0;
   uint64_t suppressed = 0;
   uint64_t baselined = 0;
+  uint64_t unrecorded_driver = 0;  // inputs with process events and no driver event
 };
+
+// An input read to its end that has process events and not one driver event:
+// it passes with no finding, yet says nothing about the driver, whose calls
+// were not recorded. A warning about the input, counted with the warnings.
+bool DriverUnrecorded(const InputReport& input);
+// The sentence every format uses for it (without the input's name).
+std::string DriverUnrecordedText(const InputReport& input);
 
 Totals InputTotals(const InputReport& input);
 Totals ComputeTotals(const std::vector<InputReport>& inputs);

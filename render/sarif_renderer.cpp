@@ -190,6 +190,10 @@ SarifCuts RenderSarif(const RunReport& run, const SarifOptions& options, std::os
       }
       notifications.push_back(std::move(n));
     }
+    if (DriverUnrecorded(input)) {
+      notifications.push_back(
+          Notification("warning", input.path + ": " + DriverUnrecordedText(input)));
+    }
     for (const model::Finding& f : input.findings) {
       if (emitted == options.limits.max_results) {
         ++cuts.results_dropped;

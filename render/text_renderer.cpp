@@ -109,6 +109,9 @@ std::string FactsText(const Totals& totals) {
     s += "; " + std::to_string(totals.suppressed) + " suppressed, " +
          std::to_string(totals.baselined) + " in the baseline";
   }
+  if (totals.unrecorded_driver) {
+    s += "; " + Plural(totals.unrecorded_driver, "input") + " without driver events";
+  }
   return s;
 }
 
