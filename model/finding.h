@@ -42,6 +42,9 @@ struct Finding {
   std::string func;                // anchor's enclosing function; empty: unknown
   std::vector<std::string> stack;  // anchor call stack, innermost first
   std::string message;
+  // The port the finding concerns when it is not the default one (trace format 1.3): the
+  // anchor event's port for a driver event, else the binary's owner port.
+  std::string port;
   std::optional<uint64_t> size;  // the binary's size when known (leaked bytes)
   // The incarnation's events up to the anchor (for a leak: to the end); each
   // step says how many were left out before it.

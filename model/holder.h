@@ -11,7 +11,7 @@ namespace refctrace::model {
 
 enum class HolderKind : uint8_t {
   kDriver,    // references the driver owns
-  kQueue,     // references in the port's I/O queue
+  kQueue,     // references in the I/O queue of port `process` ("": the default port)
   kMessage,   // references in messages not yet received by `process`
   kHeap,      // references in the heap of `process`
   kEmulator,  // emulator references not attributed to a process
@@ -19,10 +19,10 @@ enum class HolderKind : uint8_t {
 
 struct Holder {
   HolderKind kind = HolderKind::kDriver;
-  std::string process;  // the pid for kMessage and kHeap; empty otherwise
+  std::string process;  // the pid for kMessage and kHeap, the port for kQueue; else empty
 
   static Holder Driver() { return {HolderKind::kDriver, {}}; }
-  static Holder Queue() { return {HolderKind::kQueue, {}}; }
+  static Holder Queue(std::string port = {}) { return {HolderKind::kQueue, std::move(port)}; }
   static Holder Emulator() { return {HolderKind::kEmulator, {}}; }
   static Holder Message(std::string pid) { return {HolderKind::kMessage, std::move(pid)}; }
   static Holder Heap(std::string pid) { return {HolderKind::kHeap, std::move(pid)}; }

@@ -24,6 +24,12 @@ struct Model::Incarnation {
   int64_t vm_refc = 0;  // the emulator's counter
   bool borrowed = false;
   bool adopted = false;
+  // The port instance whose stop checks it: the one of the event that started it, or of the
+  // driver event that touched it after that port stopped (kNoPort: none yet).
+  uint32_t owner_port = kNoPort;
+  // The emulator's references that go when the callback returns (a gathered copy's, a
+  // scheduled command's task references): released at unborrow.
+  int64_t unborrow_release = 0;
   std::optional<uint64_t> size;
   std::vector<StrRef> start_stack;
   History history;
@@ -49,10 +55,25 @@ struct Model::IdState {
 };
 
 int64_t Holders::Sum() const {
-  int64_t sum = driver + queue + vm;
+  int64_t sum = driver + vm;
+  for (const QueueHold& q : queues)
+    sum += q.count;
   for (const ProcessHold& p : procs)
     sum += p.msg + p.proc;
   return sum;
+}
+
+QueueHold* Holders::FindQueue(uint32_t port) {
+  for (QueueHold& q : queues) {
+    if (q.port == port) return &q;
+  }
+  return nullptr;
+}
+
+int64_t& Holders::Queue(uint32_t port) {
+  if (QueueHold* q = FindQueue(port)) return q->count;
+  queues.push_back({port, 0});
+  return queues.back().count;
 }
 
 ProcessHold* Holders::Find(StrRef pid) {
@@ -96,6 +117,7 @@ void Holders::Refilled(ProcessHold*) {
 }
 
 void Holders::Clear() {
+  queues.clear();
   procs.clear();
   index.reset();
   zeros = 0;
@@ -115,7 +137,7 @@ bool Holders::HeldByProcess() const {
 namespace {
 
 bool IsRelease(Op op) {
-  return op == Op::kFree || op == Op::kDec || op == Op::kGc || op == Op::kDeq;
+  return op == Op::kFree || op == Op::kDec || op == Op::kGc || op == Op::kDeq || op == Op::kReply;
 }
 
 // Counts from the trace (`refc`, gc's `count`) are within 0..trace::kMaxCount (2^62), which
@@ -160,18 +182,17 @@ void Model::ApplyEvent(const Event& e) {
   cur_.src = strings_.Intern(e.src);
   cur_.func = strings_.Intern(e.func);
   cur_.note = strings_.Intern(e.note);
-  const bool stop_came_last = last_was_stop_;
-  last_was_stop_ = false;
+  cur_.from = strings_.Intern(e.from);
+  cur_.port = trace::IsDriverOp(e.op) ? PortInstance(strings_.Intern(e.port)) : kNoPort;
   switch (e.op) {
     case Op::kExit:
       ApplyExit(e);
       return;
     case Op::kStop:
-      StopPass(&e);
-      last_was_stop_ = true;
+      StopPort(cur_.port, &e);
       return;
     case Op::kEnd:
-      if (!stop_came_last) StopPass(&e);
+      StopAllPorts(&e);
       ended_ = true;
       return;
     default:
@@ -181,7 +202,12 @@ void Model::ApplyEvent(const Event& e) {
   IdState& state = State(e.bin);
   if (state.live_slot >= 0) {
     auto slot = static_cast<uint32_t>(state.live_slot);
-    Record(slots_[slot], e);
+    Incarnation& touched = slots_[slot];
+    // A driver event on a binary whose port stopped: that event's port checks it from now on.
+    if (cur_.port != kNoPort &&
+        (touched.owner_port == kNoPort || ports_[touched.owner_port].stopped))
+      touched.owner_port = cur_.port;
+    Record(touched, e);
     const bool raised = ApplyOnLive(e, slot);
     // alloc-live and realloc may have moved the event to another slot.
     IdState& now = e.op == Op::kRealloc && e.new_bin.present() ? State(e.new_bin) : state;
@@ -189,25 +215,41 @@ void Model::ApplyEvent(const Event& e) {
     slot = static_cast<uint32_t>(now.live_slot);
     Incarnation& inc = slots_[slot];
     inc.history.mutable_back().vm_refc = inc.vm_refc;
-    if (!raised) CheckReportedRefc(e, inc);
-    if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, &now);
+    const bool emulator_freed = !raised && CheckReportedRefc(e, inc);
+    if (emulator_freed || (inc.refc == 0 && !inc.borrowed)) EndIncarnation(slot, &now);
     return;
   }
-  if (state.quarantined && e.op != Op::kAlloc && e.op != Op::kBorrow) {
+  if (state.quarantined && !StartsIncarnation(e)) {
     ApplyOnFreed(e, state);
     return;
   }
-  if (e.op == Op::kAlloc || e.op == Op::kBorrow) {
+  if (StartsIncarnation(e)) {
     Incarnation& inc = StartIncarnation(e, state, e.bin, /*adopted=*/false);
     inc.history.mutable_back().vm_refc = inc.vm_refc;
-    if (e.op == Op::kAlloc) CheckReportedRefc(e, inc);
+    // A borrow's `refc` sets the count instead of checking it.
+    if (e.op != Op::kBorrow && CheckReportedRefc(e, inc))
+      EndIncarnation(static_cast<uint32_t>(state.live_slot), &state);
     return;
   }
   ApplyOnUnknown(e, state);
 }
 
+bool Model::StartsIncarnation(const Event& e) {
+  return e.op == Op::kAlloc || e.op == Op::kBorrow || (e.op == Op::kEnq && e.copy);
+}
+
+uint32_t Model::PortInstance(StrRef name) {
+  if (last_port_ != kNoPort && ports_[last_port_].name == name && !ports_[last_port_].stopped)
+    return last_port_;
+  auto [it, added] = port_by_name_.try_emplace(name, static_cast<uint32_t>(ports_.size()));
+  if (!added && ports_[it->second].stopped) it->second = static_cast<uint32_t>(ports_.size());
+  if (it->second == ports_.size()) ports_.push_back({name, false});
+  last_port_ = it->second;
+  return last_port_;
+}
+
 void Model::Finish() {
-  if (!ended_ && !last_was_stop_) StopPass(nullptr);
+  if (!ended_) StopAllPorts(nullptr);
   ended_ = true;
 }
 
@@ -253,6 +295,7 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   inc.id = id;
   inc.number = ++state.incarnations;
   inc.adopted = adopted;
+  inc.owner_port = cur_.port;
   inc.size = e.size;
   inc.history.Reset(options_.history_head, options_.history_tail);
   inc.start_stack.clear();
@@ -260,10 +303,20 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
     inc.start_stack.push_back(strings_.Intern(frame));
   if (e.op == Op::kAlloc) {
     AddRef(inc, &inc.holders.driver);
+  } else if (e.op == Op::kEnq && e.copy) {  // enq with copy: the queue's own binary
+    AddRef(inc, &inc.holders.Queue(cur_.port));
   } else if (e.op == Op::kBorrow) {
-    // The emulator's count when the callback got it sets the count.
+    // The emulator's count when the callback got it sets the count (by default the sender's
+    // reference and the task references). The sender's reference is its process's own.
     inc.borrowed = true;
-    AddRef(inc, &inc.holders.vm, TraceCount(e.refc.value_or(1)));
+    const int64_t task = TraceCount(e.task);
+    int64_t count = e.refc ? TraceCount(*e.refc) : 1 + task;
+    if (cur_.from && !e.gathered && count >= 1) {
+      AddRef(inc, &Hold(slot, cur_.from).proc);
+      --count;
+    }
+    AddRef(inc, &inc.holders.vm, count);
+    inc.unborrow_release = (e.gathered ? 1 : 0) + task;
   }
   LeaveQuarantine(state);
   state.live_slot = slot;
@@ -302,10 +355,12 @@ void Model::AbandonIncarnation(uint32_t slot) {
   inc.live = false;
   ++inc.generation;
   inc.number = 0;
-  inc.holders.driver = inc.holders.queue = inc.holders.vm = 0;
+  inc.holders.driver = inc.holders.vm = 0;
   inc.holders.Clear();
   inc.refc = inc.vm_refc = 0;
   inc.borrowed = inc.adopted = false;
+  inc.owner_port = kNoPort;
+  inc.unborrow_release = 0;
   inc.size.reset();
   inc.start_stack.clear();
   inc.history.Reset(options_.history_head, options_.history_tail);
@@ -381,16 +436,19 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
   // An op that takes a reference (inc, output, enq) without access is reported, and the
   // reference is still taken: the emulator took it, so the release that balances it is
   // legal. Every other op that breaks its requirement changes no holder.
+  if (e.op == Op::kAlloc || (e.op == Op::kEnq && e.copy)) {
+    IdState& state = State(e.bin);
+    Report(Code::kAllocLive, e, inc,
+           std::string(e.op == Op::kAlloc ? "alloc returned" : "the queue copied into") +
+               " an id that is still live (incarnation " + std::to_string(inc.number) + ", " +
+               DescribeHolders(inc) + "); its references are lost");
+    AbandonIncarnation(slot);
+    StartIncarnation(e, state, e.bin, /*adopted=*/false);
+    return true;
+  }
   switch (e.op) {
-    case Op::kAlloc: {
-      IdState& state = State(e.bin);
-      Report(Code::kAllocLive, e, inc,
-             "alloc returned an id that is still live (incarnation " + std::to_string(inc.number) +
-                 ", " + DescribeHolders(inc) + "); its references are lost");
-      AbandonIncarnation(slot);
-      StartIncarnation(e, state, e.bin, /*adopted=*/false);
-      return true;
-    }
+    case Op::kAlloc:
+      break;
     case Op::kRealloc:
       return ApplyRealloc(e, slot);
     case Op::kFree:
@@ -441,23 +499,50 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
     }
     case Op::kEnq: {
       const bool raised = ReportIfNoAccess(e, inc);
-      AddRef(inc, &h.queue);
+      AddRef(inc, &h.Queue(cur_.port));
       return raised;
     }
-    case Op::kDeq:
-      if (h.queue < 1) {
+    case Op::kDeq: {
+      QueueHold* queue = h.FindQueue(cur_.port);
+      if (!queue || queue->count < 1) {
         return failed_release(1,
                               "driver_deq released a queue reference the port queue does "
                               "not hold (" +
                                   DescribeHolders(inc) + ")");
       }
-      Release(inc, &h.queue, 1);
+      Release(inc, &queue->count, 1);
       return false;
-    case Op::kBorrow:
+    }
+    case Op::kReply:
+      if (h.driver < 1) {
+        return failed_release(1, "driver returned through *rbuf a reference it does not hold (" +
+                                     DescribeHolders(inc) + ")");
+      }
+      // The driver's reference becomes the caller's message (or is dropped: copied).
+      Release(inc, &h.driver, 1);
+      if (cur_.to) {
+        AddMessageRef(e, slot);
+      } else if (!e.copied) {
+        AddRef(inc, &h.vm);
+      }
+      return false;
+    case Op::kBorrow: {
       inc.borrowed = true;
+      // The sender's own reference; one it got untraced if the model has none.
+      if (cur_.from && !e.gathered) {
+        ProcessHold& sender = Hold(slot, cur_.from);
+        if (sender.proc == 0) Deliver(inc, sender);
+      }
+      // References the emulator takes for this callback: a gathered copy's, the tasks'.
+      const int64_t extra = (e.gathered ? 1 : 0) + TraceCount(e.task);
+      AddRef(inc, &h.vm, extra);
+      inc.unborrow_release += extra;
       return false;
+    }
     case Op::kUnborrow:
       inc.borrowed = false;
+      // The callback returned: the emulator drops what it took for it (what vm still holds).
+      Release(inc, &h.vm, std::min(std::exchange(inc.unborrow_release, 0), h.vm));
       return false;
     case Op::kReceive:
       Deliver(inc, Hold(slot, cur_.actor));
@@ -554,7 +639,7 @@ void Model::AssumeLeastHolders(const Event& e, uint32_t slot) {
       AddRef(inc, &Hold(slot, cur_.actor).proc);
       break;
     case Op::kDeq:
-      AddRef(inc, &inc.holders.queue);
+      AddRef(inc, &inc.holders.Queue(cur_.port));
       break;
     case Op::kUnborrow:
       AddRef(inc, &inc.holders.vm);
@@ -586,8 +671,8 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
              " a binary the trace never allocated; assuming " +
              (assumed == "driver holds 0" ? std::string("no holder") : assumed) +
              " before it (was the trace started late?)");
-  if (!raised) CheckReportedRefc(e, inc);
-  if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot);
+  const bool emulator_freed = !raised && CheckReportedRefc(e, inc);
+  if (emulator_freed || (inc.refc == 0 && !inc.borrowed)) EndIncarnation(slot);
 }
 
 void Model::ApplyExit(const Event& e) {
@@ -613,12 +698,26 @@ void Model::ApplyExit(const Event& e) {
   EndInLiveOrder();
 }
 
-void Model::StopPass(const Event* e) {
+void Model::StopAllPorts(const Event* e) {
+  for (uint32_t port = 0; port < ports_.size(); ++port) {
+    if (!ports_[port].stopped) StopPort(port, e);
+  }
+}
+
+void Model::StopPort(uint32_t port, const Event* e) {
+  ports_[port].stopped = true;
   for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
     Incarnation& inc = slots_[slot];
-    if (!inc.live || (inc.holders.queue == 0 && inc.holders.driver == 0)) continue;
-    // The port's queue is cleared: the emulator releases those references.
-    Release(inc, &inc.holders.queue, inc.holders.queue);
+    if (!inc.live) continue;
+    int64_t queued = 0;
+    if (QueueHold* queue = inc.holders.FindQueue(port)) {
+      // The port's queue is cleared: the emulator releases those references.
+      queued = queue->count;
+      Release(inc, &queue->count, queued);
+      inc.holders.queues.erase(inc.holders.queues.begin() + (queue - inc.holders.queues.data()));
+    }
+    const bool owned = inc.owner_port == port;
+    if (queued == 0 && (!owned || inc.holders.driver == 0)) continue;
     if (e) {
       Record(inc, *e);
     } else {
@@ -629,7 +728,7 @@ void Model::StopPass(const Event* e) {
       inc.history.Add(end);
     }
     inc.history.mutable_back().vm_refc = inc.vm_refc;
-    const int64_t driver = inc.holders.driver;
+    const int64_t driver = owned ? inc.holders.driver : 0;
     if (driver > 0) {
       if (!inc.adopted) {
         std::string message =
@@ -718,14 +817,17 @@ void Model::AddMessageRef(const Event& e, uint32_t slot) {
   AddRef(slots_[slot], &p.msg);
 }
 
-void Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
-  if (!e.refc || *e.refc == inc.vm_refc) return;
+bool Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
+  if (!e.refc || *e.refc == inc.vm_refc) return false;
   const int64_t expected = inc.vm_refc;
   // Trust the emulator from here on, so one discrepancy is reported once.
   inc.vm_refc = TraceCount(*e.refc);
   Report(Code::kRefcMismatch, e, inc,
          "the emulator reports refc " + std::to_string(*e.refc) + ", the model expects " +
              std::to_string(expected) + " (" + DescribeHolders(inc) + ")");
+  // The emulator's count is 0: it freed the binary, so the incarnation ends here and a
+  // later alloc at this address starts afresh. One discrepancy, one error.
+  return *e.refc == 0;
 }
 
 // ---------------------------------------------------------------------------
@@ -768,7 +870,11 @@ void Model::Notify(uint32_t slot, bool ended) {
   step.borrowed = inc.borrowed;
   const Holders& h = inc.holders;
   if (h.driver) step.holders.push_back({Holder::Driver(), h.driver});
-  if (h.queue) step.holders.push_back({Holder::Queue(), h.queue});
+  for (const QueueHold& q : h.queues) {
+    if (q.count)
+      step.holders.push_back(
+          {Holder::Queue(std::string(strings_.Get(ports_[q.port].name))), q.count});
+  }
   for (const ProcessHold& p : h.procs) {
     if (p.msg) step.holders.push_back({Holder::Message(std::string(strings_.Get(p.pid))), p.msg});
     if (p.proc) step.holders.push_back({Holder::Heap(std::string(strings_.Get(p.pid))), p.proc});
@@ -847,6 +953,7 @@ void Model::Report(Code code, const Event& e, const Incarnation& inc, std::strin
   Finding f =
       NewFinding(code, bin, IncarnationOf(bin, inc), MakeEntry(e, inc.vm_refc), std::move(message));
   f.stack = e.stack;
+  f.port = FindingPort(e, &inc);
   f.size = inc.size;
   AddHistory(inc.history, &f);
   if (!f.history.empty() && f.history.back().event == e.pos.index)
@@ -858,6 +965,7 @@ void Model::ReportLeak(const Incarnation& inc, std::string message) {
   Finding f = NewFinding(Code::kLeak, inc.id, inc.number, inc.history.front(), std::move(message));
   for (StrRef frame : inc.start_stack)
     f.stack.emplace_back(strings_.Get(frame));
+  if (inc.owner_port != kNoPort) f.port = strings_.Get(ports_[inc.owner_port].name);
   f.size = inc.size;
   AddHistory(inc.history, &f);
   sink_->OnFinding(std::move(f));
@@ -867,6 +975,7 @@ void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::
   const HistoryEntry now = MakeEntry(e, state.last.vm_refc);
   Finding f = NewFinding(code, e.bin, state.incarnations, now, std::move(message));
   f.stack = e.stack;
+  f.port = FindingPort(e, nullptr);
   // Evidence kept in quarantine: how the freed incarnation began, the driver's last release
   // of it, and how it ended.
   f.history.push_back(ToStep(state.first));
@@ -886,11 +995,18 @@ void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::
   sink_->OnFinding(std::move(f));
 }
 
+std::string_view Model::FindingPort(const Event& e, const Incarnation* inc) const {
+  if (cur_.port != kNoPort) return e.port;
+  if (inc && inc->owner_port != kNoPort) return strings_.Get(ports_[inc->owner_port].name);
+  return {};
+}
+
 std::string Model::DescribeHolders(const Incarnation& inc) const {
   const Holders& h = inc.holders;
   HoldersPhrase phrase(inc.borrowed);
   phrase.Driver(h.driver);
-  phrase.Queue(h.queue);
+  for (const QueueHold& q : h.queues)
+    phrase.Queue(strings_.Get(ports_[q.port].name), q.count);
   for (const ProcessHold& p : h.procs)
     phrase.Process(strings_.Get(p.pid), p.msg, p.proc);
   phrase.Emulator(h.vm);
@@ -926,7 +1042,9 @@ std::optional<std::string> Model::CheckInvariants() const {
       return where + ": refc " + std::to_string(inc.refc) + " != sum of holders " +
              std::to_string(h.Sum());
     }
-    if (h.driver < 0 || h.queue < 0 || h.vm < 0 || inc.refc < 0) {
+    const bool queue_negative = std::any_of(h.queues.begin(), h.queues.end(),
+                                            [](const QueueHold& q) { return q.count < 0; });
+    if (h.driver < 0 || queue_negative || h.vm < 0 || inc.refc < 0) {
       return where + ": negative count (" + DescribeHolders(inc) + ")";
     }
     uint32_t zeros = 0;

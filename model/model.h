@@ -1,4 +1,4 @@
-// The reference refcount model (docs/spec/model.md, version 1.1): replays events one at a time
+// The reference refcount model (docs/spec/model.md, version 1.2): replays events one at a time
 // as an explicit state machine and reports rule violations to a FindingSink.
 #pragma once
 
@@ -51,9 +51,17 @@ struct ProcessHold {
   int64_t proc = 0;  // in the process heap
 };
 
+// What one port instance's I/O queue holds of one incarnation.
+struct QueueHold {
+  uint32_t port = 0;  // the port instance (Model's numbering)
+  int64_t count = 0;
+};
+
 struct Holders {
   int64_t driver = 0;
-  int64_t queue = 0;
+  // Per port instance, in the order the queues first held it; an entry stays (as a zero)
+  // until its port stops. Nearly always one entry: a driver queues a binary on its own port.
+  std::vector<QueueHold> queues;
   int64_t vm = 0;  // emulator references not attributed to a process
   // In the order the processes first held it. A few are searched in place;
   // past kIndexFrom an index finds them, and entries that drop to zero stay
@@ -68,6 +76,10 @@ struct Holders {
   ProcessHold* Find(StrRef pid);
   const ProcessHold* Find(StrRef pid) const;
   bool HeldByProcess() const;
+  // The count `port`'s queue holds (added as a zero when absent).
+  int64_t& Queue(uint32_t port);
+  // The entry of `port`'s queue, if it has one.
+  QueueHold* FindQueue(uint32_t port);
   // A new entry for `pid` (not in procs).
   ProcessHold& Add(StrRef pid, int64_t msg, int64_t proc);
   // `p` (in procs) now holds nothing: removed, or left as a zero.
@@ -119,6 +131,9 @@ class Model {
   // Ends the incarnations listed in ending_ (one event freed them all) in the order they
   // became live, which is the order their ids enter the quarantine.
   void EndInLiveOrder();
+  // Whether `e` starts an incarnation of its id even when the id is live or quarantined:
+  // alloc, borrow, enq with copy.
+  static bool StartsIncarnation(const trace::Event& e);
   void AbandonIncarnation(uint32_t slot);
   IdState& State(const trace::BinId& id);
 
@@ -131,7 +146,13 @@ class Model {
   // Event handlers.
   void ApplyEvent(const trace::Event& e);
   void ApplyExit(const trace::Event& e);
-  void StopPass(const trace::Event* e);
+  // Stops port instance `port`: its queue's references are dropped and what its driver still
+  // holds is leaked. `e`: the stop or end event; nullptr at end of input.
+  void StopPort(uint32_t port, const trace::Event* e);
+  // Stops every port instance that has not stopped, in order of first appearance.
+  void StopAllPorts(const trace::Event* e);
+  // The live instance of the port named `name`: a new one if it never appeared or stopped.
+  uint32_t PortInstance(StrRef name);
   void ApplyOnFreed(const trace::Event& e, IdState& state);
   void ApplyOnUnknown(const trace::Event& e, IdState& state);
   // The holders an unknown id is assumed to have before `e`: the least that make it legal.
@@ -145,7 +166,11 @@ class Model {
   bool MoveIncarnation(const trace::Event& e, uint32_t slot);
   // Reports use-after-free if the driver has no access to `inc`; returns whether it did.
   bool ReportIfNoAccess(const trace::Event& e, const Incarnation& inc);
-  void CheckReportedRefc(const trace::Event& e, Incarnation& inc);
+  // Returns whether the incarnation ends by the emulator's word: a refc-mismatch that
+  // recorded 0.
+  bool CheckReportedRefc(const trace::Event& e, Incarnation& inc);
+  // The port a finding on `e` about `inc` names (see Finding::port).
+  std::string_view FindingPort(const trace::Event& e, const Incarnation* inc) const;
 
   // Holder bookkeeping: refc and vm_refc move with the holders only in AddRef and Release.
   ProcessHold& Hold(uint32_t slot, StrRef pid);
@@ -188,8 +213,21 @@ class Model {
     StrRef src = 0;
     StrRef func = 0;
     StrRef note = 0;
+    StrRef from = 0;    // borrow: the process whose port_command it is
+    uint32_t port = 0;  // the event's port instance (driver events; else kNoPort)
   };
   EventStrings cur_;
+  static constexpr uint32_t kNoPort = UINT32_MAX;
+
+  // Port instances in order of first appearance. A port name that appears after its
+  // instance stopped starts a new instance (ErlDrvPort values are reused).
+  struct PortState {
+    StrRef name = 0;
+    bool stopped = false;
+  };
+  std::vector<PortState> ports_;
+  std::unordered_map<StrRef, uint32_t> port_by_name_;  // name -> its latest instance
+  uint32_t last_port_ = kNoPort;                       // cache: the last instance named
 
   FindingSink* sink_;
   LifetimeObserver* observer_ = nullptr;
@@ -233,7 +271,6 @@ class Model {
   uint64_t binaries_ = 0;
   uint64_t leaked_bytes_ = 0;
   std::optional<std::string> limit_reached_;
-  bool last_was_stop_ = false;
   bool ended_ = false;
 };
 

@@ -24,6 +24,7 @@ constexpr std::array<OpWords, trace::kOpCount> kOpWords = {{
     {"dequeued", "dequeued from the port", ""},                  // kDeq
     {"borrowed", "borrowed in a callback", ""},                  // kBorrow
     {"returned", "callback returned", ""},                       // kUnborrow
+    {"replied with", "returned through *rbuf", ""},              // kReply
     {"", "port stopped", "port stop"},                           // kStop
     {"received", "received", ""},                                // kReceive
     {"sent", "sent", ""},                                        // kSend
@@ -59,6 +60,11 @@ std::string DescribeStep(const Step& step) {
     case Op::kOutput:
       s += " to " + step.to;
       if (step.copied) s += " (copied, no reference)";
+      break;
+    case Op::kReply:
+      if (!step.to.empty()) s += " to " + step.to;
+      if (step.copied) s += " (copied, no reference)";
+      s += by;
       break;
     case Op::kReceive:
     case Op::kGc:
@@ -100,6 +106,10 @@ std::string EventSummary(const Step& step) {
       text += " → " + step.to;
       if (step.copied) text += " (copied)";
       break;
+    case Op::kReply:
+      if (!step.to.empty()) text += " → " + step.to;
+      if (step.copied) text += " (copied)";
+      break;
     default:
       break;
   }
@@ -112,7 +122,7 @@ void HoldersPhrase::Add(const HolderCount& h) {
       Driver(h.count);
       break;
     case HolderKind::kQueue:
-      Queue(h.count);
+      Queue(h.holder.process, h.count);
       break;
     case HolderKind::kEmulator:
       Emulator(h.count);
@@ -124,6 +134,17 @@ void HoldersPhrase::Add(const HolderCount& h) {
       Process(h.holder.process, 0, h.count);
       break;
   }
+}
+
+void HoldersPhrase::Queue(std::string_view port, int64_t n) {
+  if (n == 0) return;
+  for (auto& [name, count] : queues_) {
+    if (name == port) {
+      count += n;
+      return;
+    }
+  }
+  queues_.emplace_back(port, n);
 }
 
 void HoldersPhrase::Process(std::string_view pid, int64_t unreceived, int64_t heap) {
@@ -150,7 +171,10 @@ void HoldersPhrase::Process(std::string_view pid, int64_t unreceived, int64_t he
 std::string HoldersPhrase::Text() const {
   std::string s = "driver holds " + std::to_string(driver_);
   if (borrowed_) s += " (borrowed in a callback)";
-  if (queue_) s += "; the port queue holds " + std::to_string(queue_);
+  for (const auto& [port, count] : queues_) {
+    s += port.empty() ? "; the port queue holds " : "; the queue of port " + port + " holds ";
+    s += std::to_string(count);
+  }
   for (const Named& p : named_) {
     s += "; " + p.pid + " holds " + std::to_string(p.unreceived + p.heap);
     if (p.unreceived && p.heap) s += " (" + std::to_string(p.unreceived) + " unreceived)";

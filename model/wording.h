@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "model/finding.h"
@@ -41,7 +42,8 @@ std::string DescribeStep(const Step& step);
 std::string EventSummary(const Step& step);
 
 // Who holds a binary, in one phrasing: "driver holds 1; the port queue holds
-// 1; <0.85.0> holds 2 (1 unreceived); the emulator holds 1". The driver is
+// 1; <0.85.0> holds 2 (1 unreceived); the emulator holds 1" (a named port's
+// queue: "the queue of port 0x55d0 holds 1"). The driver is
 // always named; a process's messages and heap are summed (the unreceived
 // part said in brackets); past the first eight processes the rest are
 // counted. Feed it in any order; it says the holders in that order: driver,
@@ -51,7 +53,9 @@ class HoldersPhrase {
   explicit HoldersPhrase(bool borrowed = false) : borrowed_(borrowed) {}
   void Add(const HolderCount& h);
   void Driver(int64_t n) { driver_ += n; }
-  void Queue(int64_t n) { queue_ += n; }
+  // The queue of port `port` ("": the default port, the one of a trace without ports).
+  void Queue(std::string_view port, int64_t n);
+  void Queue(int64_t n) { Queue({}, n); }  // the default port's
   void Emulator(int64_t n) { emulator_ += n; }
   // Feeding the same process twice in a row adds to it.
   void Process(std::string_view pid, int64_t unreceived, int64_t heap);
@@ -66,7 +70,7 @@ class HoldersPhrase {
   static constexpr size_t kNamed = 8;  // a binary sent to thousands: name the first few
   bool borrowed_;
   int64_t driver_ = 0;
-  int64_t queue_ = 0;
+  std::vector<std::pair<std::string, int64_t>> queues_;  // per port, in the order fed
   int64_t emulator_ = 0;
   std::vector<Named> named_;
   std::string last_pid_;     // the process fed last, to merge its message and heap ...

@@ -38,6 +38,7 @@ Json FindingJson(const std::string& path, const model::Finding& f) {
   j["path"] = path;
   j["bin"] = BinJson(f.bin);
   j["incarnation"] = f.incarnation;
+  if (!f.port.empty()) j["port"] = f.port;  // output 1.2: a port other than the default one
   j["event"] = f.event;
   if (f.line) j["line"] = f.line;
   if (!f.actor.empty()) j["actor"] = f.actor;

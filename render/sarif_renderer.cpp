@@ -102,8 +102,9 @@ Json RuleJson(model::Code code) {
 
 std::string ResultMessage(const std::string& path, const model::Finding& f) {
   std::string s = f.message + " (binary " + f.bin.ToDisplay() + ", incarnation " +
-                  std::to_string(f.incarnation) + "; event " + std::to_string(f.event) + " of " +
-                  path;
+                  std::to_string(f.incarnation);
+  if (!f.port.empty()) s += ", port " + f.port;
+  s += "; event " + std::to_string(f.event) + " of " + path;
   if (f.line) s += " line " + std::to_string(f.line);
   return s + ")";
 }

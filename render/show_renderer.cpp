@@ -170,7 +170,9 @@ void RenderOne(const InputReport& report, const Lifetime& life,
       const std::string label = std::string(model::SeverityName(f->severity)) + "[" +
                                 std::string(model::CodeName(f->code)) + "]";
       out << indent << "└─ " << paint(f->severity == Severity::kError ? kRed : kMagenta, label)
-          << ": " << f->message << "\n";
+          << ": " << f->message;
+      if (!f->port.empty()) out << " (port " << f->port << ")";
+      out << "\n";
     }
   }
   if (!end_said) say_end();

@@ -50,8 +50,9 @@ void RenderTextFindings(const InputReport& input, const TextStyle& style, std::o
     out << paint(kBold, Location(input.path, f.line) + ":") << " "
         << paint(SeverityColor(f.severity), std::string(severity)) << "[" << model::CodeName(f.code)
         << "]: " << paint(kBold, f.message) << "\n";
-    out << "  binary " << f.bin.ToDisplay() << " (incarnation " << f.incarnation << "), event "
-        << f.event;
+    out << "  binary " << f.bin.ToDisplay() << " (incarnation " << f.incarnation << "), ";
+    if (!f.port.empty()) out << "port " << f.port << ", ";
+    out << "event " << f.event;
     if (!f.src.empty()) out << ", at " << paint(kBold, f.src);
     if (!f.func.empty()) out << " in " << f.func;
     out << "\n";

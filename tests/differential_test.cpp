@@ -1,10 +1,11 @@
 // Differential test of the model: random traces with several interacting
 // faults per binary (double frees, uses after free, failed reallocs that would
 // move, wrong and huge `refc` fields, ids reused through small quarantines,
-// exits, borrow/unborrow, adoption of unknown ids, ...) are replayed by
+// exits, borrow/unborrow with `from`/`gathered`/`task`, several ports, queue
+// copies, replies, adoption of unknown ids, ...) are replayed by
 // refctrace (NDJSON text through the real reader, then Model) and by
 // tests/reference_model.h, an independent implementation of the contract. The
-// findings (code, anchor event, bin, incarnation, severity, leaked bytes) and
+// findings (code, anchor event, bin, incarnation, severity, leaked bytes, port) and
 // input errors must agree. A difference prints the seed, the case and the
 // shortest trace that still shows it.
 //
@@ -76,6 +77,11 @@ std::string EventJson(const Event& e) {
   if (e.refc) out += ",\"refc\":" + std::to_string(*e.refc);
   if (e.count != 1) out += ",\"count\":" + std::to_string(e.count);
   if (e.copied) out += ",\"copied\":true";
+  if (!e.port.empty()) out += ",\"port\":\"" + e.port + "\"";
+  if (!e.from.empty()) out += ",\"from\":\"" + e.from + "\"";
+  if (e.gathered) out += ",\"gathered\":true";
+  if (e.task != 0) out += ",\"task\":" + std::to_string(e.task);
+  if (e.copy) out += ",\"copy\":true";
   return out + "}";
 }
 
@@ -99,10 +105,12 @@ struct Outcome {
 };
 
 std::string FindingText(uint64_t event, Code code, const BinId& bin, uint32_t incarnation,
-                        model::Severity severity, const std::optional<uint64_t>& size) {
+                        model::Severity severity, const std::optional<uint64_t>& size,
+                        const std::string& port) {
   std::string out = std::to_string(event) + " " + std::string(model::CodeName(code)) + " " +
                     IdJson(bin) + "#" + std::to_string(incarnation) + " " +
                     std::string(model::SeverityName(severity));
+  if (!port.empty()) out += " port=" + port;
   if (code == Code::kLeak) out += size ? " size=" + std::to_string(*size) : " size=?";
   return out;
 }
@@ -137,7 +145,8 @@ Outcome RunRefctrace(const DifferentialCase& c) {
     break;
   }
   for (const model::Finding& f : sink.TakeSorted())
-    out.findings.push_back(FindingText(f.event, f.code, f.bin, f.incarnation, f.severity, f.size));
+    out.findings.push_back(
+        FindingText(f.event, f.code, f.bin, f.incarnation, f.severity, f.size, f.port));
   std::sort(out.findings.begin(), out.findings.end());
   return out;
 }
@@ -160,7 +169,8 @@ Outcome RunReference(const DifferentialCase& c) {
   }
   if (!cut_short) ref.Finish();
   for (const reference::ExpectedFinding& f : ref.findings())
-    out.findings.push_back(FindingText(f.event, f.code, f.bin, f.incarnation, f.severity, f.size));
+    out.findings.push_back(
+        FindingText(f.event, f.code, f.bin, f.incarnation, f.severity, f.size, f.port));
   std::sort(out.findings.begin(), out.findings.end());
   return out;
 }
@@ -232,6 +242,12 @@ class FaultyTraceGenerator {
 
   std::string Pid() { return kPids[rng_.Below(3)]; }
 
+  // Most events on the default port; some traces serve two more.
+  std::string Port() {
+    static constexpr const char* kPorts[3] = {"", "0xp1", "0xp2"};
+    return several_ports_ ? kPorts[rng_.Below(3)] : "";
+  }
+
   std::vector<BinId> LiveIds(const ReferenceModel& shadow) const {
     std::vector<BinId> live;
     for (const BinId& id : ids_) {
@@ -268,7 +284,8 @@ class FaultyTraceGenerator {
         4,   // deq
         6,   // borrow
         5,   // unborrow
-        1,   // stop
+        3,   // reply
+        2,   // stop
         6,   // receive
         4,   // send
         8,   // gc
@@ -308,6 +325,7 @@ class FaultyTraceGenerator {
   Event RandomEvent(const ReferenceModel& shadow) {
     Event e;
     e.op = RandomOp();
+    if (trace::IsDriverOp(e.op)) e.port = Port();
     if (e.op == Op::kStop) return e;
     if (e.op == Op::kExit) {
       e.actor = Pid();
@@ -343,6 +361,16 @@ class FaultyTraceGenerator {
         break;
       case Op::kBorrow:
         if (rng_.Chance(300)) e.size = 300;
+        if (rng_.Chance(400)) e.from = Pid();
+        if (rng_.Chance(250)) e.gathered = true;
+        if (rng_.Chance(250)) e.task = 1 + rng_.Below(2);
+        break;
+      case Op::kEnq:
+        e.copy = rng_.Chance(400);
+        break;
+      case Op::kReply:
+        if (rng_.Chance(700)) e.to = Pid();
+        e.copied = rng_.Chance(200);
         break;
       default:
         break;
@@ -360,6 +388,7 @@ class FaultyTraceGenerator {
   SplitMix64& rng_;
   std::vector<BinId> ids_;
   DifferentialCase out_;
+  bool several_ports_ = rng_.Chance(500);
 };
 
 // ---------------------------------------------------------------------------
@@ -389,6 +418,16 @@ DifferentialCase Shrink(DifferentialCase c) {
         s.size.reset();
       } else if (e.copied) {
         s.copied = false;
+      } else if (!e.port.empty()) {
+        s.port.clear();
+      } else if (!e.from.empty()) {
+        s.from.clear();
+      } else if (e.gathered) {
+        s.gathered = false;
+      } else if (e.task != 0) {
+        s.task = 0;
+      } else if (e.copy) {
+        s.copy = false;
       } else if (e.count != 1) {
         s.count = 1;
       } else {

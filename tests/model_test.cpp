@@ -53,6 +53,11 @@ Event ParseEvent(const std::string& text, uint64_t index) {
     if (key == "new") e.new_bin = ParseBin(value);
     if (key == "copied") e.copied = value == "true";
     if (key == "src") e.src = value;
+    if (key == "port") e.port = value;
+    if (key == "from") e.from = value;
+    if (key == "gathered") e.gathered = value == "true";
+    if (key == "task") e.task = std::stoull(value);
+    if (key == "copy") e.copy = value == "true";
   }
   return e;
 }
@@ -727,6 +732,149 @@ TEST_CASE("FreeAfterUnborrowIsADoubleFreeAndNotApplied") {
   CHECK(run.stats.live == 0);
 }
 // --- end issue 12 item 2 ---------------------------------------------------------
+
+// Trace format 1.3 / model 1.2: ports, the emulator's references around a callback,
+// queue copies, replies, and the emulator's word after a refc-mismatch.
+
+TEST_CASE("LeakOnPortAIsReportedAtAsStopAndNamesThePort") {
+  const Run run = Replay({"alloc a port=A", "alloc b port=B", "stop port=A", "free b port=B"});
+  CHECK(run.Codes() == "leak@0");
+  CHECK(run.findings[0].port == "A");
+  CHECK(run.findings[0].history.back().event == 2);  // found at A's stop
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("PortBsQueueSurvivesPortAsStop") {
+  const Run run = Replay(
+      {"alloc a port=B", "enq a port=B", "free a port=B", "stop port=A", "deq a port=B refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("DeqOnAnotherPortThanTheEnqIsDoubleFree") {
+  const Run run = Replay({"alloc a port=A", "enq a port=A", "deq a port=B", "free a port=A"});
+  CHECK(run.Codes() == "double-free@2");
+  CHECK(run.findings[0].port == "B");
+  CHECK(run.findings[0].message.find("the queue of port A holds 1") != std::string::npos);
+}
+
+TEST_CASE("EventsNamingAPortAfterItsStopStartAFreshInstance") {
+  // The second alloc on A belongs to a new instance: A's first stop does not see it, and the
+  // end of input stops the new instance and reports it.
+  const Run run = Replay({"alloc a port=A", "free a port=A", "stop port=A", "alloc b port=A"});
+  CHECK(run.Codes() == "leak@3");
+  CHECK(run.findings[0].port == "A");
+  CHECK(run.findings[0].history.back().op == Op::kEnd);
+}
+
+TEST_CASE("EndOfInputStopsEveryPortInOrderOfFirstAppearance") {
+  const Run run = Replay({"alloc b port=B", "alloc a port=A", "alloc c"});
+  CHECK(run.Codes() == "leak@0 leak@1 leak@2");
+  CHECK(run.findings[2].port.empty());
+}
+
+TEST_CASE("TraceWithoutPortsKeepsOneDefaultPortAcrossStop") {
+  // v1: the inc after stop gives the driver a reference again; the end reports it.
+  const Run run = Replay({"alloc a", "output a to=P", "stop", "inc a"});
+  CHECK(run.Codes() == "leak@0 leak@0 use-after-free@3");
+}
+
+TEST_CASE("BorrowFromIsTheSendersOwnReferenceReleasedByItsGc") {
+  const Run run = Replay({"borrow a from=P refc=1", "unborrow a", "gc a actor=P refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("BorrowFromIsReleasedWhenTheSenderExits") {
+  const Run run =
+      Replay({"borrow a from=P", "unborrow a", "exit actor=P", "alloc a refc=1", "free a"});
+  CHECK(run.findings.empty());
+}
+
+TEST_CASE("GatheredBorrowIsFreedAtUnborrowAndTheAddressIsFreshLater") {
+  const Run run =
+      Replay({"borrow a gathered=true refc=1", "unborrow a", "alloc a refc=1", "free a refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.binaries == 2);
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("GatheredBorrowKeptByIncIsNotFreedAtUnborrow") {
+  const Run run = Replay(
+      {"borrow a gathered=true refc=1", "inc a refc=2", "unborrow a refc=1", "free a refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("ScheduledBorrowIsBackToItsPreTaskCountAfterUnborrow") {
+  const Run run =
+      Replay({"alloc a refc=1", "output a to=P refc=2", "free a refc=1", "receive a actor=P refc=1",
+              "borrow a from=P task=2 refc=3", "unborrow a refc=1", "gc a actor=P refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("ScheduledBorrowOfANewBinaryCountsItsTasks") {
+  const Run run = Replay(
+      {"borrow a from=P task=1", "observe a refc=2", "unborrow a refc=1", "gc a actor=P refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("EnqCopyIsHeldByTheQueueAloneAndFreedAtDeq") {
+  const Run run =
+      Replay({"enq a copy=true size=10 refc=1", "deq a refc=0", "alloc a refc=1", "free a"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.binaries == 2);
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("EnqCopyLeftInTheQueueIsReleasedAtStopWithoutALeak") {
+  const Run run = Replay({"enq a copy=true port=A", "stop port=A", "alloc a port=A"});
+  CHECK(run.Codes() == "leak@2");
+  CHECK(run.stats.binaries == 2);
+}
+
+TEST_CASE("EnqCopyOntoALiveIdIsAllocLive") {
+  const Run run = Replay({"alloc a", "enq a copy=true", "deq a"});
+  CHECK(run.Codes() == "alloc-live@1");
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("ReplyTurnsTheDriversReferenceIntoTheCallersMessage") {
+  const Run run =
+      Replay({"alloc a refc=1", "reply a to=P refc=1", "receive a actor=P", "gc a actor=P refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("CopiedReplyFreesTheBinary") {
+  const Run run = Replay({"alloc a", "reply a to=P copied=true refc=0", "free a"});
+  CHECK(run.Codes() == "double-free@2");
+}
+
+TEST_CASE("ReplyWithoutADriverReferenceIsDoubleFree") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "reply a to=Q"});
+  CHECK(run.Codes() == "double-free@3");
+}
+
+TEST_CASE("ReplyToAnUnknownCallerIsAnEmulatorReference") {
+  const Run run = Replay({"alloc a", "reply a refc=1", "observe a refc=1"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 1);
+}
+
+TEST_CASE("RefcMismatchRecordingZeroEndsTheIncarnationSoAReuseIsFresh") {
+  const Run run = Replay({"alloc a", "output a to=P refc=0", "alloc a", "free a"});
+  CHECK(run.Codes() == "refc-mismatch@1");
+  CHECK(run.stats.binaries == 2);
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("RefcMismatchRecordingZeroOnAnAllocEndsItThere") {
+  const Run run = Replay({"alloc a refc=0", "alloc a", "free a"});
+  CHECK(run.Codes() == "refc-mismatch@0");
+}
 
 }  // namespace
 }  // namespace refctrace::model

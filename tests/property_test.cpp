@@ -393,8 +393,13 @@ class TraceGenerator {
           }
           s.borrowed = true;  // the emulator hands the live binary to the callback again
           return Emit(Base(Op::kBorrow, s), s);
-        case 17:
-          break;
+        case 17: {  // a binary-mode control returns the driver's reference through *rbuf
+          if (s.driver < 1) break;
+          s.driver -= 1;
+          Event e = Base(Op::kReply, s);
+          AddMessage(s, e);
+          return Emit(std::move(e), s);
+        }
       }
     }
   }
@@ -834,7 +839,9 @@ class FaultInjector {
     const BinId& id = t_.meta[*site].id;
     Event observe = Make(Op::kObserve, id, s);
     int64_t delta = rng_.Between(-2, 2);
-    if (delta == 0) delta = 3;
+    // A recorded 0 is the emulator saying it freed the binary, which ends it (model 1.2): a
+    // fault of its own, with its own consequences. Wrong counts here are positive.
+    if (delta == 0 || t_.meta[*site].refc + delta < 1) delta = 3;
     observe.refc = t_.meta[*site].refc + delta;
     const size_t at = *site + 1;
     std::vector<Event> out = WithoutCountsAfter(InsertAt(at, {observe}), s.index, at, at, 1);

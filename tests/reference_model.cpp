@@ -24,7 +24,10 @@ int64_t& Count(std::map<std::string, int64_t>& counts, const std::string& pid) {
 }  // namespace
 
 int64_t ReferenceModel::Binary::Refc() const {
-  return driver + queue + vm + Total(msg) + Total(proc);
+  int64_t queued = 0;
+  for (const auto& [instance, n] : queue)
+    queued += n;
+  return driver + queued + vm + Total(msg) + Total(proc);
 }
 
 std::optional<int64_t> ReferenceModel::EmulatorCount(const BinId& id) const {
@@ -40,7 +43,24 @@ void ReferenceModel::Report(Code code, const Event& e, const BinId& bin, uint32_
   f.bin = bin;
   f.incarnation = incarnation;
   f.event = e.pos.index;
+  // A driver event names its own port; a process event the port of the binary it touched.
+  if (trace::IsDriverOp(e.op)) {
+    f.port = e.port;
+  } else if (auto it = live_.find(e.bin); it != live_.end() && it->second.owner >= 0) {
+    f.port = ports_[static_cast<size_t>(it->second.owner)].name;
+  }
   findings_.push_back(std::move(f));
+}
+
+int ReferenceModel::Instance(const std::string& name) {
+  // The latest instance of that name, unless it stopped.
+  for (size_t i = ports_.size(); i-- > 0;) {
+    if (ports_[i].name != name) continue;
+    if (!ports_[i].stopped) return static_cast<int>(i);
+    break;
+  }
+  ports_.push_back({name, false});
+  return static_cast<int>(ports_.size() - 1);
 }
 
 // ---- the quarantine: the N most recently freed distinct ids ---------------
@@ -69,6 +89,7 @@ ReferenceModel::Binary& ReferenceModel::Start(const Event& e, const BinId& id, b
   Unquarantine(id);
   Binary b;
   b.adopted = adopted;
+  b.owner = event_port_;
   b.size = e.size;
   b.start_event = e.pos.index;
   b.incarnation = ++incarnations_[id];
@@ -99,21 +120,24 @@ void ReferenceModel::EndUnheldInLiveOrder() {
 // ---- events ---------------------------------------------------------------
 
 void ReferenceModel::Apply(const Event& e) {
-  const bool stop_came_last = stop_came_last_;
-  stop_came_last_ = e.op == Op::kStop;
+  event_port_ = trace::IsDriverOp(e.op) ? Instance(e.port) : -1;
   switch (e.op) {
     case Op::kExit:
       return Exit(e.actor);
     case Op::kStop:
-      return StopPass();
+      return StopPort(event_port_);
     case Op::kEnd:
       ended_ = true;
-      if (!stop_came_last) StopPass();
-      return;
+      return StopAll();
     default:
       break;
   }
   if (live_.count(e.bin)) {
+    // The binary of a stopped port (or of none) belongs to the port of the driver event that
+    // uses it next.
+    Binary& b = live_[e.bin];
+    if (event_port_ >= 0 && (b.owner < 0 || ports_[static_cast<size_t>(b.owner)].stopped))
+      b.owner = event_port_;
     const uint32_t incarnation_at_bin = live_[e.bin].incarnation;
     const BinId id = e.bin;
     const bool raised = OnLive(e);
@@ -123,7 +147,8 @@ void ReferenceModel::Apply(const Event& e) {
     if (e.new_bin.present()) EndIfUnheld(e.new_bin);
     return;
   }
-  if (e.op == Op::kAlloc || e.op == Op::kBorrow) return StartFresh(e);
+  if (e.op == Op::kAlloc || e.op == Op::kBorrow || (e.op == Op::kEnq && e.copy))
+    return StartFresh(e);
   if (Quarantined(e.bin)) return OnFreed(e);
   Adopt(e);
 }
@@ -131,16 +156,25 @@ void ReferenceModel::Apply(const Event& e) {
 // alloc or borrow of an id that is not live (quarantined or never seen).
 void ReferenceModel::StartFresh(const Event& e) {
   Binary& b = Start(e, e.bin, /*adopted=*/false);
-  if (e.op == Op::kAlloc) {
-    b.driver = 1;
+  if (e.op == Op::kAlloc || e.op == Op::kEnq) {
+    // The queue's copy: the queue of the event's port is its only holder.
+    (e.op == Op::kAlloc ? b.driver : b.queue[event_port_]) = 1;
     b.emulator = 1;
     CompareRefc(e, b.incarnation);
     return;
   }
-  // On a new incarnation `refc` sets the count instead of checking it.
+  // On a new incarnation `refc` sets the count instead of checking it; by default the
+  // sender's reference and the task references. The sender's is `from`'s own, unless this is
+  // the emulator's gathered copy.
   b.borrowed = true;
-  b.vm = e.refc.value_or(1);
-  b.emulator = b.vm;
+  int64_t count = e.refc.value_or(1 + static_cast<int64_t>(e.task));
+  b.emulator = count;
+  if (!e.from.empty() && !e.gathered && count > 0) {
+    b.proc[e.from] = 1;
+    count -= 1;
+  }
+  b.vm = count;
+  b.at_return = (e.gathered ? 1 : 0) + static_cast<int64_t>(e.task);
 }
 
 // A release or a use of a freed id; nothing changes.
@@ -151,6 +185,7 @@ void ReferenceModel::OnFreed(const Event& e) {
     case Op::kDec:
     case Op::kGc:
     case Op::kDeq:
+    case Op::kReply:
       return Report(Code::kDoubleFree, e, e.bin, incarnation);
     default:
       return Report(Code::kUseAfterFree, e, e.bin, incarnation);
@@ -171,7 +206,7 @@ void ReferenceModel::Adopt(const Event& e) {
       Count(b.proc, e.actor) = 1;
       break;
     case Op::kDeq:
-      b.queue = 1;
+      b.queue[event_port_] = 1;
       break;
     case Op::kUnborrow:
       b.vm = 1;
@@ -223,6 +258,20 @@ bool ReferenceModel::OnLive(const Event& e) {
       fresh.emulator = 1;
       return true;
     }
+    case Op::kReply: {
+      b.emulator -= 1;  // as free: the emulator decrements anyway
+      if (b.driver < 1) {
+        Report(Code::kDoubleFree, e, id, b.incarnation);
+        return true;
+      }
+      b.driver -= 1;
+      if (e.to.empty()) {
+        if (!e.copied) TakeReference(b, &b.vm);
+      } else if (!e.copied && !exited_.count(e.to)) {
+        TakeReference(b, &Count(b.msg, e.to));
+      }
+      return false;
+    }
     case Op::kRealloc: {
       if (!b.Access()) {
         Report(Code::kUseAfterFree, e, id, b.incarnation);
@@ -263,8 +312,17 @@ bool ReferenceModel::OnLive(const Event& e) {
       }
       return false;
     }
-    case Op::kInc:
-    case Op::kEnq: {
+    case Op::kEnq:
+      if (e.copy) {  // a fresh binary of the queue's at a live id: as alloc
+        Report(Code::kAllocLive, e, id, b.incarnation);
+        live_.erase(id);
+        Binary& fresh = Start(e, id, /*adopted=*/false);
+        fresh.queue[event_port_] = 1;
+        fresh.emulator = 1;
+        return true;
+      }
+      [[fallthrough]];
+    case Op::kInc: {
       // Taking a reference without access is reported once and then applied:
       // the emulator did take it.
       bool raised = false;
@@ -273,7 +331,7 @@ bool ReferenceModel::OnLive(const Event& e) {
         if (!apply_unheld_takes_) return true;
         raised = true;
       }
-      TakeReference(b, e.op == Op::kInc ? &b.driver : &b.queue);
+      TakeReference(b, e.op == Op::kInc ? &b.driver : &b.queue[event_port_]);
       return raised;
     }
     case Op::kOutput: {
@@ -306,18 +364,36 @@ bool ReferenceModel::OnLive(const Event& e) {
       return false;
     case Op::kDeq:
       b.emulator -= 1;
-      if (b.queue < 1) {
+      if (b.queue[event_port_] < 1) {
         Report(Code::kDoubleFree, e, id, b.incarnation);
         return true;
       }
-      b.queue -= 1;
+      b.queue[event_port_] -= 1;
       return false;
-    case Op::kBorrow:
+    case Op::kBorrow: {
       b.borrowed = true;
+      if (!e.from.empty() && !e.gathered && Count(b.proc, e.from) == 0) {
+        if (Count(b.msg, e.from) >= 1) {  // it got the binary untraced: the message
+          Count(b.msg, e.from) -= 1;
+          Count(b.proc, e.from) += 1;
+        } else {
+          TakeReference(b, &Count(b.proc, e.from));
+        }
+      }
+      const int64_t taken = (e.gathered ? 1 : 0) + static_cast<int64_t>(e.task);
+      b.vm += taken;
+      b.emulator += taken;
+      b.at_return += taken;
       return false;
-    case Op::kUnborrow:
+    }
+    case Op::kUnborrow: {
       b.borrowed = false;
+      const int64_t dropped = std::min(b.at_return, b.vm);
+      b.vm -= dropped;
+      b.emulator -= dropped;
+      b.at_return = 0;
       return false;
+    }
     case Op::kReceive:
       if (Count(b.msg, e.actor) >= 1) {
         Count(b.msg, e.actor) -= 1;
@@ -368,6 +444,11 @@ void ReferenceModel::CompareRefc(const Event& e, uint32_t incarnation_at_bin) {
   if (it->second.emulator == *e.refc) return;
   Report(Code::kRefcMismatch, e, e.bin, incarnation_at_bin);
   it->second.emulator = *e.refc;
+  // The emulator says 0: it freed the binary; the address starts afresh.
+  if (*e.refc == 0) {
+    live_.erase(it);
+    Quarantine(now);
+  }
 }
 
 void ReferenceModel::Exit(const std::string& pid) {
@@ -381,16 +462,23 @@ void ReferenceModel::Exit(const std::string& pid) {
   EndUnheldInLiveOrder();
 }
 
-void ReferenceModel::StopPass() {
+void ReferenceModel::StopAll() {
+  for (size_t i = 0; i < ports_.size(); ++i) {
+    if (!ports_[i].stopped) StopPort(static_cast<int>(i));
+  }
+}
+
+void ReferenceModel::StopPort(int instance) {
+  ports_[static_cast<size_t>(instance)].stopped = true;
   std::vector<std::pair<uint64_t, BinId>> order;
   for (const auto& [id, b] : live_)
     order.emplace_back(b.live_since, id);
   std::sort(order.begin(), order.end());
   for (const auto& [since, id] : order) {
     Binary& b = live_[id];
-    b.emulator -= b.queue;
-    b.queue = 0;
-    if (b.driver >= 1) {
+    b.emulator -= b.queue[instance];
+    b.queue.erase(instance);
+    if (b.owner == instance && b.driver >= 1) {
       if (!b.adopted) {
         ExpectedFinding f;
         f.code = Code::kLeak;
@@ -399,6 +487,7 @@ void ReferenceModel::StopPass() {
         f.incarnation = b.incarnation;
         f.event = b.start_event;
         f.size = b.size;
+        f.port = ports_[static_cast<size_t>(instance)].name;
         findings_.push_back(std::move(f));
       }
       b.driver = 0;  // written off; the emulator keeps them
@@ -408,7 +497,7 @@ void ReferenceModel::StopPass() {
 }
 
 void ReferenceModel::Finish() {
-  if (!ended_ && !stop_came_last_) StopPass();
+  if (!ended_) StopAll();
 }
 
 }  // namespace refctrace::reference

@@ -1,6 +1,6 @@
 // An independent, deliberately simple implementation of the model contract
-// (docs/spec/model.md, with the v1.1 rulings), written from the text alone for
-// the differential test: plain maps, linear scans, no history, no limits. It
+// (docs/spec/model.md 1.2: the v1.1 rulings, ports and the emulator's own references), written from
+// the text alone for the differential test: plain maps, linear scans, no history, no limits. It
 // says what refctrace's model must find; it is never used by the tool.
 #pragma once
 
@@ -26,6 +26,7 @@ struct ExpectedFinding {
   uint32_t incarnation = 0;
   uint64_t event = 0;
   std::optional<uint64_t> size;  // leaks only: the leaked bytes, when known
+  std::string port;              // the port it names; empty: the default port
 };
 
 class ReferenceModel {
@@ -51,8 +52,10 @@ class ReferenceModel {
  private:
   struct Binary {
     int64_t driver = 0;
-    int64_t queue = 0;
+    std::map<int, int64_t> queue;  // per port instance
     int64_t vm = 0;
+    int owner = -1;                       // port instance whose stop checks it; -1: none
+    int64_t at_return = 0;                // emulator references dropped at unborrow
     std::map<std::string, int64_t> msg;   // per process: in unreceived messages
     std::map<std::string, int64_t> proc;  // per process: in its heap
     bool borrowed = false;
@@ -80,7 +83,11 @@ class ReferenceModel {
   void EndIfUnheld(const trace::BinId& id);
   void EndUnheldInLiveOrder();
   void Exit(const std::string& pid);
-  void StopPass();
+  // A port instance stops: its queue empties, its driver's references leak.
+  void StopPort(int instance);
+  void StopAll();
+  // The instance a driver event names (a new one for a name never seen or stopped).
+  int Instance(const std::string& name);
   void Quarantine(const trace::BinId& id);
   void Unquarantine(const trace::BinId& id);
   bool Quarantined(const trace::BinId& id) const;
@@ -94,7 +101,12 @@ class ReferenceModel {
   std::map<trace::BinId, uint32_t> incarnations_;  // ids live or quarantined: last number
   std::set<std::string> exited_;
   uint64_t serial_ = 0;
-  bool stop_came_last_ = false;
+  struct Port {
+    std::string name;
+    bool stopped = false;
+  };
+  std::vector<Port> ports_;  // instances in order of first appearance
+  int event_port_ = -1;      // the instance of the event being applied (driver events)
   bool ended_ = false;
   std::vector<ExpectedFinding> findings_;
 };

@@ -243,9 +243,9 @@ const char kSpecExample[] =
 // --- event.h helpers -----------------------------------------------------------------------
 
 TEST_CASE("OpNamesRoundTripAndUnknownNamesAreRejected") {
-  const char* names[] = {"alloc",   "realloc", "free", "inc",  "dec",    "observe",  "write",
-                         "read",    "output",  "enq",  "deq",  "borrow", "unborrow", "stop",
-                         "receive", "send",    "gc",   "exit", "end"};
+  const char* names[] = {"alloc", "realloc", "free", "inc", "dec",    "observe",  "write",
+                         "read",  "output",  "enq",  "deq", "borrow", "unborrow", "reply",
+                         "stop",  "receive", "send", "gc",  "exit",   "end"};
   REQUIRE(std::size(names) == static_cast<size_t>(kOpCount));
   for (int i = 0; i < kOpCount; ++i) {
     Op op = static_cast<Op>(i);

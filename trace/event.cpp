@@ -8,8 +8,8 @@ namespace refctrace::trace {
 namespace {
 
 constexpr std::array<std::string_view, kOpCount> kOpNames = {
-    "alloc", "realloc", "free",     "inc",  "dec",     "observe", "write", "read", "output", "enq",
-    "deq",   "borrow",  "unborrow", "stop", "receive", "send",    "gc",    "exit", "end",
+    "alloc", "realloc", "free",     "inc",   "dec",  "observe", "write", "read", "output", "enq",
+    "deq",   "borrow",  "unborrow", "reply", "stop", "receive", "send",  "gc",   "exit",   "end",
 };
 
 // 64-bit finaliser from MurmurHash3: full avalanche, a few cycles.
@@ -132,6 +132,7 @@ std::optional<Op> OpFromName(std::string_view name) {
       if (is(Op::kRealloc)) return Op::kRealloc;
       if (is(Op::kRead)) return Op::kRead;
       if (is(Op::kReceive)) return Op::kReceive;
+      if (is(Op::kReply)) return Op::kReply;
       break;
     case 's':
       if (is(Op::kSend)) return Op::kSend;
@@ -195,6 +196,11 @@ void Event::Clear() {
   refc.reset();
   count = 1;
   copied = false;
+  port.clear();
+  from.clear();
+  gathered = false;
+  task = 0;
+  copy = false;
   t.reset();
   seq.reset();
   src.clear();

@@ -24,6 +24,7 @@ enum class Op : uint8_t {
   kDeq,
   kBorrow,
   kUnborrow,
+  kReply,  // trace format 1.3
   kStop,
   kReceive,
   kSend,
@@ -106,6 +107,12 @@ struct Event {
   std::optional<int64_t> refc;  // 0..kMaxCount
   uint64_t count = 1;           // 1..kMaxCount
   bool copied = false;
+  // Trace format 1.3.
+  std::string port;       // the port instance the driver served; empty: the default port
+  std::string from;       // borrow: the process whose port_command this is
+  bool gathered = false;  // borrow: the emulator's gathered copy of small pieces
+  uint64_t task = 0;      // borrow: task references the emulator drops at unborrow
+  bool copy = false;      // enq: the queue copied the bytes into a binary of its own
   std::optional<double> t;
   std::optional<uint64_t> seq;
   std::string src;

@@ -147,6 +147,7 @@ class Decoder {
   bool Field(FieldId id, od::value& v);
   bool StringField(FieldId id, od::value& v, std::string* out);
   bool UintField(FieldId id, od::value& v, Expect expect, uint64_t* out);
+  bool BoolField(FieldId id, od::value& v, bool* out);
   bool BinField(FieldId id, od::value& v, BinId* out);
   bool StackField(od::value& v);
 
@@ -186,6 +187,16 @@ bool Decoder::UintField(FieldId id, od::value& v, Expect expect, uint64_t* out) 
     if (*out <= kMaxCount && (expect != Expect::kPositive || *out != 0)) return true;
   }
   return Mismatch(id, v, raw, expect);
+}
+
+bool Decoder::BoolField(FieldId id, od::value& v, bool* out) {
+  std::string_view raw = v.raw_json_token();
+  TokenInfo info = ClassifyToken(raw);
+  if (info.kind == TokenKind::kTrue || info.kind == TokenKind::kFalse) {
+    *out = info.kind == TokenKind::kTrue;
+    return true;
+  }
+  return Mismatch(id, v, raw, Expect::kBool);
 }
 
 bool Decoder::BinField(FieldId id, od::value& v, BinId* out) {
@@ -298,15 +309,18 @@ bool Decoder::Field(FieldId id, od::value& v) {
       e.refc = static_cast<int64_t>(n);
       return true;
     }
-    case kCopiedField: {
-      std::string_view raw = v.raw_json_token();
-      TokenInfo info = ClassifyToken(raw);
-      if (info.kind == TokenKind::kTrue || info.kind == TokenKind::kFalse) {
-        e.copied = info.kind == TokenKind::kTrue;
-        return true;
-      }
-      return Mismatch(id, v, raw, Expect::kBool);
-    }
+    case kCopiedField:
+      return BoolField(id, v, &e.copied);
+    case kPortField:
+      return StringField(id, v, &e.port);
+    case kFromField:
+      return StringField(id, v, &e.from);
+    case kGatheredField:
+      return BoolField(id, v, &e.gathered);
+    case kTaskField:
+      return UintField(id, v, Expect::kPositive, &e.task);
+    case kCopyField:
+      return BoolField(id, v, &e.copy);
     case kTField: {
       std::string_view raw = v.raw_json_token();
       TokenInfo info = ClassifyToken(raw);

@@ -25,13 +25,19 @@ enum FieldId : uint8_t {
   kStackField,
   kNoteField,
   kFuncField,
+  kPortField,       // trace format 1.3
+  kFromField,       // 1.3
+  kGatheredField,   // 1.3
+  kTaskField,       // 1.3
+  kCopyField,       // 1.3
   kRefctraceField,  // the header's version; an unknown field in an event
   kUnknownField,
 };
 
 inline constexpr std::string_view kFieldNames[] = {
-    "op",     "bin", "actor", "to",  "size",  "new_bin", "refc", "count",
-    "copied", "t",   "seq",   "src", "stack", "note",    "func", "refctrace",
+    "op",    "bin",    "actor", "to",       "size", "new_bin", "refc",
+    "count", "copied", "t",     "seq",      "src",  "stack",   "note",
+    "func",  "port",   "from",  "gathered", "task", "copy",    "refctrace",
 };
 
 constexpr uint32_t FieldBit(FieldId id) {
@@ -58,6 +64,10 @@ constexpr uint32_t FieldBit(FieldId id) {
       if (k == "refc") return kRefcField;
       if (k == "note") return kNoteField;
       if (k == "func") return kFuncField;
+      if (k == "port") return kPortField;
+      if (k == "from") return kFromField;
+      if (k == "task") return kTaskField;
+      if (k == "copy") return kCopyField;
       break;
     case 5:
       if (k == "actor") return kActorField;
@@ -69,6 +79,9 @@ constexpr uint32_t FieldBit(FieldId id) {
       break;
     case 7:
       if (k == "new_bin") return kNewBinField;
+      break;
+    case 8:
+      if (k == "gathered") return kGatheredField;
       break;
     case 9:
       if (k == "refctrace") return kRefctraceField;

@@ -340,6 +340,17 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
       return ParseOptional(p, &e->refc, ParseCount);
     case kCopiedField:
       return ParseBool(p, &e->copied);
+    case kPortField:
+      return ParseString(p, last, &e->port);
+    case kFromField:
+      return ParseString(p, last, &e->from);
+    case kGatheredField:
+      return ParseBool(p, &e->gathered);
+    case kTaskField:
+      p = ParseUint(p, &e->task);
+      return e->task != 0 && e->task <= kMaxCount ? p : nullptr;
+    case kCopyField:
+      return ParseBool(p, &e->copy);
     case kTField:
       return ParseOptional(p, &e->t, ParseDouble);
     case kStackField:
