@@ -773,6 +773,47 @@ TEST_CASE("WrongTypeForEachFieldIsAnErrorAtTheValue") {
                 "field \"note\" must be a string, got false");
 }
 
+// Trace format 1.3's fields: each wrong type or range is an error at the value.
+TEST_CASE("WrongTypeForEachField13IsAnErrorAtTheValue") {
+  ExpectErrorAt("{\"op\":\"alloc\",\"bin\":1,\"port\":7}", "7",
+                "field \"port\" must be a string, got 7");
+  ExpectErrorAt("{\"op\":\"stop\",\"port\":null}", "null",
+                "field \"port\" must be a string, got null");
+  ExpectErrorAt("{\"op\":\"borrow\",\"bin\":1,\"from\":[1]}", "[1]",
+                "field \"from\" must be a string, got an array");
+  ExpectErrorAt("{\"op\":\"borrow\",\"bin\":1,\"gathered\":\"true\"}", "\"true\"",
+                "field \"gathered\" must be true or false, got \"true\"");
+  ExpectErrorAt("{\"op\":\"borrow\",\"bin\":1,\"task\":0}", "0}",
+                "field \"task\" must be a positive integer, got 0");
+  ExpectErrorAt("{\"op\":\"borrow\",\"bin\":1,\"task\":1.5}", "1.5",
+                "field \"task\" must be a positive integer, got 1.5");
+  ExpectErrorAt("{\"op\":\"borrow\",\"bin\":1,\"task\":4611686018427387905}", "4611",
+                "field \"task\" is out of range (at most 4611686018427387904), got "
+                "4611686018427387905");
+  ExpectErrorAt("{\"op\":\"enq\",\"bin\":1,\"copy\":1}", "1}",
+                "field \"copy\" must be true or false, got 1");
+}
+
+TEST_CASE("Fields13AreReadOnBothPaths") {
+  // Plain (the fast path) and with an escape (the full decoder).
+  for (const char* from : {"<0.85.0>", "<0.85\\u002e0>"}) {
+    CAPTURE(from);
+    Result r =
+        Read(std::string("{\"op\":\"borrow\",\"bin\":1,\"port\":\"0x55d0\",\"from\":\"") + from +
+             "\",\"gathered\":true,\"task\":2}\n"
+             "{\"op\":\"enq\",\"bin\":2,\"copy\":true}\n"
+             "{\"op\":\"reply\",\"bin\":3,\"to\":\"<0.9.0>\",\"copied\":true}\n");
+    REQUIRE(r.events.size() == 3);
+    CHECK(r.events[0].port == "0x55d0");
+    CHECK(r.events[0].from == "<0.85.0>");
+    CHECK(r.events[0].gathered);
+    CHECK(r.events[0].task == 2);
+    CHECK(r.events[1].copy);
+    CHECK(r.events[2].op == Op::kReply);
+    CHECK(r.events[2].copied);
+  }
+}
+
 // Counts come from an emulator: never negative, and at most 2^62 (model.md 1.1).
 TEST_CASE("NegativeRefcIsAnErrorAtTheValue") {
   ExpectErrorAt("{\"op\":\"borrow\",\"bin\":\"a\",\"refc\":-1}", "-1",
