@@ -699,14 +699,40 @@ void Model::ApplyExit(const Event& e) {
 }
 
 void Model::StopAllPorts(const Event* e) {
+  std::vector<uint32_t> running;
   for (uint32_t port = 0; port < ports_.size(); ++port) {
-    if (!ports_[port].stopped) StopPort(port, e);
+    if (!ports_[port].stopped) running.push_back(port);
+  }
+  if (running.size() <= 1) {
+    for (uint32_t port : running)
+      StopPort(port, e);
+    return;
+  }
+  // Many ports stop at once: one scan finds the slots each may concern (its queue's, its
+  // owned ones), so the stops cost the live binaries once, not once per port. A stop ends
+  // only binaries no other port's stop concerns, so the lists stay valid.
+  std::unordered_map<uint32_t, std::vector<uint32_t>> concerns;
+  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+    const Incarnation& inc = slots_[slot];
+    if (!inc.live) continue;
+    if (inc.owner_port != kNoPort && inc.holders.driver > 0)
+      concerns[inc.owner_port].push_back(slot);
+    for (const QueueHold& q : inc.holders.queues) {
+      if (q.port != inc.owner_port || inc.holders.driver == 0) concerns[q.port].push_back(slot);
+    }
+  }
+  static const std::vector<uint32_t> kNone;
+  for (uint32_t port : running) {
+    auto it = concerns.find(port);
+    StopPort(port, e, it == concerns.end() ? &kNone : &it->second);
   }
 }
 
-void Model::StopPort(uint32_t port, const Event* e) {
+void Model::StopPort(uint32_t port, const Event* e, const std::vector<uint32_t>* only) {
   ports_[port].stopped = true;
-  for (uint32_t slot = 0; slot < slots_.size(); ++slot) {
+  const size_t n = only ? only->size() : slots_.size();
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t slot = only ? (*only)[i] : static_cast<uint32_t>(i);
     Incarnation& inc = slots_[slot];
     if (!inc.live) continue;
     int64_t queued = 0;

@@ -148,7 +148,8 @@ class Model {
   void ApplyExit(const trace::Event& e);
   // Stops port instance `port`: its queue's references are dropped and what its driver still
   // holds is leaked. `e`: the stop or end event; nullptr at end of input.
-  void StopPort(uint32_t port, const trace::Event* e);
+  // `only`: the slots that can concern this port (all when null).
+  void StopPort(uint32_t port, const trace::Event* e, const std::vector<uint32_t>* only = nullptr);
   // Stops every port instance that has not stopped, in order of first appearance.
   void StopAllPorts(const trace::Event* e);
   // The live instance of the port named `name`: a new one if it never appeared or stopped.
