@@ -80,6 +80,15 @@ TEST_CASE("holders fed out of order are said driver, queue, processes, emulator"
         "driver holds 2; the port queue holds 1; <0.9.0> holds 1; the emulator holds 1");
 }
 
+TEST_CASE("each port's queue is said by its name, the default port's as the port queue") {
+  CHECK(DescribeHolders({{Holder::Queue("0x55d0"), 2},
+                         {Holder::Queue(), 1},
+                         {Holder::Queue("0x55d0"), 1},
+                         {Holder::Driver(), 1}},
+                        false) ==
+        "driver holds 1; the queue of port 0x55d0 holds 3; the port queue holds 1");
+}
+
 TEST_CASE("past eight processes the rest are counted, their message and heap once") {
   std::vector<HolderCount> holders;
   for (int i = 0; i < 10; ++i) {
