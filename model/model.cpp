@@ -182,8 +182,10 @@ void Model::ApplyEvent(const Event& e) {
   cur_.src = strings_.Intern(e.src);
   cur_.func = strings_.Intern(e.func);
   cur_.note = strings_.Intern(e.note);
-  cur_.from = strings_.Intern(e.from);
-  cur_.port = trace::IsDriverOp(e.op) ? PortInstance(strings_.Intern(e.port)) : kNoPort;
+  // `from` is interned by the borrow that uses it; the default port is found without interning.
+  const bool on_last_port = e.port.empty() && last_port_ != kNoPort &&
+                            ports_[last_port_].name == 0 && !ports_[last_port_].stopped;
+  cur_.port = !trace::IsDriverOp(e.op) ? kNoPort : on_last_port ? last_port_ : PortInstance(e.port);
   switch (e.op) {
     case Op::kExit:
       ApplyExit(e);
@@ -234,11 +236,16 @@ void Model::ApplyEvent(const Event& e) {
   ApplyOnUnknown(e, state);
 }
 
+StrRef Model::InternRare(std::string_view s) {
+  return strings_.Intern(s);
+}
+
 bool Model::StartsIncarnation(const Event& e) {
   return e.op == Op::kAlloc || e.op == Op::kBorrow || (e.op == Op::kEnq && e.copy);
 }
 
-uint32_t Model::PortInstance(StrRef name) {
+uint32_t Model::PortInstance(std::string_view port) {
+  const StrRef name = InternRare(port);
   if (last_port_ != kNoPort && ports_[last_port_].name == name && !ports_[last_port_].stopped)
     return last_port_;
   auto [it, added] = port_by_name_.try_emplace(name, static_cast<uint32_t>(ports_.size()));
@@ -311,8 +318,8 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
     inc.borrowed = true;
     const int64_t task = TraceCount(e.task);
     int64_t count = e.refc ? TraceCount(*e.refc) : 1 + task;
-    if (cur_.from && !e.gathered && count >= 1) {
-      AddRef(inc, &Hold(slot, cur_.from).proc);
+    if (!e.from.empty() && !e.gathered && count >= 1) {
+      AddRef(inc, &Hold(slot, InternRare(e.from)).proc);
       --count;
     }
     AddRef(inc, &inc.holders.vm, count);
@@ -529,8 +536,8 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
     case Op::kBorrow: {
       inc.borrowed = true;
       // The sender's own reference; one it got untraced if the model has none.
-      if (cur_.from && !e.gathered) {
-        ProcessHold& sender = Hold(slot, cur_.from);
+      if (!e.from.empty() && !e.gathered) {
+        ProcessHold& sender = Hold(slot, InternRare(e.from));
         if (sender.proc == 0) Deliver(inc, sender);
       }
       // References the emulator takes for this callback: a gathered copy's, the tasks'.

@@ -153,7 +153,11 @@ class Model {
   // Stops every port instance that has not stopped, in order of first appearance.
   void StopAllPorts(const trace::Event* e);
   // The live instance of the port named `name`: a new one if it never appeared or stopped.
-  uint32_t PortInstance(StrRef name);
+  // Out of line: the default port of a trace without ports never gets here twice in a row.
+  [[gnu::noinline]] uint32_t PortInstance(std::string_view port);
+  // Interns a string that few events carry (a port, a borrow's `from`), out of line so the
+  // per-event interning stays inlined.
+  [[gnu::noinline]] StrRef InternRare(std::string_view s);
   void ApplyOnFreed(const trace::Event& e, IdState& state);
   void ApplyOnUnknown(const trace::Event& e, IdState& state);
   // The holders an unknown id is assumed to have before `e`: the least that make it legal.
@@ -214,7 +218,6 @@ class Model {
     StrRef src = 0;
     StrRef func = 0;
     StrRef note = 0;
-    StrRef from = 0;    // borrow: the process whose port_command it is
     uint32_t port = 0;  // the event's port instance (driver events; else kNoPort)
   };
   EventStrings cur_;
