@@ -70,6 +70,13 @@ QueueHold* Holders::FindQueue(uint32_t port) {
   return nullptr;
 }
 
+int64_t Holders::QueueCount(uint32_t port) const {
+  for (const QueueHold& q : queues) {
+    if (q.port == port) return q.count;
+  }
+  return 0;
+}
+
 int64_t& Holders::Queue(uint32_t port) {
   if (QueueHold* q = FindQueue(port)) return q->count;
   queues.push_back({port, 0});
@@ -424,7 +431,10 @@ void Model::EvictQuarantine() {
 // Transitions.
 
 bool Model::ReportIfNoAccess(const Event& e, const Incarnation& inc) {
-  if (inc.holders.driver >= 1 || inc.borrowed) return false;
+  // The port's own queue keeps the binary alive, and the driver reaches it through
+  // driver_peekqv: reading, outputting or taking a reference to it is legal.
+  if (inc.holders.driver >= 1 || inc.borrowed || inc.holders.QueueCount(cur_.port) >= 1)
+    return false;
   Report(Code::kUseAfterFree, e, inc,
          std::string("driver ") + std::string(Verb(e.op)) + " a binary it holds no reference to (" +
              DescribeHolders(inc) + ")");

@@ -80,6 +80,8 @@ struct Holders {
   int64_t& Queue(uint32_t port);
   // The entry of `port`'s queue, if it has one.
   QueueHold* FindQueue(uint32_t port);
+  // What `port`'s queue holds (0 when it holds nothing).
+  int64_t QueueCount(uint32_t port) const;
   // A new entry for `pid` (not in procs).
   ProcessHold& Add(StrRef pid, int64_t msg, int64_t proc);
   // `p` (in procs) now holds nothing: removed, or left as a zero.

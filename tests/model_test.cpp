@@ -829,6 +829,23 @@ TEST_CASE("EnqCopyIsHeldByTheQueueAloneAndFreedAtDeq") {
   CHECK(run.stats.live == 0);
 }
 
+// echo_drv (OTP's port_trace_SUITE driver) outputs the binaries its queue holds, read back
+// with driver_peekqv, after its own reference is gone: the queue keeps them alive.
+TEST_CASE("OutputOfABinaryItsPortsQueueHoldsIsLegal") {
+  const Run run =
+      Replay({"borrow a port=A", "enq a port=A", "unborrow a port=A", "output a to=P port=A refc=3",
+              "inc a port=A", "read a port=A", "deq a port=A", "free a port=A", "receive a actor=P",
+              "gc a actor=P", "gc a actor=S refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("OutputOfABinaryOnlyAnotherPortsQueueHoldsIsUseAfterFree") {
+  const Run run = Replay(
+      {"alloc a port=A", "enq a port=A", "free a port=A", "output a to=P port=B", "deq a port=A"});
+  CHECK(run.Codes() == "use-after-free@3");
+}
+
 TEST_CASE("EnqCopyLeftInTheQueueIsReleasedAtStopWithoutALeak") {
   const Run run = Replay({"enq a copy=true port=A", "stop port=A", "alloc a port=A"});
   CHECK(run.Codes() == "leak@2");

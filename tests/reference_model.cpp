@@ -273,7 +273,7 @@ bool ReferenceModel::OnLive(const Event& e) {
       return false;
     }
     case Op::kRealloc: {
-      if (!b.Access()) {
+      if (!b.Access(event_port_)) {
         Report(Code::kUseAfterFree, e, id, b.incarnation);
         return true;
       }
@@ -326,7 +326,7 @@ bool ReferenceModel::OnLive(const Event& e) {
       // Taking a reference without access is reported once and then applied:
       // the emulator did take it.
       bool raised = false;
-      if (!b.Access()) {
+      if (!b.Access(event_port_)) {
         Report(Code::kUseAfterFree, e, id, b.incarnation);
         if (!apply_unheld_takes_) return true;
         raised = true;
@@ -336,7 +336,7 @@ bool ReferenceModel::OnLive(const Event& e) {
     }
     case Op::kOutput: {
       bool raised = false;
-      if (!b.Access()) {
+      if (!b.Access(event_port_)) {
         Report(Code::kUseAfterFree, e, id, b.incarnation);
         if (!apply_unheld_takes_) return true;
         raised = true;
@@ -347,7 +347,7 @@ bool ReferenceModel::OnLive(const Event& e) {
     case Op::kObserve:
       return false;
     case Op::kWrite:
-      if (!b.Access()) {
+      if (!b.Access(event_port_)) {
         Report(Code::kUseAfterFree, e, id, b.incarnation);
         return true;
       }
@@ -357,7 +357,7 @@ bool ReferenceModel::OnLive(const Event& e) {
       }
       return false;
     case Op::kRead:
-      if (!b.Access()) {
+      if (!b.Access(event_port_)) {
         Report(Code::kUseAfterFree, e, id, b.incarnation);
         return true;
       }

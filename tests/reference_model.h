@@ -67,7 +67,12 @@ class ReferenceModel {
     uint64_t live_since = 0;   // when it became live at that id (a serial)
 
     int64_t Refc() const;
-    bool Access() const { return driver >= 1 || borrowed; }
+    // The driver owns a reference, borrows it in a callback, or reaches it in `port`'s queue.
+    bool Access(int port) const {
+      if (driver >= 1 || borrowed) return true;
+      auto q = queue.find(port);
+      return q != queue.end() && q->second >= 1;
+    }
   };
 
   Binary& Start(const trace::Event& e, const trace::BinId& id, bool adopted);

@@ -1,4 +1,4 @@
-// What one binary incarnation's holders hold, moved by model-v1's rules
+// What one binary incarnation's holders hold, moved by the model's rules
 // (docs/spec/model.md): the one copy of those rules that the trace generators
 // (bench/gen_trace.cpp, tests/property_test.cpp) keep so that they emit only
 // legal ops and know the count the emulator would report. Processes are the
@@ -31,8 +31,9 @@ struct HolderCounts {
       sum += p.msg + p.proc;
     return sum;
   }
-  // The driver may use it (driver ops need this).
-  bool Access() const { return driver >= 1 || borrowed; }
+  // The driver may use it (driver ops need this): it owns a reference, borrows it in a
+  // callback, or finds it in its port's queue (model 1.2, decision 62).
+  bool Access() const { return driver >= 1 || borrowed || queue >= 1; }
   // `write` and `realloc` are legal: the driver holds every reference.
   bool SoleDriver() const { return driver >= 1 && !borrowed && Refc() == driver; }
   // The incarnation ends: nothing holds it and no callback has it borrowed.
