@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "trace/event.h"
+#include "trace/format_version.h"
 
 namespace refctrace::trace {
 
@@ -51,7 +52,5 @@ bool ReadFieldKey(simdjson::ondemand::field& field, std::string_view* key);
 // "must be an array" etc.: describes the value at the iterator for a message ("an object",
 // or the token itself, shortened).
 std::string DescribeJsonValue(std::string_view raw_token);
-
-inline constexpr int kSupportedFormatVersion = 1;
 
 }  // namespace refctrace::trace
