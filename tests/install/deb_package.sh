@@ -85,6 +85,15 @@ recorder="$root/usr/share/refctrace/recorder"
 for file in "$source"/recorder/*.c "$source"/recorder/*.h; do
   cmp -s "$file" "$recorder/$(basename "$file")" || fail "recorder file $(basename "$file") not in $recorder"
 done
+# A driver builds with the installed recorder alone, as README's "Install" shows.
+if command -v erl >/dev/null && command -v cc >/dev/null; then
+  erl_root=$(erl -noshell -eval 'io:format("~s", [code:root_dir()]), halt().')
+  if [ -f "$erl_root/usr/include/erl_driver.h" ]; then
+    cc -shared -fPIC -DREFCTRACE -I"$erl_root/usr/include" -I"$recorder" -o "$scratch/sample_drv.so" \
+      "$source/tests/e2e/sample_drv.c" "$recorder"/*.c -lpthread ||
+      fail "the sample driver does not build with the installed recorder"
+  fi
+fi
 app="$root/usr/lib/erlang/lib/refctrace-$version"
 [ -f "$app/ebin/refctrace.app" ] || fail "no ebin/refctrace.app in $app"
 for file in "$source"/recorder/erlang/*.erl; do
