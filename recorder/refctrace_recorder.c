@@ -13,6 +13,8 @@
 #define REFCTRACE_RECORDER_IMPLEMENTATION
 #include "refctrace_recorder.h"
 
+#include "refctrace_internal.h"
+
 #ifdef REFCTRACE
 
 #include <dlfcn.h>
@@ -35,12 +37,24 @@ enum { kMaxStack = 16 };
 
 static pthread_once_t open_once = PTHREAD_ONCE_INIT;
 static int trace_fd = -1;
+static const char* not_recording_why = "REFCTRACE_TRACE is not set";
 static int with_refc = 1;
 static int stack_depth = 0; /* REFCTRACE_STACK: frames per line, 0 = none */
 /* Held across the real call and the write of its line, so the order of the
- * lines in the file is the order in which the calls happened. */
+ * lines in the file is the order in which the calls happened. The tracer
+ * module's callbacks take it too; a callback that fires inside a recorded
+ * call (a port's send trace) runs on the thread that already holds it. */
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int lock_depth;
 static __thread int defuse_next_free;
+
+static void Lock(void) {
+  if (lock_depth++ == 0) pthread_mutex_lock(&call_lock);
+}
+
+static void Unlock(void) {
+  if (--lock_depth == 0) pthread_mutex_unlock(&call_lock);
+}
 
 static void WriteAll(const char* text, size_t len) {
   while (len > 0) {
@@ -51,6 +65,20 @@ static void WriteAll(const char* text, size_t len) {
   }
 }
 
+static void WriteHeader(void) {
+  ErlDrvSysInfo info;
+  memset(&info, 0, sizeof info);
+  driver_system_info(&info, sizeof info);
+  char header[160];
+  int n = snprintf(header, sizeof header,
+                   "{\"refctrace\":1,\"source\":\"refctrace_recorder\",\"otp\":\"%s\"}\n",
+                   info.otp_release != NULL ? info.otp_release : "?");
+  if (n > 0 && (size_t)n < sizeof header) WriteAll(header, (size_t)n);
+}
+
+/* A trace is one emulator run: a file that already has lines (an earlier
+ * run) is refused, unless REFCTRACE_APPEND=1 asks to add to it, so two runs
+ * never merge silently into one trace. */
 static void OpenTrace(void) {
   const char* path = getenv("REFCTRACE_TRACE");
   if (path == NULL || *path == '\0') return;
@@ -60,18 +88,27 @@ static void OpenTrace(void) {
   if (depth != NULL) stack_depth = atoi(depth);
   if (stack_depth < 0) stack_depth = 0;
   if (stack_depth > kMaxStack) stack_depth = kMaxStack;
-  /* O_APPEND: the Erlang tracer appends to the same file; each line is one
-   * write(2), which the kernel does not interleave with another. */
-  trace_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (trace_fd < 0) {
+  const char* append = getenv("REFCTRACE_APPEND");
+  int may_append = append != NULL && strcmp(append, "1") == 0;
+  /* O_APPEND: every line is one write(2) at the end of the file. */
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    not_recording_why = "REFCTRACE_TRACE cannot be opened";
     fprintf(stderr, "refctrace: cannot open REFCTRACE_TRACE=%s; not recording\n", path);
     return;
   }
   struct stat st;
-  if (fstat(trace_fd, &st) == 0 && st.st_size == 0) {
-    static const char header[] = "{\"refctrace\":1,\"source\":\"refctrace_recorder\"}\n";
-    WriteAll(header, sizeof header - 1);
+  if (fstat(fd, &st) != 0 || (st.st_size > 0 && !may_append)) {
+    not_recording_why = "REFCTRACE_TRACE is not empty (remove it, or set REFCTRACE_APPEND=1)";
+    fprintf(stderr,
+            "refctrace: REFCTRACE_TRACE=%s is not empty (an earlier run?); remove it, or set "
+            "REFCTRACE_APPEND=1 to add to it; not recording\n",
+            path);
+    close(fd);
+    return;
   }
+  trace_fd = fd;
+  if (st.st_size == 0) WriteHeader();
 }
 
 static int Enabled(void) {
@@ -97,6 +134,7 @@ typedef struct {
   int line;
   const char* func;
   void* caller;
+  ErlDrvPort port; /* the port the driver is serving, NULL: not known */
   int frame_count;
   Frame frames[kMaxStack];
 } Site;
@@ -160,6 +198,7 @@ static void CaptureStack(Site* site) {
  * a line is never cut: a cut line would not be JSON. */
 typedef struct {
   char* text;
+  uintptr_t bin; /* the binary the line names last (bin, new_bin) */
   size_t used;
   size_t capacity;
   int failed; /* out of memory: the line is dropped, never written half */
@@ -237,34 +276,45 @@ static void Begin(Line* line, const char* op) {
   line->used = 0;
   line->capacity = sizeof line->inline_text;
   line->failed = 0;
+  line->bin = 0;
   Add(line, "{\"op\":\"");
   AddEscaped(line, op);
   Add(line, "\"");
 }
 
 static void AddBin(Line* line, const char* key, uintptr_t id) {
+  if (strcmp(key, "port") != 0) line->bin = id;
   char text[2 + 2 * sizeof id + 1];
   snprintf(text, sizeof text, "0x%" PRIxPTR, id);
   AddString(line, key, text);
 }
 
+static void SetCount(uintptr_t id, long refc);
+
+/* The count after the line's op; the table of live binaries follows it. */
 static void AddRefc(Line* line, ErlDrvSInt refc) {
+  SetCount(line->bin, (long)refc);
   if (with_refc) Add(line, ",\"refc\":%ld", (long)refc);
 }
 
-/* A local pid is an immediate term: tag 0x3 in the low 4 bits, then the
- * number (15 bits) and serial (13 bits) that pid_to_list/1 prints. This is
- * the emulator's internal layout (checked on OTP 25, 64-bit, by the
- * end-to-end tests: a wrong name would show as refc-mismatch). */
-static void AddTo(Line* line, ErlDrvTermData pid, int known) {
-  uintptr_t raw = (uintptr_t)pid;
-  char text[32] = "unknown";
-  if (known && (raw & 0xf) == 0x3) {
-    uintptr_t data = raw >> 4;
-    snprintf(text, sizeof text, "<0.%u.%u>", (unsigned)(data & 0x7fff),
-             (unsigned)((data >> 15) & 0x1fff));
-  }
-  AddString(line, "to", text);
+/* The receiver of the message a recorded output call is making, as the
+ * port's `send` trace (refctrace_tracer_nif.c) named it on this thread
+ * during the call: pid_to_list/1's text. Empty: no message was delivered,
+ * or the port is not traced. */
+static __thread int awaiting_delivery;
+static __thread char delivered_to[64];
+
+void refctrace_internal_delivered_to(const char* pid) {
+  if (!awaiting_delivery || delivered_to[0] != '\0') return;
+  snprintf(delivered_to, sizeof delivered_to, "%s", pid);
+}
+
+static void AddReceiver(Line* line) {
+  AddString(line, "to", delivered_to[0] != '\0' ? delivered_to : "unknown");
+}
+
+static void AddPort(Line* line, ErlDrvPort port) {
+  if (port != NULL) AddBin(line, "port", (uintptr_t)port);
 }
 
 static void AddSrc(Line* line, const Site* site) {
@@ -301,6 +351,7 @@ static void AddStack(Line* line, const Site* site) {
 }
 
 static void Finish(Line* line, const Site* site) {
+  AddPort(line, site->port);
   AddSrc(line, site);
   if (site->func != NULL) AddString(line, "func", site->func);
   AddStack(line, site);
@@ -382,42 +433,153 @@ static void TouchedAddIovec(TouchedSet* set, const ErlIOVec* ev, ErlDrvSizeT ski
   }
 }
 
-/* ---- ports the driver runs, to find the owner of a port term -------- */
+/* ---- driver binaries, for the tracer module ------------------------- */
 
-enum { kMaxPorts = 64 };
-static struct {
-  ErlDrvTermData term;
-  ErlDrvPort port;
-} known_ports[kMaxPorts];
+/* Every binary the driver's lines have named and that has not ended as far
+ * as the recorder knows: its id and its bytes (public fields of
+ * ErlDrvBinary, copied when seen, never read again through the pointer).
+ * The tracer module finds which driver binary a binary term is by its
+ * bytes. Used under call_lock. */
+typedef struct {
+  uintptr_t id;
+  const char* bytes;
+  size_t size;
+  long count; /* after the last line written for it; -1: not known */
+} LiveBinary;
 
-/* Called with call_lock held. */
-static void RememberPort(ErlDrvPort port) {
-  ErlDrvTermData term = driver_mk_port(port);
-  int free_slot = -1;
-  for (int i = 0; i < kMaxPorts; ++i) {
-    if (known_ports[i].term == term) return;
-    if (known_ports[i].term == 0 && free_slot < 0) free_slot = i;
-  }
-  if (free_slot >= 0) {
-    known_ports[free_slot].term = term;
-    known_ports[free_slot].port = port;
-  }
+static LiveBinary* live_binaries;
+static size_t live_count, live_capacity;
+
+/* What the Erlang tracer has not taken yet (refctrace_internal_take_news). */
+typedef struct {
+  const char* kind; /* "receive", "borrow", "gone" */
+  char pid[64];
+  uintptr_t id;
+  size_t size;
+} News;
+
+static News* news;
+static size_t news_count, news_capacity;
+
+static int Grow(void** items, size_t* capacity, size_t count, size_t item_size) {
+  if (count < *capacity) return 1;
+  size_t more = *capacity == 0 ? 64 : *capacity * 2;
+  void* bigger = realloc(*items, more * item_size);
+  if (bigger == NULL) return 0;
+  *items = bigger;
+  *capacity = more;
+  return 1;
 }
 
-static void ForgetPort(ErlDrvPort port) {
-  ErlDrvTermData term = driver_mk_port(port);
-  for (int i = 0; i < kMaxPorts; ++i)
-    if (known_ports[i].term == term) known_ports[i].term = 0;
+static void AddNews(const char* kind, const char* pid, uintptr_t id, size_t size) {
+  if (!Grow((void**)&news, &news_capacity, news_count, sizeof *news)) return;
+  News* n = &news[news_count++];
+  n->kind = kind;
+  snprintf(n->pid, sizeof n->pid, "%s", pid != NULL ? pid : "");
+  n->id = id;
+  n->size = size;
 }
 
-static int OwnerOf(ErlDrvTermData port_term, ErlDrvTermData* owner) {
-  for (int i = 0; i < kMaxPorts; ++i) {
-    if (known_ports[i].term == port_term) {
-      *owner = driver_connected(known_ports[i].port);
-      return 1;
+static void Untrack(uintptr_t id) {
+  for (size_t i = 0; i < live_count; ++i) {
+    if (live_binaries[i].id == id) {
+      live_binaries[i] = live_binaries[--live_count];
+      AddNews("gone", NULL, id, 0);
+      return;
     }
   }
-  return 0;
+}
+
+static void Track(const ErlDrvBinary* bin) {
+  if (bin == NULL) return;
+  for (size_t i = 0; i < live_count; ++i) {
+    if (live_binaries[i].id == (uintptr_t)bin) {
+      live_binaries[i].size = (size_t)bin->orig_size;
+      return;
+    }
+  }
+  if (!Grow((void**)&live_binaries, &live_capacity, live_count, sizeof *live_binaries)) return;
+  live_binaries[live_count].id = (uintptr_t)bin;
+  live_binaries[live_count].bytes = bin->orig_bytes;
+  live_binaries[live_count].size = (size_t)bin->orig_size;
+  live_binaries[live_count].count = -1;
+  ++live_count;
+}
+
+int refctrace_internal_find_binary(const void* data, size_t size, uintptr_t* id,
+                                   size_t* orig_size) {
+  const char* from = data;
+  int found = 0;
+  Lock();
+  for (size_t i = live_count; i-- > 0 && !found;) {
+    const LiveBinary* b = &live_binaries[i];
+    if (from >= b->bytes && from + size <= b->bytes + b->size) {
+      *id = b->id;
+      *orig_size = b->size;
+      found = 1;
+    }
+  }
+  Unlock();
+  return found;
+}
+
+void refctrace_internal_note_holder(const char* kind, const char* pid, uintptr_t id,
+                                    size_t orig_size) {
+  Lock();
+  AddNews(strcmp(kind, "borrow") == 0 ? "borrow" : "receive", pid, id, orig_size);
+  Unlock();
+}
+
+size_t refctrace_internal_take_news(RefctraceNewsSink take, void* context) {
+  Lock();
+  size_t count = news_count;
+  for (size_t i = 0; i < news_count; ++i)
+    take(context, news[i].kind, news[i].pid, news[i].id, news[i].size);
+  news_count = 0;
+  Unlock();
+  return count;
+}
+
+static LiveBinary* FindLive(uintptr_t id) {
+  for (size_t i = 0; i < live_count; ++i)
+    if (live_binaries[i].id == id) return &live_binaries[i];
+  return NULL;
+}
+
+/* A line said the binary's count is `refc` now. */
+static void SetCount(uintptr_t id, long refc) {
+  LiveBinary* b = FindLive(id);
+  if (b != NULL) b->count = refc;
+}
+
+/* A line changed the count by `delta` without reading it. */
+static void AddToCount(uintptr_t id, long delta) {
+  LiveBinary* b = FindLive(id);
+  if (b != NULL && b->count >= 0) b->count += delta;
+}
+
+void refctrace_internal_released(uintptr_t id, long count) {
+  Lock();
+  LiveBinary* b = FindLive(id);
+  if (b != NULL && b->count >= 0) {
+    b->count -= count;
+    if (b->count <= 0) Untrack(id);
+  }
+  Unlock();
+}
+
+/* ---- the port being served, and the command's sender ------------------ */
+
+/* Set by every call that names a port and by the marks; a call without a
+ * port argument (alloc, free, ...) is made for the port this thread served
+ * last. */
+static __thread ErlDrvPort serving_port;
+/* The sender of the command whose callback runs now (the port's `receive`
+ * trace fires on this thread just before outputv), until unborrow. */
+static __thread char command_from[64];
+
+void refctrace_internal_command_from(const char* pid) {
+  snprintf(command_from, sizeof command_from, "%s", pid);
 }
 
 /* ---- ErlDrvTermData specs: the binaries of ERL_DRV_BINARY ----------- */
@@ -453,8 +615,7 @@ typedef struct Call {
   Site site;
   ErlDrvPort port;
   ErlDrvTermData port_term; /* erl_drv_output_term, erl_drv_send_term */
-  ErlDrvTermData to;        /* the receiver of an output */
-  int to_known;
+  ErlDrvTermData to;        /* erl_drv_send_term's receiver */
   ErlDrvBinary* bin;
   ErlDrvSizeT size, offset, len, skip, hlen;
   char* hbuf;
@@ -473,8 +634,8 @@ typedef struct Call {
 
 /* What a kind of call does; any step may be NULL. */
 typedef struct {
-  const char* op;     /* the event, for kinds that write one op */
-  int remembers_port; /* the call names a port the driver runs */
+  const char* op;      /* the event, for kinds that write one op */
+  int awaits_delivery; /* an output: the port's send trace names the receiver */
   /* Under the lock, before the real call: counts, receiver. */
   void (*collect)(Call* call);
   /* The erl_driver call itself; runs also when recording is off. */
@@ -488,15 +649,21 @@ static void Run(const CallKind* kind, Call* call) {
     if (kind->perform) kind->perform(call);
     return;
   }
-  pthread_mutex_lock(&call_lock);
+  Lock();
+  if (call->port != NULL) serving_port = call->port;
+  call->site.port = serving_port;
   if (stack_depth > 0) CaptureStack(&call->site);
-  if (kind->remembers_port) RememberPort(call->port);
   TouchedInit(&call->touched);
   if (kind->collect) kind->collect(call);
+  if (kind->awaits_delivery) {
+    awaiting_delivery = 1;
+    delivered_to[0] = '\0';
+  }
   if (kind->perform) kind->perform(call);
+  awaiting_delivery = 0;
   if (kind->emit) kind->emit(kind->op, call);
   TouchedFree(&call->touched);
-  pthread_mutex_unlock(&call_lock);
+  Unlock();
 }
 
 /* ---- collect: before the real call ----------------------------------- */
@@ -511,24 +678,6 @@ static void CollectIovec(Call* c) {
 
 static void CollectTermSpec(Call* c) {
   TouchedAddTermSpec(&c->touched, c->data, c->data_len);
-}
-
-/* The port's owner receives driver_output_binary and driver_outputv. */
-static void CollectBinForOwner(Call* c) {
-  CollectBin(c);
-  c->to = driver_connected(c->port);
-  c->to_known = 1;
-}
-
-static void CollectIovecForOwner(Call* c) {
-  CollectIovec(c);
-  c->to = driver_connected(c->port);
-  c->to_known = 1;
-}
-
-static void CollectTermSpecForOwner(Call* c) {
-  CollectTermSpec(c);
-  c->to_known = OwnerOf(c->port_term, &c->to);
 }
 
 static void CollectBefore(Call* c) {
@@ -637,6 +786,7 @@ static void EmitAlloc(const char* op, Call* c) {
   (void)op;
   if (c->bin_result == NULL) return;
   Line line;
+  Track(c->bin_result);
   Begin(&line, "alloc");
   AddBin(&line, "bin", (uintptr_t)c->bin_result);
   Add(&line, ",\"size\":%lu", (unsigned long)c->size);
@@ -650,6 +800,8 @@ static void EmitRealloc(const char* op, Call* c) {
     EmitAlloc(op, c);
     return;
   }
+  if (c->bin_result != c->bin) Untrack((uintptr_t)c->bin);
+  Track(c->bin_result);
   Line line;
   Begin(&line, "realloc");
   AddBin(&line, "bin", (uintptr_t)c->bin);
@@ -669,17 +821,20 @@ static void EmitFree(const char* op, Call* c) {
   if (c->defused) AddString(&line, "note", "defused: count decremented, memory not freed");
   AddRefc(&line, c->before - 1);
   Finish(&line, &c->site);
+  if (c->before - 1 <= 0) Untrack((uintptr_t)c->bin);
 }
 
 /* driver_binary_inc_refc and driver_binary_dec_refc: the count they return. */
 static void EmitCount(const char* op, Call* c) {
   Simple(op, c->bin, c->refc_result, &c->site);
+  if (c->refc_result <= 0) Untrack((uintptr_t)c->bin); /* dec to zero */
 }
 
 static void EmitObserve(const char* op, Call* c) {
   Line line;
   Begin(&line, op);
   AddBin(&line, "bin", (uintptr_t)c->bin);
+  SetCount(line.bin, (long)c->refc_result);
   Add(&line, ",\"refc\":%ld", (long)c->refc_result); /* required for observe */
   Finish(&line, &c->site);
 }
@@ -688,7 +843,7 @@ static void EmitOutput(const Call* c, const ErlDrvBinary* bin, int copied, ErlDr
   Line line;
   Begin(&line, "output");
   AddBin(&line, "bin", (uintptr_t)bin);
-  AddTo(&line, c->to, c->to_known);
+  AddReceiver(&line);
   if (copied) Add(&line, ",\"copied\":true");
   AddRefc(&line, refc);
   Finish(&line, &c->site);
@@ -732,13 +887,35 @@ static void EmitDeqs(const char* op, Call* c) {
     for (int j = 0; j <= i; ++j)
       if (c->touched.items[j].bin == t->bin) --refc;
     Simple("deq", t->bin, refc, &c->site);
+    if (refc <= 0) Untrack((uintptr_t)t->bin);
   }
 }
 
-/* borrow, unborrow: each binary of the ErlIOVec with its count. */
-static void EmitTouched(const char* op, Call* c) {
+/* borrow: each binary of the ErlIOVec with its count and size, and the
+ * process whose command it is when the port's `receive` trace said so (the
+ * Erlang tracer then relates the binary to that process's own reference). */
+static void EmitBorrows(const char* op, Call* c) {
+  for (int i = 0; i < c->touched.count; ++i) {
+    const Touched* t = &c->touched.items[i];
+    Track(t->bin);
+    Line line;
+    Begin(&line, op);
+    AddBin(&line, "bin", (uintptr_t)t->bin);
+    Add(&line, ",\"size\":%lu", (unsigned long)t->bin->orig_size);
+    if (command_from[0] != '\0') {
+      AddString(&line, "from", command_from);
+      AddNews("borrow", command_from, (uintptr_t)t->bin, (size_t)t->bin->orig_size);
+    }
+    AddRefc(&line, t->before);
+    Finish(&line, &c->site);
+  }
+}
+
+/* unborrow: each binary of the ErlIOVec with its count; the command is over. */
+static void EmitUnborrows(const char* op, Call* c) {
   for (int i = 0; i < c->touched.count; ++i)
     Simple(op, c->touched.items[i].bin, c->touched.items[i].before, &c->site);
+  command_from[0] = '\0';
 }
 
 /* write, read: the binary with its count now. */
@@ -747,10 +924,10 @@ static void EmitMark(const char* op, Call* c) {
 }
 
 static void EmitStop(const char* op, Call* c) {
-  ForgetPort(c->port);
   Line line;
   Begin(&line, op);
   Finish(&line, &c->site);
+  serving_port = NULL;
 }
 
 /* ---- the kinds ------------------------------------------------------- */
@@ -761,23 +938,53 @@ static const CallKind kFree = {"free", 0, CollectBefore, PerformFree, EmitFree};
 static const CallKind kInc = {"inc", 0, NULL, PerformInc, EmitCount};
 static const CallKind kDec = {"dec", 0, NULL, PerformDec, EmitCount};
 static const CallKind kObserve = {"observe", 0, NULL, PerformGetRefc, EmitObserve};
-static const CallKind kOutputBinary = {"output", 1, CollectBinForOwner, PerformOutputBinary,
-                                       EmitOutputs};
-static const CallKind kOutputv = {"output", 1, CollectIovecForOwner, PerformOutputv, EmitOutputs};
-static const CallKind kOutputTerm = {"output", 0, CollectTermSpecForOwner, PerformOutputTerm,
-                                     EmitOutputs};
-static const CallKind kSendTerm = {"output", 0, CollectTermSpec, PerformSendTerm, EmitOutputs};
-static const CallKind kEnqBin = {"enq", 1, CollectBin, PerformEnqBin, EmitEnqs};
-static const CallKind kPushqBin = {"enq", 1, CollectBin, PerformPushqBin, EmitEnqs};
-static const CallKind kEnqv = {"enq", 1, CollectIovec, PerformEnqv, EmitEnqs};
-static const CallKind kPushqv = {"enq", 1, CollectIovec, PerformPushqv, EmitEnqs};
-static const CallKind kDeq = {"deq", 1, CollectConsumedSegments, PerformDeq, EmitDeqs};
-static const CallKind kBorrow = {"borrow", 0, CollectIovec, NULL, EmitTouched};
-static const CallKind kUnborrow = {"unborrow", 0, CollectIovec, NULL, EmitTouched};
+static const CallKind kOutputBinary = {"output", 1, CollectBin, PerformOutputBinary, EmitOutputs};
+static const CallKind kOutputv = {"output", 1, CollectIovec, PerformOutputv, EmitOutputs};
+static const CallKind kOutputTerm = {"output", 1, CollectTermSpec, PerformOutputTerm, EmitOutputs};
+static const CallKind kSendTerm = {"output", 1, CollectTermSpec, PerformSendTerm, EmitOutputs};
+static const CallKind kEnqBin = {"enq", 0, CollectBin, PerformEnqBin, EmitEnqs};
+static const CallKind kPushqBin = {"enq", 0, CollectBin, PerformPushqBin, EmitEnqs};
+static const CallKind kEnqv = {"enq", 0, CollectIovec, PerformEnqv, EmitEnqs};
+static const CallKind kPushqv = {"enq", 0, CollectIovec, PerformPushqv, EmitEnqs};
+static const CallKind kDeq = {"deq", 0, CollectConsumedSegments, PerformDeq, EmitDeqs};
+static const CallKind kBorrow = {"borrow", 0, CollectIovec, NULL, EmitBorrows};
+static const CallKind kUnborrow = {"unborrow", 0, CollectIovec, NULL, EmitUnborrows};
 static const CallKind kWrite = {"write", 0, NULL, NULL, EmitMark};
 static const CallKind kRead = {"read", 0, NULL, NULL, EmitMark};
-static const CallKind kPortStarted = {NULL, 1, NULL, NULL, NULL};
+static const CallKind kServing = {NULL, 0, NULL, NULL, NULL};
 static const CallKind kPortStopped = {"stop", 0, NULL, NULL, EmitStop};
+
+/* ---- for the tracer module (refctrace_internal.h) -------------------- */
+
+int refctrace_internal_recording(const char** why) {
+  if (Enabled()) return 1;
+  *why = not_recording_why;
+  return 0;
+}
+
+void refctrace_internal_write_line(const char* text, size_t len) {
+  if (!Enabled()) return;
+  Lock();
+  WriteAll(text, len);
+  Unlock();
+}
+
+void refctrace_internal_process_event(const char* op, uintptr_t bin, const char* actor,
+                                      const char* to, int counted) {
+  if (!Enabled()) return;
+  Lock();
+  Line line;
+  Begin(&line, op);
+  if (bin != 0) AddBin(&line, "bin", bin);
+  AddString(&line, "actor", actor);
+  if (to != NULL) AddString(&line, "to", to);
+  if (counted && bin != 0) AddRefc(&line, driver_binary_get_refc((ErlDrvBinary*)bin));
+  if (strcmp(op, "send") == 0) AddToCount(bin, 1);
+  Add(&line, ",\"t\":%lld}\n", (long long)erl_drv_monotonic_time(ERL_DRV_NSEC));
+  if (!line.failed) WriteAll(line.text, line.used);
+  if (line.text != line.inline_text) free(line.text);
+  Unlock();
+}
 
 /* ---- the entry points ------------------------------------------------ */
 
@@ -863,7 +1070,6 @@ int refctrace_send_term(ErlDrvTermData port, ErlDrvTermData to, ErlDrvTermData* 
   Call c = {.site = {file, line, func, CALLER},
             .port_term = port,
             .to = to,
-            .to_known = 1,
             .data = data,
             .data_len = len};
   Run(&kSendTerm, &c);
@@ -909,9 +1115,9 @@ ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, i
 
 /* ---- marks the driver places ----------------------------------------- */
 
-void refctrace_port_started(ErlDrvPort port) {
+void refctrace_serving(ErlDrvPort port) {
   Call c = {.port = port};
-  Run(&kPortStarted, &c);
+  Run(&kServing, &c);
 }
 
 void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int line, const char* func) {

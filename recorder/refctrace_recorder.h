@@ -10,6 +10,11 @@
  * redefined and every REFCTRACE_* macro expands to nothing: the recorder is
  * compiled out entirely.
  *
+ * The process side and the names of receiving processes come from the
+ * Erlang tracer (recorder/erlang/refctrace_tracer.erl), whose trace module
+ * is refctrace_tracer_nif.c, compiled into the same shared object; see
+ * docs/recording.md.
+ *
  * Recorded calls: driver_alloc_binary, driver_realloc_binary,
  * driver_free_binary, driver_binary_inc_refc, driver_binary_dec_refc,
  * driver_binary_get_refc, driver_output_binary, driver_outputv,
@@ -17,8 +22,10 @@
  * driver_enq_bin, driver_pushq_bin, driver_enqv, driver_pushqv, driver_deq.
  *
  * What the recorder cannot see by itself, the driver marks with macros:
- *   REFCTRACE_PORT_STARTED(port)   in start: names the port's owner for
- *                                  erl_drv_output_term
+ *   REFCTRACE_SERVING(port)        first thing in every callback (start,
+ *                                  control, outputv, timeout, ...): the
+ *                                  calls that name no port (alloc, free,
+ *                                  ...) are then written with this `port`
  *   REFCTRACE_BORROW_IOVEC(ev)     first thing in outputv
  *   REFCTRACE_UNBORROW_IOVEC(ev)   just before outputv returns
  *   REFCTRACE_WRITE(bin)           after storing into bin->orig_bytes
@@ -73,7 +80,7 @@ int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char
 ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int line,
                           const char* func);
 
-void refctrace_port_started(ErlDrvPort port);
+void refctrace_serving(ErlDrvPort port);
 void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int line, const char* func);
 void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int line, const char* func);
 void refctrace_write(ErlDrvBinary* bin, const char* file, int line, const char* func);
@@ -113,7 +120,8 @@ void refctrace_defuse_next_free(void);
 #define driver_deq(port, size) refctrace_deq((port), (size), REFCTRACE_SITE)
 #endif
 
-#define REFCTRACE_PORT_STARTED(port) refctrace_port_started(port)
+#define REFCTRACE_SERVING(port) refctrace_serving(port)
+#define REFCTRACE_PORT_STARTED(port) refctrace_serving(port) /* before 1.3: same */
 #define REFCTRACE_BORROW_IOVEC(ev) refctrace_borrow_iovec((ev), REFCTRACE_SITE)
 #define REFCTRACE_UNBORROW_IOVEC(ev) refctrace_unborrow_iovec((ev), REFCTRACE_SITE)
 #define REFCTRACE_WRITE(bin) refctrace_write((bin), REFCTRACE_SITE)
@@ -123,6 +131,7 @@ void refctrace_defuse_next_free(void);
 
 #else /* !REFCTRACE: compiled out; the argument is only named, not used */
 
+#define REFCTRACE_SERVING(port) ((void)(port))
 #define REFCTRACE_PORT_STARTED(port) ((void)(port))
 #define REFCTRACE_BORROW_IOVEC(ev) ((void)(ev))
 #define REFCTRACE_UNBORROW_IOVEC(ev) ((void)(ev))

@@ -1,11 +1,17 @@
 %% refctrace_e2e: drives sample_drv in the real emulator while the recorder
 %% (driver side) and refctrace_tracer (process side) write one trace.
 %%
-%%   REFCTRACE_TRACE=TRACE erl -noshell -pa EBIN -run refctrace_e2e main BUG DRIVER_DIR
+%%   REFCTRACE_TRACE=TRACE erl -noshell -pa EBIN -run refctrace_e2e main BUG DRIVER_DIR [MODE]
 %%
 %% writes TRACE. BUG is none, leak, double-free, write-after-output or dec-to-zero. Exits 0
 %% when the run went as planned (what the trace says is judged by
-%% `refctrace check` afterwards), 1 with a message otherwise.
+%% `refctrace check` afterwards), 1 with a message otherwise. MODE
+%% `untraced`: the driver has no recorder; the tracer must refuse to start
+%% with a clear error, and the session runs without it. MODE `refused`: the
+%% trace file is not empty; the tracer must refuse to start (exit 0 if so).
+%%
+%% A second port with no bug is open beside the first for part of the
+%% session, so every trace has two ports.
 %%
 %% Garbage collection is lazy, so every binary this process gets is used
 %% inside a step function: when the step returns, nothing refers to it, and
@@ -25,8 +31,10 @@
 -define(SEND_TERM, 7).
 
 main([Bug, DriverDir]) ->
+    main([Bug, DriverDir, "traced"]);
+main([Bug, DriverDir, Mode]) ->
     try
-        run(Bug, DriverDir),
+        run(Bug, DriverDir, Mode),
         halt(0)
     catch
         Class:Reason:Stack ->
@@ -34,28 +42,47 @@ main([Bug, DriverDir]) ->
             halt(1)
     end.
 
-run(Bug, DriverDir) ->
+run(Bug, DriverDir, Mode) ->
     %% The recorder reads REFCTRACE_TRACE from the emulator's environment
     %% (os:putenv/2 does not reach C's getenv), so the caller sets it.
-    Trace = case os:getenv("REFCTRACE_TRACE") of
-                false -> error(set_REFCTRACE_TRACE_to_the_trace_path);
-                Path -> Path
-            end,
-    _ = file:delete(Trace),
-    {ok, _} = refctrace_tracer:start(Trace),
+    false =/= os:getenv("REFCTRACE_TRACE") orelse error(set_REFCTRACE_TRACE_to_the_trace_path),
     ok = erl_ddll:load_driver(DriverDir, sample_drv),
-    session(Bug),
-    %% session/1 has returned: nothing refers to its binaries any more.
-    collect(),
-    ok = refctrace_tracer:stop().
+    case {Mode, refctrace_tracer:start(DriverDir, sample_drv)} of
+        {"traced", {ok, _}} ->
+            put(traced, true),
+            session(Bug),
+            %% session/1 has returned: nothing refers to its binaries any more.
+            collect(),
+            {ok, _} = refctrace_tracer:stop();
+        {"untraced", {error, {no_recorder_in, _, _}}} ->
+            put(traced, false),
+            session(Bug);
+        {"refused", {error, {not_recording, Why}}} ->
+            io:format("refused: ~s~n", [Why]);
+        {_, Other} ->
+            error({tracer_start, Mode, Other})
+    end.
+
+traced() -> get(traced).
+
+sync() ->
+    case traced() of
+        true -> ok = refctrace_tracer:sync();
+        false -> ok
+    end.
 
 session(Bug) ->
     %% Made before tracing starts: this process's own, not received.
     Kept = binary:copy(<<"k">>, 1000),
     Queued = binary:copy(<<"q">>, 2000),
-    ok = refctrace_tracer:trace(self()),
+    traced() andalso (ok = refctrace_tracer:trace(self())),
     Port = open_port({spawn, "sample_drv " ++ Bug}, [binary]),
+    %% A second port at the same time: its messages name their receiver
+    %% and its binaries their port; it stops while the first one runs.
+    Other = open_port({spawn, "sample_drv"}, [binary]),
     output(Port, Bug),
+    output(Other, "none"),
+    true = port_close(Other),
     collect(),
     outputv(Port, Kept, Queued),
     flush_kept(Port, Kept),
@@ -68,12 +95,16 @@ session(Bug) ->
     reuse(Port),
     forward_and_exit(Port),
     true = port_close(Port),
-    ok = refctrace_tracer:sync(),
+    sync(),
     %% Kept and Queued stay live until here.
     3000 = byte_size(Kept) + byte_size(Queued),
     ok.
 
-collect() -> ok = refctrace_tracer:collect(self()).
+collect() ->
+    case traced() of
+        true -> ok = refctrace_tracer:collect(self());
+        false -> true = erlang:garbage_collect()
+    end.
 
 control(Port, Command) -> control(Port, Command, <<>>).
 control(Port, Command, Data) -> <<>> = erlang:port_control(Port, Command, Data).
@@ -96,14 +127,14 @@ output(Port, Bug) ->
                 _ -> $o
             end,
     <<First, _/binary>> = Big,
-    ok = refctrace_tracer:sync().
+    sync().
 
 %% Both binaries are borrowed by outputv; the driver keeps the first (inc)
 %% and queues the second (enq).
 outputv(Port, Kept, Queued) ->
     true = port_command(Port, [Kept, Queued]),
     control(Port, ?PING), % port_command is asynchronous: wait until it ran
-    ok = refctrace_tracer:sync().
+    sync().
 
 %% A binary this process makes while traced and passes to the port: its
 %% wrapper is this process's own, not a receive (the tracer learns the id from
@@ -112,13 +143,13 @@ outputv_made_after_trace(Port) ->
     Late = binary:copy(<<"l">>, 1500),
     true = port_command(Port, [Late]),
     control(Port, ?PING),
-    ok = refctrace_tracer:sync(),
+    sync(),
     flush_kept(Port, Late).
 
 flush_kept(Port, Kept) ->
     control(Port, ?FLUSH_KEPT),
     Kept = iolist_to_binary(data(Port)),
-    ok = refctrace_tracer:sync().
+    sync().
 
 %% Queue now: Queued(2000). The driver adds A(600) at the tail, B(700) at
 %% the head, and A's first 300 bytes again: B, Queued, A, A'. Dequeue it in
@@ -127,7 +158,7 @@ queue_and_drain(Port) ->
     control(Port, ?QUEUE),
     Counts = [700 + 100, 1900, 599, 1, 300],
     control(Port, ?DRAIN, << <<N:32>> || N <- Counts >>),
-    ok = refctrace_tracer:sync().
+    sync().
 
 send_term(Port) ->
     control(Port, ?SEND_TERM),
@@ -135,7 +166,7 @@ send_term(Port) ->
     Output = receive {output, O} -> O after 5000 -> error(no_output_term) end,
     500 = byte_size(Sent),
     200 = byte_size(Output),
-    ok = refctrace_tracer:sync().
+    sync().
 
 %% The inet_drv trick. The first buffer is still held here when the driver
 %% releases it (refc 2), so the driver frees it. The second is collected
@@ -152,14 +183,14 @@ reuse(Port) ->
 reuse_while_held(Port) ->
     Bin = reuse_receive(Port),
     control(Port, ?REUSE_RELEASE), % refc 2: freed
-    ok = refctrace_tracer:sync(),
+    sync(),
     1000 = byte_size(Bin).
 
 reuse_receive(Port) ->
     control(Port, ?REUSE_SEND),
     Bin = data(Port),
     <<"r", _/binary>> = Bin,
-    ok = refctrace_tracer:sync(),
+    sync(),
     Bin.
 
 %% A binary travels on to another traced process, which exits holding it:
@@ -167,22 +198,22 @@ reuse_receive(Port) ->
 forward_and_exit(Port) ->
     Self = self(),
     Holder = spawn(fun() -> hold(Self) end),
-    ok = refctrace_tracer:trace(Holder),
+    traced() andalso (ok = refctrace_tracer:trace(Holder)),
     forward(Port, Holder),
     collect(),
     Ref = monitor(process, Holder),
     Holder ! exit,
     receive {'DOWN', Ref, process, Holder, normal} -> ok end,
-    ok = refctrace_tracer:sync(),
+    sync(),
     control(Port, ?REUSE_RELEASE), % refc 1 again: kept, freed by stop
-    ok = refctrace_tracer:sync().
+    sync().
 
 forward(Port, Holder) ->
     control(Port, ?REUSE_SEND),
     Bin = data(Port),
     Holder ! {hold, Bin},
     receive {held, Holder} -> ok end,
-    ok = refctrace_tracer:sync().
+    sync().
 
 hold(Parent) ->
     receive

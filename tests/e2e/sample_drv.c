@@ -47,14 +47,15 @@ static ErlDrvData SampleStart(ErlDrvPort port, char* command) {
   drv->bug = ParseBug(command);
   drv->kept = NULL;
   drv->buffer = NULL;
+  REFCTRACE_SERVING(port);
   set_port_control_flags(port, PORT_CONTROL_FLAG_BINARY);
-  REFCTRACE_PORT_STARTED(port);
   return (ErlDrvData)drv;
 }
 
 static void SampleStop(ErlDrvData data) {
   SampleDriver* drv = (SampleDriver*)data;
   ErlDrvPort port = drv->port;
+  REFCTRACE_SERVING(port);
   if (drv->kept != NULL) driver_free_binary(drv->kept);
   if (drv->buffer != NULL) driver_free_binary(drv->buffer);
   driver_free(drv);
@@ -65,6 +66,7 @@ static void SampleStop(ErlDrvData data) {
  * (enq); both are borrowed only for the duration of this callback. */
 static void SampleOutputv(ErlDrvData data, ErlIOVec* ev) {
   SampleDriver* drv = (SampleDriver*)data;
+  REFCTRACE_SERVING(drv->port);
   REFCTRACE_BORROW_IOVEC(ev);
   int seen = 0;
   for (int i = 0; i < ev->vsize; ++i) {
@@ -222,6 +224,7 @@ static void SendTerm(SampleDriver* drv) {
 static ErlDrvSSizeT SampleControl(ErlDrvData data, unsigned int command, char* buf, ErlDrvSizeT len,
                                   char** rbuf, ErlDrvSizeT rlen) {
   SampleDriver* drv = (SampleDriver*)data;
+  REFCTRACE_SERVING(drv->port);
   (void)rbuf;
   (void)rlen;
   switch (command) {

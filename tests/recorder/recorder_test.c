@@ -8,6 +8,8 @@
  *                            and TRACE is never created
  *   recorder_test TRACE stack  with REFCTRACE_STACK=2: one call, whose line
  *                            has a two-frame stack
+ *   recorder_test TRACE refuse  TRACE already has a line (an earlier run):
+ *                            nothing is recorded and TRACE is left as it was
  *
  * The last call is compiled under `#line 27 "my\"drv\\x.c"`, a file name
  * with a quote and a backslash, which must come out escaped. */
@@ -31,6 +33,8 @@ static char expected[1 << 14];
 static size_t expected_used;
 static int64_t expected_ticks;
 static int failures;
+/* The `port` every line names after REFCTRACE_SERVING(kPort); "" before. */
+static const char* serving = "";
 
 /* The line's start (printf), then the function that made the call and
  * the stack when one is expected, then the clock. */
@@ -39,9 +43,19 @@ static void Expect(const char* func, const char* stack, const char* format, ...)
 static void Expect(const char* func, const char* stack, const char* format, ...) {
   va_list args;
   va_start(args, format);
-  expected_used +=
-      (size_t)vsnprintf(expected + expected_used, sizeof expected - expected_used, format, args);
+  char fields[1 << 12];
+  vsnprintf(fields, sizeof fields, format, args);
   va_end(args);
+  /* The port goes just before src. */
+  char* src = strstr(fields, ",\"src\":");
+  if (src != NULL && *serving != '\0') {
+    expected_used +=
+        (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
+                         "%.*s,\"port\":\"%s\"%s", (int)(src - fields), fields, serving, src);
+  } else {
+    expected_used +=
+        (size_t)snprintf(expected + expected_used, sizeof expected - expected_used, "%s", fields);
+  }
   expected_used += (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
                                     ",\"func\":\"%s\"%s", func, stack);
   /* The recorder reads the clock once per line. */
@@ -82,7 +96,8 @@ static int at;
 static const char* const kFile = "recorder_test.c";
 
 static void Calls(void) {
-  REFCTRACE_PORT_STARTED(kPort);
+  REFCTRACE_SERVING(kPort);
+  serving = "0x40";
   ErlDrvBinary* b = AT(driver_alloc_binary(100));
   EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":100,\"refc\":1,\"src\":\"%s:%d\"", Id(b), kFile,
          at);
@@ -108,7 +123,7 @@ static void Calls(void) {
   for (int refc = 4; refc <= 5; ++refc)
     EXPECT("{\"op\":\"output\",\"bin\":\"%s\",\"to\":\"<0.85.0>\",\"refc\":%d,\"src\":\"%s:%d\"",
            Id(b), refc, kFile, at);
-  /* A port term: the owner is found through the port the driver started. */
+  /* A port term: the receiver is the one the port's send trace names. */
   ErlDrvTermData spec[4] = {ERL_DRV_BINARY, (ErlDrvTermData)b, 100, 0};
   AT(erl_drv_output_term(driver_mk_port(kPort), spec, 4));
   EXPECT("{\"op\":\"output\",\"bin\":\"%s\",\"to\":\"<0.85.0>\",\"refc\":6,\"src\":\"%s:%d\"",
@@ -128,7 +143,8 @@ static void Calls(void) {
   EXPECT("{\"op\":\"deq\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
 
   AT(REFCTRACE_BORROW_IOVEC(&ev));
-  EXPECT("{\"op\":\"borrow\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
+  EXPECT("{\"op\":\"borrow\",\"bin\":\"%s\",\"size\":100,\"refc\":6,\"src\":\"%s:%d\"", Id(b),
+         kFile, at);
   AT(REFCTRACE_UNBORROW_IOVEC(&ev));
   EXPECT("{\"op\":\"unborrow\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
 
@@ -212,14 +228,21 @@ int main(int argc, char** argv) {
   }
   const char* path = argv[1];
   const char* mode = argc < 3 ? "" : argv[2];
-  recording = strcmp(mode, "off") != 0;
+  int refuse = strcmp(mode, "refuse") == 0;
+  recording = strcmp(mode, "off") != 0 && !refuse;
   if (access(path, F_OK) == 0) {
     fprintf(stderr, "%s exists; the test writes a new trace\n", path);
     return 2;
   }
-  if (recording) {
+  static const char earlier_run[] = "{\"refctrace\":1}\n{\"op\":\"end\"}\n";
+  if (refuse) {
+    FILE* f = fopen(path, "wb");
+    if (f == NULL || fputs(earlier_run, f) < 0 || fclose(f) != 0) return 2;
     setenv("REFCTRACE_TRACE", path, 1);
-    static const char header[] = "{\"refctrace\":1,\"source\":\"refctrace_recorder\"}\n";
+  } else if (recording) {
+    setenv("REFCTRACE_TRACE", path, 1);
+    static const char header[] =
+        "{\"refctrace\":1,\"source\":\"refctrace_recorder\",\"otp\":\"stub\"}\n";
     memcpy(expected, header, sizeof header - 1);
     expected_used = sizeof header - 1;
   } else {
@@ -236,7 +259,9 @@ int main(int argc, char** argv) {
   }
 
   const char* written = ReadFile(path);
-  if (!recording) {
+  if (refuse) {
+    CHECK(written != NULL && strcmp(written, earlier_run) == 0);
+  } else if (!recording) {
     CHECK(written == NULL);
   } else if (written == NULL) {
     fprintf(stderr, "no trace written to %s\n", path);

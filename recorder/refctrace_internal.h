@@ -1,0 +1,63 @@
+/* refctrace_internal.h: what refctrace_tracer_nif.c (the tracer module's
+ * NIF callbacks, erl_nif.h) asks of refctrace_recorder.c (the driver side,
+ * erl_driver.h). Both are compiled into the driver's shared object, so the
+ * Erlang tracer's erlang:load_nif of that object shares the recorder's memory:
+ * one trace file, one lock, one table of driver binaries. Not for drivers. */
+#ifndef REFCTRACE_INTERNAL_H
+#define REFCTRACE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when REFCTRACE_TRACE is open; otherwise 0 and *why says why not. */
+int refctrace_internal_recording(const char** why);
+
+/* Appends one whole line (it ends with '\n'), under the recorder's lock. */
+void refctrace_internal_write_line(const char* text, size_t len);
+
+/* One process-side line: op, bin (0: none), actor, to (NULL: none); with
+ * `counted`, the binary's count now (the caller holds a reference to it,
+ * e.g. the message being received). */
+void refctrace_internal_process_event(const char* op, uintptr_t bin, const char* actor,
+                                      const char* to, int counted);
+
+/* The driver binary whose bytes contain [data, data + size), newest first:
+ * its id (the ErlDrvBinary* the driver's lines name) and orig_size. 0 if
+ * none: the bytes are no driver binary the recorder has seen alive. */
+int refctrace_internal_find_binary(const void* data, size_t size, uintptr_t* id, size_t* orig_size);
+
+/* The port's `send` trace fired on this thread: a message went to `pid`.
+ * Only a recorded output call in progress on this thread takes it. */
+void refctrace_internal_delivered_to(const char* pid);
+
+/* The port's `receive` trace of a command fired on this thread: the
+ * callback that follows serves a command of `pid` (borrow's `from`). */
+void refctrace_internal_command_from(const char* pid);
+
+/* A process took (`receive`) or passed to a port (`borrow`) a driver
+ * binary: the Erlang tracer relates the binary to process_info's ids. */
+void refctrace_internal_note_holder(const char* kind, const char* pid, uintptr_t id,
+                                    size_t orig_size);
+
+/* Drains what was noted since the last call: each item is given to `take`
+ * (kind "receive", "borrow" or "gone": the id's binary ended, its address
+ * may come back as another binary). Returns the number of items. */
+typedef void (*RefctraceNewsSink)(void* context, const char* kind, const char* pid, uintptr_t id,
+                                  size_t orig_size);
+size_t refctrace_internal_take_news(RefctraceNewsSink take, void* context);
+
+/* The Erlang tracer recorded `count` releases of `id` by processes (`gc`
+ * lines, or an exit). The recorder follows each binary's count through the
+ * lines written for it (each driver line's count, +1 per `send`): at 0 the
+ * binary is gone and is forgotten (news "gone"). */
+void refctrace_internal_released(uintptr_t id, long count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REFCTRACE_INTERNAL_H */

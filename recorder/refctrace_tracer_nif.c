@@ -1,0 +1,253 @@
+/* refctrace_tracer_nif.c: the trace module refctrace_tracer_nif (the
+ * documented erl_tracer behaviour: NIFs enabled/3 and trace/5), compiled
+ * into the driver's shared object next to refctrace_recorder.c. The Erlang
+ * tracer loads that very object with erlang:load_nif; dlopen of a loaded
+ * file returns the loaded object, so these callbacks share the recorder's
+ * memory (refctrace_internal.h). Compiled only with -DREFCTRACE.
+ *
+ * The emulator calls trace/5 synchronously where the event happens, with
+ * the event's own term: no copy is made, so tracing takes no reference.
+ * - a port's `send` (inside driver_output_binary, driver_outputv,
+ *   erl_drv_output_term, erl_drv_send_term): the receiver, for `to`;
+ * - a port's `receive` of a command: its sender, for borrow's `from`;
+ * - a process's `receive`, `send`: one line per driver binary in the
+ *   message, found by its bytes (ErlNifBinary.data inside a driver binary's
+ *   [orig_bytes, orig_bytes + orig_size));
+ * - a process's `exit`: its line;
+ * - the end of a process's garbage collection: the Erlang tracer is told to
+ *   look at the process's binaries (a `gc` needs process_info).
+ * Pids are written as enif_snprintf's %T prints them, which is
+ * pid_to_list/1's text. */
+#ifdef REFCTRACE
+
+#include <erl_nif.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "refctrace_internal.h"
+
+static ERL_NIF_TERM atom_trace, atom_discard, atom_remove, atom_ok, atom_send, atom_receive,
+    atom_exit, atom_gc_minor_end, atom_gc_major_end, atom_trace_status, atom_extra, atom_command,
+    atom_refctrace_gc;
+
+static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
+  (void)priv, (void)info;
+  atom_trace = enif_make_atom(env, "trace");
+  atom_discard = enif_make_atom(env, "discard");
+  atom_remove = enif_make_atom(env, "remove");
+  atom_ok = enif_make_atom(env, "ok");
+  atom_send = enif_make_atom(env, "send");
+  atom_receive = enif_make_atom(env, "receive");
+  atom_exit = enif_make_atom(env, "exit");
+  atom_gc_minor_end = enif_make_atom(env, "gc_minor_end");
+  atom_gc_major_end = enif_make_atom(env, "gc_major_end");
+  atom_trace_status = enif_make_atom(env, "trace_status");
+  atom_extra = enif_make_atom(env, "extra");
+  atom_command = enif_make_atom(env, "command");
+  atom_refctrace_gc = enif_make_atom(env, "refctrace_gc");
+  return 0;
+}
+
+static int Upgrade(ErlNifEnv* env, void** priv, void** old_priv, ERL_NIF_TERM info) {
+  (void)old_priv;
+  return Load(env, priv, info);
+}
+
+static int Same(ERL_NIF_TERM a, ERL_NIF_TERM b) {
+  return enif_is_identical(a, b);
+}
+
+static void Name(ErlNifEnv* env, ERL_NIF_TERM pid, char* text, size_t size) {
+  (void)env;
+  if (enif_snprintf(text, size, "%T", pid) < 0) snprintf(text, size, "unknown");
+}
+
+/* enabled(Tag, State, Tracee): only the events trace/5 uses. */
+static ERL_NIF_TERM Enabled(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)env, (void)argc;
+  ERL_NIF_TERM tag = argv[0];
+  if (Same(tag, atom_trace_status)) return atom_trace;
+  if (Same(tag, atom_send) || Same(tag, atom_receive) || Same(tag, atom_exit) ||
+      Same(tag, atom_gc_minor_end) || Same(tag, atom_gc_major_end))
+    return atom_trace;
+  return atom_discard;
+}
+
+/* Calls `visit` for every binary in `term` (tuples, lists, maps), depth
+ * first, in the order the term shows them. */
+typedef void (*BinaryVisitor)(void* context, const ErlNifBinary* bin);
+
+static void VisitBinaries(ErlNifEnv* env, ERL_NIF_TERM term, int depth, BinaryVisitor visit,
+                          void* context) {
+  if (depth > 100) return;
+  ErlNifBinary bin;
+  int arity;
+  const ERL_NIF_TERM* elements;
+  ERL_NIF_TERM head, tail;
+  if (enif_is_binary(env, term)) {
+    if (enif_inspect_binary(env, term, &bin)) visit(context, &bin);
+  } else if (enif_get_tuple(env, term, &arity, &elements)) {
+    for (int i = 0; i < arity; ++i)
+      VisitBinaries(env, elements[i], depth + 1, visit, context);
+  } else if (enif_is_list(env, term)) {
+    while (enif_get_list_cell(env, term, &head, &tail)) {
+      VisitBinaries(env, head, depth + 1, visit, context);
+      term = tail;
+    }
+    if (!enif_is_empty_list(env, term)) VisitBinaries(env, term, depth + 1, visit, context);
+  } else if (enif_is_map(env, term)) {
+    ErlNifMapIterator it;
+    if (!enif_map_iterator_create(env, term, &it, ERL_NIF_MAP_ITERATOR_FIRST)) return;
+    ERL_NIF_TERM key, value;
+    while (enif_map_iterator_get_pair(env, &it, &key, &value)) {
+      VisitBinaries(env, key, depth + 1, visit, context);
+      VisitBinaries(env, value, depth + 1, visit, context);
+      enif_map_iterator_next(env, &it);
+    }
+    enif_map_iterator_destroy(env, &it);
+  }
+}
+
+/* A process's message: one line per driver binary it carries. */
+typedef struct {
+  const char* op; /* "receive" or "send" */
+  const char* actor;
+  const char* to; /* send only */
+} MessageEvent;
+
+static void RecordBinary(void* context, const ErlNifBinary* bin) {
+  const MessageEvent* event = context;
+  uintptr_t id;
+  size_t orig_size;
+  if (bin->size == 0 || !refctrace_internal_find_binary(bin->data, bin->size, &id, &orig_size))
+    return;
+  int received = strcmp(event->op, "receive") == 0;
+  /* The message being received holds the binary: its count can be read. */
+  refctrace_internal_process_event(event->op, id, event->actor, event->to, received);
+  if (received) refctrace_internal_note_holder("receive", event->actor, id, orig_size);
+}
+
+static void ProcessEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM state, ERL_NIF_TERM pid,
+                         ERL_NIF_TERM message, ERL_NIF_TERM opts) {
+  char actor[64];
+  Name(env, pid, actor, sizeof actor);
+  if (Same(tag, atom_receive)) {
+    MessageEvent event = {"receive", actor, NULL};
+    VisitBinaries(env, message, 0, RecordBinary, &event);
+  } else if (Same(tag, atom_send)) {
+    ERL_NIF_TERM to;
+    /* A registered name or a port holds no wrapper the model follows. */
+    if (!enif_get_map_value(env, opts, atom_extra, &to) || !enif_is_pid(env, to)) return;
+    char receiver[64];
+    Name(env, to, receiver, sizeof receiver);
+    MessageEvent event = {"send", actor, receiver};
+    VisitBinaries(env, message, 0, RecordBinary, &event);
+  } else if (Same(tag, atom_exit)) {
+    refctrace_internal_process_event("exit", 0, actor, NULL, 0);
+  } else if (Same(tag, atom_gc_minor_end) || Same(tag, atom_gc_major_end)) {
+    ErlNifPid tracer;
+    if (enif_get_local_pid(env, state, &tracer))
+      enif_send(env, &tracer, NULL, enif_make_tuple2(env, atom_refctrace_gc, pid));
+  }
+}
+
+static void PortEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM message, ERL_NIF_TERM opts) {
+  char pid[64];
+  if (Same(tag, atom_send)) {
+    ERL_NIF_TERM to;
+    if (!enif_get_map_value(env, opts, atom_extra, &to) || !enif_is_pid(env, to)) return;
+    Name(env, to, pid, sizeof pid);
+    refctrace_internal_delivered_to(pid);
+  } else if (Same(tag, atom_receive)) {
+    /* {Caller, {command, Data}}: the callback that follows serves Caller. */
+    int arity, inner_arity;
+    const ERL_NIF_TERM *outer, *inner;
+    if (!enif_get_tuple(env, message, &arity, &outer) || arity != 2) return;
+    if (!enif_is_pid(env, outer[0])) return;
+    if (!enif_get_tuple(env, outer[1], &inner_arity, &inner) || inner_arity != 2) return;
+    if (!Same(inner[0], atom_command)) return;
+    Name(env, outer[0], pid, sizeof pid);
+    refctrace_internal_command_from(pid);
+  }
+}
+
+/* trace(Tag, State, Tracee, Message, Opts) */
+static ERL_NIF_TERM Trace(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  if (enif_is_port(env, argv[2]))
+    PortEvent(env, argv[0], argv[3], argv[4]);
+  else if (enif_is_pid(env, argv[2]))
+    ProcessEvent(env, argv[0], argv[1], argv[2], argv[3], argv[4]);
+  return atom_ok;
+}
+
+/* recording() -> true | {false, Why} */
+static ERL_NIF_TERM Recording(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc, (void)argv;
+  const char* why = "";
+  if (refctrace_internal_recording(&why)) return enif_make_atom(env, "true");
+  return enif_make_tuple2(env, enif_make_atom(env, "false"),
+                          enif_make_string(env, why, ERL_NIF_LATIN1));
+}
+
+/* write(Line :: binary()): one whole line from the Erlang tracer. */
+static ERL_NIF_TERM Write(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  ErlNifBinary line;
+  if (!enif_inspect_iolist_as_binary(env, argv[0], &line)) return enif_make_badarg(env);
+  refctrace_internal_write_line((const char*)line.data, line.size);
+  return atom_ok;
+}
+
+typedef struct {
+  ErlNifEnv* env;
+  ERL_NIF_TERM list;
+} NewsList;
+
+static void AddNewsItem(void* context, const char* kind, const char* pid, uintptr_t id,
+                        size_t orig_size) {
+  NewsList* news = context;
+  char text[2 + 2 * sizeof id + 1];
+  snprintf(text, sizeof text, "0x%" PRIxPTR, id);
+  ERL_NIF_TERM item = enif_make_tuple4(
+      news->env, enif_make_atom(news->env, kind), enif_make_string(news->env, pid, ERL_NIF_LATIN1),
+      enif_make_string(news->env, text, ERL_NIF_LATIN1), enif_make_uint64(news->env, orig_size));
+  news->list = enif_make_list_cell(news->env, item, news->list);
+}
+
+/* take_news() -> [{receive | borrow | gone, Pid, Id, OrigSize}], oldest
+ * first (Pid and Id as strings). */
+static ERL_NIF_TERM TakeNews(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc, (void)argv;
+  NewsList news = {env, enif_make_list(env, 0)};
+  refctrace_internal_take_news(AddNewsItem, &news);
+  ERL_NIF_TERM oldest_first;
+  enif_make_reverse_list(env, news.list, &oldest_first);
+  return oldest_first;
+}
+
+/* released(Id :: string(), Count): processes released Count references. */
+static ERL_NIF_TERM Released(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  char text[40];
+  long count;
+  uintptr_t id = 0;
+  if (enif_get_string(env, argv[0], text, sizeof text, ERL_NIF_LATIN1) <= 0 ||
+      !enif_get_long(env, argv[1], &count) || sscanf(text, "0x%" SCNxPTR, &id) != 1)
+    return enif_make_badarg(env);
+  refctrace_internal_released(id, count);
+  return atom_ok;
+}
+
+static ErlNifFunc functions[] = {
+    {"enabled", 3, Enabled, 0}, {"trace", 5, Trace, 0},        {"recording", 0, Recording, 0},
+    {"write", 1, Write, 0},     {"take_news", 0, TakeNews, 0}, {"released", 2, Released, 0},
+};
+
+ERL_NIF_INIT(refctrace_tracer_nif, functions, Load, NULL, Upgrade, NULL)
+
+#else
+/* Not recording: an empty translation unit is not valid ISO C. */
+typedef int refctrace_tracer_nif_disabled;
+#endif /* REFCTRACE */
