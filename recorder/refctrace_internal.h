@@ -38,6 +38,25 @@ void refctrace_internal_delivered_to(const char* pid);
  * callback that follows serves a command of `pid` (borrow's `from`). */
 void refctrace_internal_command_from(const char* pid);
 
+/* A traced process sent a command to a port (erts_internal:port_command
+ * call trace, or a `send` to the port): the bytes of every binary in its
+ * data. command_unsent: the newest command of `caller` was not sent (the
+ * call returned false or failed). command_served: the port's `receive`
+ * trace of a command of `caller` fired on this thread; the oldest pending
+ * command of that caller to that port is the one the callback serves, and
+ * a borrowed binary is the caller's own exactly when some binary of that
+ * command lies in it (else the emulator gathered it: `gathered`). */
+void refctrace_internal_command_sent(const char* caller, const char* port,
+                                     const void* const* data, const size_t* sizes, int count);
+void refctrace_internal_command_unsent(const char* caller);
+void refctrace_internal_command_served(const char* caller, const char* port);
+
+/* The port's running_ports trace on this thread: `in` to a scheduled port
+ * task (kRunningTask), `in` to an immediate call (kRunningImmediate), `out`
+ * (kRunningUnknown). A borrow in a task carries `task`. */
+enum { kRunningUnknown = -1, kRunningImmediate = 0, kRunningTask = 1 };
+void refctrace_internal_port_running(int how);
+
 /* A process took (`receive`) or passed to a port (`borrow`) a driver
  * binary: the Erlang tracer relates the binary to process_info's ids. */
 void refctrace_internal_note_holder(const char* kind, const char* pid, uintptr_t id,

@@ -375,6 +375,7 @@ typedef struct {
   ErlDrvBinary* bin;
   ErlDrvSInt before;
   int has_bytes; /* some of its bytes are part of the call (after skip) */
+  int entries;   /* how many entries of the call name it */
 } Touched;
 
 typedef struct {
@@ -409,6 +410,7 @@ static void TouchedAppend(TouchedSet* set, ErlDrvBinary* bin, int has_bytes) {
   t->bin = bin;
   t->before = driver_binary_get_refc(bin);
   t->has_bytes = has_bytes;
+  t->entries = 1;
 }
 
 /* Adds bin once: a second mention only widens has_bytes. */
@@ -417,6 +419,7 @@ static void TouchedAdd(TouchedSet* set, ErlDrvBinary* bin, int has_bytes) {
   for (int i = 0; i < set->count; ++i) {
     if (set->items[i].bin == bin) {
       set->items[i].has_bytes |= has_bytes;
+      ++set->items[i].entries;
       return;
     }
   }
@@ -574,12 +577,105 @@ void refctrace_internal_released(uintptr_t id, long count) {
  * port argument (alloc, free, ...) is made for the port this thread served
  * last. */
 static __thread ErlDrvPort serving_port;
-/* The sender of the command whose callback runs now (the port's `receive`
- * trace fires on this thread just before outputv), until unborrow. */
+/* The sender of the command, control or call whose callback runs now (the
+ * port's `receive` trace fires on this thread just before the callback):
+ * borrow's `from`, reply's `to`. A borrow's is cleared at unborrow. */
 static __thread char command_from[64];
 
 void refctrace_internal_command_from(const char* pid) {
   snprintf(command_from, sizeof command_from, "%s", pid);
+}
+
+/* Commands traced processes sent, not yet served (oldest first), and the
+ * one this thread's callback serves. */
+typedef struct {
+  const char* data;
+  size_t size;
+} Bytes;
+
+typedef struct {
+  char caller[64];
+  char port[64];
+  Bytes* bytes;
+  int count;
+} Command;
+
+enum { kMaxPendingCommands = 256 };
+static Command pending_commands[kMaxPendingCommands];
+static int pending_command_count;
+static __thread Command served;
+static __thread int served_known;
+
+static void DropCommand(int index) {
+  free(pending_commands[index].bytes);
+  memmove(&pending_commands[index], &pending_commands[index + 1],
+          sizeof pending_commands[0] * (size_t)(pending_command_count - index - 1));
+  --pending_command_count;
+}
+
+void refctrace_internal_command_sent(const char* caller, const char* port, const void* const* data,
+                                     const size_t* sizes, int count) {
+  Lock();
+  if (pending_command_count == kMaxPendingCommands) DropCommand(0);
+  Command* c = &pending_commands[pending_command_count];
+  snprintf(c->caller, sizeof c->caller, "%s", caller);
+  snprintf(c->port, sizeof c->port, "%s", port);
+  c->bytes = count > 0 ? malloc(sizeof *c->bytes * (size_t)count) : NULL;
+  c->count = c->bytes != NULL ? count : 0;
+  for (int i = 0; i < c->count; ++i) {
+    c->bytes[i].data = data[i];
+    c->bytes[i].size = sizes[i];
+  }
+  ++pending_command_count;
+  Unlock();
+}
+
+void refctrace_internal_command_unsent(const char* caller) {
+  Lock();
+  for (int i = pending_command_count; i-- > 0;) {
+    if (strcmp(pending_commands[i].caller, caller) == 0) {
+      DropCommand(i);
+      break;
+    }
+  }
+  Unlock();
+}
+
+void refctrace_internal_command_served(const char* caller, const char* port) {
+  Lock();
+  free(served.bytes);
+  served.bytes = NULL;
+  served_known = 0;
+  for (int i = 0; i < pending_command_count; ++i) {
+    Command* c = &pending_commands[i];
+    if (strcmp(c->caller, caller) == 0 && strcmp(c->port, port) == 0) {
+      served = *c;
+      c->bytes = NULL;
+      DropCommand(i);
+      served_known = 1;
+      break;
+    }
+  }
+  Unlock();
+}
+
+/* Some binary of the served command lies in `bin`: it is the caller's. */
+static int CallersOwn(const ErlDrvBinary* bin) {
+  for (int i = 0; i < served.count; ++i) {
+    const char* at = served.bytes[i].data;
+    if (at >= bin->orig_bytes && at + served.bytes[i].size <= bin->orig_bytes + bin->orig_size)
+      return 1;
+  }
+  return 0;
+}
+
+/* What the port's running_ports trace said this thread is doing: running a
+ * scheduled port task (the emulator took a reference per ErlIOVec entry for
+ * it, released after the callback), an immediate call, or nothing known. */
+static __thread int port_running = kRunningUnknown;
+
+void refctrace_internal_port_running(int how) {
+  port_running = how;
 }
 
 /* ---- ErlDrvTermData specs: the binaries of ERL_DRV_BINARY ----------- */
@@ -630,6 +726,10 @@ typedef struct Call {
   int int_result;
   ErlDrvSizeT size_result;
   TouchedSet touched; /* binaries the call may take references to */
+  /* enq calls: the queue's binaries before the call, to find the ones the
+   * queue made itself (copies of bytes) */
+  ErlDrvBinary** queued_before;
+  int queued_before_count;
 } Call;
 
 /* What a kind of call does; any step may be NULL. */
@@ -687,6 +787,22 @@ static void CollectBefore(Call* c) {
 /* driver_deq takes a byte count; the queue releases one reference per head
  * segment that the count fully consumes. Those segments, in queue order and
  * with repeats. */
+/* The queue's binaries now (driver_peekqv), for QueueCopies after the call. */
+static void CollectQueueBefore(Call* c) {
+  ErlIOVec queue;
+  memset(&queue, 0, sizeof queue);
+  if (driver_peekqv(c->port, &queue) == (ErlDrvSizeT)-1 || queue.vsize <= 0) return;
+  c->queued_before = malloc(sizeof *c->queued_before * (size_t)queue.vsize);
+  if (c->queued_before == NULL) return;
+  for (int i = 0; i < queue.vsize; ++i)
+    if (queue.binv[i] != NULL) c->queued_before[c->queued_before_count++] = queue.binv[i];
+}
+
+static void CollectIovecAndQueue(Call* c) {
+  CollectIovec(c);
+  CollectQueueBefore(c);
+}
+
 static void CollectConsumedSegments(Call* c) {
   ErlIOVec queue;
   memset(&queue, 0, sizeof queue);
@@ -769,6 +885,14 @@ static void PerformPushqBin(Call* c) {
 
 static void PerformEnqv(Call* c) {
   c->int_result = driver_enqv(c->port, c->ev, c->skip);
+}
+
+static void PerformEnq(Call* c) {
+  c->int_result = driver_enq(c->port, c->hbuf, c->len);
+}
+
+static void PerformPushq(Call* c) {
+  c->int_result = driver_pushq(c->port, c->hbuf, c->len);
 }
 
 static void PerformPushqv(Call* c) {
@@ -865,7 +989,38 @@ static void EmitOutputs(const char* op, Call* c) {
   }
 }
 
-/* One `enq` per reference the queue took. */
+static int Contains(ErlDrvBinary* const* bins, int count, const ErlDrvBinary* bin) {
+  for (int i = 0; i < count; ++i)
+    if (bins[i] == bin) return 1;
+  return 0;
+}
+
+/* Binaries in the queue after the call that were not there before and that
+ * the driver did not name: the queue copied bytes into them (driver_enq,
+ * driver_pushq, NULL-binary segments of driver_enqv/driver_pushqv). Each
+ * is an `enq` with `copy`: the queue is its only holder. */
+static void EmitQueueCopies(Call* c) {
+  ErlIOVec queue;
+  memset(&queue, 0, sizeof queue);
+  if (driver_peekqv(c->port, &queue) == (ErlDrvSizeT)-1) return;
+  for (int i = 0; i < queue.vsize; ++i) {
+    ErlDrvBinary* bin = queue.binv[i];
+    if (bin == NULL || Contains(c->queued_before, c->queued_before_count, bin)) continue;
+    int named = 0;
+    for (int j = 0; j < c->touched.count; ++j)
+      named |= c->touched.items[j].bin == bin;
+    if (named || Contains(queue.binv, i, bin)) continue;
+    Track(bin);
+    Line line;
+    Begin(&line, "enq");
+    AddBin(&line, "bin", (uintptr_t)bin);
+    Add(&line, ",\"size\":%lu,\"copy\":true", (unsigned long)bin->orig_size);
+    AddRefc(&line, driver_binary_get_refc(bin));
+    Finish(&line, &c->site);
+  }
+}
+
+/* One `enq` per reference the queue took, then the queue's own copies. */
 static void EmitEnqs(const char* op, Call* c) {
   (void)op;
   for (int i = 0; i < c->touched.count; ++i) {
@@ -874,6 +1029,8 @@ static void EmitEnqs(const char* op, Call* c) {
     for (ErlDrvSInt refc = t->before + 1; refc <= after; ++refc)
       Simple("enq", t->bin, refc, &c->site);
   }
+  if (c->int_result >= 0) EmitQueueCopies(c);
+  free(c->queued_before);
 }
 
 /* One `deq` per consumed segment; each release of the same binary lowers
@@ -902,10 +1059,17 @@ static void EmitBorrows(const char* op, Call* c) {
     Begin(&line, op);
     AddBin(&line, "bin", (uintptr_t)t->bin);
     Add(&line, ",\"size\":%lu", (unsigned long)t->bin->orig_size);
-    if (command_from[0] != '\0') {
-      AddString(&line, "from", command_from);
-      AddNews("borrow", command_from, (uintptr_t)t->bin, (size_t)t->bin->orig_size);
+    /* Only when the command's own binaries are known: a binary of the
+     * caller is its `from`; any other was gathered by the emulator. */
+    if (served_known && command_from[0] != '\0') {
+      if (CallersOwn(t->bin)) {
+        AddString(&line, "from", command_from);
+        AddNews("borrow", command_from, (uintptr_t)t->bin, (size_t)t->bin->orig_size);
+      } else {
+        Add(&line, ",\"gathered\":true");
+      }
     }
+    if (port_running == kRunningTask) Add(&line, ",\"task\":%d", t->entries);
     AddRefc(&line, t->before);
     Finish(&line, &c->site);
   }
@@ -916,11 +1080,32 @@ static void EmitUnborrows(const char* op, Call* c) {
   for (int i = 0; i < c->touched.count; ++i)
     Simple(op, c->touched.items[i].bin, c->touched.items[i].before, &c->site);
   command_from[0] = '\0';
+  free(served.bytes);
+  served.bytes = NULL;
+  served.count = 0;
+  served_known = 0;
 }
 
 /* write, read: the binary with its count now. */
 static void EmitMark(const char* op, Call* c) {
   if (c->bin != NULL) Simple(op, c->bin, driver_binary_get_refc(c->bin), &c->site);
+}
+
+/* reply: a binary-mode control/call hands the driver's reference to its
+ * caller through *rbuf; 64 bytes or less (orig_size) are copied and the
+ * binary freed by the emulator when the callback returns. */
+static void EmitReply(const char* op, Call* c) {
+  if (c->bin == NULL) return;
+  ErlDrvSInt before = driver_binary_get_refc(c->bin);
+  int copied = c->bin->orig_size <= 64;
+  Line line;
+  Begin(&line, op);
+  AddBin(&line, "bin", (uintptr_t)c->bin);
+  if (command_from[0] != '\0') AddString(&line, "to", command_from);
+  if (copied) Add(&line, ",\"copied\":true");
+  AddRefc(&line, copied ? before - 1 : before);
+  Finish(&line, &c->site);
+  if (copied && before - 1 <= 0) Untrack((uintptr_t)c->bin);
 }
 
 static void EmitStop(const char* op, Call* c) {
@@ -944,12 +1129,15 @@ static const CallKind kOutputTerm = {"output", 1, CollectTermSpec, PerformOutput
 static const CallKind kSendTerm = {"output", 1, CollectTermSpec, PerformSendTerm, EmitOutputs};
 static const CallKind kEnqBin = {"enq", 0, CollectBin, PerformEnqBin, EmitEnqs};
 static const CallKind kPushqBin = {"enq", 0, CollectBin, PerformPushqBin, EmitEnqs};
-static const CallKind kEnqv = {"enq", 0, CollectIovec, PerformEnqv, EmitEnqs};
-static const CallKind kPushqv = {"enq", 0, CollectIovec, PerformPushqv, EmitEnqs};
+static const CallKind kEnqv = {"enq", 0, CollectIovecAndQueue, PerformEnqv, EmitEnqs};
+static const CallKind kPushqv = {"enq", 0, CollectIovecAndQueue, PerformPushqv, EmitEnqs};
+static const CallKind kEnq = {"enq", 0, CollectQueueBefore, PerformEnq, EmitEnqs};
+static const CallKind kPushq = {"enq", 0, CollectQueueBefore, PerformPushq, EmitEnqs};
 static const CallKind kDeq = {"deq", 0, CollectConsumedSegments, PerformDeq, EmitDeqs};
 static const CallKind kBorrow = {"borrow", 0, CollectIovec, NULL, EmitBorrows};
 static const CallKind kUnborrow = {"unborrow", 0, CollectIovec, NULL, EmitUnborrows};
 static const CallKind kWrite = {"write", 0, NULL, NULL, EmitMark};
+static const CallKind kReply = {"reply", 0, NULL, NULL, EmitReply};
 static const CallKind kRead = {"read", 0, NULL, NULL, EmitMark};
 static const CallKind kServing = {NULL, 0, NULL, NULL, NULL};
 static const CallKind kPortStopped = {"stop", 0, NULL, NULL, EmitStop};
@@ -1106,6 +1294,20 @@ int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char
   return c.int_result;
 }
 
+int refctrace_enq(ErlDrvPort port, char* buf, ErlDrvSizeT len, const char* file, int line,
+                  const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .port = port, .hbuf = buf, .len = len};
+  Run(&kEnq, &c);
+  return c.int_result;
+}
+
+int refctrace_pushq(ErlDrvPort port, char* buf, ErlDrvSizeT len, const char* file, int line,
+                    const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .port = port, .hbuf = buf, .len = len};
+  Run(&kPushq, &c);
+  return c.int_result;
+}
+
 ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int line,
                           const char* func) {
   Call c = {.site = {file, line, func, CALLER}, .port = port, .size = size};
@@ -1133,6 +1335,11 @@ void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int line, const ch
 void refctrace_write(ErlDrvBinary* bin, const char* file, int line, const char* func) {
   Call c = {.site = {file, line, func, CALLER}, .bin = bin};
   Run(&kWrite, &c);
+}
+
+void refctrace_reply(ErlDrvBinary* bin, const char* file, int line, const char* func) {
+  Call c = {.site = {file, line, func, CALLER}, .bin = bin};
+  Run(&kReply, &c);
 }
 
 void refctrace_read(ErlDrvBinary* bin, const char* file, int line, const char* func) {

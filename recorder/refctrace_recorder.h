@@ -19,7 +19,8 @@
  * driver_free_binary, driver_binary_inc_refc, driver_binary_dec_refc,
  * driver_binary_get_refc, driver_output_binary, driver_outputv,
  * erl_drv_output_term, erl_drv_send_term (ERL_DRV_BINARY elements),
- * driver_enq_bin, driver_pushq_bin, driver_enqv, driver_pushqv, driver_deq.
+ * driver_enq_bin, driver_pushq_bin, driver_enqv, driver_pushqv, driver_enq,
+ * driver_pushq, driver_deq.
  *
  * What the recorder cannot see by itself, the driver marks with macros:
  *   REFCTRACE_SERVING(port)        first thing in every callback (start,
@@ -30,6 +31,9 @@
  *   REFCTRACE_UNBORROW_IOVEC(ev)   just before outputv returns
  *   REFCTRACE_WRITE(bin)           after storing into bin->orig_bytes
  *   REFCTRACE_READ(bin)            optional, before reading bin->orig_bytes
+ *   REFCTRACE_REPLY(bin)           where a binary-mode control or call sets
+ *                                  *rbuf = (char*)bin: the reference goes
+ *                                  to the caller
  *   REFCTRACE_PORT_STOPPED(port)   last thing in stop
  *   REFCTRACE_DEFUSE_NEXT_FREE()   seeded-bug tests only: the next
  *                                  driver_free_binary on this thread lowers
@@ -77,6 +81,10 @@ int refctrace_enqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* 
                    const char* func);
 int refctrace_pushqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip, const char* file, int line,
                      const char* func);
+int refctrace_enq(ErlDrvPort port, char* buf, ErlDrvSizeT len, const char* file, int line,
+                  const char* func);
+int refctrace_pushq(ErlDrvPort port, char* buf, ErlDrvSizeT len, const char* file, int line,
+                    const char* func);
 ErlDrvSizeT refctrace_deq(ErlDrvPort port, ErlDrvSizeT size, const char* file, int line,
                           const char* func);
 
@@ -85,6 +93,7 @@ void refctrace_borrow_iovec(ErlIOVec* ev, const char* file, int line, const char
 void refctrace_unborrow_iovec(ErlIOVec* ev, const char* file, int line, const char* func);
 void refctrace_write(ErlDrvBinary* bin, const char* file, int line, const char* func);
 void refctrace_read(ErlDrvBinary* bin, const char* file, int line, const char* func);
+void refctrace_reply(ErlDrvBinary* bin, const char* file, int line, const char* func);
 void refctrace_port_stopped(ErlDrvPort port, const char* file, int line, const char* func);
 void refctrace_defuse_next_free(void);
 
@@ -117,6 +126,8 @@ void refctrace_defuse_next_free(void);
   refctrace_pushq_bin((port), (bin), (offset), (len), REFCTRACE_SITE)
 #define driver_enqv(port, ev, skip) refctrace_enqv((port), (ev), (skip), REFCTRACE_SITE)
 #define driver_pushqv(port, ev, skip) refctrace_pushqv((port), (ev), (skip), REFCTRACE_SITE)
+#define driver_enq(port, buf, len) refctrace_enq((port), (buf), (len), REFCTRACE_SITE)
+#define driver_pushq(port, buf, len) refctrace_pushq((port), (buf), (len), REFCTRACE_SITE)
 #define driver_deq(port, size) refctrace_deq((port), (size), REFCTRACE_SITE)
 #endif
 
@@ -126,6 +137,7 @@ void refctrace_defuse_next_free(void);
 #define REFCTRACE_UNBORROW_IOVEC(ev) refctrace_unborrow_iovec((ev), REFCTRACE_SITE)
 #define REFCTRACE_WRITE(bin) refctrace_write((bin), REFCTRACE_SITE)
 #define REFCTRACE_READ(bin) refctrace_read((bin), REFCTRACE_SITE)
+#define REFCTRACE_REPLY(bin) refctrace_reply((bin), REFCTRACE_SITE)
 #define REFCTRACE_PORT_STOPPED(port) refctrace_port_stopped((port), REFCTRACE_SITE)
 #define REFCTRACE_DEFUSE_NEXT_FREE() refctrace_defuse_next_free()
 
@@ -137,6 +149,7 @@ void refctrace_defuse_next_free(void);
 #define REFCTRACE_UNBORROW_IOVEC(ev) ((void)(ev))
 #define REFCTRACE_WRITE(bin) ((void)(bin))
 #define REFCTRACE_READ(bin) ((void)(bin))
+#define REFCTRACE_REPLY(bin) ((void)(bin))
 #define REFCTRACE_PORT_STOPPED(port) ((void)(port))
 #define REFCTRACE_DEFUSE_NEXT_FREE() ((void)0)
 

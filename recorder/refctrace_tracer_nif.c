@@ -29,7 +29,8 @@
 
 static ERL_NIF_TERM atom_trace, atom_discard, atom_remove, atom_ok, atom_send, atom_receive,
     atom_exit, atom_gc_minor_end, atom_gc_major_end, atom_trace_status, atom_extra, atom_command,
-    atom_refctrace_gc;
+    atom_refctrace_gc, atom_in, atom_out, atom_control, atom_call, atom_return_from,
+    atom_exception_from, atom_erts_internal, atom_port_command, atom_true;
 
 static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   (void)priv, (void)info;
@@ -46,6 +47,15 @@ static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   atom_extra = enif_make_atom(env, "extra");
   atom_command = enif_make_atom(env, "command");
   atom_refctrace_gc = enif_make_atom(env, "refctrace_gc");
+  atom_in = enif_make_atom(env, "in");
+  atom_out = enif_make_atom(env, "out");
+  atom_control = enif_make_atom(env, "control");
+  atom_call = enif_make_atom(env, "call");
+  atom_return_from = enif_make_atom(env, "return_from");
+  atom_exception_from = enif_make_atom(env, "exception_from");
+  atom_erts_internal = enif_make_atom(env, "erts_internal");
+  atom_port_command = enif_make_atom(env, "port_command");
+  atom_true = enif_make_atom(env, "true");
   return 0;
 }
 
@@ -69,7 +79,9 @@ static ERL_NIF_TERM Enabled(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[])
   ERL_NIF_TERM tag = argv[0];
   if (Same(tag, atom_trace_status)) return atom_trace;
   if (Same(tag, atom_send) || Same(tag, atom_receive) || Same(tag, atom_exit) ||
-      Same(tag, atom_gc_minor_end) || Same(tag, atom_gc_major_end))
+      Same(tag, atom_gc_minor_end) || Same(tag, atom_gc_major_end) || Same(tag, atom_in) ||
+      Same(tag, atom_out) || Same(tag, atom_call) || Same(tag, atom_return_from) ||
+      Same(tag, atom_exception_from))
     return atom_trace;
   return atom_discard;
 }
@@ -128,6 +140,56 @@ static void RecordBinary(void* context, const ErlNifBinary* bin) {
   if (received) refctrace_internal_note_holder("receive", event->actor, id, orig_size);
 }
 
+/* The bytes of every binary of a command's data. */
+enum { kMaxCommandBinaries = 1024 };
+typedef struct {
+  const void* data[kMaxCommandBinaries];
+  size_t sizes[kMaxCommandBinaries];
+  int count;
+} CommandBytes;
+
+static void CollectBytes(void* context, const ErlNifBinary* bin) {
+  CommandBytes* bytes = context;
+  if (bin->size == 0 || bytes->count == kMaxCommandBinaries) return;
+  bytes->data[bytes->count] = bin->data;
+  bytes->sizes[bytes->count] = bin->size;
+  ++bytes->count;
+}
+
+static void CommandSent(ErlNifEnv* env, const char* caller, ERL_NIF_TERM port, ERL_NIF_TERM data) {
+  char port_name[64];
+  Name(env, port, port_name, sizeof port_name);
+  static __thread CommandBytes bytes;
+  bytes.count = 0;
+  VisitBinaries(env, data, 0, CollectBytes, &bytes);
+  refctrace_internal_command_sent(caller, port_name, bytes.data, bytes.sizes, bytes.count);
+}
+
+/* erts_internal:port_command(Port, Data, Options), the BIF behind
+ * port_command/2,3: its call, and its return or exception. */
+static void PortCommandCall(ErlNifEnv* env, const char* caller, ERL_NIF_TERM tag,
+                            ERL_NIF_TERM message, ERL_NIF_TERM opts) {
+  int arity;
+  const ERL_NIF_TERM* mfa;
+  if (!enif_get_tuple(env, message, &arity, &mfa) || arity != 3) return;
+  if (!Same(mfa[0], atom_erts_internal) || !Same(mfa[1], atom_port_command)) return;
+  if (Same(tag, atom_call)) {
+    ERL_NIF_TERM port, rest, data;
+    if (enif_get_list_cell(env, mfa[2], &port, &rest) && enif_is_port(env, port) &&
+        enif_get_list_cell(env, rest, &data, &rest))
+      CommandSent(env, caller, port, data);
+  } else if (Same(tag, atom_return_from)) {
+    ERL_NIF_TERM result;
+    /* true: done; a reference: scheduled, done later; anything else (false
+     * when busy with nosuspend, badarg): the command was not sent. */
+    if (enif_get_map_value(env, opts, atom_extra, &result) && !Same(result, atom_true) &&
+        !enif_is_ref(env, result))
+      refctrace_internal_command_unsent(caller);
+  } else if (Same(tag, atom_exception_from)) {
+    refctrace_internal_command_unsent(caller);
+  }
+}
+
 static void ProcessEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM state, ERL_NIF_TERM pid,
                          ERL_NIF_TERM message, ERL_NIF_TERM opts) {
   char actor[64];
@@ -135,10 +197,23 @@ static void ProcessEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM state, E
   if (Same(tag, atom_receive)) {
     MessageEvent event = {"receive", actor, NULL};
     VisitBinaries(env, message, 0, RecordBinary, &event);
+  } else if (Same(tag, atom_call) || Same(tag, atom_return_from) ||
+             Same(tag, atom_exception_from)) {
+    PortCommandCall(env, actor, tag, message, opts);
   } else if (Same(tag, atom_send)) {
     ERL_NIF_TERM to;
+    if (!enif_get_map_value(env, opts, atom_extra, &to)) return;
+    int arity;
+    const ERL_NIF_TERM *outer, *inner;
+    /* Port ! {Pid, {command, Data}}: a command. */
+    if (enif_is_port(env, to) && enif_get_tuple(env, message, &arity, &outer) && arity == 2 &&
+        enif_get_tuple(env, outer[1], &arity, &inner) && arity == 2 &&
+        Same(inner[0], atom_command)) {
+      CommandSent(env, actor, to, inner[1]);
+      return;
+    }
     /* A registered name or a port holds no wrapper the model follows. */
-    if (!enif_get_map_value(env, opts, atom_extra, &to) || !enif_is_pid(env, to)) return;
+    if (!enif_is_pid(env, to)) return;
     char receiver[64];
     Name(env, to, receiver, sizeof receiver);
     MessageEvent event = {"send", actor, receiver};
@@ -152,23 +227,38 @@ static void ProcessEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM state, E
   }
 }
 
-static void PortEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM message, ERL_NIF_TERM opts) {
+static void PortEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM port, ERL_NIF_TERM message,
+                      ERL_NIF_TERM opts) {
   char pid[64];
-  if (Same(tag, atom_send)) {
+  if (Same(tag, atom_in)) {
+    /* running_ports: `in` with the operation (an atom) for an immediate
+     * driver call, with 0 when a scheduled port task runs. */
+    refctrace_internal_port_running(enif_is_atom(env, message) ? kRunningImmediate : kRunningTask);
+  } else if (Same(tag, atom_out)) {
+    refctrace_internal_port_running(kRunningUnknown);
+  } else if (Same(tag, atom_send)) {
     ERL_NIF_TERM to;
     if (!enif_get_map_value(env, opts, atom_extra, &to) || !enif_is_pid(env, to)) return;
     Name(env, to, pid, sizeof pid);
     refctrace_internal_delivered_to(pid);
   } else if (Same(tag, atom_receive)) {
-    /* {Caller, {command, Data}}: the callback that follows serves Caller. */
+    /* {Caller, {command | control | call, _}}: the callback that follows
+     * serves Caller. */
     int arity, inner_arity;
     const ERL_NIF_TERM *outer, *inner;
     if (!enif_get_tuple(env, message, &arity, &outer) || arity != 2) return;
     if (!enif_is_pid(env, outer[0])) return;
     if (!enif_get_tuple(env, outer[1], &inner_arity, &inner) || inner_arity != 2) return;
-    if (!Same(inner[0], atom_command)) return;
+    if (!Same(inner[0], atom_command) && !Same(inner[0], atom_control) &&
+        !Same(inner[0], atom_call))
+      return;
     Name(env, outer[0], pid, sizeof pid);
     refctrace_internal_command_from(pid);
+    if (Same(inner[0], atom_command)) {
+      char port_name[64];
+      Name(env, port, port_name, sizeof port_name);
+      refctrace_internal_command_served(pid, port_name);
+    }
   }
 }
 
@@ -176,7 +266,7 @@ static void PortEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM message, ER
 static ERL_NIF_TERM Trace(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
   if (enif_is_port(env, argv[2]))
-    PortEvent(env, argv[0], argv[3], argv[4]);
+    PortEvent(env, argv[0], argv[2], argv[3], argv[4]);
   else if (enif_is_pid(env, argv[2]))
     ProcessEvent(env, argv[0], argv[1], argv[2], argv[3], argv[4]);
   return atom_ok;

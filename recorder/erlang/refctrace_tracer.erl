@@ -103,6 +103,8 @@ init(Path, Caller) ->
         ok ->
             register(?NAME, self()),
             erlang:trace(new_ports, true, port_flags()),
+            erlang:trace_pattern({erts_internal, port_command, 3},
+                                 [{'_', [], [{exception_trace}]}], [global]),
             Caller ! {?NAME, self(), {ok, self()}},
             loop(#state{});
         {error, Reason} ->
@@ -120,10 +122,14 @@ load(Path) ->
             {error, {no_recorder_in, Path ++ ".so", Reason}}
     end.
 
-port_flags() -> [send, 'receive', {tracer, refctrace_tracer_nif, self()}].
+port_flags() -> [send, 'receive', running_ports, {tracer, refctrace_tracer_nif, self()}].
 
+%% `call`: erts_internal:port_command/3 (behind port_command/2,3; see init/2)
+%% gives the command's own binaries, which tell a borrowed binary of the
+%% caller from one the emulator gathered.
 process_flags() ->
-    [send, 'receive', procs, garbage_collection, {tracer, refctrace_tracer_nif, self()}].
+    [send, 'receive', procs, garbage_collection, call,
+     {tracer, refctrace_tracer_nif, self()}].
 
 loop(State) ->
     receive
@@ -146,6 +152,7 @@ loop(State) ->
         {?NAME, From, Ref, stop} ->
             State1 = look(maps:keys(State#state.snapshots), with_refc, State),
             erlang:trace(new_ports, false, [all]),
+            erlang:trace_pattern({erts_internal, port_command, 3}, false, [global]),
             [catch erlang:trace(Pid, false, [all]) || Pid <- maps:keys(State1#state.snapshots)],
             From ! {?NAME, Ref, {ok, #{unrelated => State1#state.ambiguous}}};
         {refctrace_gc, Pid} ->

@@ -141,6 +141,20 @@ int driver_pushq_bin(ErlDrvPort port, ErlDrvBinary* bin, ErlDrvSizeT offset, Erl
   return driver_enq_bin(port, bin, offset, len);
 }
 
+/* The queue copies the bytes into a binary of its own. */
+int driver_enq(ErlDrvPort port, char* buf, ErlDrvSizeT len) {
+  (void)port;
+  ErlDrvBinary* copy = driver_alloc_binary(len);
+  memcpy(copy->orig_bytes, buf, len);
+  Enqueue(copy, len);
+  driver_free_binary(copy);
+  return 0;
+}
+
+int driver_pushq(ErlDrvPort port, char* buf, ErlDrvSizeT len) {
+  return driver_enq(port, buf, len);
+}
+
 int driver_enqv(ErlDrvPort port, ErlIOVec* ev, ErlDrvSizeT skip) {
   (void)port, (void)skip;
   for (int i = 0; i < ev->vsize; ++i)

@@ -142,6 +142,19 @@ static void Calls(void) {
   EXPECT("{\"op\":\"deq\",\"bin\":\"%s\",\"refc\":7,\"src\":\"%s:%d\"", Id(b), kFile, at);
   EXPECT("{\"op\":\"deq\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
 
+  /* driver_enq copies the bytes into a binary the queue alone holds: the
+   * recorder finds it with driver_peekqv and names it. */
+  char bytes[10] = "0123456789";
+  AT(driver_enq(kPort, bytes, sizeof bytes));
+  ErlIOVec queue;
+  driver_peekqv(kPort, &queue);
+  CHECK(queue.vsize == 1);
+  EXPECT("{\"op\":\"enq\",\"bin\":\"%s\",\"size\":10,\"copy\":true,\"refc\":1,\"src\":\"%s:%d\"",
+         Id(queue.binv[0]), kFile, at);
+  ErlDrvBinary* copy = queue.binv[0];
+  AT(driver_deq(kPort, 10));
+  EXPECT("{\"op\":\"deq\",\"bin\":\"%s\",\"refc\":0,\"src\":\"%s:%d\"", Id(copy), kFile, at);
+
   AT(REFCTRACE_BORROW_IOVEC(&ev));
   EXPECT("{\"op\":\"borrow\",\"bin\":\"%s\",\"size\":100,\"refc\":6,\"src\":\"%s:%d\"", Id(b),
          kFile, at);
