@@ -728,6 +728,7 @@ typedef struct Call {
   TouchedSet touched; /* binaries the call may take references to */
   /* enq calls: the queue's binaries before the call, to find the ones the
    * queue made itself (copies of bytes) */
+  int queue_seen; /* queued_before was taken (calls that may copy bytes) */
   ErlDrvBinary** queued_before;
   int queued_before_count;
 } Call;
@@ -791,7 +792,9 @@ static void CollectBefore(Call* c) {
 static void CollectQueueBefore(Call* c) {
   ErlIOVec queue;
   memset(&queue, 0, sizeof queue);
-  if (driver_peekqv(c->port, &queue) == (ErlDrvSizeT)-1 || queue.vsize <= 0) return;
+  if (driver_peekqv(c->port, &queue) == (ErlDrvSizeT)-1) return;
+  c->queue_seen = 1;
+  if (queue.vsize <= 0) return;
   c->queued_before = malloc(sizeof *c->queued_before * (size_t)queue.vsize);
   if (c->queued_before == NULL) return;
   for (int i = 0; i < queue.vsize; ++i)
@@ -1029,7 +1032,7 @@ static void EmitEnqs(const char* op, Call* c) {
     for (ErlDrvSInt refc = t->before + 1; refc <= after; ++refc)
       Simple("enq", t->bin, refc, &c->site);
   }
-  if (c->int_result >= 0) EmitQueueCopies(c);
+  if (c->queue_seen && c->int_result >= 0) EmitQueueCopies(c);
   free(c->queued_before);
 }
 
