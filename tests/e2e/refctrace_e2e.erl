@@ -53,7 +53,8 @@ run(Bug, DriverDir, Mode) ->
             session(Bug),
             %% session/1 has returned: nothing refers to its binaries any more.
             collect(),
-            {ok, _} = refctrace_tracer:stop();
+            %% Every process-side id was related to its driver binary.
+            {ok, #{unrelated := 0}} = refctrace_tracer:stop();
         {"untraced", {error, {no_recorder_in, _, _}}} ->
             put(traced, false),
             session(Bug);

@@ -7,6 +7,7 @@
 # sample_drv.c marked "e2e:CODE". Any refc-mismatch fails either way: that
 # is the model disagreeing with the emulator.
 
+cmake_policy(SET CMP0057 NEW) # if(... IN_LIST ...)
 file(REMOVE ${TRACE})
 execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE}
                         ${ERL} -noshell -pa ${EBIN} -run refctrace_e2e main ${BUG} ${DRIVER_DIR}
@@ -22,9 +23,23 @@ set(driver_refc 0)
 set(process_refc 0)
 set(observes 0)
 set(events 0)
+set(ports "")
 foreach(line IN LISTS lines)
   if(line MATCHES "\"op\"")
     math(EXPR events "${events} + 1")
+  endif()
+  # Public names only: every message names its receiver (the port's send
+  # trace), every driver event its port.
+  if(line MATCHES "\"to\":\"unknown\"")
+    message(FATAL_ERROR "${TRACE}: a receiver the tracer did not name: ${line}")
+  endif()
+  if(line MATCHES "\"op\"" AND NOT line MATCHES "\"actor\"")
+    if(NOT line MATCHES "\"port\":\"(0x[0-9a-f]+)\"")
+      message(FATAL_ERROR "${TRACE}: a driver event without its port: ${line}")
+    endif()
+    if(NOT CMAKE_MATCH_1 IN_LIST ports)
+      list(APPEND ports ${CMAKE_MATCH_1})
+    endif()
   endif()
   if(line MATCHES "\"op\":\"observe\"")
     math(EXPR observes "${observes} + 1")
@@ -37,6 +52,10 @@ foreach(line IN LISTS lines)
     endif()
   endif()
 endforeach()
+list(LENGTH ports port_count)
+if(NOT port_count EQUAL 2)
+  message(FATAL_ERROR "${TRACE}: ${port_count} ports, expected the session's 2: ${ports}")
+endif()
 if(driver_refc LESS 30 OR process_refc LESS 5 OR observes LESS 3)
   message(FATAL_ERROR "${TRACE}: too few counts recorded (driver ${driver_refc}, "
                       "processes ${process_refc}, observe ${observes})")
@@ -90,6 +109,6 @@ if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "
   message(FATAL_ERROR "e2e/${BUG}: expected [${expected}] (exit ${expected_result}), "
                       "got [${found}] (exit ${check_result})\n${text}${check_err}")
 endif()
-message(STATUS "e2e/${BUG}: ${events} events; the emulator's count on ${driver_refc} driver "
+message(STATUS "e2e/${BUG}: ${events} events, ${port_count} ports; the emulator's count on ${driver_refc} driver "
                "events (${observes} observe) and ${process_refc} process events, all equal to "
                "the model's; findings [${found}]")
