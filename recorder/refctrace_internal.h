@@ -13,6 +13,10 @@
 extern "C" {
 #endif
 
+/* The tracer module was loaded: from now on the recorder keeps the news
+ * for refctrace_internal_take_news. */
+void refctrace_internal_attach(void);
+
 /* 1 when REFCTRACE_TRACE is open; otherwise 0 and *why says why not. */
 int refctrace_internal_recording(const char** why);
 
@@ -46,8 +50,8 @@ void refctrace_internal_command_from(const char* pid);
  * command of that caller to that port is the one the callback serves, and
  * a borrowed binary is the caller's own exactly when some binary of that
  * command lies in it (else the emulator gathered it: `gathered`). */
-void refctrace_internal_command_sent(const char* caller, const char* port,
-                                     const void* const* data, const size_t* sizes, int count);
+void refctrace_internal_command_sent(const char* caller, const char* port, const void* const* data,
+                                     const size_t* sizes, int count);
 void refctrace_internal_command_unsent(const char* caller);
 void refctrace_internal_command_served(const char* caller, const char* port);
 

@@ -25,6 +25,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,7 +475,17 @@ static int Grow(void** items, size_t* capacity, size_t count, size_t item_size) 
   return 1;
 }
 
+/* Set when the tracer module is loaded: without it nobody takes the news. */
+static int tracer_attached;
+
+void refctrace_internal_attach(void) {
+  Lock();
+  tracer_attached = 1;
+  Unlock();
+}
+
 static void AddNews(const char* kind, const char* pid, uintptr_t id, size_t size) {
+  if (!tracer_attached) return;
   if (!Grow((void**)&news, &news_capacity, news_count, sizeof *news)) return;
   News* n = &news[news_count++];
   n->kind = kind;
@@ -483,30 +494,84 @@ static void AddNews(const char* kind, const char* pid, uintptr_t id, size_t size
   n->size = size;
 }
 
-static void Untrack(uintptr_t id) {
-  for (size_t i = 0; i < live_count; ++i) {
-    if (live_binaries[i].id == id) {
-      live_binaries[i] = live_binaries[--live_count];
-      AddNews("gone", NULL, id, 0);
-      return;
-    }
+/* id -> position + 1 in live_binaries (0: empty slot, kRemoved: a removed
+ * entry, for the probe sequence), open addressing: every line's count
+ * updates its binary's entry, so finding one must not scan them all. */
+enum { kRemoved = (size_t)-1 };
+static size_t* live_index;
+static size_t index_capacity, index_used;
+
+static size_t FirstSlot(uintptr_t id) {
+  return (size_t)((id >> 3) * (uintptr_t)0x9E3779B97F4A7C15u) & (index_capacity - 1);
+}
+
+/* The slot that holds id, or NULL. */
+static size_t* IndexSlot(uintptr_t id) {
+  if (index_capacity == 0) return NULL;
+  for (size_t slot = FirstSlot(id);; slot = (slot + 1) & (index_capacity - 1)) {
+    size_t value = live_index[slot];
+    if (value == 0) return NULL;
+    if (value != kRemoved && live_binaries[value - 1].id == id) return &live_index[slot];
   }
+}
+
+static void IndexPut(uintptr_t id, size_t position) {
+  size_t slot = FirstSlot(id);
+  while (live_index[slot] != 0 && live_index[slot] != kRemoved)
+    slot = (slot + 1) & (index_capacity - 1);
+  if (live_index[slot] == 0) ++index_used;
+  live_index[slot] = position + 1;
+}
+
+/* Room for one more entry: at most half the slots used (removed included). */
+static int IndexReserve(void) {
+  if ((index_used + 1) * 2 <= index_capacity) return 1;
+  size_t capacity = index_capacity == 0 ? 256 : index_capacity;
+  while ((live_count + 1) * 4 > capacity)
+    capacity *= 2;
+  size_t* slots = calloc(capacity, sizeof *slots);
+  if (slots == NULL) return 0;
+  free(live_index);
+  live_index = slots;
+  index_capacity = capacity;
+  index_used = 0;
+  for (size_t i = 0; i < live_count; ++i)
+    IndexPut(live_binaries[i].id, i);
+  return 1;
+}
+
+static LiveBinary* FindLive(uintptr_t id) {
+  size_t* slot = IndexSlot(id);
+  return slot != NULL ? &live_binaries[*slot - 1] : NULL;
+}
+
+static void Untrack(uintptr_t id) {
+  size_t* slot = IndexSlot(id);
+  if (slot == NULL) return;
+  size_t position = *slot - 1;
+  *slot = kRemoved;
+  if (position != --live_count) {
+    live_binaries[position] = live_binaries[live_count];
+    *IndexSlot(live_binaries[position].id) = position + 1;
+  }
+  AddNews("gone", NULL, id, 0);
 }
 
 static void Track(const ErlDrvBinary* bin) {
   if (bin == NULL) return;
-  for (size_t i = 0; i < live_count; ++i) {
-    if (live_binaries[i].id == (uintptr_t)bin) {
-      live_binaries[i].size = (size_t)bin->orig_size;
-      return;
-    }
+  LiveBinary* known = FindLive((uintptr_t)bin);
+  if (known != NULL) {
+    known->size = (size_t)bin->orig_size;
+    return;
   }
+  if (!IndexReserve()) return;
   if (!Grow((void**)&live_binaries, &live_capacity, live_count, sizeof *live_binaries)) return;
-  live_binaries[live_count].id = (uintptr_t)bin;
-  live_binaries[live_count].bytes = bin->orig_bytes;
-  live_binaries[live_count].size = (size_t)bin->orig_size;
-  live_binaries[live_count].count = -1;
-  ++live_count;
+  LiveBinary* b = &live_binaries[live_count];
+  b->id = (uintptr_t)bin;
+  b->bytes = bin->orig_bytes;
+  b->size = (size_t)bin->orig_size;
+  b->count = -1;
+  IndexPut(b->id, live_count++);
 }
 
 int refctrace_internal_find_binary(const void* data, size_t size, uintptr_t* id,
@@ -514,6 +579,14 @@ int refctrace_internal_find_binary(const void* data, size_t size, uintptr_t* id,
   const char* from = data;
   int found = 0;
   Lock();
+  /* Most binary terms are a whole driver binary: its bytes start at
+   * orig_bytes (ErlDrvBinary's public layout), so its id is known. */
+  const LiveBinary* whole = FindLive((uintptr_t)(from - offsetof(ErlDrvBinary, orig_bytes)));
+  if (whole != NULL && whole->bytes == from && size <= whole->size) {
+    *id = whole->id;
+    *orig_size = whole->size;
+    found = 1;
+  }
   for (size_t i = live_count; i-- > 0 && !found;) {
     const LiveBinary* b = &live_binaries[i];
     if (from >= b->bytes && from + size <= b->bytes + b->size) {
@@ -541,12 +614,6 @@ size_t refctrace_internal_take_news(RefctraceNewsSink take, void* context) {
   news_count = 0;
   Unlock();
   return count;
-}
-
-static LiveBinary* FindLive(uintptr_t id) {
-  for (size_t i = 0; i < live_count; ++i)
-    if (live_binaries[i].id == id) return &live_binaries[i];
-  return NULL;
 }
 
 /* A line said the binary's count is `refc` now. */

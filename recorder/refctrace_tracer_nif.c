@@ -34,6 +34,7 @@ static ERL_NIF_TERM atom_trace, atom_discard, atom_remove, atom_ok, atom_send, a
 
 static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   (void)priv, (void)info;
+  refctrace_internal_attach();
   atom_trace = enif_make_atom(env, "trace");
   atom_discard = enif_make_atom(env, "discard");
   atom_remove = enif_make_atom(env, "remove");
