@@ -1176,6 +1176,19 @@ static void EmitReply(const char* op, Call* c) {
   AddRefc(&line, copied ? before - 1 : before);
   Finish(&line, &c->site);
   if (copied && before - 1 <= 0) Untrack((uintptr_t)c->bin);
+  /* The caller gets the reference as the result of its call, not as a
+   * message: there is no receive trace, so its receive is written here
+   * (and the tracer relates the caller's new wrapper to the binary). */
+  if (!copied && command_from[0] != '\0') {
+    Begin(&line, "receive");
+    AddBin(&line, "bin", (uintptr_t)c->bin);
+    AddString(&line, "actor", command_from);
+    AddRefc(&line, before);
+    Add(&line, ",\"t\":%lld}\n", (long long)erl_drv_monotonic_time(ERL_DRV_NSEC));
+    if (!line.failed) WriteAll(line.text, line.used);
+    if (line.text != line.inline_text) free(line.text);
+    AddNews("receive", command_from, (uintptr_t)c->bin, (size_t)c->bin->orig_size);
+  }
 }
 
 static void EmitStop(const char* op, Call* c) {

@@ -29,6 +29,9 @@
 -define(REUSE_SEND, 5).
 -define(REUSE_RELEASE, 6).
 -define(SEND_TERM, 7).
+-define(QUEUE_COPIES, 8).
+-define(REPLY, 9).
+-define(SMALL_REPLY, 10).
 
 main([Bug, DriverDir]) ->
     main([Bug, DriverDir, "traced"]);
@@ -77,7 +80,9 @@ session(Bug) ->
     Kept = binary:copy(<<"k">>, 1000),
     Queued = binary:copy(<<"q">>, 2000),
     traced() andalso (ok = refctrace_tracer:trace(self())),
-    Port = open_port({spawn, "sample_drv " ++ Bug}, [binary]),
+    %% parallelism: a command sent with Port ! {self(), {command, Data}} is
+    %% a scheduled port task (port_command/2 still runs at once).
+    Port = open_port({spawn, "sample_drv " ++ Bug}, [binary, {parallelism, true}]),
     %% A second port at the same time: its messages name their receiver
     %% and its binaries their port; it stops while the first one runs.
     Other = open_port({spawn, "sample_drv"}, [binary]),
@@ -92,6 +97,13 @@ session(Bug) ->
     collect(),
     queue_and_drain(Port),
     send_term(Port),
+    collect(),
+    gathered(Port),
+    collect(),
+    scheduled(Port),
+    collect(),
+    queue_copies(Port),
+    replies(Port),
     collect(),
     reuse(Port),
     forward_and_exit(Port),
@@ -160,6 +172,48 @@ queue_and_drain(Port) ->
     Counts = [700 + 100, 1900, 599, 1, 300],
     control(Port, ?DRAIN, << <<N:32>> || N <- Counts >>),
     sync().
+
+%% Small pieces around a large binary: the emulator gathers "abc" and "de"
+%% into one binary of its own (two vector entries), which the driver keeps
+%% (inc) and sends back; the large one, this process's own, is queued.
+gathered(Port) ->
+    Own = binary:copy(<<"g">>, 1100),
+    true = port_command(Port, [<<"abc">>, Own, <<"de">>]),
+    control(Port, ?PING),
+    sync(),
+    control(Port, ?FLUSH_KEPT),
+    <<"abcde">> = iolist_to_binary(data(Port)),
+    control(Port, ?DRAIN, <<1100:32>>),
+    sync(),
+    1100 = byte_size(Own).
+
+%% A command sent to the port as a message on a port with parallelism runs
+%% as a port task: the emulator holds one reference per vector entry until
+%% the callback returns. The driver keeps it and sends it back.
+scheduled(Port) ->
+    Own = binary:copy(<<"p">>, 1300),
+    Port ! {self(), {command, [Own]}},
+    control(Port, ?PING),
+    sync(),
+    flush_kept(Port, Own),
+    1300 = byte_size(Own).
+
+%% driver_enq, driver_pushq and a NULL-binary driver_enqv segment: binaries
+%% only the queue holds, until the drain.
+queue_copies(Port) ->
+    control(Port, ?QUEUE_COPIES),
+    control(Port, ?DRAIN, << <<N:32>> || N <- [80, 100, 90] >>),
+    sync().
+
+%% Binary-mode control replies: 200 bytes become this process's reference,
+%% 32 bytes are copied by the emulator (which frees the driver's binary).
+replies(Port) ->
+    Reply = erlang:port_control(Port, ?REPLY, <<>>),
+    <<"y", _:199/binary>> = Reply,
+    Small = erlang:port_control(Port, ?SMALL_REPLY, <<>>),
+    32 = byte_size(Small),
+    sync(),
+    200 = byte_size(Reply).
 
 send_term(Port) ->
     control(Port, ?SEND_TERM),

@@ -19,6 +19,9 @@ enum Command {
   kReuseSend = 5,    /* inet_drv style: take the reusable buffer, write, output */
   kReuseRelease = 6, /* inet_drv style: keep the buffer if refc == 1, else free */
   kSendTerm = 7,     /* erl_drv_send_term and erl_drv_output_term with ERL_DRV_BINARY */
+  kQueueCopies = 8,  /* driver_enq, driver_pushq, driver_enqv of a NULL-binary segment */
+  kReply = 9,        /* a binary-mode reply: 200 bytes by reference */
+  kSmallReply = 10,  /* a binary-mode reply: 32 bytes, copied */
 };
 
 typedef enum { kNoBug, kLeak, kDoubleFree, kWriteAfterOutput, kDecToZero } SeededBug;
@@ -161,6 +164,26 @@ static void Queue(SampleDriver* drv) {
   driver_free_binary(b);
 }
 
+/* The queue copies these bytes into binaries of its own: 100 at the tail,
+ * 80 at the head, then 90 from a segment with no binary at the tail. */
+static void QueueCopies(SampleDriver* drv) {
+  char bytes[100];
+  memset(bytes, 'c', sizeof bytes);
+  driver_enq(drv->port, bytes, 100);
+  driver_pushq(drv->port, bytes, 80);
+  SysIOVec iov[1];
+  ErlDrvBinary* binv[1];
+  iov[0].iov_base = bytes;
+  iov[0].iov_len = 90;
+  binv[0] = NULL;
+  ErlIOVec ev;
+  ev.vsize = 1;
+  ev.size = 90;
+  ev.iov = iov;
+  ev.binv = binv;
+  driver_enqv(drv->port, &ev, 0);
+}
+
 /* The request is a list of 32-bit big-endian byte counts to dequeue. */
 static void Drain(SampleDriver* drv, const char* buf, ErlDrvSizeT len) {
   for (ErlDrvSizeT i = 0; i + 4 <= len; i += 4) {
@@ -221,11 +244,19 @@ static void SendTerm(SampleDriver* drv) {
   driver_free_binary(bin);
 }
 
+/* Binary mode: the reply is the binary itself, handed over with *rbuf. */
+static ErlDrvSSizeT Reply(char** rbuf, ErlDrvSizeT size) {
+  ErlDrvBinary* bin = AllocFilled(size, 'y');
+  if (bin == NULL) return -1;
+  *rbuf = (char*)bin;
+  REFCTRACE_REPLY(bin);
+  return (ErlDrvSSizeT)size;
+}
+
 static ErlDrvSSizeT SampleControl(ErlDrvData data, unsigned int command, char* buf, ErlDrvSizeT len,
                                   char** rbuf, ErlDrvSizeT rlen) {
   SampleDriver* drv = (SampleDriver*)data;
   REFCTRACE_SERVING(drv->port);
-  (void)rbuf;
   (void)rlen;
   switch (command) {
     case kPing:
@@ -251,6 +282,13 @@ static ErlDrvSSizeT SampleControl(ErlDrvData data, unsigned int command, char* b
     case kSendTerm:
       SendTerm(drv);
       break;
+    case kQueueCopies:
+      QueueCopies(drv);
+      break;
+    case kReply:
+      return Reply(rbuf, 200);
+    case kSmallReply:
+      return Reply(rbuf, 32);
     default:
       return -1;
   }
