@@ -124,19 +124,30 @@ static void Output(SampleDriver* drv) {
   }
 }
 
-static void FlushKept(SampleDriver* drv) {
-  if (drv->kept == NULL) return;
+/* An ErlIOVec of one segment: len bytes at bytes, in bin (NULL: bytes the
+ * emulator must copy). */
+typedef struct {
   SysIOVec iov[1];
   ErlDrvBinary* binv[1];
-  iov[0].iov_base = drv->kept->orig_bytes;
-  iov[0].iov_len = drv->kept->orig_size;
-  binv[0] = drv->kept;
   ErlIOVec ev;
-  ev.vsize = 1;
-  ev.size = drv->kept->orig_size;
-  ev.iov = iov;
-  ev.binv = binv;
-  driver_outputv(drv->port, NULL, 0, &ev, 0);
+} OneSegment;
+
+static ErlIOVec* Segment(OneSegment* one, char* bytes, ErlDrvSizeT len, ErlDrvBinary* bin) {
+  one->iov[0].iov_base = bytes;
+  one->iov[0].iov_len = len;
+  one->binv[0] = bin;
+  one->ev.vsize = 1;
+  one->ev.size = len;
+  one->ev.iov = one->iov;
+  one->ev.binv = one->binv;
+  return &one->ev;
+}
+
+static void FlushKept(SampleDriver* drv) {
+  if (drv->kept == NULL) return;
+  OneSegment one;
+  driver_outputv(drv->port, NULL, 0,
+                 Segment(&one, drv->kept->orig_bytes, drv->kept->orig_size, drv->kept), 0);
   driver_free_binary(drv->kept);
   drv->kept = NULL;
 }
@@ -149,17 +160,8 @@ static void Queue(SampleDriver* drv) {
   if (a == NULL || b == NULL) return;
   driver_enq_bin(drv->port, a, 0, 600);
   driver_pushq_bin(drv->port, b, 0, 700);
-  SysIOVec iov[1];
-  ErlDrvBinary* binv[1];
-  iov[0].iov_base = a->orig_bytes;
-  iov[0].iov_len = 300;
-  binv[0] = a;
-  ErlIOVec ev;
-  ev.vsize = 1;
-  ev.size = 300;
-  ev.iov = iov;
-  ev.binv = binv;
-  driver_enqv(drv->port, &ev, 0);
+  OneSegment one;
+  driver_enqv(drv->port, Segment(&one, a->orig_bytes, 300, a), 0);
   driver_free_binary(a);
   driver_free_binary(b);
 }
@@ -171,17 +173,8 @@ static void QueueCopies(SampleDriver* drv) {
   memset(bytes, 'c', sizeof bytes);
   driver_enq(drv->port, bytes, 100);
   driver_pushq(drv->port, bytes, 80);
-  SysIOVec iov[1];
-  ErlDrvBinary* binv[1];
-  iov[0].iov_base = bytes;
-  iov[0].iov_len = 90;
-  binv[0] = NULL;
-  ErlIOVec ev;
-  ev.vsize = 1;
-  ev.size = 90;
-  ev.iov = iov;
-  ev.binv = binv;
-  driver_enqv(drv->port, &ev, 0);
+  OneSegment one;
+  driver_enqv(drv->port, Segment(&one, bytes, 90, NULL), 0);
 }
 
 /* The request is a list of 32-bit big-endian byte counts to dequeue. */
