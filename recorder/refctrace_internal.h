@@ -49,7 +49,8 @@ void refctrace_internal_command_from(const char* pid);
  * trace of a command of `caller` fired on this thread; the oldest pending
  * command of that caller to that port is the one the callback serves, and
  * a borrowed binary is the caller's own exactly when some binary of that
- * command lies in it (else the emulator gathered it: `gathered`). */
+ * command lies in it (else the emulator gathered it: `gathered`). A count
+ * below 0: the command's binaries are not known (too many to keep). */
 void refctrace_internal_command_sent(const char* caller, const char* port, const void* const* data,
                                      const size_t* sizes, int count);
 void refctrace_internal_command_unsent(const char* caller);

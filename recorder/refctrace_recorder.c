@@ -665,6 +665,7 @@ typedef struct {
   char port[64];
   Bytes* bytes;
   int count;
+  int known; /* bytes holds all the command's binaries */
 } Command;
 
 enum { kMaxPendingCommands = 256 };
@@ -689,6 +690,7 @@ void refctrace_internal_command_sent(const char* caller, const char* port, const
   snprintf(c->port, sizeof c->port, "%s", port);
   c->bytes = count > 0 ? malloc(sizeof *c->bytes * (size_t)count) : NULL;
   c->count = c->bytes != NULL ? count : 0;
+  c->known = count == c->count;
   for (int i = 0; i < c->count; ++i) {
     c->bytes[i].data = data[i];
     c->bytes[i].size = sizes[i];
@@ -719,7 +721,7 @@ void refctrace_internal_command_served(const char* caller, const char* port) {
       served = *c;
       c->bytes = NULL;
       DropCommand(i);
-      served_known = 1;
+      served_known = served.known;
       break;
     }
   }

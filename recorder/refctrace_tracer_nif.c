@@ -146,12 +146,16 @@ enum { kMaxCommandBinaries = 1024 };
 typedef struct {
   const void* data[kMaxCommandBinaries];
   size_t sizes[kMaxCommandBinaries];
-  int count;
+  int count; /* -1: more than kMaxCommandBinaries, not known */
 } CommandBytes;
 
 static void CollectBytes(void* context, const ErlNifBinary* bin) {
   CommandBytes* bytes = context;
-  if (bin->size == 0 || bytes->count == kMaxCommandBinaries) return;
+  if (bin->size == 0 || bytes->count < 0) return;
+  if (bytes->count == kMaxCommandBinaries) {
+    bytes->count = -1;
+    return;
+  }
   bytes->data[bytes->count] = bin->data;
   bytes->sizes[bytes->count] = bin->size;
   ++bytes->count;

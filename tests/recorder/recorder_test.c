@@ -10,6 +10,8 @@
  *                            has a two-frame stack
  *   recorder_test TRACE refuse  TRACE already has a line (an earlier run):
  *                            nothing is recorded and TRACE is left as it was
+ *   recorder_test TRACE append  the same with REFCTRACE_APPEND=1: the lines
+ *                            follow the earlier ones, with no second header
  *
  * The last call is compiled under `#line 27 "my\"drv\\x.c"`, a file name
  * with a quote and a backslash, which must come out escaped. */
@@ -236,22 +238,30 @@ __attribute__((noinline)) ErlDrvBinary* AllocFromExportedFunction(void) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: recorder_test TRACE [off|stack]\n");
+    fprintf(stderr, "usage: recorder_test TRACE [off|stack|refuse|append]\n");
     return 2;
   }
   const char* path = argv[1];
   const char* mode = argc < 3 ? "" : argv[2];
   int refuse = strcmp(mode, "refuse") == 0;
+  int append = strcmp(mode, "append") == 0;
   recording = strcmp(mode, "off") != 0 && !refuse;
   if (access(path, F_OK) == 0) {
     fprintf(stderr, "%s exists; the test writes a new trace\n", path);
     return 2;
   }
-  static const char earlier_run[] = "{\"refctrace\":1}\n{\"op\":\"end\"}\n";
-  if (refuse) {
+  static const char earlier_run[] = "{\"refctrace\":1}\n{\"op\":\"alloc\",\"bin\":1}\n";
+  if (refuse || append) {
     FILE* f = fopen(path, "wb");
     if (f == NULL || fputs(earlier_run, f) < 0 || fclose(f) != 0) return 2;
     setenv("REFCTRACE_TRACE", path, 1);
+  }
+  if (append) {
+    setenv("REFCTRACE_APPEND", "1", 1);
+    memcpy(expected, earlier_run, sizeof earlier_run - 1);
+    expected_used = sizeof earlier_run - 1;
+  } else if (refuse) {
+    /* REFCTRACE_TRACE names the earlier run's file */
   } else if (recording) {
     setenv("REFCTRACE_TRACE", path, 1);
     static const char header[] =
