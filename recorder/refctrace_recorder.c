@@ -6,7 +6,12 @@
  * call, performs the call, writes the lines and unlocks, in that order and in
  * one place. A kind (CallKind) is three small functions; an entry point only
  * fills a Call with its arguments. Every line is built by one Line writer
- * whose string fields all go through one JSON escaper. */
+ * whose string fields all go through one JSON escaper.
+ *
+ * It also keeps what the tracer module (refctrace_tracer_nif.c, same shared
+ * object, refctrace_internal.h) needs and gives it: the table of live
+ * driver binaries (found by their bytes), the port being served and the
+ * command being served on each thread, and the news for the Erlang tracer. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dladdr1 */
 #endif

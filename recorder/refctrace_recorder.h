@@ -1,5 +1,5 @@
 /* refctrace_recorder.h: records a linked-in driver's ErlDrvBinary calls as a
- * refctrace trace (trace format 1.1 NDJSON). See docs/recording.md.
+ * refctrace trace (trace format 1.3 NDJSON). See docs/recording.md.
  *
  * Include it instead of (or after) <erl_driver.h> in every driver source file.
  * Compiled with -DREFCTRACE, the erl_driver binary calls below become macros
