@@ -1128,34 +1128,57 @@ static void EmitDeqs(const char* op, Call* c) {
 /* borrow: each binary of the ErlIOVec with its count and size, and the
  * process whose command it is when the port's `receive` trace said so (the
  * Erlang tracer then relates the binary to that process's own reference). */
+/* Whose a borrowed binary is, as far as the traces of this command tell:
+ * the caller's own (`from`), the emulator's gathered copy, or not known;
+ * and how many references the emulator took for a scheduled task. */
+typedef struct {
+  int from, gathered, task;
+} BorrowedFrom;
+
+static BorrowedFrom Borrowed(const Touched* t) {
+  BorrowedFrom b = {0, 0, 0};
+  /* Only when the command's own binaries are known: a binary of the
+   * caller is its `from`; any other was gathered by the emulator. */
+  if (served_known && command_from[0] != '\0') {
+    b.from = CallersOwn(t->bin);
+    b.gathered = !b.from;
+  }
+  if (port_running == kRunningTask) b.task = t->entries;
+  return b;
+}
+
 static void EmitBorrows(const char* op, Call* c) {
   for (int i = 0; i < c->touched.count; ++i) {
     const Touched* t = &c->touched.items[i];
+    BorrowedFrom b = Borrowed(t);
     Track(t->bin);
     Line line;
     Begin(&line, op);
     AddBin(&line, "bin", (uintptr_t)t->bin);
     Add(&line, ",\"size\":%lu", (unsigned long)t->bin->orig_size);
-    /* Only when the command's own binaries are known: a binary of the
-     * caller is its `from`; any other was gathered by the emulator. */
-    if (served_known && command_from[0] != '\0') {
-      if (CallersOwn(t->bin)) {
-        AddString(&line, "from", command_from);
-        AddNews("borrow", command_from, (uintptr_t)t->bin, (size_t)t->bin->orig_size);
-      } else {
-        Add(&line, ",\"gathered\":true");
-      }
+    if (b.from) {
+      AddString(&line, "from", command_from);
+      AddNews("borrow", command_from, (uintptr_t)t->bin, (size_t)t->bin->orig_size);
     }
-    if (port_running == kRunningTask) Add(&line, ",\"task\":%d", t->entries);
+    if (b.gathered) Add(&line, ",\"gathered\":true");
+    if (b.task > 0) Add(&line, ",\"task\":%d", b.task);
     AddRefc(&line, t->before);
     Finish(&line, &c->site);
   }
 }
 
-/* unborrow: each binary of the ErlIOVec with its count; the command is over. */
+/* unborrow: each binary of the ErlIOVec; the command is over. The count is
+ * the one after the emulator drops what it took for the callback (its
+ * gathered copy, the task's references), which it does as soon as the
+ * callback returns: the count now minus those. */
 static void EmitUnborrows(const char* op, Call* c) {
-  for (int i = 0; i < c->touched.count; ++i)
-    Simple(op, c->touched.items[i].bin, c->touched.items[i].before, &c->site);
+  for (int i = 0; i < c->touched.count; ++i) {
+    const Touched* t = &c->touched.items[i];
+    BorrowedFrom b = Borrowed(t);
+    ErlDrvSInt after = t->before - b.gathered - b.task;
+    Simple(op, t->bin, after, &c->site);
+    if (after <= 0) Untrack((uintptr_t)t->bin);
+  }
   command_from[0] = '\0';
   free(served.bytes);
   served.bytes = NULL;
