@@ -42,6 +42,15 @@ static void Forget(FakeBinary* fake) {
   free(fake);
 }
 
+ErlDrvBinary* fake_emulator_binary(ErlDrvSizeT size) {
+  return driver_alloc_binary(size);
+}
+
+void fake_emulator_take(ErlDrvBinary* bin, int n) {
+  Fake(bin)->refc += n;
+  if (Fake(bin)->refc == 0) Forget(Fake(bin));
+}
+
 void fake_emulator_free_all(void) {
   for (size_t i = 0; i < sizeof live / sizeof live[0]; ++i)
     if (live[i] != NULL) Forget(live[i]);

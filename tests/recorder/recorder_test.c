@@ -24,10 +24,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "refctrace_internal.h"
 #include "refctrace_recorder.h"
 
-/* fake_emulator.c: frees what the test leaked on purpose. */
+/* fake_emulator.c: frees what the test leaked on purpose; takes (n > 0) or
+ * drops (n < 0) references as the emulator does around a callback. */
 void fake_emulator_free_all(void);
+void fake_emulator_take(ErlDrvBinary* bin, int n);
+/* A binary the emulator made itself (a gathered copy): count 1, no line. */
+ErlDrvBinary* fake_emulator_binary(ErlDrvSizeT size);
 
 /* ---- the lines the recorder must write -------------------------------- */
 
@@ -162,6 +167,41 @@ static void Calls(void) {
          kFile, at);
   AT(REFCTRACE_UNBORROW_IOVEC(&ev));
   EXPECT("{\"op\":\"unborrow\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
+
+  /* A scheduled command of <0.85.0> whose data held b, served with a
+   * binary the emulator gathered: what the tracer module tells the
+   * recorder (the port's receive and running_ports traces, the sender's
+   * port_command), then the emulator's task references (one per entry). */
+  ErlDrvBinary* gathered = fake_emulator_binary(7);
+  const void* command_bytes[1] = {b->orig_bytes + 10};
+  size_t command_sizes[1] = {50};
+  refctrace_internal_command_sent("<0.85.0>", "#Port<0.6>", command_bytes, command_sizes, 1);
+  refctrace_internal_command_from("<0.85.0>");
+  refctrace_internal_command_served("<0.85.0>", "#Port<0.6>");
+  refctrace_internal_port_running(kRunningTask);
+  SysIOVec task_iov[3] = {{b->orig_bytes, 100}, {gathered->orig_bytes, 7}, {b->orig_bytes, 100}};
+  ErlDrvBinary* task_binv[3] = {b, gathered, b};
+  ErlIOVec task = {3, 207, task_iov, task_binv};
+  fake_emulator_take(b, 2);
+  fake_emulator_take(gathered, 1);
+  AT(REFCTRACE_BORROW_IOVEC(&task));
+  EXPECT(
+      "{\"op\":\"borrow\",\"bin\":\"%s\",\"size\":100,\"from\":\"<0.85.0>\",\"task\":2,"
+      "\"refc\":8,\"src\":\"%s:%d\"",
+      Id(b), kFile, at);
+  EXPECT(
+      "{\"op\":\"borrow\",\"bin\":\"%s\",\"size\":7,\"gathered\":true,\"task\":1,"
+      "\"refc\":2,\"src\":\"%s:%d\"",
+      Id(gathered), kFile, at);
+  /* The emulator drops its references as the callback returns: the counts
+   * written are the ones after that. */
+  AT(REFCTRACE_UNBORROW_IOVEC(&task));
+  EXPECT("{\"op\":\"unborrow\",\"bin\":\"%s\",\"refc\":6,\"src\":\"%s:%d\"", Id(b), kFile, at);
+  EXPECT("{\"op\":\"unborrow\",\"bin\":\"%s\",\"refc\":0,\"src\":\"%s:%d\"", Id(gathered), kFile,
+         at);
+  fake_emulator_take(b, -2);
+  fake_emulator_take(gathered, -2); /* the task's, and its own: freed */
+  refctrace_internal_port_running(kRunningUnknown);
 
   ErlDrvBinary* small = AT(driver_alloc_binary(10));
   EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":10,\"refc\":1,\"src\":\"%s:%d\"", Id(small),
