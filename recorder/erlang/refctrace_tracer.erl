@@ -257,7 +257,11 @@ relate(Pid, Old, New, State) ->
                                          drivers = maps:put(DriverId, Id, S#state.drivers)});
                 [] ->
                     S; % not taken from the queue yet: next look
-                [_, _ | _] ->
+                [_, _ | _] = Candidates ->
+                    io:format(standard_error,
+                              "refctrace_tracer: ~p got driver binary ~s (~b bytes) and has ~b "
+                              "unrelated wrappers of that size: its releases are not recorded~n",
+                              [Pid, DriverId, Size, length(Candidates)]),
                     drop_pending(Pid, Item, S#state{ambiguous = S#state.ambiguous + 1})
             end
         end, State, maps:get(Pid, State#state.pending, [])).
