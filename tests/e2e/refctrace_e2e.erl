@@ -16,7 +16,10 @@
 %% Garbage collection is lazy, so every binary this process gets is used
 %% inside a step function: when the step returns, nothing refers to it, and
 %% collect/1 (a full collection, then a look at the wrappers) records its
-%% release at that point and no other.
+%% release at that point and no other. Each step also uses what it received
+%% after its sync(): the receive is written when it happens, and a wrapper
+%% that a minor collection swept before any look would have a receive and
+%% no release.
 -module(refctrace_e2e).
 
 -export([main/1]).
@@ -144,7 +147,8 @@ output(Port, Bug) ->
                 _ -> $o
             end,
     <<First, _/binary>> = Big,
-    sync().
+    sync(),
+    1000 = byte_size(Big).
 
 %% Both binaries are borrowed by outputv; the driver keeps the first (inc)
 %% and queues the second (enq).
@@ -165,8 +169,10 @@ outputv_made_after_trace(Port) ->
 
 flush_kept(Port, Kept) ->
     control(Port, ?FLUSH_KEPT),
-    Kept = iolist_to_binary(data(Port)),
-    sync().
+    Back = data(Port),
+    Kept = iolist_to_binary(Back),
+    sync(),
+    Kept = iolist_to_binary(Back).
 
 %% Queue now: Queued(2000). The driver adds A(600) at the tail, B(700) at
 %% the head, and A's first 300 bytes again: B, Queued, A, A'. Dequeue it in
@@ -225,7 +231,8 @@ send_term(Port) ->
     Output = receive {output, O} -> O after 5000 -> error(no_output_term) end,
     500 = byte_size(Sent),
     200 = byte_size(Output),
-    sync().
+    sync(),
+    700 = byte_size(Sent) + byte_size(Output).
 
 %% The inet_drv trick. The first buffer is still held here when the driver
 %% releases it (refc 2), so the driver frees it. The second is collected
@@ -272,7 +279,8 @@ forward(Port, Holder) ->
     Bin = data(Port),
     Holder ! {hold, Bin},
     receive {held, Holder} -> ok end,
-    sync().
+    sync(),
+    1000 = byte_size(Bin).
 
 hold(Parent) ->
     receive
