@@ -101,17 +101,13 @@ session(Bug) ->
     queue_and_drain(Port),
     send_term(Port),
     collect(),
-    case os:getenv("REFCTRACE_E2E_FORMAT") of
-        "1.2" -> ok; % TEMPORARY until the model reads trace format 1.3
-        _ ->
-            gathered(Port),
-            collect(),
-            scheduled(Port),
-            collect(),
-            queue_copies(Port),
-            replies(Port),
-            collect()
-    end,
+    gathered(Port),
+    collect(),
+    scheduled(Port),
+    collect(),
+    queue_copies(Port),
+    replies(Port),
+    collect(),
     reuse(Port),
     forward_and_exit(Port),
     true = port_close(Port),

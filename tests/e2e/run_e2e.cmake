@@ -9,7 +9,7 @@
 
 cmake_policy(SET CMP0057 NEW) # if(... IN_LIST ...)
 file(REMOVE ${TRACE})
-execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE} REFCTRACE_E2E_FORMAT=1.2
+execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE}
                         ${ERL} -noshell -pa ${EBIN} -run refctrace_e2e main ${BUG} ${DRIVER_DIR}
                 RESULT_VARIABLE erl_result OUTPUT_VARIABLE erl_out ERROR_VARIABLE erl_err
                 TIMEOUT 60)

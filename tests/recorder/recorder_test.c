@@ -90,6 +90,20 @@ static void Check(int ok, const char* what, int line) {
 static const ErlDrvPort kPort = (ErlDrvPort)0x40;
 
 static int recording;
+
+/* A process-side line the recorder writes (no port, src, func): then the
+ * clock. */
+static void ExpectProcessLine(const char* format, ...) __attribute__((format(printf, 1, 2)));
+static void ExpectProcessLine(const char* format, ...) {
+  if (!recording) return;
+  va_list args;
+  va_start(args, format);
+  expected_used +=
+      (size_t)vsnprintf(expected + expected_used, sizeof expected - expected_used, format, args);
+  va_end(args);
+  expected_used += (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
+                                    ",\"t\":%" PRId64 "}\n", (int64_t)++expected_ticks);
+}
 /* The line of the call inside AT(): the recorder's __LINE__ comes from the
  * same macro invocation, so the two agree however the call is wrapped. */
 static int at;
@@ -218,6 +232,31 @@ static void Calls(void) {
   AT(driver_free_binary(moved));
   EXPECT("{\"op\":\"free\",\"bin\":\"%s\",\"refc\":0,\"src\":\"%s:%d\"", moved_id, kFile, at);
   driver_free_binary(NULL); /* no line */
+
+  /* Binary-mode control replies to <0.85.0> (the port's receive trace of
+   * the control names it): 200 bytes become the caller's reference, which
+   * it gets as the call's result (the recorder writes its receive); 32 bytes
+   * are copied, and the emulator frees the binary. */
+  ErlDrvBinary* reply = AT(driver_alloc_binary(200));
+  EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":200,\"refc\":1,\"src\":\"%s:%d\"", Id(reply),
+         kFile, at);
+  refctrace_internal_command_from("<0.85.0>");
+  AT(REFCTRACE_REPLY(reply));
+  EXPECT("{\"op\":\"reply\",\"bin\":\"%s\",\"to\":\"<0.85.0>\",\"refc\":1,\"src\":\"%s:%d\"",
+         Id(reply), kFile, at);
+  ExpectProcessLine("{\"op\":\"receive\",\"bin\":\"%s\",\"actor\":\"<0.85.0>\",\"refc\":1",
+                    Id(reply));
+  ErlDrvBinary* copied = AT(driver_alloc_binary(32));
+  EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":32,\"refc\":1,\"src\":\"%s:%d\"", Id(copied),
+         kFile, at);
+  char copied_id[32];
+  snprintf(copied_id, sizeof copied_id, "%s", Id(copied));
+  AT(REFCTRACE_REPLY(copied));
+  EXPECT(
+      "{\"op\":\"reply\",\"bin\":\"%s\",\"to\":\"<0.85.0>\",\"copied\":true,\"refc\":0,"
+      "\"src\":\"%s:%d\"",
+      copied_id, kFile, at);
+  fake_emulator_take(copied, -1);
 
   /* A defused free lowers the count and keeps the memory. */
   REFCTRACE_DEFUSE_NEXT_FREE();
