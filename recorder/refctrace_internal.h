@@ -42,7 +42,7 @@ void refctrace_internal_delivered_to(const char* pid);
  * callback that follows serves a command of `pid` (borrow's `from`). */
 void refctrace_internal_command_from(const char* pid);
 
-/* A traced process sent a command to a port (erts_internal:port_command
+/* A traced process sent a command to a port (erlang:port_command/2,3
  * call trace, or a `send` to the port): the bytes of every binary in its
  * data. command_unsent: the newest command of `caller` was not sent (the
  * call returned false or failed). command_served: the port's `receive`

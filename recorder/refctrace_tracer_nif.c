@@ -30,7 +30,7 @@
 static ERL_NIF_TERM atom_trace, atom_discard, atom_remove, atom_ok, atom_send, atom_receive,
     atom_exit, atom_gc_minor_end, atom_gc_major_end, atom_trace_status, atom_extra, atom_command,
     atom_refctrace_gc, atom_in, atom_out, atom_control, atom_call, atom_return_from,
-    atom_exception_from, atom_erts_internal, atom_port_command, atom_true;
+    atom_exception_from, atom_erlang, atom_port_command, atom_true;
 
 static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   (void)priv, (void)info;
@@ -54,7 +54,7 @@ static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   atom_call = enif_make_atom(env, "call");
   atom_return_from = enif_make_atom(env, "return_from");
   atom_exception_from = enif_make_atom(env, "exception_from");
-  atom_erts_internal = enif_make_atom(env, "erts_internal");
+  atom_erlang = enif_make_atom(env, "erlang");
   atom_port_command = enif_make_atom(env, "port_command");
   atom_true = enif_make_atom(env, "true");
   return 0;
@@ -170,14 +170,16 @@ static void CommandSent(ErlNifEnv* env, const char* caller, ERL_NIF_TERM port, E
   refctrace_internal_command_sent(caller, port_name, bytes.data, bytes.sizes, bytes.count);
 }
 
-/* erts_internal:port_command(Port, Data, Options), the BIF behind
- * port_command/2,3: its call, and its return or exception. */
+/* erlang:port_command(Port, Data) and (Port, Data, Options), the documented
+ * functions: their call, and their return or exception. They return when the
+ * command was handled (a scheduled command included: they wait for its
+ * result), true when it was sent, false when it was not (busy, nosuspend). */
 static void PortCommandCall(ErlNifEnv* env, const char* caller, ERL_NIF_TERM tag,
                             ERL_NIF_TERM message, ERL_NIF_TERM opts) {
   int arity;
   const ERL_NIF_TERM* mfa;
   if (!enif_get_tuple(env, message, &arity, &mfa) || arity != 3) return;
-  if (!Same(mfa[0], atom_erts_internal) || !Same(mfa[1], atom_port_command)) return;
+  if (!Same(mfa[0], atom_erlang) || !Same(mfa[1], atom_port_command)) return;
   if (Same(tag, atom_call)) {
     ERL_NIF_TERM port, rest, data;
     if (enif_get_list_cell(env, mfa[2], &port, &rest) && enif_is_port(env, port) &&
@@ -185,10 +187,7 @@ static void PortCommandCall(ErlNifEnv* env, const char* caller, ERL_NIF_TERM tag
       CommandSent(env, caller, port, data);
   } else if (Same(tag, atom_return_from)) {
     ERL_NIF_TERM result;
-    /* true: done; a reference: scheduled, done later; anything else (false
-     * when busy with nosuspend, badarg): the command was not sent. */
-    if (enif_get_map_value(env, opts, atom_extra, &result) && !Same(result, atom_true) &&
-        !enif_is_ref(env, result))
+    if (enif_get_map_value(env, opts, atom_extra, &result) && !Same(result, atom_true))
       refctrace_internal_command_unsent(caller);
   } else if (Same(tag, atom_exception_from)) {
     refctrace_internal_command_unsent(caller);

@@ -103,8 +103,9 @@ init(Path, Caller) ->
         ok ->
             register(?NAME, self()),
             erlang:trace(new_ports, true, port_flags()),
-            erlang:trace_pattern({erts_internal, port_command, 3},
-                                 [{'_', [], [{exception_trace}]}], [global]),
+            [erlang:trace_pattern({erlang, port_command, Arity},
+                                  [{'_', [], [{exception_trace}]}], [global])
+             || Arity <- [2, 3]],
             Caller ! {?NAME, self(), {ok, self()}},
             loop(#state{});
         {error, Reason} ->
@@ -124,7 +125,7 @@ load(Path) ->
 
 port_flags() -> [send, 'receive', running_ports, {tracer, refctrace_tracer_nif, self()}].
 
-%% `call`: erts_internal:port_command/3 (behind port_command/2,3; see init/2)
+%% `call`: erlang:port_command/2,3 (see init/2)
 %% gives the command's own binaries, which tell a borrowed binary of the
 %% caller from one the emulator gathered.
 process_flags() ->
@@ -152,7 +153,8 @@ loop(State) ->
         {?NAME, From, Ref, stop} ->
             State1 = look(maps:keys(State#state.snapshots), with_refc, State),
             erlang:trace(new_ports, false, [all]),
-            erlang:trace_pattern({erts_internal, port_command, 3}, false, [global]),
+            [erlang:trace_pattern({erlang, port_command, Arity}, false, [global])
+             || Arity <- [2, 3]],
             [catch erlang:trace(Pid, false, [all]) || Pid <- maps:keys(State1#state.snapshots)],
             From ! {?NAME, Ref, {ok, #{unrelated => State1#state.ambiguous}}};
         {refctrace_gc, Pid} ->
