@@ -1,0 +1,118 @@
+# One recorded run of a real driver: WORKLOAD drives it under `erl` while the
+# recorder (and, where binaries reach processes, refctrace_tracer) write
+# TRACE; then `refctrace check` judges the trace.
+#   -DERL -DPATHS (code paths, ;-separated) -DWORKLOAD (module; `erl -run`
+#   calls its main/1 with ARGS, or main/0 if ARGS is empty) -DARGS -DREFCTRACE -DTRACE -DDRIVER_SOURCE (the patched source the
+#   driver was built from) -DEXPECTED_CODE -DMIN_DRIVER_REFC -DMIN_PROCESS_REFC
+#   -DMIN_PORTS
+# A clean run (EXPECTED_CODE empty) must give no diagnostic at all, warnings
+# included; a seeded run exactly one, with that code, at the line of
+# DRIVER_SOURCE that its seed patch marks "seeded:CODE". A refc-mismatch is
+# a diagnostic like any other, so every count recorded must equal the
+# model's. Every failed expectation is reported, not only the first.
+
+file(REMOVE ${TRACE})
+set(pa "")
+foreach(p IN LISTS PATHS)
+  list(APPEND pa -pa ${p})
+endforeach()
+execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE}
+                        ${ERL} -noshell ${pa} -run ${WORKLOAD} main ${ARGS}
+                RESULT_VARIABLE erl_result OUTPUT_VARIABLE erl_out ERROR_VARIABLE erl_err
+                TIMEOUT 90)
+if(NOT erl_result EQUAL 0)
+  message(FATAL_ERROR "erl failed (${erl_result}):\n${erl_out}${erl_err}")
+endif()
+
+# What the trace holds: events, the emulator's counts on each side, and the
+# ports the driver events name.
+file(STRINGS ${TRACE} lines)
+set(events 0)
+set(driver_refc 0)
+set(process_refc 0)
+set(observes 0)
+set(ports "")
+foreach(line IN LISTS lines)
+  if(NOT line MATCHES "\"op\"")
+    continue()
+  endif()
+  math(EXPR events "${events} + 1")
+  if(line MATCHES "\"op\":\"observe\"")
+    math(EXPR observes "${observes} + 1")
+  endif()
+  if(line MATCHES "\"refc\":")
+    if(line MATCHES "\"actor\":")
+      math(EXPR process_refc "${process_refc} + 1")
+    else()
+      math(EXPR driver_refc "${driver_refc} + 1")
+    endif()
+  endif()
+  if(NOT line MATCHES "\"actor\":" AND line MATCHES "\"port\":\"([^\"]*)\"")
+    list(APPEND ports "${CMAKE_MATCH_1}")
+  endif()
+endforeach()
+list(REMOVE_DUPLICATES ports)
+list(LENGTH ports port_count)
+set(problems "")
+if(driver_refc LESS MIN_DRIVER_REFC OR process_refc LESS MIN_PROCESS_REFC)
+  string(APPEND problems "too few counts recorded: driver ${driver_refc} (want ${MIN_DRIVER_REFC}), "
+                         "processes ${process_refc} (want ${MIN_PROCESS_REFC})\n")
+endif()
+if(port_count LESS MIN_PORTS)
+  string(APPEND problems "driver events name ${port_count} ports (want ${MIN_PORTS} at least)\n")
+endif()
+
+execute_process(COMMAND ${REFCTRACE} check --format json --fail-on warning ${TRACE}
+                RESULT_VARIABLE check_result OUTPUT_VARIABLE report ERROR_VARIABLE check_err)
+string(JSON count ERROR_VARIABLE json_error LENGTH "${report}" diagnostics)
+if(json_error)
+  message(FATAL_ERROR "refctrace check gave no report (${check_result}): ${json_error}\n${check_err}")
+endif()
+set(found "")
+set(found_locations "")
+if(count GREATER 0)
+  math(EXPR last "${count} - 1")
+  foreach(i RANGE ${last})
+    string(JSON code GET "${report}" diagnostics ${i} code)
+    string(JSON src ERROR_VARIABLE no_src GET "${report}" diagnostics ${i} src)
+    if(no_src)
+      set(src "(no src)")
+    endif()
+    string(JSON event GET "${report}" diagnostics ${i} event)
+    list(APPEND found "${code}@${src}(event ${event})")
+    list(APPEND found_locations "${code}@${src}")
+  endforeach()
+endif()
+
+if(EXPECTED_CODE STREQUAL "")
+  set(expected "")
+  set(expected_result 0)
+else()
+  file(STRINGS ${DRIVER_SOURCE} source_lines)
+  set(line_number 0)
+  set(marked 0)
+  foreach(source_line IN LISTS source_lines)
+    math(EXPR line_number "${line_number} + 1")
+    if(source_line MATCHES "seeded:${EXPECTED_CODE} ")
+      set(marked ${line_number})
+    endif()
+  endforeach()
+  if(marked EQUAL 0)
+    message(FATAL_ERROR "no line marked seeded:${EXPECTED_CODE} in ${DRIVER_SOURCE}")
+  endif()
+  get_filename_component(source_name ${DRIVER_SOURCE} NAME)
+  set(expected "${EXPECTED_CODE}@${source_name}:${marked}")
+  set(expected_result 1)
+endif()
+if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "${expected}")
+  execute_process(COMMAND ${REFCTRACE} check --color never ${TRACE} OUTPUT_VARIABLE text)
+  string(APPEND problems "expected [${expected}] (exit ${expected_result}), got ${count} "
+                         "[${found}] (exit ${check_result})\n${text}${check_err}")
+endif()
+
+set(figures "${events} events; the emulator's count on ${driver_refc} driver events (${observes} "
+            "observe) and ${process_refc} process events; ${port_count} ports")
+if(problems)
+  message(FATAL_ERROR "${WORKLOAD} ${TRACE}: ${figures}\n${problems}")
+endif()
+message(STATUS "${WORKLOAD}: ${figures}, all counts equal to the model's; findings [${found}]")
