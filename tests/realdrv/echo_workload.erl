@@ -28,15 +28,15 @@ main([DriverDir]) ->
     end.
 
 run(DriverDir) ->
-    Trace = case os:getenv("REFCTRACE_TRACE") of
-                false -> error(set_REFCTRACE_TRACE_to_the_trace_path);
-                Path -> Path
-            end,
-    {ok, _} = refctrace_tracer:start(Trace),
+    false =/= os:getenv("REFCTRACE_TRACE") orelse error(set_REFCTRACE_TRACE_to_the_trace_path),
     ok = erl_ddll:load_driver(DriverDir, echo_drv),
+    %% The tracer's trace module is compiled into the driver's own file.
+    {ok, _} = refctrace_tracer:start(DriverDir, echo_drv),
     session(),
     collect(),
-    ok = refctrace_tracer:stop().
+    %% Every binary the process got was related to the driver's, so every
+    %% release of one is in the trace.
+    {ok, #{unrelated := 0}} = refctrace_tracer:stop().
 
 session() ->
     %% The data and the replies expected, made before tracing starts: they
