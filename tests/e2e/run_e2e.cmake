@@ -8,6 +8,7 @@
 # is the model disagreeing with the emulator.
 
 cmake_policy(SET CMP0057 NEW) # if(... IN_LIST ...)
+include(${CMAKE_CURRENT_LIST_DIR}/../judged_run.cmake)
 file(REMOVE ${TRACE})
 execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE}
                         ${ERL} -noshell -pa ${EBIN} -run refctrace_e2e main ${BUG} ${DRIVER_DIR}
@@ -75,49 +76,10 @@ if(driver_refc LESS 30 OR process_refc LESS 5 OR observes LESS 3)
                       "processes ${process_refc}, observe ${observes})")
 endif()
 
-execute_process(COMMAND ${REFCTRACE} check --format json --fail-on warning ${TRACE}
-                RESULT_VARIABLE check_result OUTPUT_VARIABLE report ERROR_VARIABLE check_err)
-string(JSON count LENGTH "${report}" diagnostics)
-set(found "")
-if(count GREATER 0)
-  math(EXPR last "${count} - 1")
-  foreach(i RANGE ${last})
-    string(JSON code GET "${report}" diagnostics ${i} code)
-    string(JSON src ERROR_VARIABLE no_src GET "${report}" diagnostics ${i} src)
-    string(JSON event GET "${report}" diagnostics ${i} event)
-    list(APPEND found "${code}@${src}(event ${event})")
-  endforeach()
-endif()
-
-if(EXPECTED_CODE STREQUAL "")
-  set(expected "")
-  set(expected_result 0)
-else()
-  # The line the finding must point at: the one marked e2e:CODE.
-  file(STRINGS ${DRIVER_SOURCE} source_lines)
-  set(line_number 0)
-  set(marked 0)
-  foreach(source_line IN LISTS source_lines)
-    math(EXPR line_number "${line_number} + 1")
-    if(source_line MATCHES "e2e:${EXPECTED_CODE} ")
-      set(marked ${line_number})
-    endif()
-  endforeach()
-  if(marked EQUAL 0)
-    message(FATAL_ERROR "no line marked e2e:${EXPECTED_CODE} in ${DRIVER_SOURCE}")
-  endif()
-  get_filename_component(source_name ${DRIVER_SOURCE} NAME)
-  # SRC_PREFIX: the directory the recorder writes before the file name
-  # (built with -DREFCTRACE_SRC_PATHS); none by default.
-  set(expected "${EXPECTED_CODE}@${SRC_PREFIX}${source_name}:${marked}")
-  set(expected_result 1)
-endif()
-
-set(found_locations "")
-foreach(f IN LISTS found)
-  string(REGEX REPLACE "\\(event [0-9]+\\)$" "" location "${f}")
-  list(APPEND found_locations "${location}")
-endforeach()
+refctrace_judge(${REFCTRACE} ${TRACE})
+# SRC_PREFIX: the directory the recorder writes before the file name
+# (built with -DREFCTRACE_SRC_PATHS); none by default.
+refctrace_expected_finding(${DRIVER_SOURCE} e2e "${EXPECTED_CODE}" "${SRC_PREFIX}")
 if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "${expected}")
   execute_process(COMMAND ${REFCTRACE} check --color never ${TRACE} OUTPUT_VARIABLE text)
   message(FATAL_ERROR "e2e/${BUG}: expected [${expected}] (exit ${expected_result}), "

@@ -1,0 +1,64 @@
+# What `refctrace check` said of a recorded trace, and what it should have
+# said: shared by the end-to-end runs of the sample driver (tests/e2e) and of
+# the real drivers (tests/realdrv), included by their -P scripts.
+
+# refctrace_judge(REFCTRACE TRACE): runs `check --format json --fail-on
+# warning` and sets, in the caller's scope, check_result (the exit status),
+# check_err (its stderr), finding_count, found ("code@src(event N)" per
+# diagnostic, in report order) and found_locations (the same without the
+# event). A run that gives no JSON report stops with its stderr.
+function(refctrace_judge refctrace trace)
+  execute_process(COMMAND ${refctrace} check --format json --fail-on warning ${trace}
+                  RESULT_VARIABLE result OUTPUT_VARIABLE report ERROR_VARIABLE err)
+  string(JSON count ERROR_VARIABLE json_error LENGTH "${report}" diagnostics)
+  if(json_error)
+    message(FATAL_ERROR "refctrace check gave no report (${result}): ${json_error}\n${err}")
+  endif()
+  set(found "")
+  set(locations "")
+  if(count GREATER 0)
+    math(EXPR last "${count} - 1")
+    foreach(i RANGE ${last})
+      string(JSON code GET "${report}" diagnostics ${i} code)
+      string(JSON src ERROR_VARIABLE no_src GET "${report}" diagnostics ${i} src)
+      if(no_src)
+        set(src "(no src)")
+      endif()
+      string(JSON event GET "${report}" diagnostics ${i} event)
+      list(APPEND found "${code}@${src}(event ${event})")
+      list(APPEND locations "${code}@${src}")
+    endforeach()
+  endif()
+  set(check_result "${result}" PARENT_SCOPE)
+  set(check_err "${err}" PARENT_SCOPE)
+  set(finding_count "${count}" PARENT_SCOPE)
+  set(found "${found}" PARENT_SCOPE)
+  set(found_locations "${locations}" PARENT_SCOPE)
+endfunction()
+
+# refctrace_expected_finding(SOURCE MARK CODE SRC_PREFIX): what a run must
+# report. CODE empty: nothing, exit 0. Else exactly one CODE at the line of
+# SOURCE that holds "MARK:CODE " (written SRC_PREFIX + the file's name, as
+# the recorder writes `src`), exit 1. Sets expected and expected_result.
+function(refctrace_expected_finding source mark code src_prefix)
+  if(code STREQUAL "")
+    set(expected "" PARENT_SCOPE)
+    set(expected_result 0 PARENT_SCOPE)
+    return()
+  endif()
+  file(STRINGS ${source} source_lines)
+  set(line_number 0)
+  set(marked 0)
+  foreach(source_line IN LISTS source_lines)
+    math(EXPR line_number "${line_number} + 1")
+    if(source_line MATCHES "${mark}:${code} ")
+      set(marked ${line_number})
+    endif()
+  endforeach()
+  if(marked EQUAL 0)
+    message(FATAL_ERROR "no line marked ${mark}:${code} in ${source}")
+  endif()
+  get_filename_component(source_name ${source} NAME)
+  set(expected "${code}@${src_prefix}${source_name}:${marked}" PARENT_SCOPE)
+  set(expected_result 1 PARENT_SCOPE)
+endfunction()
