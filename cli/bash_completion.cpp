@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "cli/value_kind.h"
+#include "model/diagnostic_code.h"
+
 namespace refctrace::cli {
 namespace {
 
@@ -39,11 +42,34 @@ std::vector<std::string> AcceptedWords(const CLI::Option& option) {
   return words;
 }
 
-// How the value after an option is completed: words, file names, or not at all (a number).
+std::string WordsCompletion(const std::vector<std::string>& words) {
+  return "COMPREPLY=($(compgen -W \"" + Joined(words, " ") + "\" -- \"$cur\"))";
+}
+
+std::vector<std::string> DiagnosticCodeNames() {
+  std::vector<std::string> names;
+  for (const model::Code code : model::kAllCodes)
+    names.emplace_back(model::CodeName(code));
+  return names;
+}
+
+// How a value is completed, from what it is (cli/value_kind.h): its words, file
+// or directory names, diagnostic codes, or nothing (an id, a number, free text).
 std::string ValueCompletion(const CLI::Option& option) {
   const std::vector<std::string> words = AcceptedWords(option);
-  if (!words.empty()) return "COMPREPLY=($(compgen -W \"" + Joined(words, " ") + "\" -- \"$cur\"))";
-  if (option.get_type_name().rfind("TEXT", 0) == 0) return "COMPREPLY=($(compgen -f -- \"$cur\"))";
+  if (!words.empty()) return WordsCompletion(words);
+  const std::string type = option.get_type_name();
+  if (type == kFileValue || type == kTraceValue) return "COMPREPLY=($(compgen -f -- \"$cur\"))";
+  if (type == kDirValue) return "COMPREPLY=($(compgen -d -- \"$cur\"))";
+  if (type == kCodeValue) return WordsCompletion(DiagnosticCodeNames());
+  return ":";
+}
+
+// What a word that is not an option completes to in this command: its positional's kind.
+std::string PositionalCompletion(const CLI::App& app) {
+  for (const CLI::Option* option :
+       app.get_options([](const CLI::Option* o) { return o->get_positional(); }))
+    return ValueCompletion(*option);
   return ":";
 }
 
@@ -83,7 +109,7 @@ void WriteBashCompletion(const CLI::App& app, std::ostream& out) {
          "# (cli/command_line.cpp): do not edit.\n"
       << function << "() {\n"
       << "  local cur=\"${COMP_WORDS[COMP_CWORD]}\" prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
-         "  local command=\"\" options i\n"
+         "  local command=\"\" options positional i\n"
          "  COMPREPLY=()\n"
          "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
          "    case \"${COMP_WORDS[i]}\" in\n"
@@ -94,6 +120,7 @@ void WriteBashCompletion(const CLI::App& app, std::ostream& out) {
          "  done\n"
          "  case \"$command\" in\n"
          "    \"\")\n"
+         "      positional=:\n"
          "      options=\""
       << OptionWords(app)
       << "\"\n"
@@ -108,13 +135,14 @@ void WriteBashCompletion(const CLI::App& app, std::ostream& out) {
         << "      options=\"" << OptionWords(*command) << "\"\n"
         << "      case \"$prev\" in\n";
     WriteValueArms(*command, out);
-    out << "      esac ;;\n";
+    out << "      esac\n"
+        << "      positional='" << PositionalCompletion(*command) << "' ;;\n";
   }
   out << "  esac\n"
          "  if [[ \"$cur\" == -* ]]; then\n"
          "    COMPREPLY=($(compgen -W \"$options\" -- \"$cur\"))\n"
          "  else\n"
-         "    COMPREPLY=($(compgen -f -- \"$cur\"))  # traces and their directories\n"
+         "    eval \"$positional\"\n"
          "  fi\n"
          "}\n"
          "complete -o filenames -F "

@@ -20,6 +20,7 @@
 #include "cli/replay.h"
 #include "cli/standard_output.h"
 #include "cli/terminal.h"
+#include "cli/value_kind.h"
 #include "cli/word_option.h"
 #include "model/wording.h"
 #include "render/github_renderer.h"
@@ -265,6 +266,7 @@ std::function<int()> SetupCheck(CLI::App& sub) {
   auto opts = std::make_shared<CheckOptions>();
   sub.add_option("TRACE", opts->traces,
                  "Trace files (NDJSON or JSON) or directories of them; - reads standard input")
+      ->type_name(kTraceValue)
       ->required();
   AddWordOption(sub, "--format", &opts->format, kFormatWords,
                 "Output format: text, json (output-v1), sarif (SARIF 2.1.0), github (Actions "
@@ -277,11 +279,14 @@ std::function<int()> SetupCheck(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--suppressions", opts->suppressions,
                  "Suppression rules file (repeatable); default: ./.refctrace-suppressions if it "
-                 "exists");
+                 "exists")
+      ->type_name(kFileValue);
   sub.add_option("--baseline", opts->baseline,
-                 "Report only findings absent from this earlier JSON result");
+                 "Report only findings absent from this earlier JSON result")
+      ->type_name(kFileValue);
   sub.add_option("--write-baseline", opts->write_baseline,
-                 "Write this run's findings (after suppressions) as a baseline JSON file");
+                 "Write this run's findings (after suppressions) as a baseline JSON file")
+      ->type_name(kFileValue);
   sub.add_option("--quarantine", opts->quarantine,
                  "How many freed ids to remember for double-free and use-after-free detection")
       ->check(CLI::PositiveNumber)
@@ -296,7 +301,8 @@ std::function<int()> SetupCheck(CLI::App& sub) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   sub.add_option("--graph-dir", opts->graph_dir,
-                 "Also write one SVG per binary with a finding into this directory");
+                 "Also write one SVG per binary with a finding into this directory")
+      ->type_name(kDirValue);
   sub.footer("Exit status: 0 clean, 1 findings at or above --fail-on, 2 input error or bad usage.");
   return [opts] { return RunCheck(*opts); };
 }

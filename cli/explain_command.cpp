@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/value_kind.h"
 #include "model/diagnostic_code.h"
 #include "render/rule_docs.h"
 
@@ -42,7 +43,8 @@ int RunExplain(const std::string& code_name) {
 
 std::function<int()> SetupExplain(CLI::App& sub) {
   auto code = std::make_shared<std::string>();
-  sub.add_option("CODE", *code, "Diagnostic code, e.g. double-free; none lists them all");
+  sub.add_option("CODE", *code, "Diagnostic code, e.g. double-free; none lists them all")
+      ->type_name(kCodeValue);
   return [code] { return RunExplain(*code); };
 }
 

@@ -12,6 +12,7 @@
 #include "cli/input_list.h"
 #include "cli/lifetimes.h"
 #include "cli/output_file.h"
+#include "cli/value_kind.h"
 #include "cli/word_option.h"
 #include "render/graphviz.h"
 #include "render/lifetime_graph.h"
@@ -140,14 +141,17 @@ int RunGraph(const GraphOptions& opts) {
 std::function<int()> SetupGraph(CLI::App& sub) {
   auto opts = std::make_shared<GraphOptions>();
   sub.add_option("TRACE", opts->trace, "Trace file (NDJSON or JSON); - reads standard input")
+      ->type_name(kFileValue)
       ->required();
-  sub.add_option("-o,--output", opts->output, "Write the picture here (default: standard output)");
+  sub.add_option("-o,--output", opts->output, "Write the picture here (default: standard output)")
+      ->type_name(kFileValue);
   CLI::Option* format = AddWordOption(sub, "--format", &opts->format, render::kGraphFormatWords,
                                       "dot, svg or png (default: from -o's extension, else dot)",
                                       /*show_default=*/false);
   sub.add_option("--bin", opts->bins,
                  "Draw this binary (every incarnation), or ID#N for its N-th incarnation; "
-                 "repeatable");
+                 "repeatable")
+      ->type_name(kIdValue);
   sub.add_flag("--only-findings", opts->only_findings, "Draw only binaries with findings");
   sub.add_option("--max-binaries", opts->max_binaries,
                  "Draw at most this many binary incarnations (those with findings first)")

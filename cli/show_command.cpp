@@ -12,6 +12,7 @@
 #include "cli/input_list.h"
 #include "cli/lifetimes.h"
 #include "cli/terminal.h"
+#include "cli/value_kind.h"
 #include "render/lifetime_graph.h"
 #include "render/show_renderer.h"
 #include "render/text_renderer.h"
@@ -73,10 +74,12 @@ int RunShow(const ShowOptions& opts) {
 std::function<int()> SetupShow(CLI::App& sub) {
   auto opts = std::make_shared<ShowOptions>();
   sub.add_option("TRACE", opts->trace, "Trace file (NDJSON or JSON); - reads standard input")
+      ->type_name(kFileValue)
       ->required();
   sub.add_option("--bin", opts->bins,
                  "The binary to show (every incarnation), or ID#N for its N-th incarnation; "
                  "repeatable")
+      ->type_name(kIdValue)
       ->required();
   sub.add_option("--max-binaries", opts->max_binaries,
                  "Show at most this many incarnations (those with findings first)")

@@ -11,6 +11,7 @@
 #include "cli/bash_completion.h"
 #include "cli/command_line.h"
 #include "cli/manual_page.h"
+#include "cli/value_kind.h"
 #include "cli/word_option.h"
 
 namespace refctrace::cli {
@@ -49,7 +50,10 @@ TEST_CASE(
   CHECK(before_man.find(RoffName("--brand-new-option")) == std::string::npos);
 
   std::string value;
-  check->add_option("--brand-new-option", value, "A brand new option's description");
+  check->add_option("--brand-new-option", value, "A brand new option's description")
+      ->type_name(kFileValue);
+  std::string id;
+  check->add_option("--brand-new-id", id, "A brand new id option");
   Shape shape = Shape::kRound;
   AddWordOption(*check, "--brand-new-shape", &shape,
                 WordTable<Shape>{{"round", Shape::kRound}, {"square", Shape::kSquare}},
@@ -63,8 +67,9 @@ TEST_CASE(
   CHECK(man.find("A brand new option's description") != std::string::npos);
   CHECK(completion.find("--brand-new-option") != std::string::npos);
   CHECK(before_completion.find("--brand-new-option") == std::string::npos);
-  // Its value is a path (TEXT): completed with file names; the word option with its words.
+  // A FILE value completes to file names, a plain value to nothing, a word option to its words.
   CHECK(completion.find("--brand-new-option) COMPREPLY=($(compgen -f") != std::string::npos);
+  CHECK(completion.find("--brand-new-id) :; return ;;") != std::string::npos);
   CHECK(completion.find("--brand-new-shape) COMPREPLY=($(compgen -W \"round square\"") !=
         std::string::npos);
 }

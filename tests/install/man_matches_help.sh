@@ -47,6 +47,26 @@ formats=$("$tool" check --help | grep -oE -- '--format TEXT:\{[^}]*\}' | sed 's/
 diff <(echo "$formats") <(complete_words refctrace check --format "") ||
   fail "completion of 'check --format' differs from its words"
 
+# Values complete to what they are: diagnostic codes after `explain`, directories for
+# --graph-dir, files for a trace or --baseline, nothing for a binary id (--bin).
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+mkdir "$scratch/graphs" && touch "$scratch/trace.ndjson"
+codes=$("$tool" explain | grep -oE '^ *[a-z][a-z-]+' | sed 's/^ *//' | sort -u)
+[ -n "$codes" ] || fail "refctrace explain lists no codes"
+diff <(echo "$codes") <(complete_words refctrace explain "") ||
+  fail "completion of 'refctrace explain ' differs from the codes explain lists"
+[ "$(complete_words refctrace explain dou)" = "double-free" ] || fail "'explain dou' does not complete"
+[ "$(cd "$scratch" && complete_words refctrace check --graph-dir "")" = "graphs" ] ||
+  fail "'check --graph-dir' does not complete to directories only"
+[ "$(cd "$scratch" && complete_words refctrace check --baseline "t")" = "trace.ndjson" ] ||
+  fail "'check --baseline' does not complete file names"
+[ "$(cd "$scratch" && complete_words refctrace graph "t")" = "trace.ndjson" ] ||
+  fail "'graph TRACE' does not complete file names"
+[ -z "$(cd "$scratch" && complete_words refctrace graph --bin "")" ] ||
+  fail "'graph --bin' offers file names for a binary id"
+echo "ok: values complete to codes, directories, files, or nothing for an id"
+
 if command -v groff >/dev/null; then
   warnings=$(groff -man -Tutf8 -ww -z "$man" 2>&1)
   [ -z "$warnings" ] || fail "groff warns about the man page: $warnings"
