@@ -155,7 +155,9 @@ loop(State) ->
             erlang:trace(new_ports, false, [all]),
             [erlang:trace_pattern({erlang, port_command, Arity}, false, [global])
              || Arity <- [2, 3]],
-            [catch erlang:trace(Pid, false, [all]) || Pid <- maps:keys(State1#state.snapshots)],
+            %% try, not `catch Expr`: OTP 29 warns about the old form by default.
+            [try erlang:trace(Pid, false, [all]) catch _:_ -> ok end
+             || Pid <- maps:keys(State1#state.snapshots)],
             From ! {?NAME, Ref, {ok, #{unrelated => State1#state.ambiguous}}};
         {refctrace_gc, Pid} ->
             %% A collection of Pid ended: record what it released now rather
