@@ -1,5 +1,7 @@
 #include "model/diagnostic_code.h"
 
+#include "model/finding.h"
+
 namespace refctrace::model {
 
 std::string_view CodeName(Code code) {
@@ -22,6 +24,24 @@ std::string_view CodeName(Code code) {
       return "refc-mismatch";
     case Code::kUnknownBinary:
       return "unknown-binary";
+    case Code::kBorrowExpired:
+      return "borrow-expired";
+    case Code::kEnvReused:
+      return "env-reused";
+  }
+  return "?";
+}
+
+std::string_view ObjectKindName(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kBinary:
+      return "binary";
+    case ObjectKind::kView:
+      return "view";
+    case ObjectKind::kResource:
+      return "resource";
+    case ObjectKind::kEnvironment:
+      return "environment";
   }
   return "?";
 }

@@ -20,12 +20,14 @@ enum class Code : uint8_t {
   kAllocLive,
   kRefcMismatch,
   kUnknownBinary,
+  kBorrowExpired,  // model 1.3: NIF bytes used after their environment ended their terms
+  kEnvReused,      // model 1.3: a NIF environment used after enif_send without a clear
 };
 
-inline constexpr std::array<Code, 9> kAllCodes = {
-    Code::kLeak,          Code::kDoubleFree, Code::kUseAfterFree, Code::kMutateAfterOutput,
-    Code::kReallocShared, Code::kDecToZero,  Code::kAllocLive,    Code::kRefcMismatch,
-    Code::kUnknownBinary,
+inline constexpr std::array<Code, 11> kAllCodes = {
+    Code::kLeak,          Code::kDoubleFree,    Code::kUseAfterFree, Code::kMutateAfterOutput,
+    Code::kReallocShared, Code::kDecToZero,     Code::kAllocLive,    Code::kRefcMismatch,
+    Code::kUnknownBinary, Code::kBorrowExpired, Code::kEnvReused,
 };
 
 // The code as users write it: "double-free".

@@ -30,8 +30,15 @@ struct Step {
   bool copied = false;
 };
 
+// What a finding's id names (model 1.3): a binary (driver or NIF), or one of the NIF's other
+// id spaces (docs/spec/nif.md).
+enum class ObjectKind : uint8_t { kBinary, kView, kResource, kEnvironment };
+// "binary", "view", "resource", "environment": the output key `object`.
+std::string_view ObjectKindName(ObjectKind kind);
+
 struct Finding {
   Code code = Code::kLeak;
+  ObjectKind object = ObjectKind::kBinary;  // what `bin` names
   Severity severity = Severity::kError;
   trace::BinId bin;
   uint32_t incarnation = 0;        // 1-based per id

@@ -63,6 +63,8 @@ std::string Fingerprint(const Finding& finding) {
   Fnv1a64 h;
   h.Add("refctrace-fingerprint-v" + std::to_string(kFingerprintVersion));
   h.Add(CodeName(finding.code));
+  // What the id names, for NIF objects only, so driver fingerprints stay as they were.
+  if (finding.object != ObjectKind::kBinary) h.Add(ObjectKindName(finding.object));
   h.Add(WithoutPositions(finding.src));
   // The function tells apart bugs of one code in one file, which the file
   // name alone does not (a one-file driver has one file).
@@ -86,7 +88,7 @@ std::string Fingerprint(const Finding& finding) {
     // apart; process events are left out because their order depends on
     // scheduling.
     for (const Step& step : finding.history) {
-      if (trace::IsDriverOp(step.op)) h.Add(trace::OpName(step.op));
+      if (trace::IsDriverOp(step.op) || trace::IsNifOp(step.op)) h.Add(trace::OpName(step.op));
     }
   }
   return h.Hex();

@@ -178,8 +178,35 @@ void Model::Apply(const Event& e) {
   if (observer_) NotifyTouched();
 }
 
+NifModel& Model::Nif() {
+  if (!nif_) {
+    NifOptions options;
+    options.quarantine_capacity = options_.quarantine_capacity;
+    options.history_head = options_.history_head;
+    options.history_tail = options_.history_tail;
+    nif_ = std::make_unique<NifModel>(sink_, options, &serial_);
+    nif_->SetObserver(observer_);
+  }
+  return *nif_;
+}
+
+bool Model::TakenByNif(const Event& e) {
+  const uint32_t number = id_index_.Find(e.bin);
+  if (number != IdIndex::kAbsent && StateAt(number).live_slot >= 0) return false;
+  return nif_->ApplyProcessEvent(e);
+}
+
 void Model::ApplyEvent(const Event& e) {
   ++events_;
+  if (trace::IsNifOp(e.op)) [[unlikely]] {
+    ++nif_events_;
+    Nif().Apply(e);
+    return;
+  }
+  if (nif_ && (e.op == Op::kReceive || e.op == Op::kSend || e.op == Op::kGc) && TakenByNif(e)) {
+    ++process_events_;
+    return;
+  }
   driver_events_ += trace::IsDriverOp(e.op);
   process_events_ += trace::IsProcessOp(e.op);
   cur_.actor = e.actor.empty() && trace::IsDriverOp(e.op) ? driver_ref_
@@ -202,6 +229,7 @@ void Model::ApplyEvent(const Event& e) {
       return;
     case Op::kEnd:
       StopAllPorts(&e);
+      if (nif_) nif_->Finish();
       ended_ = true;
       return;
     default:
@@ -263,7 +291,10 @@ uint32_t Model::PortInstance(std::string_view port) {
 }
 
 void Model::Finish() {
-  if (!ended_) StopAllPorts(nullptr);
+  if (!ended_) {
+    StopAllPorts(nullptr);
+    if (nif_) nif_->Finish();
+  }
   ended_ = true;
 }
 
@@ -587,6 +618,8 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
     case Op::kStop:
     case Op::kExit:
     case Op::kEnd:
+      break;
+    default:  // NIF ops: ApplyEvent hands them to the NIF model before this
       break;
   }
   return false;
@@ -1064,8 +1097,15 @@ ModelStats Model::Stats() const {
   stats.events = events_;
   stats.driver_events = driver_events_;
   stats.process_events = process_events_;
+  stats.nif_events = nif_events_;
   stats.binaries = binaries_;
   stats.leaked_bytes = leaked_bytes_;
+  if (nif_) {
+    const NifStats nif = nif_->Stats();
+    stats.binaries += nif.binaries;
+    stats.leaked_bytes += nif.leaked_bytes;
+    stats.live += nif.live;
+  }
   for (const Incarnation& inc : slots_) {
     if (!inc.live) continue;
     ++stats.live;

@@ -14,6 +14,7 @@
 #include "model/history.h"
 #include "model/id_index.h"
 #include "model/lifetime.h"
+#include "model/nif_model.h"
 #include "model/string_pool.h"
 #include "trace/event.h"
 
@@ -38,9 +39,10 @@ struct ModelStats {
   uint64_t events = 0;
   uint64_t driver_events = 0;      // events the driver performed (IsDriverOp)
   uint64_t process_events = 0;     // events a process performed (IsProcessOp)
-  uint64_t binaries = 0;           // incarnations started (moves by realloc excluded)
-  uint64_t live = 0;               // incarnations not freed
-  uint64_t leaked_bytes = 0;       // sizes of leaked incarnations
+  uint64_t nif_events = 0;         // NIF events (IsNifOp, trace format 1.4)
+  uint64_t binaries = 0;           // incarnations started (moves by realloc excluded), NIF's too
+  uint64_t live = 0;               // incarnations not freed (NIF binaries owned or made)
+  uint64_t leaked_bytes = 0;       // sizes of leaked incarnations (NIF resources' too)
   uint64_t held_by_processes = 0;  // live incarnations with a proc or msg holder
 };
 
@@ -107,7 +109,10 @@ class Model {
 
   // Sees every step of every incarnation from now on (graphs, `show`).
   // Costs nothing when unset.
-  void SetObserver(LifetimeObserver* observer) { observer_ = observer; }
+  void SetObserver(LifetimeObserver* observer) {
+    observer_ = observer;
+    if (nif_) nif_->SetObserver(observer);
+  }
 
   ModelStats Stats() const;
   // Checks every live incarnation: refc equals the sum of its holders and no
@@ -147,6 +152,12 @@ class Model {
 
   // Event handlers.
   void ApplyEvent(const trace::Event& e);
+  // The NIF half of the model, made at the first event that needs it (docs/spec/nif.md).
+  NifModel& Nif();
+  // A process event on an id the driver has no live binary under, that the NIF made: the
+  // NIF model takes it (mixed traces share the process side). Out of line: driver traces
+  // never get here.
+  [[gnu::noinline]] bool TakenByNif(const trace::Event& e);
   void ApplyExit(const trace::Event& e);
   // Stops port instance `port`: its queue's references are dropped and what its driver still
   // holds is leaked. `e`: the stop or end event; nullptr at end of input.
@@ -271,6 +282,8 @@ class Model {
   std::unordered_map<StrRef, ProcessHandles> process_index_;
   std::unordered_set<StrRef> exited_;
 
+  std::unique_ptr<NifModel> nif_;
+  uint64_t nif_events_ = 0;
   uint64_t events_ = 0;
   uint64_t driver_events_ = 0;
   uint64_t process_events_ = 0;

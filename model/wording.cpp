@@ -11,26 +11,48 @@ namespace {
 // Indexed by Op (tests/wording_test.cpp checks that every op has its row). An
 // empty verb or label is the op's name in the trace format.
 constexpr std::array<OpWords, trace::kOpCount> kOpWords = {{
-    {"allocated", "allocated", ""},                              // kAlloc
-    {"reallocated", "reallocated", ""},                          // kRealloc
-    {"freed", "freed", ""},                                      // kFree
-    {"incremented the count of", "driver_binary_inc_refc", ""},  // kInc
-    {"decremented the count of", "driver_binary_dec_refc", ""},  // kDec
-    {"read the count of", "driver_binary_get_refc", ""},         // kObserve
-    {"wrote to", "written", ""},                                 // kWrite
-    {"read", "read", ""},                                        // kRead
-    {"output", "output", ""},                                    // kOutput
-    {"queued", "queued on the port", ""},                        // kEnq
-    {"dequeued", "dequeued from the port", ""},                  // kDeq
-    {"borrowed", "borrowed in a callback", ""},                  // kBorrow
-    {"returned", "callback returned", ""},                       // kUnborrow
-    {"replied with", "returned through *rbuf", ""},              // kReply
-    {"", "port stopped", "port stop"},                           // kStop
-    {"received", "received", ""},                                // kReceive
-    {"sent", "sent", ""},                                        // kSend
-    {"garbage-collected", "garbage-collected", ""},              // kGc
-    {"", "exited", ""},                                          // kExit
-    {"", "end of trace", "end of trace"},                        // kEnd
+    {"allocated", "allocated", ""},                               // kAlloc
+    {"reallocated", "reallocated", ""},                           // kRealloc
+    {"freed", "freed", ""},                                       // kFree
+    {"incremented the count of", "driver_binary_inc_refc", ""},   // kInc
+    {"decremented the count of", "driver_binary_dec_refc", ""},   // kDec
+    {"read the count of", "driver_binary_get_refc", ""},          // kObserve
+    {"wrote to", "written", ""},                                  // kWrite
+    {"read", "read", ""},                                         // kRead
+    {"output", "output", ""},                                     // kOutput
+    {"queued", "queued on the port", ""},                         // kEnq
+    {"dequeued", "dequeued from the port", ""},                   // kDeq
+    {"borrowed", "borrowed in a callback", ""},                   // kBorrow
+    {"returned", "callback returned", ""},                        // kUnborrow
+    {"replied with", "returned through *rbuf", ""},               // kReply
+    {"", "port stopped", "port stop"},                            // kStop
+    {"received", "received", ""},                                 // kReceive
+    {"sent", "sent", ""},                                         // kSend
+    {"garbage-collected", "garbage-collected", ""},               // kGc
+    {"", "exited", ""},                                           // kExit
+    {"entered", "NIF call entered", "enter"},                     // kNifEnter
+    {"returned from", "NIF call returned", "return"},             // kNifReturn
+    {"allocated", "enif_alloc_env", ""},                          // kEnvAlloc
+    {"cleared", "enif_clear_env", ""},                            // kEnvClear
+    {"freed", "enif_free_env", ""},                               // kEnvFree
+    {"sent", "enif_send", ""},                                    // kEnvSend
+    {"copied a term with enif_make_copy", "enif_make_copy", ""},  // kMakeCopy
+    {"allocated", "enif_alloc_binary", ""},                       // kBinAlloc
+    {"reallocated", "enif_realloc_binary", ""},                   // kBinRealloc
+    {"released", "enif_release_binary", ""},                      // kBinRelease
+    {"made a term of", "enif_make_binary", ""},                   // kBinMake
+    {"made", "enif_make_new_binary", ""},                         // kBinMakeNew
+    {"inspected", "enif_inspect_binary", ""},                     // kBinInspect
+    {"used", "used", ""},                                         // kBinUse
+    {"queued", "enif_ioq_enq_binary", ""},                        // kIoqEnq
+    {"allocated", "enif_alloc_resource", ""},                     // kResAlloc
+    {"kept", "enif_keep_resource", ""},                           // kResKeep
+    {"released", "enif_release_resource", ""},                    // kResRelease
+    {"made a term of", "enif_make_resource", ""},                 // kResMake
+    {"used", "used", ""},                                         // kResUse
+    {"ran the down callback of", "down callback", ""},            // kResDown
+    {"ran the destructor of", "destructor ran", ""},              // kResDtor
+    {"", "end of trace", "end of trace"},                         // kEnd
 }};
 
 }  // namespace
@@ -47,7 +69,7 @@ std::string_view Verb(Op op) {
 std::string DescribeStep(const Step& step) {
   const OpWords& words = WordsOf(step.op);
   std::string s(words.history);
-  const bool driver = step.actor.empty() || step.actor == "driver";
+  const bool driver = step.actor.empty() || step.actor == "driver" || step.actor == "nif";
   const std::string by = driver ? "" : " by " + step.actor;
   switch (step.op) {
     case Op::kAlloc:
@@ -80,6 +102,31 @@ std::string DescribeStep(const Step& step) {
     case Op::kStop:
     case Op::kEnd:
       break;
+    case Op::kNifEnter:
+      if (!step.note.empty()) s += " (" + step.note + ")";
+      s += by;
+      if (!step.src.empty()) s += " at " + step.src;
+      if (!step.func.empty()) s += " in " + step.func;
+      return s;
+    case Op::kEnvSend:
+      if (!step.to.empty()) s += " to " + step.to;
+      break;
+    case Op::kBinMake:
+    case Op::kBinMakeNew:
+    case Op::kBinInspect:
+    case Op::kResMake:
+    case Op::kMakeCopy:
+      if (!step.to.empty()) s += " in environment " + step.to;
+      if (step.copied) s += " (copied onto the heap)";
+      break;
+    case Op::kBinAlloc:
+    case Op::kResAlloc:
+      if (step.size) s += " " + Plural(*step.size, "byte");
+      break;
+    case Op::kBinRealloc:
+      if (step.size) s += " to " + Plural(*step.size, "byte");
+      if (!step.to.empty()) s += ", moved to " + step.to;
+      break;
     default:  // the driver's own calls, which a process may make too
       s += by;
       break;
@@ -110,6 +157,20 @@ std::string EventSummary(const Step& step) {
       if (!step.to.empty()) text += " → " + step.to;
       if (step.copied) text += " (copied)";
       break;
+    case Op::kBinAlloc:
+    case Op::kResAlloc:
+    case Op::kBinRealloc:
+      if (step.size) text += " " + std::to_string(*step.size) + " B";
+      if (step.op == Op::kBinRealloc && !step.to.empty()) text += " → " + step.to;
+      break;
+    case Op::kEnvSend:
+    case Op::kBinMake:
+    case Op::kBinMakeNew:
+    case Op::kBinInspect:
+    case Op::kResMake:
+    case Op::kMakeCopy:
+      if (!step.to.empty()) text += " → " + step.to;
+      break;
     default:
       break;
   }
@@ -133,7 +194,26 @@ void HoldersPhrase::Add(const HolderCount& h) {
     case HolderKind::kHeap:
       Process(h.holder.process, 0, h.count);
       break;
+    case HolderKind::kNif:
+      nif_ += h.count;
+      nif_seen_ = true;
+      break;
+    case HolderKind::kTerm:
+      Term(h.holder.process, h.count);
+      break;
   }
+}
+
+void HoldersPhrase::Term(std::string_view env, int64_t n) {
+  nif_seen_ = true;
+  if (n == 0) return;
+  for (auto& [name, count] : terms_) {
+    if (name == env) {
+      count += n;
+      return;
+    }
+  }
+  terms_.emplace_back(env, n);
 }
 
 void HoldersPhrase::Queue(std::string_view port, int64_t n) {
@@ -169,8 +249,13 @@ void HoldersPhrase::Process(std::string_view pid, int64_t unreceived, int64_t he
 }
 
 std::string HoldersPhrase::Text() const {
-  std::string s = "driver holds " + std::to_string(driver_);
-  if (borrowed_) s += " (borrowed in a callback)";
+  // A NIF object names the NIF first; a binary of a driver (or of both) names the driver.
+  std::string s = nif_seen_ && driver_ == 0 ? "the NIF holds " + std::to_string(nif_)
+                                            : "driver holds " + std::to_string(driver_);
+  if (nif_seen_ && driver_ != 0) s += "; the NIF holds " + std::to_string(nif_);
+  if (borrowed_) s += nif_seen_ ? " (inspected bytes of a term)" : " (borrowed in a callback)";
+  for (const auto& [env, count] : terms_)
+    s += "; a term in environment " + env + " holds " + std::to_string(count);
   for (const auto& [port, count] : queues_) {
     s += port.empty() ? "; the port queue holds " : "; the queue of port " + port + " holds ";
     s += std::to_string(count);

@@ -57,6 +57,8 @@ class HoldersPhrase {
   void Queue(std::string_view port, int64_t n);
   void Queue(int64_t n) { Queue({}, n); }  // the default port's
   void Emulator(int64_t n) { emulator_ += n; }
+  // A term in NIF environment `env` (model 1.3).
+  void Term(std::string_view env, int64_t n);
   // Feeding the same process twice in a row adds to it.
   void Process(std::string_view pid, int64_t unreceived, int64_t heap);
   std::string Text() const;
@@ -72,6 +74,9 @@ class HoldersPhrase {
   int64_t driver_ = 0;
   std::vector<std::pair<std::string, int64_t>> queues_;  // per port, in the order fed
   int64_t emulator_ = 0;
+  int64_t nif_ = 0;        // what the NIF owns (model 1.3)
+  bool nif_seen_ = false;  // a NIF holder was fed: the phrase starts with the NIF
+  std::vector<std::pair<std::string, int64_t>> terms_;  // per environment, in the order fed
   std::vector<Named> named_;
   std::string last_pid_;     // the process fed last, to merge its message and heap ...
   bool last_named_ = false;  // ... and whether it is one of named_

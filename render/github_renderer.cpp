@@ -74,8 +74,9 @@ std::string GithubEscapeProperty(std::string_view s) {
 void RenderGithubInput(const InputReport& input, std::ostream& out) {
   for (const model::Finding& f : input.findings) {
     const std::string_view kind = f.severity == model::Severity::kError ? "error" : "warning";
-    std::string message = f.message + "\nbinary " + f.bin.ToDisplay() + " (incarnation " +
-                          std::to_string(f.incarnation) + "), ";
+    std::string message = f.message + "\n" + std::string(model::ObjectKindName(f.object)) + " " +
+                          f.bin.ToDisplay() + " (incarnation " + std::to_string(f.incarnation) +
+                          "), ";
     if (!f.port.empty()) message += "port " + f.port + ", ";
     message += "event " + std::to_string(f.event) + " of " + input.path;
     if (f.line) message += ":" + std::to_string(f.line);

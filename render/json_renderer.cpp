@@ -36,6 +36,8 @@ Json FindingJson(const std::string& path, const model::Finding& f) {
   j["code"] = std::string(model::CodeName(f.code));
   j["severity"] = std::string(model::SeverityName(f.severity));
   j["path"] = path;
+  if (f.object != model::ObjectKind::kBinary)
+    j["object"] = std::string(model::ObjectKindName(f.object));
   j["bin"] = BinJson(f.bin);
   j["incarnation"] = f.incarnation;
   if (!f.port.empty()) j["port"] = f.port;  // output 1.2: a port other than the default one

@@ -76,6 +76,13 @@ std::string EventHeadline(const model::Step& s) {
 
 // Which lane an event is drawn in: whose references it is about.
 enum class Where : uint8_t { kDriver, kQueue, kProcess };
+// The lane of the terms of NIF environment `env` sits among the process lanes under this key
+// (a pid never starts with a space).
+constexpr std::string_view kTermLanePrefix = " env ";
+std::string TermLaneKey(const std::string& env) {
+  return std::string(kTermLanePrefix) + env;
+}
+
 Where WhereOf(const model::Step& s) {
   switch (s.op) {
     case Op::kEnq:
@@ -230,9 +237,11 @@ void ClusterBuilder::CollectLanes() {
     if (pid.empty() || pid == "driver") return;
     if (std::find(pids.begin(), pids.end(), pid) == pids.end()) pids.push_back(pid);
   };
+  bool nif = false;  // a NIF object (model 1.3): its first lane is the NIF's
   for (const Row& row : rows_) {
     const model::Step& s = row.step.step;
     const Where where = WhereOf(s);
+    nif |= trace::IsNifOp(s.op);
     if (where == Where::kQueue) queue = true;
     if (where == Where::kProcess) add_pid(s.actor);
     if ((s.op == Op::kOutput || s.op == Op::kSend) && !s.copied) add_pid(s.to);
@@ -240,16 +249,20 @@ void ClusterBuilder::CollectLanes() {
       if (h.holder.kind == HolderKind::kQueue) queue = true;
       if (h.holder.kind == HolderKind::kEmulator) vm = true;
       if (h.holder.IsProcess()) add_pid(h.holder.process);
+      // Terms of a NIF environment get a lane each, beside the processes.
+      if (h.holder.kind == HolderKind::kTerm) add_pid(TermLaneKey(h.holder.process));
     }
   }
-  c_.lanes.push_back({LaneKind::kDriver, "", "driver"});
+  c_.lanes.push_back({LaneKind::kDriver, "", nif ? "NIF" : "driver"});
   if (queue) {
     queue_lane_ = c_.lanes.size();
     c_.lanes.push_back({LaneKind::kQueue, "", "port queue"});
   }
   for (const std::string& pid : pids) {
     process_lane_.emplace(pid, c_.lanes.size());
-    c_.lanes.push_back({LaneKind::kProcess, pid, pid});
+    const bool term = pid.rfind(kTermLanePrefix, 0) == 0;
+    c_.lanes.push_back({LaneKind::kProcess, pid,
+                        term ? "terms in env " + pid.substr(kTermLanePrefix.size()) : pid});
   }
   if (vm) {
     emulator_lane_ = c_.lanes.size();
@@ -280,7 +293,12 @@ LaneCounts ClusterBuilder::CountsOf(const LifetimeStep& step) const {
   for (const HolderCount& h : step.holders) {
     switch (h.holder.kind) {
       case HolderKind::kDriver:
+      case HolderKind::kNif:
         counts[kDriverLane].held += h.count;
+        break;
+      case HolderKind::kTerm:
+        if (const std::optional<size_t> lane = ProcessLane(TermLaneKey(h.holder.process)))
+          counts[*lane].held += h.count;
         break;
       case HolderKind::kQueue:
         counts[queue_lane_].held += h.count;

@@ -5,7 +5,8 @@
 namespace refctrace::render {
 
 bool DriverUnrecorded(const InputReport& input) {
-  return input.complete && input.stats.driver_events == 0 && input.stats.process_events != 0;
+  return input.complete && input.stats.driver_events == 0 && input.stats.nif_events == 0 &&
+         input.stats.process_events != 0;
 }
 
 std::string DriverUnrecordedText(const InputReport& input) {

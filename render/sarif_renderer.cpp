@@ -101,8 +101,8 @@ Json RuleJson(model::Code code) {
 }
 
 std::string ResultMessage(const std::string& path, const model::Finding& f) {
-  std::string s = f.message + " (binary " + f.bin.ToDisplay() + ", incarnation " +
-                  std::to_string(f.incarnation);
+  std::string s = f.message + " (" + std::string(model::ObjectKindName(f.object)) + " " +
+                  f.bin.ToDisplay() + ", incarnation " + std::to_string(f.incarnation);
   if (!f.port.empty()) s += ", port " + f.port;
   s += "; event " + std::to_string(f.event) + " of " + path;
   if (f.line) s += " line " + std::to_string(f.line);
@@ -157,7 +157,9 @@ Json ResultJson(const std::string& path, const model::Finding& f, const SarifLim
     Json flow{
         {"locations", ThreadFlowLocations(path, f, limits.max_flow_locations, flow_truncated)}};
     result["codeFlows"] =
-        Json::array({Json{{"message", {{"text", "history of binary " + f.bin.ToDisplay()}}},
+        Json::array({Json{{"message",
+                           {{"text", "history of " + std::string(model::ObjectKindName(f.object)) +
+                                         " " + f.bin.ToDisplay()}}},
                           {"threadFlows", Json::array({std::move(flow)})}}});
   }
   result["partialFingerprints"] = Json{{model::kSarifFingerprintKey, model::Fingerprint(f)}};

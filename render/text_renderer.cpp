@@ -50,7 +50,8 @@ void RenderTextFindings(const InputReport& input, const TextStyle& style, std::o
     out << paint(kBold, Location(input.path, f.line) + ":") << " "
         << paint(SeverityColor(f.severity), std::string(severity)) << "[" << model::CodeName(f.code)
         << "]: " << paint(kBold, f.message) << "\n";
-    out << "  binary " << f.bin.ToDisplay() << " (incarnation " << f.incarnation << "), ";
+    out << "  " << model::ObjectKindName(f.object) << " " << f.bin.ToDisplay() << " (incarnation "
+        << f.incarnation << "), ";
     if (!f.port.empty()) out << "port " << f.port << ", ";
     out << "event " << f.event;
     if (!f.src.empty()) out << ", at " << paint(kBold, f.src);

@@ -931,12 +931,16 @@ TEST_CASE("property: random valid traces give no finding; one injected fault giv
           " with a binary held by more than 16 processes; faults checked:", fault_counts);
   if (only && *only) return;  // one case need not cover everything
   // The generator must keep reaching every op and every fault.
+  // NIF ops and the NIF-only codes are the NIF model's, which this generator does not drive
+  // (docs/decisions.md 86): tests/nif_model_test.cpp covers them.
   for (int op = 0; op < trace::kOpCount; ++op) {
+    if (trace::IsNifOp(static_cast<Op>(op))) continue;
     INFO("op ", trace::OpName(static_cast<Op>(op)));
     CHECK(ops_seen[static_cast<size_t>(op)] > 0);
   }
   CHECK(many_holders > 0);
   for (Code code : kAllCodes) {
+    if (code == Code::kBorrowExpired || code == Code::kEnvReused) continue;
     INFO("fault ", CodeName(code));
     CHECK(faults_checked[code] >= static_cast<int>((last - first) / 10));
   }

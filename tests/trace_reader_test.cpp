@@ -243,9 +243,14 @@ const char kSpecExample[] =
 // --- event.h helpers -----------------------------------------------------------------------
 
 TEST_CASE("OpNamesRoundTripAndUnknownNamesAreRejected") {
-  const char* names[] = {"alloc", "realloc", "free", "inc", "dec",    "observe",  "write",
-                         "read",  "output",  "enq",  "deq", "borrow", "unborrow", "reply",
-                         "stop",  "receive", "send", "gc",  "exit",   "end"};
+  const char* names[] = {
+      "alloc", "realloc", "free", "inc", "dec", "observe", "write", "read", "output", "enq", "deq",
+      "borrow", "unborrow", "reply", "stop", "receive", "send", "gc", "exit",
+      // trace format 1.4
+      "nif_enter", "nif_return", "env_alloc", "env_clear", "env_free", "env_send", "make_copy",
+      "bin_alloc", "bin_realloc", "bin_release", "bin_make", "bin_make_new", "bin_inspect",
+      "bin_use", "ioq_enq", "res_alloc", "res_keep", "res_release", "res_make", "res_use",
+      "res_down", "res_dtor", "end"};
   REQUIRE(std::size(names) == static_cast<size_t>(kOpCount));
   for (int i = 0; i < kOpCount; ++i) {
     Op op = static_cast<Op>(i);
@@ -263,10 +268,15 @@ TEST_CASE("OpClassesFollowTheSpec") {
   for (int i = 0; i < kOpCount; ++i) {
     Op op = static_cast<Op>(i);
     CAPTURE(OpName(op));
-    CHECK(OpNeedsBin(op) == (op != Op::kExit && op != Op::kStop && op != Op::kEnd));
+    const std::string_view name = OpName(op);
+    const bool nif = name.substr(0, 4) == "nif_" || name.substr(0, 4) == "env_" ||
+                     name.substr(0, 4) == "bin_" || name.substr(0, 4) == "res_" ||
+                     name == "make_copy" || name == "ioq_enq";
+    CHECK(IsNifOp(op) == nif);
+    CHECK(OpNeedsBin(op) == (op != Op::kExit && op != Op::kStop && op != Op::kEnd && !nif));
     bool process = op == Op::kReceive || op == Op::kSend || op == Op::kGc || op == Op::kExit;
     CHECK(IsProcessOp(op) == process);
-    CHECK(IsDriverOp(op) == (!process && op != Op::kEnd));
+    CHECK(IsDriverOp(op) == (!process && op != Op::kEnd && !nif));
   }
 }
 

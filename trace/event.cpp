@@ -8,8 +8,49 @@ namespace refctrace::trace {
 namespace {
 
 constexpr std::array<std::string_view, kOpCount> kOpNames = {
-    "alloc", "realloc", "free",     "inc",   "dec",  "observe", "write", "read", "output", "enq",
-    "deq",   "borrow",  "unborrow", "reply", "stop", "receive", "send",  "gc",   "exit",   "end",
+    "alloc",
+    "realloc",
+    "free",
+    "inc",
+    "dec",
+    "observe",
+    "write",
+    "read",
+    "output",
+    "enq",
+    "deq",
+    "borrow",
+    "unborrow",
+    "reply",
+    "stop",
+    "receive",
+    "send",
+    "gc",
+    "exit",
+    // NIF operations (trace format 1.4)
+    "nif_enter",
+    "nif_return",
+    "env_alloc",
+    "env_clear",
+    "env_free",
+    "env_send",
+    "make_copy",
+    "bin_alloc",
+    "bin_realloc",
+    "bin_release",
+    "bin_make",
+    "bin_make_new",
+    "bin_inspect",
+    "bin_use",
+    "ioq_enq",
+    "res_alloc",
+    "res_keep",
+    "res_release",
+    "res_make",
+    "res_use",
+    "res_down",
+    "res_dtor",
+    "end",
 };
 
 // 64-bit finaliser from MurmurHash3: full avalanche, a few cycles.
@@ -46,6 +87,14 @@ uint64_t HashBytes(const char* p, size_t n) {
     p += 8;
   }
   return Mix64((h ^ Load64(last)) * kMul);
+}
+
+// The bin_, env_ and res_ ops: few events carry them in a driver trace, so a linear search.
+std::optional<Op> NifOpFromName(std::string_view name) {
+  for (int i = static_cast<int>(Op::kNifEnter); i < static_cast<int>(Op::kEnd); ++i) {
+    if (kOpNames[static_cast<size_t>(i)] == name) return static_cast<Op>(i);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -105,6 +154,7 @@ std::optional<Op> OpFromName(std::string_view name) {
       break;
     case 'b':
       if (is(Op::kBorrow)) return Op::kBorrow;
+      if (name.size() > 4 && name[3] == '_') return NifOpFromName(name);
       break;
     case 'd':
       if (is(Op::kDec)) return Op::kDec;
@@ -114,6 +164,7 @@ std::optional<Op> OpFromName(std::string_view name) {
       if (is(Op::kEnq)) return Op::kEnq;
       if (is(Op::kExit)) return Op::kExit;
       if (is(Op::kEnd)) return Op::kEnd;
+      if (name.size() > 4 && name[3] == '_') return NifOpFromName(name);
       break;
     case 'f':
       if (is(Op::kFree)) return Op::kFree;
@@ -123,6 +174,14 @@ std::optional<Op> OpFromName(std::string_view name) {
       break;
     case 'i':
       if (is(Op::kInc)) return Op::kInc;
+      if (is(Op::kIoqEnq)) return Op::kIoqEnq;
+      break;
+    case 'm':
+      if (is(Op::kMakeCopy)) return Op::kMakeCopy;
+      break;
+    case 'n':
+      if (is(Op::kNifEnter)) return Op::kNifEnter;
+      if (is(Op::kNifReturn)) return Op::kNifReturn;
       break;
     case 'o':
       if (is(Op::kOutput)) return Op::kOutput;
@@ -133,6 +192,7 @@ std::optional<Op> OpFromName(std::string_view name) {
       if (is(Op::kRead)) return Op::kRead;
       if (is(Op::kReceive)) return Op::kReceive;
       if (is(Op::kReply)) return Op::kReply;
+      if (name.size() > 4 && name[3] == '_') return NifOpFromName(name);
       break;
     case 's':
       if (is(Op::kSend)) return Op::kSend;
@@ -151,7 +211,7 @@ std::optional<Op> OpFromName(std::string_view name) {
 }
 
 bool OpNeedsBin(Op op) {
-  return op != Op::kExit && op != Op::kStop && op != Op::kEnd;
+  return op < Op::kExit && op != Op::kStop;
 }
 
 bool IsDriverOp(Op op) {
@@ -160,6 +220,10 @@ bool IsDriverOp(Op op) {
 
 bool IsProcessOp(Op op) {
   return op >= Op::kReceive && op <= Op::kExit;
+}
+
+bool IsNifOp(Op op) {
+  return op >= Op::kNifEnter && op < Op::kEnd;
 }
 
 std::string BinId::ToDisplay() const {
@@ -201,6 +265,15 @@ void Event::Clear() {
   gathered = false;
   task = 0;
   copy = false;
+  env.clear();
+  res.clear();
+  data.clear();
+  callback = false;
+  rtype.clear();
+  nif.clear();
+  write = false;
+  readonly = false;
+  failed = false;
   t.reset();
   seq.reset();
   src.clear();
@@ -212,6 +285,7 @@ void Event::Clear() {
 
 std::string_view Event::EffectiveActor() const {
   if (actor.empty() && IsDriverOp(op)) return "driver";
+  if (actor.empty() && IsNifOp(op) && op != Op::kNifEnter) return "nif";
   return actor;
 }
 

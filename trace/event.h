@@ -30,6 +30,29 @@ enum class Op : uint8_t {
   kSend,
   kGc,
   kExit,
+  // NIF operations (trace format 1.4, docs/spec/nif.md), in the spec's order.
+  kNifEnter,
+  kNifReturn,
+  kEnvAlloc,
+  kEnvClear,
+  kEnvFree,
+  kEnvSend,
+  kMakeCopy,
+  kBinAlloc,
+  kBinRealloc,
+  kBinRelease,
+  kBinMake,
+  kBinMakeNew,
+  kBinInspect,
+  kBinUse,
+  kIoqEnq,
+  kResAlloc,
+  kResKeep,
+  kResRelease,
+  kResMake,
+  kResUse,
+  kResDown,
+  kResDtor,
   kEnd,
 };
 inline constexpr int kOpCount = static_cast<int>(Op::kEnd) + 1;
@@ -40,12 +63,15 @@ std::optional<Op> OpFromName(std::string_view name);
 // none when no op is close enough to suggest one.
 std::optional<Op> NearestOp(std::string_view name);
 
-// Ops that name a binary in the `bin` field (all but exit, stop, end).
+// Ops that require a binary in the `bin` field: every driver and process op but exit and
+// stop. NIF ops have their own requirements (MissingRequiredField).
 bool OpNeedsBin(Op op);
 // Ops performed by the driver; their actor defaults to "driver".
 bool IsDriverOp(Op op);
 // Ops performed by a process; their `actor` field is required.
 bool IsProcessOp(Op op);
+// NIF operations (trace format 1.4); their actor defaults to "nif".
+bool IsNifOp(Op op);
 
 // A binary's identity as the recorder wrote it. A string and an integer are
 // different ids ("1" != 1), so the kind is part of the value.
@@ -113,6 +139,16 @@ struct Event {
   bool gathered = false;  // borrow: the emulator's gathered copy of small pieces
   uint64_t task = 0;      // borrow: task references the emulator drops at unborrow
   bool copy = false;      // enq: the queue copied the bytes into a binary of its own
+  // Trace format 1.4: NIF events (docs/spec/nif.md). Ids absent: kind kNone.
+  BinId env;              // the environment (ErlNifEnv*)
+  BinId res;              // the resource object
+  BinId data;             // ErlNifBinary.data: the bytes a struct points at
+  bool callback = false;  // nif_enter: env_kind "callback" (else "call")
+  std::string rtype;      // res_alloc: the resource type's name
+  std::string nif;        // nif_enter: module:function/arity or the callback
+  bool write = false;     // bin_use: the NIF stored into the bytes
+  bool readonly = false;  // bin_realloc: of a read-only struct (a new binary `bin`)
+  bool failed = false;    // env_send: enif_send returned 0
   std::optional<double> t;
   std::optional<uint64_t> seq;
   std::string src;
@@ -124,7 +160,8 @@ struct Event {
   // Reset to a default event while keeping string capacity, so a reader can
   // reuse one Event for a whole trace without allocating per line.
   void Clear();
-  // The actor with its default applied ("driver" for driver ops).
+  // The actor with its default applied ("driver" for driver ops, "nif" for NIF ops but
+  // nif_enter).
   std::string_view EffectiveActor() const;
 };
 

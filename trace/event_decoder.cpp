@@ -321,6 +321,41 @@ bool Decoder::Field(FieldId id, od::value& v) {
       return UintField(id, v, Expect::kPositive, &e.task);
     case kCopyField:
       return BoolField(id, v, &e.copy);
+    case kEnvField:
+      return BinField(id, v, &e.env);
+    case kResField:
+      return BinField(id, v, &e.res);
+    case kDataField:
+      return BinField(id, v, &e.data);
+    case kEnvKindField: {
+      std::string_view kind, raw;
+      switch (ReadString(v, &kind, &raw)) {
+        case Got::kOk:
+          if (kind == "call" || kind == "callback") {
+            e.callback = kind == "callback";
+          } else {
+            Problem(
+                id, raw.data(),
+                "field \"env_kind\" must be \"call\" or \"callback\", got " + ShortForDisplay(raw));
+          }
+          return true;
+        case Got::kWrongType:
+          return Mismatch(id, v, raw, Expect::kString);
+        case Got::kSyntax:
+          break;
+      }
+      return Syntax(simdjson::STRING_ERROR);
+    }
+    case kRtypeField:
+      return StringField(id, v, &e.rtype);
+    case kNifField:
+      return StringField(id, v, &e.nif);
+    case kWriteField:
+      return BoolField(id, v, &e.write);
+    case kReadonlyField:
+      return BoolField(id, v, &e.readonly);
+    case kFailedField:
+      return BoolField(id, v, &e.failed);
     case kTField: {
       std::string_view raw = v.raw_json_token();
       TokenInfo info = ClassifyToken(raw);
@@ -387,8 +422,11 @@ DecodeOutcome Decoder::Run(od::object& object, const char* object_start) {
   if (!has(kOpField)) return report(object_start, "missing required field \"op\"");
   Op op = event_->op;
   if (FieldId missing = MissingRequiredField(op, seen_); missing != kUnknownField) {
-    return report(object_start, "missing required field " + Quoted(kFieldNames[missing]) +
-                                    " for op " + Quoted(OpName(op)));
+    std::string names = Quoted(kFieldNames[missing]);
+    // bin_release, bin_use, bin_make, ioq_enq name their binary by ref_bin or by data.
+    if (missing == kBinField && IsNifOp(op)) names += " or " + Quoted(kFieldNames[kDataField]);
+    return report(object_start,
+                  "missing required field " + names + " for op " + Quoted(OpName(op)));
   }
   return DecodeOutcome::kEvent;
 }

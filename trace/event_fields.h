@@ -30,15 +30,26 @@ enum FieldId : uint8_t {
   kGatheredField,   // 1.3
   kTaskField,       // 1.3
   kCopyField,       // 1.3
+  kEnvField,        // 1.4: NIF events
+  kEnvKindField,    // 1.4
+  kResField,        // 1.4
+  kRtypeField,      // 1.4
+  kNifField,        // 1.4
+  kDataField,       // 1.4
+  kWriteField,      // 1.4
+  kReadonlyField,   // 1.4
+  kFailedField,     // 1.4
   kRefctraceField,  // the header's version; an unknown field in an event
   kUnknownField,
 };
 
 inline constexpr std::string_view kFieldNames[] = {
-    "op",    "bin",    "actor", "to",       "size", "new_bin", "refc",
-    "count", "copied", "t",     "seq",      "src",  "stack",   "note",
-    "func",  "port",   "from",  "gathered", "task", "copy",    "refctrace",
+    "op",     "bin",      "actor", "to",       "size",   "new_bin",   "refc", "count",
+    "copied", "t",        "seq",   "src",      "stack",  "note",      "func", "port",
+    "from",   "gathered", "task",  "copy",     "env",    "env_kind",  "res",  "rtype",
+    "nif",    "data",     "write", "readonly", "failed", "refctrace",
 };
+static_assert(kUnknownField < 32, "a field's bit must fit the 32-bit seen mask");
 
 constexpr uint32_t FieldBit(FieldId id) {
   return uint32_t{1} << id;
@@ -58,6 +69,9 @@ constexpr uint32_t FieldBit(FieldId id) {
       if (k == "bin") return kBinField;
       if (k == "src") return kSrcField;
       if (k == "seq") return kSeqField;
+      if (k == "env") return kEnvField;
+      if (k == "res") return kResField;
+      if (k == "nif") return kNifField;
       break;
     case 4:
       if (k == "size") return kSizeField;
@@ -68,25 +82,73 @@ constexpr uint32_t FieldBit(FieldId id) {
       if (k == "from") return kFromField;
       if (k == "task") return kTaskField;
       if (k == "copy") return kCopyField;
+      if (k == "data") return kDataField;
       break;
     case 5:
       if (k == "actor") return kActorField;
       if (k == "count") return kCountField;
       if (k == "stack") return kStackField;
+      if (k == "write") return kWriteField;
+      if (k == "rtype") return kRtypeField;
       break;
     case 6:
       if (k == "copied") return kCopiedField;
+      if (k == "failed") return kFailedField;
       break;
     case 7:
       if (k == "new_bin") return kNewBinField;
       break;
     case 8:
       if (k == "gathered") return kGatheredField;
+      if (k == "env_kind") return kEnvKindField;
+      if (k == "readonly") return kReadonlyField;
       break;
     case 9:
       if (k == "refctrace") return kRefctraceField;
       break;
     default:
+      break;
+  }
+  return kUnknownField;
+}
+
+// The first field the NIF op `op` requires and `seen` lacks (docs/spec/nif.md, "Required
+// fields"); kBinField stands for "bin or data" where either will do.
+inline FieldId MissingNifField(Op op, uint32_t seen) {
+  auto lacks = [&](FieldId id) { return (seen & FieldBit(id)) == 0; };
+  switch (op) {
+    case Op::kBinAlloc:
+    case Op::kBinRealloc:
+      if (lacks(kBinField)) return kBinField;
+      break;
+    case Op::kBinRelease:
+    case Op::kBinUse:
+    case Op::kIoqEnq:
+      if (lacks(kBinField) && lacks(kDataField)) return kBinField;
+      break;
+    case Op::kBinMake:
+      if (lacks(kEnvField)) return kEnvField;
+      if (lacks(kBinField) && lacks(kDataField)) return kBinField;
+      break;
+    case Op::kBinInspect:
+    case Op::kBinMakeNew:
+      if (lacks(kEnvField)) return kEnvField;
+      if (lacks(kDataField)) return kDataField;
+      break;
+    case Op::kResMake:
+      if (lacks(kEnvField)) return kEnvField;
+      if (lacks(kResField)) return kResField;
+      break;
+    case Op::kResAlloc:
+    case Op::kResKeep:
+    case Op::kResRelease:
+    case Op::kResUse:
+    case Op::kResDown:
+    case Op::kResDtor:
+      if (lacks(kResField)) return kResField;
+      break;
+    default:  // nif_enter, nif_return, env_*, make_copy
+      if (lacks(kEnvField)) return kEnvField;
       break;
   }
   return kUnknownField;
@@ -100,6 +162,7 @@ inline FieldId MissingRequiredField(Op op, uint32_t seen) {
   if (IsProcessOp(op) && lacks(kActorField)) return kActorField;
   if ((op == Op::kOutput || op == Op::kSend) && lacks(kToField)) return kToField;
   if (op == Op::kObserve && lacks(kRefcField)) return kRefcField;
+  if (IsNifOp(op)) return MissingNifField(op, seen);
   return kUnknownField;
 }
 

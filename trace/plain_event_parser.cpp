@@ -351,6 +351,31 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
       return e->task != 0 && e->task <= kMaxCount ? p : nullptr;
     case kCopyField:
       return ParseBool(p, &e->copy);
+    case kEnvField:
+      return ParseBin(p, last, &e->env);
+    case kResField:
+      return ParseBin(p, last, &e->res);
+    case kDataField:
+      return ParseBin(p, last, &e->data);
+    case kEnvKindField: {
+      std::string_view kind;
+      p = ScanString(p, last, &kind);
+      if (p == nullptr) return nullptr;
+      if (kind != "call" && kind != "callback")
+        return nullptr;  // an error: the full decoder says it
+      e->callback = kind == "callback";
+      return p;
+    }
+    case kRtypeField:
+      return ParseString(p, last, &e->rtype);
+    case kNifField:
+      return ParseString(p, last, &e->nif);
+    case kWriteField:
+      return ParseBool(p, &e->write);
+    case kReadonlyField:
+      return ParseBool(p, &e->readonly);
+    case kFailedField:
+      return ParseBool(p, &e->failed);
     case kTField:
       return ParseOptional(p, &e->t, ParseDouble);
     case kStackField:

@@ -1,0 +1,165 @@
+// The NIF half of the model (docs/spec/nif.md) and its trace vocabulary, one behaviour per
+// test, fed as NDJSON through the real reader so field decoding is covered too.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "model/collecting_sink.h"
+#include "model/model.h"
+#include "trace/reader.h"
+
+namespace refctrace::model {
+namespace {
+
+struct Run {
+  std::vector<Finding> findings;
+  ModelStats stats;
+  std::string error;  // the reader's, with its position
+};
+
+// Replays NDJSON lines (no header) and returns the findings in report order.
+Run Replay(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines)
+    text += line + "\n";
+  CollectingSink sink;
+  Model model(&sink);
+  auto reader = trace::TraceReader::FromString(text, "nif.ndjson");
+  trace::Event e;
+  trace::ReadStatus status;
+  Run run;
+  while ((status = reader->Next(&e)) == trace::ReadStatus::kEvent) {
+    model.Apply(e);
+    const auto broken = model.CheckInvariants();
+    REQUIRE_FALSE(broken.has_value());
+  }
+  if (status == trace::ReadStatus::kError) {
+    const auto& err = reader->error();
+    run.error = std::to_string(err.line) + ":" + std::to_string(err.column) + ": " + err.message;
+    return run;
+  }
+  model.Finish();
+  run.findings = sink.TakeSorted();
+  run.stats = model.Stats();
+  return run;
+}
+
+std::string Codes(const Run& run) {
+  std::string s;
+  for (const Finding& f : run.findings) {
+    s += std::string(CodeName(f.code)) + "@" + std::to_string(f.event) + " " +
+         std::string(ObjectKindName(f.object)) + " " + f.bin.ToDisplay() + "; ";
+  }
+  return s;
+}
+
+const std::string kEnter = R"({"op":"nif_enter","env":"e1","actor":"<0.90.0>","nif":"m:f/1"})";
+const std::string kReturn = R"({"op":"nif_return","env":"e1"})";
+
+TEST_CASE("NifOpsReadWithTheirFieldsAndACleanCallGivesNothing") {
+  const Run run = Replay({kEnter, R"({"op":"bin_alloc","bin":"b","data":"d","size":100})",
+                          R"({"op":"bin_use","bin":"b","data":"d","write":true})",
+                          R"({"op":"bin_make","bin":"b","data":"d","env":"e1","copied":false})",
+                          R"({"op":"bin_use","data":"d"})", kReturn});
+  CHECK(run.error.empty());
+  CHECK(Codes(run).empty());
+  CHECK(run.stats.nif_events == 6);
+  CHECK(run.stats.binaries == 1);
+}
+
+TEST_CASE("NifEventWithoutItsEnvironmentIsAnInputErrorAtItsLine") {
+  const Run run = Replay({kEnter, R"({"op":"res_make","res":"r"})"});
+  CHECK(run.error == "2:1: missing required field \"env\" for op \"res_make\"");
+}
+
+TEST_CASE("NifReleaseWithoutBinOrDataSaysBothFields") {
+  const Run run = Replay({kEnter, R"({"op":"bin_release"})"});
+  CHECK(run.error == "2:1: missing required field \"bin\" or \"data\" for op \"bin_release\"");
+}
+
+TEST_CASE("UnknownEnvKindIsAnInputErrorAtItsValue") {
+  const Run run = Replay({R"({"op":"nif_enter","env":"e1","env_kind":"dirty"})"});
+  CHECK(run.error == "1:37: field \"env_kind\" must be \"call\" or \"callback\", got \"dirty\"");
+}
+
+TEST_CASE("WrongTypeOfDataIsAnInputErrorAtItsValue") {
+  const Run run = Replay({kEnter, R"({"op":"bin_use","data":true})"});
+  CHECK(run.error == "2:24: field \"data\" must be a string or a non-negative integer, got true");
+}
+
+TEST_CASE("ReleaseThroughACopyOfAMadeStructIsOneDoubleFreeAndNothingLeaks") {
+  const Run run = Replay({kEnter, R"({"op":"bin_alloc","bin":"b","data":"d"})",
+                          R"({"op":"bin_make","bin":"b","data":"d","env":"e1"})",
+                          R"({"op":"bin_release","bin":"b","data":"d"})",
+                          R"({"op":"bin_release","bin":"b","data":"d"})", kReturn});
+  CHECK(Codes(run) == "double-free@3 binary b; double-free@4 binary b; ");
+}
+
+TEST_CASE("AnEnvironmentNeverClearedGivesOneEnvReusedPerSend") {
+  std::vector<std::string> lines = {kEnter, R"({"op":"env_alloc","env":"m"})"};
+  for (int i = 0; i < 3; ++i) {
+    lines.push_back(R"({"op":"make_copy","env":"m"})");
+    lines.push_back(R"({"op":"make_copy","env":"m"})");
+    lines.push_back(R"({"op":"env_send","env":"m","to":"<0.91.0>"})");
+  }
+  lines.push_back(R"({"op":"env_free","env":"m"})");
+  lines.push_back(kReturn);
+  const Run run = Replay(lines);
+  // The first round is clean; each later round's first term is one missing clear.
+  CHECK(Codes(run) == "env-reused@5 environment m; env-reused@8 environment m; ");
+}
+
+TEST_CASE("AFailedSendLeavesTheEnvironmentUsable") {
+  const Run run =
+      Replay({kEnter, R"({"op":"env_alloc","env":"m"})",
+              R"({"op":"env_send","env":"m","to":"<0.91.0>","failed":true})",
+              R"({"op":"make_copy","env":"m"})", R"({"op":"env_free","env":"m"})", kReturn});
+  CHECK(Codes(run).empty());
+}
+
+TEST_CASE("BytesInspectedInTwoEnvironmentsLiveUntilTheLastEndsThem") {
+  const Run run = Replay(
+      {kEnter, R"({"op":"env_alloc","env":"m"})", R"({"op":"bin_inspect","data":"d","env":"e1"})",
+       R"({"op":"bin_inspect","data":"d","env":"m"})", kReturn, R"({"op":"bin_use","data":"d"})",
+       R"({"op":"env_free","env":"m"})", R"({"op":"bin_use","data":"d"})"});
+  CHECK(Codes(run) == "borrow-expired@7 view d; ");
+}
+
+TEST_CASE("MakeResourceAfterTheNifCountReachedZeroIsLegalWhileATermHoldsIt") {
+  // enif_get_resource on an argument then enif_make_resource: the term keeps it alive.
+  const Run run = Replay(
+      {kEnter, R"({"op":"res_alloc","res":"r"})", R"({"op":"res_make","res":"r","env":"e1"})",
+       R"({"op":"res_release","res":"r"})", kReturn, R"({"op":"nif_enter","env":"e2"})",
+       R"({"op":"res_make","res":"r","env":"e2"})", R"({"op":"res_keep","res":"r"})",
+       R"({"op":"res_release","res":"r"})", R"({"op":"nif_return","env":"e2"})",
+       R"({"op":"res_dtor","res":"r"})", R"({"op":"res_use","res":"r"})"});
+  CHECK(Codes(run) == "use-after-free@11 resource r; ");
+}
+
+TEST_CASE("ProcessEventsOnABinaryTheNifMadeAreNotUnknown") {
+  const Run run = Replay({kEnter, R"({"op":"bin_alloc","bin":"b","data":"d"})",
+                          R"({"op":"bin_make","bin":"b","data":"d","env":"e1"})", kReturn,
+                          R"({"op":"receive","bin":"b","actor":"<0.91.0>"})",
+                          R"({"op":"gc","bin":"b","actor":"<0.91.0>"})"});
+  CHECK(Codes(run).empty());
+  CHECK(run.stats.process_events == 2);
+}
+
+TEST_CASE("ATermInACallThatReturnedIsUseAfterFreeOfItsEnvironment") {
+  const Run run =
+      Replay({kEnter, kReturn, R"({"op":"res_alloc","res":"r"})",
+              R"({"op":"res_make","res":"r","env":"e1"})", R"({"op":"res_release","res":"r"})"});
+  CHECK(Codes(run) == "use-after-free@3 environment e1; ");
+}
+
+TEST_CASE("ReallocMovesTheBinaryAndItsOldIdIsGone") {
+  const Run run =
+      Replay({kEnter, R"({"op":"bin_alloc","bin":"a","data":"da","size":8})",
+              R"({"op":"bin_realloc","bin":"a","new_bin":"b","data":"db","size":64})",
+              R"({"op":"bin_release","bin":"a"})", R"({"op":"bin_release","bin":"b"})", kReturn});
+  CHECK(Codes(run) == "double-free@3 binary a; ");
+}
+
+}  // namespace
+}  // namespace refctrace::model
