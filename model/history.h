@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/finding.h"
 #include "model/string_pool.h"
 #include "trace/event.h"
 
@@ -89,5 +90,11 @@ class History {
   std::vector<HistoryEntry> tail_;  // ring buffer once full
   size_t tail_start_ = 0;           // oldest tail entry
 };
+
+// An entry as a step of a finding or an observer, its strings resolved.
+Step StepOf(const HistoryEntry& entry, const StringPool& strings);
+// Appends the kept entries of `history` to f->history, each saying how many were left out just
+// before it.
+void AppendHistory(const History& history, const StringPool& strings, Finding* f);
 
 }  // namespace refctrace::model

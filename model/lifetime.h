@@ -16,7 +16,8 @@ struct LifetimeStep {
   Step step;
   int64_t refc = 0;  // accounted count after the step (sum of holders)
   // Non-zero holders after the step: driver, queue, then each process's
-  // message and heap (in the order the processes first held it), emulator.
+  // message and heap (in the order the processes first held it), emulator. A NIF object's
+  // always starts with the NIF's count, 0 included (model 1.3).
   std::vector<HolderCount> holders;
   bool borrowed = false;  // the driver uses it inside a callback after the step
   bool ended = false;     // this step freed the incarnation (refc reached 0)

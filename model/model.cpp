@@ -975,19 +975,7 @@ void Model::NotifyTouched() {
 }
 
 Step Model::ToStep(const HistoryEntry& entry) const {
-  Step step;
-  step.event = entry.event;
-  step.line = entry.line;
-  step.op = entry.op;
-  step.actor = strings_.Get(entry.actor);
-  step.to = strings_.Get(entry.to);
-  step.src = strings_.Get(entry.src);
-  step.func = strings_.Get(entry.func);
-  step.note = strings_.Get(entry.note);
-  step.refc = entry.vm_refc;
-  step.copied = entry.copied;
-  if (entry.has_size) step.size = entry.size;
-  return step;
+  return StepOf(entry, strings_);
 }
 
 Finding Model::NewFinding(Code code, const BinId& bin, uint32_t incarnation,
@@ -1007,13 +995,7 @@ Finding Model::NewFinding(Code code, const BinId& bin, uint32_t incarnation,
 }
 
 void Model::AddHistory(const History& history, Finding* f) const {
-  for (const HistoryEntry& entry : history.head())
-    f->history.push_back(ToStep(entry));
-  uint64_t omitted = history.omitted();
-  for (const HistoryEntry& entry : history.Tail()) {
-    f->history.push_back(ToStep(entry));
-    f->history.back().omitted_before = std::exchange(omitted, 0);
-  }
+  AppendHistory(history, strings_, f);
 }
 
 uint32_t Model::IncarnationOf(const BinId& bin, const Incarnation& inc) const {

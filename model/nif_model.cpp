@@ -92,21 +92,9 @@ void NifModel::End(Object& obj, const Event* e) {
 
 NifModel::Object& NifModel::Adopt(Space space, const BinId& id, const Event& e) {
   Object& obj = Start(space, id, e, /*adopted=*/true);
-  Finding f;
-  f.code = Code::kUnknownBinary;
-  f.severity = CodeSeverity(Code::kUnknownBinary);
-  f.object = KindOf(space);
-  f.bin = id;
-  f.incarnation = obj.number;
-  f.event = e.pos.index;
-  f.line = e.pos.line;
-  f.actor = std::string(e.EffectiveActor());
-  f.src = e.src;
-  f.func = e.func;
-  f.stack = e.stack;
-  f.message = Who(e) + " " + std::string(Verb(e.op)) + " " + Describe(obj) +
-              " the trace never started (was the trace started late?)";
-  sink_->OnFinding(std::move(f));
+  Report(Code::kUnknownBinary, obj, e,
+         Who(e) + " " + std::string(Verb(e.op)) + " " + Describe(obj) +
+             " the trace never started (was the trace started late?)");
   return obj;
 }
 
@@ -166,36 +154,6 @@ void NifModel::NotifyTouched() {
   touched_.clear();
 }
 
-namespace {
-
-Step ToStep(const HistoryEntry& entry, const StringPool& strings) {
-  Step step;
-  step.event = entry.event;
-  step.line = entry.line;
-  step.op = entry.op;
-  step.actor = strings.Get(entry.actor);
-  step.to = strings.Get(entry.to);
-  step.src = strings.Get(entry.src);
-  step.func = strings.Get(entry.func);
-  step.note = strings.Get(entry.note);
-  step.refc = entry.vm_refc;
-  step.copied = entry.copied;
-  if (entry.has_size) step.size = entry.size;
-  return step;
-}
-
-void AddHistory(const History& history, const StringPool& strings, Finding* f) {
-  for (const HistoryEntry& entry : history.head())
-    f->history.push_back(ToStep(entry, strings));
-  uint64_t omitted = history.omitted();
-  for (const HistoryEntry& entry : history.Tail()) {
-    f->history.push_back(ToStep(entry, strings));
-    f->history.back().omitted_before = std::exchange(omitted, 0);
-  }
-}
-
-}  // namespace
-
 void NifModel::Report(Code code, const Object& obj, const Event& e, std::string message) {
   Finding f;
   f.code = code;
@@ -211,7 +169,7 @@ void NifModel::Report(Code code, const Object& obj, const Event& e, std::string 
   f.stack = e.stack;
   f.message = std::move(message);
   f.size = obj.size;
-  AddHistory(obj.history, strings_, &f);
+  AppendHistory(obj.history, strings_, &f);
   // The event itself ends the history (it changed nothing, so it was not recorded).
   if (f.history.empty() || f.history.back().event != e.pos.index) {
     Step step;
@@ -247,7 +205,7 @@ void NifModel::ReportLeak(const Object& obj, std::string message) {
   f.stack = obj.start_stack;
   f.message = std::move(message);
   f.size = obj.size;
-  AddHistory(obj.history, strings_, &f);
+  AppendHistory(obj.history, strings_, &f);
   sink_->OnFinding(std::move(f));
 }
 
@@ -913,7 +871,7 @@ void NifModel::ApplyResource(const Event& e) {
 void NifModel::Notify(const Object& obj, bool ended) {
   if (obj.history.total() == 0) return;
   LifetimeStep step;
-  step.step = ToStep(obj.history.back(), strings_);
+  step.step = StepOf(obj.history.back(), strings_);
   step.ended = ended;
   switch (obj.space) {
     case Space::kBin:
@@ -921,21 +879,24 @@ void NifModel::Notify(const Object& obj, bool ended) {
         step.holders.push_back({Holder::Nif(), 1});
       } else if (obj.live && obj.state == BinState::kMade) {
         step.holders.push_back({Holder::Term(obj.env.ToDisplay()), 1});
-      } else if (obj.live) {
-        step.holders.push_back({Holder::Emulator(), 1});
+      } else {
+        step.holders.push_back({Holder::Nif(), 0});
+        if (obj.live) step.holders.push_back({Holder::Emulator(), 1});
       }
       break;
     case Space::kRes:
-      if (obj.nif > 0) step.holders.push_back({Holder::Nif(), obj.nif});
+      // Named even at 0, so the words say "the NIF holds 0", not "driver holds 0".
+      step.holders.push_back({Holder::Nif(), obj.nif});
       if (obj.live && obj.termed) step.holders.push_back({Holder::Emulator(), 1});
       break;
     case Space::kData:
+      step.holders.push_back({Holder::Nif(), 0});
       for (const Object::Tied& t : obj.tied)
         step.holders.push_back({Holder::Term(t.id.ToDisplay()), 1});
       step.borrowed = obj.live;
       break;
     case Space::kEnv:
-      if (obj.live) step.holders.push_back({Holder::Nif(), 1});
+      step.holders.push_back({Holder::Nif(), obj.live ? 1 : 0});
       break;
   }
   int64_t refc = 0;

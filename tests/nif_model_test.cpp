@@ -25,7 +25,7 @@ Run Replay(const std::vector<std::string>& lines) {
     text += line + "\n";
   CollectingSink sink;
   Model model(&sink);
-  auto reader = trace::TraceReader::FromString(text, "nif.ndjson");
+  auto reader = trace::TraceReader::FromString(text);
   trace::Event e;
   trace::ReadStatus status;
   Run run;
