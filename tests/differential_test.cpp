@@ -616,6 +616,8 @@ TEST_CASE("differential: refctrace and the reference model agree on traces with 
   if ((only && *only) || (differences > 0 && !report_all)) return;
   // The generator must keep reaching every code and many interacting faults.
   for (Code code : model::kAllCodes) {
+    // The NIF-only codes come from NIF ops, which this generator never writes (decision 86).
+    if (code == Code::kBorrowExpired || code == Code::kEnvReused) continue;
     INFO("code ", model::CodeName(code));
     CHECK(expected_codes[code] >= (last - first) / 50);
   }

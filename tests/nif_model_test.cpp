@@ -80,7 +80,7 @@ TEST_CASE("NifReleaseWithoutBinOrDataSaysBothFields") {
 
 TEST_CASE("UnknownEnvKindIsAnInputErrorAtItsValue") {
   const Run run = Replay({R"({"op":"nif_enter","env":"e1","env_kind":"dirty"})"});
-  CHECK(run.error == "1:37: field \"env_kind\" must be \"call\" or \"callback\", got \"dirty\"");
+  CHECK(run.error == "1:41: field \"env_kind\" must be \"call\" or \"callback\", got \"dirty\"");
 }
 
 TEST_CASE("WrongTypeOfDataIsAnInputErrorAtItsValue") {
