@@ -201,6 +201,7 @@ void Event::Clear() {
   gathered = false;
   task = 0;
   copy = false;
+  among.clear();
   t.reset();
   seq.reset();
   src.clear();

@@ -113,6 +113,9 @@ struct Event {
   bool gathered = false;  // borrow: the emulator's gathered copy of small pieces
   uint64_t task = 0;      // borrow: task references the emulator drops at unborrow
   bool copy = false;      // enq: the queue copied the bytes into a binary of its own
+  // Trace format 1.4: a gc whose binary is one of these (at least two, distinct), which one
+  // unknown; `bin` is then absent.
+  std::vector<BinId> among;
   std::optional<double> t;
   std::optional<uint64_t> seq;
   std::string src;

@@ -30,14 +30,15 @@ enum FieldId : uint8_t {
   kGatheredField,   // 1.3
   kTaskField,       // 1.3
   kCopyField,       // 1.3
+  kAmongField,      // 1.4
   kRefctraceField,  // the header's version; an unknown field in an event
   kUnknownField,
 };
 
 inline constexpr std::string_view kFieldNames[] = {
-    "op",    "bin",    "actor", "to",       "size", "new_bin", "refc",
-    "count", "copied", "t",     "seq",      "src",  "stack",   "note",
-    "func",  "port",   "from",  "gathered", "task", "copy",    "refctrace",
+    "op",     "bin",      "actor", "to",   "size",  "new_bin",   "refc", "count",
+    "copied", "t",        "seq",   "src",  "stack", "note",      "func", "port",
+    "from",   "gathered", "task",  "copy", "among", "refctrace",
 };
 
 constexpr uint32_t FieldBit(FieldId id) {
@@ -73,6 +74,7 @@ constexpr uint32_t FieldBit(FieldId id) {
       if (k == "actor") return kActorField;
       if (k == "count") return kCountField;
       if (k == "stack") return kStackField;
+      if (k == "among") return kAmongField;
       break;
     case 6:
       if (k == "copied") return kCopiedField;
@@ -96,7 +98,8 @@ constexpr uint32_t FieldBit(FieldId id) {
 // errors are reported; kUnknownField when none is missing. "op" itself is not checked here.
 inline FieldId MissingRequiredField(Op op, uint32_t seen) {
   auto lacks = [&](FieldId id) { return (seen & FieldBit(id)) == 0; };
-  if (OpNeedsBin(op) && lacks(kBinField)) return kBinField;
+  // A gc with `among` (trace format 1.4) names its candidates instead of one bin.
+  if (OpNeedsBin(op) && lacks(kBinField) && (op != Op::kGc || lacks(kAmongField))) return kBinField;
   if (IsProcessOp(op) && lacks(kActorField)) return kActorField;
   if ((op == Op::kOutput || op == Op::kSend) && lacks(kToField)) return kToField;
   if (op == Op::kObserve && lacks(kRefcField)) return kRefcField;

@@ -351,6 +351,8 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
       return e->task != 0 && e->task <= kMaxCount ? p : nullptr;
     case kCopyField:
       return ParseBool(p, &e->copy);
+    case kAmongField:
+      return nullptr;  // an array of ids: the full decoder reads it
     case kTField:
       return ParseOptional(p, &e->t, ParseDouble);
     case kStackField:
