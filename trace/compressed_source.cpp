@@ -11,39 +11,6 @@ CompressedBytes::CompressedBytes(std::unique_ptr<TraceReader::Source> raw, std::
   end_ = prefix.size();
 }
 
-bool CompressedBytes::Refill(std::string* error) {
-  if (eof_ || failed_) return false;
-  pos_ = 0;
-  end_ = 0;
-  long n = raw_->Read(reinterpret_cast<char*>(buf_.get()), kChunkBytes, error);
-  if (n < 0) {
-    failed_ = true;
-    if (error->empty()) *error = "read error";
-    return false;
-  }
-  if (n == 0) {
-    eof_ = true;
-    return false;
-  }
-  end_ = std::min(static_cast<size_t>(n), kChunkBytes);  // a Source that overreports is not trusted
-  return true;
-}
-
-long DecodingSource::Read(char* buf, size_t len, std::string* error) {
-  if (!fault_.empty()) {
-    *error = fault_;
-    return -1;
-  }
-  return Decode(buf, len, error);
-}
-
-long DecodingSource::Fail(std::string message, size_t produced, std::string* error) {
-  fault_ = std::move(message);
-  if (produced > 0) return static_cast<long>(produced);
-  *error = fault_;
-  return -1;
-}
-
 bool CompressedBytes::Ensure(size_t n, std::string* error) {
   n = std::min(n, kCapacity);
   if (size() >= n || eof_) return true;
@@ -65,6 +32,21 @@ bool CompressedBytes::Ensure(size_t n, std::string* error) {
     end_ += std::min(static_cast<size_t>(got), kCapacity - end_);
   }
   return true;
+}
+
+long DecodingSource::Read(char* buf, size_t len, std::string* error) {
+  if (!fault_.empty()) {
+    *error = fault_;
+    return -1;
+  }
+  return Decode(buf, len, error);
+}
+
+long DecodingSource::Fail(std::string message, size_t produced, std::string* error) {
+  fault_ = std::move(message);
+  if (produced > 0) return static_cast<long>(produced);
+  *error = fault_;
+  return -1;
 }
 
 std::string CorruptStreamMessage(std::string_view format, uint64_t offset, std::string_view why) {

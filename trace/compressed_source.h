@@ -25,20 +25,15 @@ class CompressedBytes {
     pos_ += n;
     offset_ += n;
   }
-  // Reads more once everything is consumed. False at end of input or on an error (failed()).
-  bool Refill(std::string* error);
   // Makes at least `n` bytes available in data() (at most the buffer's size), reading as much
-  // as it takes, unless the input ends first. False only on a read error (failed()).
+  // as it takes, unless the input ends first. False only on a read error (*error says which).
   bool Ensure(size_t n, std::string* error);
-  bool at_eof() const { return eof_ && pos_ == end_; }
-  bool failed() const { return failed_; }
   // Offset in the compressed stream of data()[0].
   uint64_t offset() const { return offset_; }
 
  private:
-  static constexpr size_t kChunkBytes = size_t{128} << 10;
   // Room for a whole zstd block (128 KiB and its header) after a partial one.
-  static constexpr size_t kCapacity = 2 * kChunkBytes;
+  static constexpr size_t kCapacity = size_t{256} << 10;
 
   std::unique_ptr<TraceReader::Source> raw_;
   std::unique_ptr<unsigned char[]> buf_;

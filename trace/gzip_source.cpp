@@ -28,7 +28,8 @@ class GzipSource : public DecodingSource {
       if (member_done_) {
         // Another member may follow (`cat a.gz b.gz`, pigz); anything else is reported by
         // inflate as a bad header.
-        if (input_->size() == 0 && !input_->Refill(error)) return input_->failed() ? -1 : 0;
+        if (!input_->Ensure(1, error)) return -1;
+        if (input_->size() == 0) return 0;
         inflateReset(&stream_);
         member_done_ = false;
       }
@@ -50,8 +51,8 @@ class GzipSource : public DecodingSource {
         return Fail(CorruptStreamMessage("gzip", input_->offset(), why), produced, error);
       }
       if (produced > 0) return static_cast<long>(produced);
-      if (input_->size() == 0 && !input_->Refill(error)) {
-        if (input_->failed()) return -1;
+      if (!input_->Ensure(1, error)) return -1;
+      if (input_->size() == 0) {
         return Fail(TruncatedStreamMessage("gzip", input_->offset()), 0, error);
       }
     }
