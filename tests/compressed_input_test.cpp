@@ -235,6 +235,33 @@ TEST_CASE("CorruptZstdIsAnErrorAtItsCompressedByteAfterTheEventsBeforeIt") {
   CHECK(LastLine(transcript).rfind("error ", 0) == 0);
 }
 
+TEST_CASE("SmallZstdBlockBeforeABadOneIsReadWhole") {
+  // libzstd forgets what a failing call decoded: the events of a good block must not be lost
+  // with the call that finds the next block of the same frame bad.
+  const std::string first =
+      "{\"op\":\"alloc\",\"bin\":\"0x10\",\"size\":100}\n{\"op\":\"free\",\"bin\":\"0x10\"}\n";
+  const std::string second = PlainTrace(10);
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  std::string zst(ZSTD_compressBound(first.size() + second.size()) + 64, '\0');
+  ZSTD_outBuffer out{zst.data(), zst.size(), 0};
+  ZSTD_inBuffer in{first.data(), first.size(), 0};
+  REQUIRE(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_flush) == 0);  // ends a block
+  const size_t second_block = out.pos;
+  in = ZSTD_inBuffer{second.data(), second.size(), 0};
+  REQUIRE(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_end) == 0);
+  ZSTD_freeCCtx(cctx);
+  zst.resize(out.pos);
+  zst[second_block] = static_cast<char>(zst[second_block] | 0x06);  // the reserved block type
+  for (bool trickle : {false, true}) {
+    const std::string transcript = CompressedTranscript(zst, trickle);
+    CHECK(EventLines(transcript) == 2);
+    CHECK(LastLine(transcript)
+              .rfind("error 0:0 read error: corrupt zstd stream at byte " +
+                         std::to_string(second_block),
+                     0) == 0);
+  }
+}
+
 TEST_CASE("CompressedFileAndStandardInputAreDecompressed") {
   const std::string text = PlainTrace(500);
   const std::string plain = PlainTranscript(text);
