@@ -1,111 +1,173 @@
 #!/usr/bin/env bash
-# Throughput and memory benchmark for `refctrace check`.
+# CPU time and memory of `refctrace check`, next to the parser's floor.
 #
-# Builds refctrace and the trace generator in Release, generates a valid trace
-# (bench/out/trace-<N>.ndjson, kept between runs), then times `refctrace check`
-# on it: file input, standard input, and --format json. Prints figures and the
-# targets (>= 3 M events/s, <= 64 MB peak RSS) as PASS/MISS; it is a report,
-# not a test, and exits 0 unless something could not run.
+# Builds refctrace, the trace generator and the floor program in Release
+# (build-bench/), generates two valid traces (kept in bench/out/): the default
+# one (about 100 bytes a line) and the same events in short lines
+# (--short-lines, about 45 bytes), and a zstd copy of the first. Then, round
+# after round, it runs every program on every input one after the other
+# (floor, refctrace, and the --baseline build if given), so that a busy
+# machine slows all of them alike, and prints per input and program the
+# median user and system CPU time, their sum, the best wall time and the peak
+# RSS. Targets, printed as PASS/MISS: refctrace's CPU time at most 2.5x the
+# floor's on both traces, the .zst trace at most 1.3x the plain one, peak RSS
+# at most 64 MB. A report, not a test: it exits 0 unless something could not run.
 #
-# usage: bench/run.sh [--events N] [--runs R] [--no-build]
+# usage: bench/run.sh [--events N] [--runs R] [--no-build] [--build-dir DIR]
+#                     [--baseline REFCTRACE]
+#   --build-dir  use the binaries of an existing build instead (no build)
+#   --baseline   another refctrace binary (e.g. main's) timed in the same rounds
 set -euo pipefail
 
 events=2000000
-runs=3
+runs=5
 build=1
+baseline=""
+BUILD_DIR="build-bench"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --events) events="${2:?--events needs a value}"; shift 2 ;;
     --runs) runs="${2:?--runs needs a value}"; shift 2 ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --build-dir) BUILD_DIR="${2:?--build-dir needs a directory}"; build=0; shift 2 ;;
+    --baseline) baseline="${2:?--baseline needs a refctrace binary}"; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$events" =~ ^[0-9]+$ && "$events" -ge 2 ]] || { echo "run.sh: --events must be an integer >= 2" >&2; exit 2; }
 [[ "$runs" =~ ^[0-9]+$ && "$runs" -ge 1 ]] || { echo "run.sh: --runs must be an integer >= 1" >&2; exit 2; }
+if [[ "$build" -eq 0 && "$BUILD_DIR" != build-bench ]]; then BUILD_DIR="$(realpath "$BUILD_DIR")"; fi
+if [[ -n "$baseline" ]]; then
+  baseline="$(realpath "$baseline")"
+  [[ -x "$baseline" ]] || { echo "run.sh: --baseline $baseline is not an executable" >&2; exit 2; }
+fi
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."   # repo root, whatever the caller's cwd
 
 TIME=/usr/bin/time
-if [[ ! -x "$TIME" ]]; then
-  echo "run.sh: $TIME not found: install the Debian package 'time' (apt-get install -y time)" >&2
-  exit 2
-fi
+for tool in "$TIME" zstd; do
+  command -v "$tool" >/dev/null || {
+    echo "run.sh: $tool not found: install the Debian packages 'time' and 'zstd'" >&2
+    exit 2
+  }
+done
 
-BUILD_DIR="build-bench"
 if [[ "$build" -eq 1 ]]; then
   echo "== building (Release) in $BUILD_DIR"
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target refctrace refctrace_bench_gen
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DREFCTRACE_TESTS=OFF >/dev/null
+  cmake --build "$BUILD_DIR" -j2 --target refctrace refctrace_bench_gen refctrace_parse_floor
 fi
 TOOL="$BUILD_DIR/refctrace"
 GEN="$BUILD_DIR/refctrace_bench_gen"
-for f in "$TOOL" "$GEN"; do
+FLOOR="$BUILD_DIR/refctrace_parse_floor"
+for f in "$TOOL" "$GEN" "$FLOOR"; do
   [[ -x "$f" ]] || { echo "run.sh: $f not built" >&2; exit 2; }
 done
 
 mkdir -p bench/out
-if [[ "$events" -eq 2000000 ]]; then
-  trace=bench/out/trace-2m.ndjson
-else
-  trace="bench/out/trace-${events}.ndjson"
+name="$events"
+if [[ "$events" -eq 2000000 ]]; then name=2m; fi
+long="bench/out/trace-$name.ndjson"
+short="bench/out/trace-$name-short.ndjson"
+zst="$long.zst"
+if [[ ! -s "$long" ]]; then
+  echo "== generating $long ($events events)"
+  "$GEN" --events "$events" -o "$long.tmp" && mv "$long.tmp" "$long"
 fi
-if [[ ! -s "$trace" ]]; then
-  echo "== generating $trace ($events events)"
-  "$GEN" --events "$events" -o "$trace.tmp"
-  mv "$trace.tmp" "$trace"
+if [[ ! -s "$short" ]]; then
+  echo "== generating $short ($events events, short lines)"
+  "$GEN" --events "$events" --short-lines -o "$short.tmp" && mv "$short.tmp" "$short"
 fi
-bytes=$(stat -c %s "$trace")
-echo "== trace: $trace, $events events, $bytes bytes"
+if [[ ! -s "$zst" || "$zst" -ot "$long" ]]; then
+  echo "== compressing $zst (zstd -3)"
+  zstd -q -f -3 "$long" -o "$zst"
+fi
 
 warned=0
-# run_case NAME CMD...: warm-up run, then $runs timed runs; prints one result line.
-# The command's stdout goes to a scratch file (not the terminal) and its exit
-# status must be 0: the generated trace has no findings.
-run_case() {
-  local name="$1"; shift
-  local out tfile rc best="" rss=0 line wall maxrss case_warned=0
-  out=$(mktemp) tfile=$(mktemp)
-  "$@" >"$out" 2>&1 && rc=0 || rc=$?   # warm the page cache
-  for ((i = 0; i < runs; i++)); do
-    if "$TIME" -o "$tfile" -f '%e %M' "$@" >"$out" 2>&1; then rc=0; else rc=$?; fi
-    if [[ "$rc" -ne 0 && "$case_warned" -eq 0 ]]; then
-      warned=1 case_warned=1
-      echo
-      echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-      echo "!!! WARNING: '$name' exited with status $rc on the generated trace."
-      echo "!!! The trace is valid by construction, so exit 0 was expected: either"
-      echo "!!! bench/gen_trace.cpp or the model is wrong. First lines of output:"
-      head -n 15 "$out" | sed 's/^/!!!   /'
-      echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-      echo
-    fi
-    line=$(tail -n 1 "$tfile")
-    wall=${line% *}
-    maxrss=${line#* }
-    if [[ -z "$best" ]] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$wall; fi
-    if ((maxrss > rss)); then rss=$maxrss; fi
-  done
-  rm -f "$out" "$tfile"
-  awk -v name="$name" -v ev="$events" -v by="$bytes" -v wall="$best" -v rss="$rss" -v rc="$rc" 'BEGIN {
-    w = (wall > 0) ? wall : 0.005            # /usr/bin/time resolution is 10 ms
-    eps = ev / w; mbs = by / 1e6 / w; rssmb = rss / 1024
-    printf "%-14s %12d %14d %9.2f %13.2f %9.1f %10.1f   %-4s %-4s %s\n", name, ev, by, wall,
-           eps / 1e6, mbs, rssmb, (eps >= 3e6 ? "PASS" : "MISS"), (rssmb <= 64 ? "PASS" : "MISS"),
-           (rc == 0 ? "0" : rc " !!")
-  }'
+results=$(mktemp)
+scratch=$(mktemp)
+times=$(mktemp)
+trap 'rm -f "$results" "$scratch" "$times"' EXIT
+
+# measure INPUT PROGRAM-NAME CMD...: one timed run; appends "input program wall user sys rss".
+# refctrace must exit 0: the generated traces have no findings.
+measure() {
+  local input="$1" program="$2" rc
+  shift 2
+  if "$TIME" -o "$times" -f '%e %U %S %M' "$@" >"$scratch" 2>&1; then rc=0; else rc=$?; fi
+  if [[ "$rc" -ne 0 ]]; then
+    warned=1
+    echo "!!! WARNING: $program on $input exited with status $rc (exit 0 was expected):"
+    head -n 10 "$scratch" | sed 's/^/!!!   /'
+  fi
+  echo "$input $program $(tail -n 1 "$times")" >>"$results"
 }
 
-echo "== $runs timed runs per case after one warm-up; best wall time, max peak RSS"
-printf "%-14s %12s %14s %9s %13s %9s %10s   %-4s %-4s %s\n" case events bytes best_s \
-  "M_events/s" "MB/s" peak_RSS_MB "3M/s" "64MB" exit
-run_case "file"          "$TOOL" check "$trace"
-# shellcheck disable=SC2016  # expanded by the inner bash, with $0/$1 as given
-run_case "stdin"         bash -c 'exec "$0" check - < "$1"' "$TOOL" "$trace"
-run_case "file,json"     "$TOOL" check --format json "$trace"
-echo "targets: >= 3 M events/s (3M/s column), <= 64 MB peak RSS (64MB column); MB = 10^6 bytes for"
-echo "throughput, MiB for RSS (GNU time reports KiB)."
+inputs=("$long" "$short" "$zst")
+echo "== $runs rounds after a warm-up round; each round runs every program on every input in turn"
+# Round 0 warms the page cache; its figures are dropped.
+for ((round = 0; round <= runs; round++)); do
+  for input in "${inputs[@]}"; do
+    label=$(basename "$input")
+    # The floor, and a baseline from before compressed input, read plain NDJSON only.
+    if [[ "$input" != "$zst" ]]; then measure "$label" floor "$FLOOR" "$input"; fi
+    measure "$label" refctrace "$TOOL" check "$input"
+    if [[ -n "$baseline" && "$input" != "$zst" ]]; then
+      measure "$label" baseline "$baseline" check "$input"
+    fi
+  done
+  if [[ "$round" -eq 0 ]]; then : >"$results"; fi
+done
+
+bytes_long=$(stat -c %s "$long")
+bytes_short=$(stat -c %s "$short")
+bytes_zst=$(stat -c %s "$zst")
+echo "== inputs: $events events; $(basename "$long") $bytes_long bytes, $(basename "$short")" \
+  "$bytes_short bytes, $(basename "$zst") $bytes_zst bytes"
+sort -k1,1 -k2,2 "$results" | awk -v ev="$events" -v long="$(basename "$long")" \
+  -v short="$(basename "$short")" -v zst="$(basename "$zst")" '
+  function median(list, n,    a, i, j, t) {
+    split(list, a, " ")
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  {
+    k = $1 SUBSEP $2
+    if (!(k in n)) { order[++keys] = k; best[k] = $3 }
+    n[k]++; u[k] = u[k] " " $4; s[k] = s[k] " " $5; c[k] = c[k] " " ($4 + $5)
+    if ($3 < best[k]) best[k] = $3
+    if ($6 > rss[k]) rss[k] = $6
+  }
+  END {
+    printf "%-28s %-10s %4s %8s %8s %8s %8s %9s %8s %9s\n", "input", "program", "runs", "user_s", \
+      "sys_s", "cpu_s", "best_s", "Mev/s", "RSS_MiB", "cpu/floor"
+    for (i = 1; i <= keys; i++) {
+      k = order[i]; split(k, p, SUBSEP)
+      cpu[k] = median(c[k], n[k])
+    }
+    for (i = 1; i <= keys; i++) {
+      k = order[i]; split(k, p, SUBSEP)
+      floor_k = p[1] SUBSEP "floor"
+      ratio = (floor_k in cpu && cpu[floor_k] > 0) ? sprintf("%9.2f", cpu[k] / cpu[floor_k]) : "        -"
+      w = best[k] > 0 ? best[k] : 0.005
+      printf "%-28s %-10s %4d %8.2f %8.2f %8.2f %8.2f %9.2f %8.1f %s\n", p[1], p[2], n[k], \
+        median(u[k], n[k]), median(s[k], n[k]), cpu[k], best[k], ev / w / 1e6, rss[k] / 1024, ratio
+      if (rss[k] / 1024 > maxrss) maxrss = rss[k] / 1024
+    }
+    print ""
+    for (t = 1; t <= 2; t++) {
+      in_ = (t == 1) ? long : short
+      r = cpu[in_ SUBSEP "refctrace"] / cpu[in_ SUBSEP "floor"]
+      printf "target: refctrace CPU <= 2.5x the floor on %-24s %5.2fx  %s\n", in_, r, (r <= 2.5 ? "PASS" : "MISS")
+    }
+    r = cpu[zst SUBSEP "refctrace"] / cpu[long SUBSEP "refctrace"]
+    printf "target: .zst trace CPU <= 1.3x the plain one               %5.2fx  %s\n", r, (r <= 1.3 ? "PASS" : "MISS")
+    printf "target: peak RSS <= 64 MB (largest above)                 %5.1f MiB %s\n", maxrss, (maxrss * 1.048576 <= 64 ? "PASS" : "MISS")
+  }'
+echo "cpu_s = user + system CPU time (median of the rounds); best_s = best wall time; Mev/s ="
+echo "events / best_s; RSS = largest maximum resident set size (GNU time). CPU time, not wall"
+echo "time, is what to compare on a shared machine."
 if [[ "$warned" -ne 0 ]]; then
-  echo "!!! WARNING: refctrace reported findings or failed on a trace that should be clean (see above)."
+  echo "!!! WARNING: a run failed or reported findings on a trace that should be clean (see above)."
 fi

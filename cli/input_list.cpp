@@ -10,8 +10,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A compressed trace keeps its name with the compressor's suffix after it (trace.ndjson.zst);
+// what it is, is decided from its bytes when it is read.
 bool IsTraceName(const fs::path& p) {
-  const std::string ext = p.extension().string();
+  fs::path name = p.filename();
+  const std::string outer = name.extension().string();
+  if (outer == ".gz" || outer == ".zst") name = name.stem();
+  const std::string ext = name.extension().string();
   return ext == ".ndjson" || ext == ".json";
 }
 

@@ -20,8 +20,8 @@ struct InputList {
 };
 
 // A directory contributes every regular file below it whose name ends in
-// `.ndjson` or `.json`, in byte order of the path, so output never depends
-// on the file system's listing order. Anything else (including paths that do
+// `.ndjson` or `.json`, or in those followed by `.gz` or `.zst`, in byte order of the path, so
+// output never depends on the file system's listing order. Anything else (including paths that do
 // not exist) is passed through and reported when it is opened.
 InputList ExpandInputs(const std::vector<std::string>& args);
 

@@ -30,6 +30,9 @@ struct Model::Incarnation {
   // The emulator's references that go when the callback returns (a gathered copy's, a
   // scheduled command's task references): released at unborrow.
   int64_t unborrow_release = 0;
+  // The groups of uncertain releases (gc with `among`) it is a candidate in; nearly always
+  // none, else one.
+  std::vector<uint32_t> uncertain;
   std::optional<uint64_t> size;
   std::vector<StrRef> start_stack;
   History history;
@@ -175,6 +178,7 @@ Model::~Model() = default;
 
 void Model::Apply(const Event& e) {
   ApplyEvent(e);
+  if (!dirty_groups_.empty()) ResolveGroups();
   if (observer_) NotifyTouched();
 }
 
@@ -236,7 +240,22 @@ void Model::ApplyEvent(const Event& e) {
       break;
   }
 
+  if (e.op == Op::kGc && !e.among.empty()) {
+    ApplyUncertainGc(e);
+    return;
+  }
+
   IdState& state = State(e.bin);
+  // A new binary at the address of one that a process may have released: the emulator freed
+  // it, so the uncertain release was this one's (and took all its references).
+  if (state.live_slot >= 0 && StartsIncarnation(e) && e.op != Op::kBorrow) {
+    const auto slot = static_cast<uint32_t>(state.live_slot);
+    Incarnation& old = slots_[slot];
+    if (old.uncertain.size() == 1 && UncertainRelease(old) >= old.vm_refc) {
+      ResolveByCount(slot, 0);
+      EndIncarnation(slot, &state);
+    }
+  }
   if (state.live_slot >= 0) {
     auto slot = static_cast<uint32_t>(state.live_slot);
     Incarnation& touched = slots_[slot];
@@ -245,14 +264,27 @@ void Model::ApplyEvent(const Event& e) {
         (touched.owner_port == kNoPort || ports_[touched.owner_port].stopped))
       touched.owner_port = cur_.port;
     Record(touched, e);
-    const bool raised = ApplyOnLive(e, slot);
+    bool raised = ApplyOnLive(e, slot);
     // alloc-live and realloc may have moved the event to another slot.
     IdState& now = e.op == Op::kRealloc && e.new_bin.present() ? State(e.new_bin) : state;
     if (now.live_slot < 0) return;
     slot = static_cast<uint32_t>(now.live_slot);
     Incarnation& inc = slots_[slot];
+    // Its groups may be decided now (a gc by their process lowered what it can have taken).
+    dirty_groups_.insert(dirty_groups_.end(), inc.uncertain.begin(), inc.uncertain.end());
+    // A recorded count on a binary a process may have released says whether it did.
+    bool comparable = true;
+    if (e.refc && !raised && !inc.uncertain.empty()) {
+      comparable = ResolveByCount(slot, *e.refc);
+      if (comparable && e.op == Op::kDec && inc.refc == 0 && !inc.adopted) {
+        Report(Code::kDecToZero, e, inc,
+               "driver_binary_dec_refc brought the count to 0; the emulator never frees the "
+               "binary (use driver_free_binary to drop the last reference)");
+        raised = true;
+      }
+    }
     inc.history.mutable_back().vm_refc = inc.vm_refc;
-    const bool emulator_freed = !raised && CheckReportedRefc(e, inc);
+    const bool emulator_freed = !raised && comparable && CheckReportedRefc(e, inc);
     if (emulator_freed || (inc.refc == 0 && !inc.borrowed)) EndIncarnation(slot, &now);
     return;
   }
@@ -393,6 +425,7 @@ void Model::EndInLiveOrder() {
 void Model::AbandonIncarnation(uint32_t slot) {
   if (observer_) Notify(slot, /*ended=*/true);
   Incarnation& inc = slots_[slot];
+  if (!inc.uncertain.empty()) LeaveGroups(inc);
   // Reset field by field rather than assigning a fresh Incarnation: the slot
   // is reused for the next binary, and keeping its vectors' capacity saves
   // several allocations per binary. What a slot keeps is bounded by the
@@ -406,6 +439,7 @@ void Model::AbandonIncarnation(uint32_t slot) {
   inc.borrowed = inc.adopted = false;
   inc.owner_port = kNoPort;
   inc.unborrow_release = 0;
+  inc.uncertain.clear();
   inc.size.reset();
   inc.start_stack.clear();
   inc.history.Reset(options_.history_head, options_.history_tail);
@@ -518,7 +552,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
                                   DescribeHolders(inc) + ")");
       }
       Release(inc, &h.driver, 1);
-      if (inc.refc == 0 && !inc.adopted) {
+      if (inc.refc == 0 && !inc.adopted) {  // (an uncertain release: decided by its refc)
         Report(Code::kDecToZero, e, inc,
                "driver_binary_dec_refc brought the count to 0; the emulator never frees the "
                "binary (use driver_free_binary to drop the last reference)");
@@ -529,7 +563,8 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
       return false;
     case Op::kWrite:
       if (ReportIfNoAccess(e, inc)) return true;
-      if (inc.borrowed || inc.refc != h.driver) {
+      // A reference a process may have released (gc with `among`) is not counted against it.
+      if (inc.borrowed || inc.refc - UncertainRelease(inc) > h.driver) {
         Report(
             Code::kMutateAfterOutput, e, inc,
             std::string("driver wrote to a binary that ") +
@@ -628,7 +663,7 @@ bool Model::ApplyOnLive(const Event& e, uint32_t slot) {
 bool Model::ApplyRealloc(const Event& e, uint32_t slot) {
   Incarnation& inc = slots_[slot];
   if (ReportIfNoAccess(e, inc)) return true;
-  if (inc.borrowed || inc.refc != inc.holders.driver) {
+  if (inc.borrowed || inc.refc - UncertainRelease(inc) > inc.holders.driver) {
     Report(Code::kReallocShared, e, inc,
            "driver reallocated a binary that others still reference (" + DescribeHolders(inc) +
                "); their pointers go stale");
@@ -728,6 +763,10 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
 void Model::ApplyExit(const Event& e) {
   const StrRef pid = cur_.actor;
   exited_.insert(pid);
+  // Its uncertain releases are settled: the exit releases all its references anyway.
+  for (auto& [number, group] : groups_) {
+    if (group.pid == pid) dirty_groups_.push_back(number);
+  }
   auto it = process_index_.find(pid);
   if (it == process_index_.end()) return;
   std::vector<Handle> handles = std::move(it->second.handles);
@@ -904,6 +943,166 @@ bool Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
   // The emulator's count is 0: it freed the binary, so the incarnation ends here and a
   // later alloc at this address starts afresh. One discrepancy, one error.
   return *e.refc == 0;
+}
+
+// ---------------------------------------------------------------------------
+// Uncertain releases (model 1.3): a gc with `among`. The release is held apart, not applied
+// to any candidate, until the emulator's word decides it: a recorded count on a candidate, its
+// address coming back as a new binary, the process's exit, or elimination within the group.
+
+void Model::ApplyUncertainGc(const Event& e) {
+  const StrRef pid = cur_.actor;
+  UncertainGroup group;
+  group.pid = pid;
+  group.pending = TraceCount(e.count);
+  // Candidates: the live incarnations named that the process holds in its heap. Groups of
+  // the same process that share one are the same unknown: merged.
+  std::vector<uint32_t> merged;
+  for (const BinId& id : e.among) {
+    const uint32_t number = id_index_.Find(id);
+    if (number == IdIndex::kAbsent || StateAt(number).live_slot < 0) continue;
+    const auto slot = static_cast<uint32_t>(StateAt(number).live_slot);
+    Incarnation& inc = slots_[slot];
+    const ProcessHold* p = inc.holders.Find(pid);
+    if (!p || p->proc < 1) continue;
+    if (std::any_of(group.candidates.begin(), group.candidates.end(),
+                    [&](const Handle& h) { return h.slot == slot; }))
+      continue;
+    group.candidates.push_back({slot, inc.generation});
+    for (uint32_t other : inc.uncertain) {
+      if (groups_.at(other).pid == pid &&
+          std::find(merged.begin(), merged.end(), other) == merged.end())
+        merged.push_back(other);
+    }
+  }
+  for (uint32_t other : merged) {
+    UncertainGroup& g = groups_.at(other);
+    group.pending += g.pending;
+    for (const Handle& h : g.candidates) {
+      Incarnation& inc = slots_[h.slot];
+      std::erase(inc.uncertain, other);
+      if (std::none_of(group.candidates.begin(), group.candidates.end(),
+                       [&](const Handle& c) { return c.slot == h.slot; }))
+        group.candidates.push_back(h);
+    }
+    groups_.erase(other);
+  }
+  int64_t held = 0;
+  for (const Handle& h : group.candidates)
+    held += slots_[h.slot].holders.Find(pid)->proc;
+  if (group.pending > held) {
+    // More than the process holds of all of them: that much is certainly wrong.
+    const int64_t excess = group.pending - held;
+    std::string names;
+    for (const BinId& id : e.among)
+      names += (names.empty() ? "" : ", ") + id.ToDisplay();
+    const uint32_t number = id_index_.Find(e.among.front());
+    Finding f =
+        NewFinding(Code::kDoubleFree, e.among.front(),
+                   number == IdIndex::kAbsent ? 0 : StateAt(number).incarnations, MakeEntry(e, 0),
+                   std::string(strings_.Get(pid)) + " released " + Plural(excess, "reference") +
+                       " more than it holds of " + names);
+    f.stack = e.stack;
+    sink_->OnFinding(std::move(f));
+    group.pending = held;
+  }
+  for (const Handle& h : group.candidates) {
+    Incarnation& inc = slots_[h.slot];
+    Record(inc, e);
+    inc.history.mutable_back().vm_refc = inc.vm_refc;
+  }
+  if (group.candidates.empty()) return;
+  const uint32_t number = next_group_++;
+  for (const Handle& h : group.candidates)
+    slots_[h.slot].uncertain.push_back(number);
+  groups_.emplace(number, std::move(group));
+  dirty_groups_.push_back(number);
+}
+
+int64_t Model::UncertainBound(const Incarnation& inc, const UncertainGroup& g) const {
+  const ProcessHold* p = inc.holders.Find(g.pid);
+  return p ? std::min(p->proc, g.pending) : 0;
+}
+
+int64_t Model::UncertainRelease(const Incarnation& inc) const {
+  int64_t sum = 0;
+  for (uint32_t number : inc.uncertain)
+    sum += UncertainBound(inc, groups_.at(number));
+  return sum;
+}
+
+void Model::AttributeUncertain(uint32_t number, uint32_t slot, int64_t d) {
+  UncertainGroup& g = groups_.at(number);
+  Incarnation& inc = slots_[slot];
+  if (d > 0) {
+    ProcessHold* p = inc.holders.Find(g.pid);
+    Release(inc, &p->proc, d, p);
+    g.pending -= d;
+  }
+  std::erase(inc.uncertain, number);
+  std::erase_if(g.candidates, [&](const Handle& h) { return h.slot == slot; });
+  dirty_groups_.push_back(number);
+}
+
+bool Model::ResolveByCount(uint32_t slot, int64_t recorded) {
+  Incarnation& inc = slots_[slot];
+  // Two processes' unknowns on one binary cannot be told apart by one count.
+  if (inc.uncertain.size() != 1) return false;
+  const uint32_t number = inc.uncertain.front();
+  const int64_t d = inc.vm_refc - recorded;
+  // Within what the release can have taken: that many were this binary's. Outside: no
+  // account of the release explains the count, a discrepancy of its own (compared as usual),
+  // and the release was another candidate's.
+  const bool explained = d >= 0 && d <= UncertainBound(inc, groups_.at(number));
+  AttributeUncertain(number, slot, explained ? d : 0);
+  return true;
+}
+
+void Model::LeaveGroups(Incarnation& inc) {
+  const auto slot = static_cast<uint32_t>(&inc - slots_.data());
+  for (uint32_t number : inc.uncertain) {
+    std::erase_if(groups_.at(number).candidates, [&](const Handle& h) { return h.slot == slot; });
+    dirty_groups_.push_back(number);
+  }
+  inc.uncertain.clear();
+}
+
+void Model::ResolveGroups() {
+  while (!dirty_groups_.empty()) {
+    const uint32_t number = dirty_groups_.back();
+    dirty_groups_.pop_back();
+    auto it = groups_.find(number);
+    if (it == groups_.end()) continue;
+    UncertainGroup& g = it->second;
+    // A candidate that can have taken nothing (its process holds none of it now) is out.
+    int64_t total = 0;
+    for (size_t i = 0; i < g.candidates.size();) {
+      Incarnation& inc = slots_[g.candidates[i].slot];
+      const int64_t bound = UncertainBound(inc, g);
+      if (bound > 0 || g.pending == 0) {
+        total += bound;
+        ++i;
+        continue;
+      }
+      std::erase(inc.uncertain, number);
+      g.candidates.erase(g.candidates.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    g.pending = std::min(g.pending, total);
+    const bool decided = g.pending == 0 || g.candidates.size() <= 1 || g.pending == total;
+    if (!decided) continue;
+    // One candidate left takes what is pending; if all must have released all they could,
+    // each did; nothing pending releases nothing.
+    std::vector<Handle> candidates = g.candidates;
+    const int64_t pending = g.pending;
+    for (const Handle& h : candidates) {
+      Incarnation& inc = slots_[h.slot];
+      const int64_t d = pending == 0 ? 0 : UncertainBound(inc, groups_.at(number));
+      AttributeUncertain(number, h.slot, d);
+      if (inc.refc == 0 && !inc.borrowed) ending_.push_back(h.slot);
+    }
+    groups_.erase(number);
+    EndInLiveOrder();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -1091,7 +1290,11 @@ ModelStats Model::Stats() const {
   for (const Incarnation& inc : slots_) {
     if (!inc.live) continue;
     ++stats.live;
-    if (inc.holders.HeldByProcess()) ++stats.held_by_processes;
+    if (!inc.uncertain.empty()) {
+      ++stats.uncertain_end;
+    } else if (inc.holders.HeldByProcess()) {
+      ++stats.held_by_processes;
+    }
   }
   return stats;
 }

@@ -1,4 +1,4 @@
-// The reference refcount model (docs/spec/model.md, version 1.2): replays events one at a time
+// The reference refcount model (docs/spec/model.md, version 1.3): replays events one at a time
 // as an explicit state machine and reports rule violations to a FindingSink.
 #pragma once
 
@@ -43,7 +43,10 @@ struct ModelStats {
   uint64_t binaries = 0;           // incarnations started (moves by realloc excluded), NIF's too
   uint64_t live = 0;               // incarnations not freed (NIF binaries owned or made)
   uint64_t leaked_bytes = 0;       // sizes of leaked incarnations (NIF resources' too)
-  uint64_t held_by_processes = 0;  // live incarnations with a proc or msg holder
+  uint64_t held_by_processes = 0;  // live incarnations with a proc or msg holder, end known
+  // Live incarnations a process may or may not have released (a `gc` with `among` the trace
+  // never resolved, model 1.3): neither freed nor held for sure.
+  uint64_t uncertain_end = 0;
 };
 
 // What one process holds of one incarnation.
@@ -203,6 +206,32 @@ class Model {
   void Deliver(Incarnation& inc, ProcessHold& p);
   // output/send: a reference for e.to's message, unless copied or e.to has exited.
   void AddMessageRef(const trace::Event& e, uint32_t slot);
+
+  // Releases whose binary is one of several (a gc with `among`, model 1.3). A group: process
+  // `pid` released `pending` references, each of one of `candidates` (incarnations it holds).
+  struct UncertainGroup {
+    StrRef pid = 0;
+    std::vector<Handle> candidates;
+    int64_t pending = 0;
+  };
+  void ApplyUncertainGc(const trace::Event& e);
+  // The most of `pending` that `inc` can have taken in group `g`: what its process holds.
+  int64_t UncertainBound(const Incarnation& inc, const UncertainGroup& g) const;
+  // `d` of group `group`'s pending releases were `slot`'s: applied, and it leaves the group.
+  void AttributeUncertain(uint32_t group, uint32_t slot, int64_t d);
+  // What the group's counts now decide (one candidate left, none pending, all released).
+  void ResolveGroups();
+  // The emulator's word on an uncertain incarnation: its recorded count (or its address
+  // coming back as a new binary: count 0) says how many of the releases were its. Returns
+  // whether the recorded count can still be compared (false: it stays uncertain).
+  bool ResolveByCount(uint32_t slot, int64_t recorded);
+  // The slot's incarnation ended: it leaves its groups.
+  void LeaveGroups(Incarnation& inc);
+  // How many of inc's references its uncertain releases may have taken (0: none pending).
+  int64_t UncertainRelease(const Incarnation& inc) const;
+  std::unordered_map<uint32_t, UncertainGroup> groups_;
+  uint32_t next_group_ = 0;
+  std::vector<uint32_t> dirty_groups_;
 
   // Evidence.
   HistoryEntry MakeEntry(const trace::Event& e, int64_t vm_refc);

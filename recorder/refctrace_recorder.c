@@ -579,6 +579,15 @@ static void Track(const ErlDrvBinary* bin) {
   IndexPut(b->id, live_count++);
 }
 
+/* A binary the emulator just made (alloc, a moving realloc's result, a queue
+ * copy): one the table still has at that address ended without the lines
+ * saying so (a process's release the tracer could not attribute, trace
+ * format 1.4's `among`), and the tracer hears that it is gone. */
+static void TrackNew(const ErlDrvBinary* bin) {
+  if (bin != NULL && FindLive((uintptr_t)bin) != NULL) Untrack((uintptr_t)bin);
+  Track(bin);
+}
+
 int refctrace_internal_find_binary(const void* data, size_t size, uintptr_t* id,
                                    size_t* orig_size) {
   const char* from = data;
@@ -987,7 +996,7 @@ static void EmitAlloc(const char* op, Call* c) {
   (void)op;
   if (c->bin_result == NULL) return;
   Line line;
-  Track(c->bin_result);
+  TrackNew(c->bin_result);
   Begin(&line, "alloc");
   AddBin(&line, "bin", (uintptr_t)c->bin_result);
   Add(&line, ",\"size\":%lu", (unsigned long)c->size);
@@ -1001,8 +1010,12 @@ static void EmitRealloc(const char* op, Call* c) {
     EmitAlloc(op, c);
     return;
   }
-  if (c->bin_result != c->bin) Untrack((uintptr_t)c->bin);
-  Track(c->bin_result);
+  if (c->bin_result != c->bin) {
+    Untrack((uintptr_t)c->bin);
+    TrackNew(c->bin_result);
+  } else {
+    Track(c->bin_result); /* the new size */
+  }
   Line line;
   Begin(&line, "realloc");
   AddBin(&line, "bin", (uintptr_t)c->bin);
@@ -1087,7 +1100,7 @@ static void EmitQueueCopies(Call* c) {
     for (int j = 0; j < c->touched.count; ++j)
       named |= c->touched.items[j].bin == bin;
     if (named || Contains(queue.binv, i, bin)) continue;
-    Track(bin);
+    TrackNew(bin);
     Line line;
     Begin(&line, "enq");
     AddBin(&line, "bin", (uintptr_t)bin);

@@ -101,6 +101,8 @@ void RenderJson(const RunReport& run, std::ostream& out) {
                          {"baselined", totals.baselined}};
   // Only when it happened: most runs record their driver.
   if (totals.unrecorded_driver) root["summary"]["unrecorded_driver"] = totals.unrecorded_driver;
+  // Only when it happened: a trace whose process releases were all attributed has none.
+  if (totals.uncertain_end) root["summary"]["uncertain_end"] = totals.uncertain_end;
   if (!run.suppressions.empty()) {
     Json uses = Json::array();
     for (const SuppressionUse& use : run.suppressions) {

@@ -107,6 +107,10 @@ std::string FactsText(const Totals& totals) {
   std::string s = Plural(totals.binaries, "binary", "binaries") + ", " +
                   Plural(totals.leaked_bytes, "byte") + " leaked, " +
                   std::to_string(totals.held_by_processes) + " still held by processes";
+  if (totals.uncertain_end) {
+    s += ", " + std::to_string(totals.uncertain_end) +
+         " perhaps released (which of several a process released is unknown)";
+  }
   if (totals.suppressed || totals.baselined) {
     s += "; " + std::to_string(totals.suppressed) + " suppressed, " +
          std::to_string(totals.baselined) + " in the baseline";

@@ -82,6 +82,12 @@ std::string EventJson(const Event& e) {
   if (e.gathered) out += ",\"gathered\":true";
   if (e.task != 0) out += ",\"task\":" + std::to_string(e.task);
   if (e.copy) out += ",\"copy\":true";
+  if (!e.among.empty()) {
+    out += ",\"among\":[";
+    for (size_t i = 0; i < e.among.size(); ++i)
+      out += (i ? "," : "") + IdJson(e.among[i]);
+    out += "]";
+  }
   return out + "}";
 }
 
@@ -361,6 +367,23 @@ class FaultyTraceGenerator {
       case Op::kGc:
         e.actor = Pid();
         if (rng_.Chance(200)) e.count = 2 + rng_.Below(2);
+        if (rng_.Chance(300)) {
+          // One of several, which one unknown (trace format 1.4): two or three distinct ids,
+          // mostly live ones.
+          std::vector<BinId> pool = LiveIds(shadow);
+          if (pool.size() < 2 || rng_.Chance(200)) pool = ids_;
+          const size_t n = std::min<size_t>(pool.size(), 2 + rng_.Below(2));
+          while (e.among.size() < n) {
+            const size_t i = rng_.Below(pool.size());
+            e.among.push_back(pool[i]);
+            pool.erase(pool.begin() + static_cast<long>(i));
+          }
+          if (e.among.size() >= 2) {
+            e.bin.clear();
+            return e;
+          }
+          e.among.clear();
+        }
         break;
       case Op::kBorrow:
         if (rng_.Chance(300)) e.size = 300;

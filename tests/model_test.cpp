@@ -58,6 +58,12 @@ Event ParseEvent(const std::string& text, uint64_t index) {
     if (key == "gathered") e.gathered = value == "true";
     if (key == "task") e.task = std::stoull(value);
     if (key == "copy") e.copy = value == "true";
+    if (key == "among") {  // among=a,b,c
+      std::istringstream ids(value);
+      std::string id;
+      while (std::getline(ids, id, ','))
+        e.among.push_back(ParseBin(id));
+    }
   }
   return e;
 }
@@ -891,6 +897,118 @@ TEST_CASE("RefcMismatchRecordingZeroEndsTheIncarnationSoAReuseIsFresh") {
 TEST_CASE("RefcMismatchRecordingZeroOnAnAllocEndsItThere") {
   const Run run = Replay({"alloc a refc=0", "alloc a", "free a"});
   CHECK(run.Codes() == "refc-mismatch@0");
+}
+
+// Uncertain releases (model 1.3): a gc with `among`, when the tracer cannot tell which of
+// several equal-sized binaries a process released.
+
+// P received a and b (the driver freed its references): P's heap holds one of each.
+const std::vector<std::string> kTwoRepliesToP = {
+    "alloc a size=100", "output a to=P", "free a", "receive a actor=P",
+    "alloc b size=100", "output b to=P", "free b", "receive b actor=P"};
+// The same, with the driver keeping its reference to each (count 2).
+const std::vector<std::string> kTwoRepliesKept = {"alloc a size=100",  "output a to=P",
+                                                  "receive a actor=P", "alloc b size=100",
+                                                  "output b to=P",     "receive b actor=P"};
+
+std::vector<std::string> Then(std::vector<std::string> events,
+                              const std::vector<std::string>& more) {
+  events.insert(events.end(), more.begin(), more.end());
+  return events;
+}
+
+TEST_CASE("AmongCountOneLowerOnACandidateSaysTheReleaseWasItsOwn") {
+  // a's count after free is 0, not 1: P's release was a's; b is still P's.
+  const Run run = Replay(Then(kTwoRepliesKept, {"gc actor=P among=a,b", "free a refc=0",
+                                                "free b refc=1", "gc b actor=P refc=0"}));
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+  CHECK(run.stats.uncertain_end == 0);
+}
+
+TEST_CASE("AmongCountAsExpectedOnACandidateSaysTheReleaseWasTheOthers") {
+  // a's count is what it would be without the release: it was b's (two candidates: decided).
+  const Run run =
+      Replay(Then(kTwoRepliesKept, {"gc actor=P among=a,b", "free a refc=1", "free b refc=0"}));
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 1);  // a, P's
+  CHECK(run.stats.held_by_processes == 1);
+  CHECK(run.stats.uncertain_end == 0);
+}
+
+TEST_CASE("AmongThenACountNoAccountExplainsIsOneRefcMismatch") {
+  const Run run =
+      Replay(Then(kTwoRepliesKept, {"gc actor=P among=a,b", "free a refc=5", "free b refc=0"}));
+  CHECK(run.Codes() == "refc-mismatch@7");
+}
+
+TEST_CASE("AmongThenTheAddressComesBackSaysThatBinaryWasFreed") {
+  // A new binary at a: the old one was freed, so P's release was a's.
+  const Run run = Replay(Then(kTwoRepliesToP, {"gc actor=P among=a,b", "alloc a size=100 refc=1",
+                                               "free a refc=0", "gc b actor=P refc=0"}));
+  CHECK(run.findings.empty());
+  CHECK(run.stats.binaries == 3);
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("AmongAsManyReleasesAsCandidatesReleasesThemAll") {
+  const Run run =
+      Replay(Then(kTwoRepliesToP, {"gc actor=P among=a,b", "gc actor=P among=a,b", "alloc a",
+                                   "alloc b", "free a refc=0", "free b refc=0"}));
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("AmongThenTheProcessExitsReleasesAllItsReferences") {
+  const Run run = Replay(
+      Then(kTwoRepliesToP, {"gc actor=P among=a,b", "exit actor=P", "alloc a", "free a refc=0"}));
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("AmongUnresolvedAtTheEndIsNeitherFreedNorHeld") {
+  const Run run = Replay(Then(kTwoRepliesToP, {"gc actor=P among=a,b"}));
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 2);
+  CHECK(run.stats.uncertain_end == 2);
+  CHECK(run.stats.held_by_processes == 0);
+}
+
+TEST_CASE("AmongNeverRaisesARefcMismatchItCannotDecide") {
+  // Two processes' unknowns on a: one count cannot split them. a stays uncertain.
+  const Run run =
+      Replay({"alloc a", "output a to=P", "output a to=Q", "receive a actor=P", "receive a actor=Q",
+              "alloc b", "output b to=P", "output b to=Q", "receive b actor=P", "receive b actor=Q",
+              "gc actor=P among=a,b", "gc actor=Q among=a,b", "free a refc=1", "free b refc=1"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.uncertain_end == 2);
+}
+
+TEST_CASE("AmongHidesNoMutateAfterOutput") {
+  // If P's release was a's, the driver is a's only holder and may write.
+  const Run run = Replay(
+      Then(kTwoRepliesKept, {"gc actor=P among=a,b", "write a", "free a refc=0", "free b refc=1"}));
+  CHECK(run.findings.empty());
+}
+
+TEST_CASE("AmongLeavesTheDriversLeakExact") {
+  const Run run =
+      Replay({"alloc a size=100", "output a to=P", "receive a actor=P", "alloc b size=100",
+              "output b to=P", "free b", "receive b actor=P", "gc actor=P among=a,b"});
+  CHECK(run.Codes() == "leak@0");
+  CHECK(run.stats.leaked_bytes == 100);
+}
+
+TEST_CASE("AmongWithOneCandidateTheProcessHoldsIsThatBinarysRelease") {
+  const Run run = Replay({"alloc a", "output a to=P", "free a", "receive a actor=P", "alloc b",
+                          "gc actor=P among=a,b", "free b", "observe a refc=0"});
+  // a was released at event 5: the observe of a is a use of a freed binary.
+  CHECK(run.Codes() == "use-after-free@7");
+}
+
+TEST_CASE("AmongOfBinariesTheProcessDoesNotHoldIsADoubleFree") {
+  const Run run = Replay({"alloc a", "alloc b", "gc actor=P among=a,b", "free a", "free b"});
+  CHECK(run.Codes() == "double-free@2");
 }
 
 }  // namespace

@@ -94,6 +94,7 @@ ReferenceModel::Binary& ReferenceModel::Start(const Event& e, const BinId& id, b
   b.start_event = e.pos.index;
   b.incarnation = ++incarnations_[id];
   b.live_since = ++serial_;
+  b.uid = ++uids_;
   live_[id] = std::move(b);
   return live_[id];
 }
@@ -132,6 +133,20 @@ void ReferenceModel::Apply(const Event& e) {
     default:
       break;
   }
+  if (e.op == Op::kGc && !e.among.empty()) {
+    Among(e);
+    return Settle();
+  }
+  // A new binary at the address of an uncertain one that may have reached 0: it was freed.
+  if (live_.count(e.bin) && (e.op == Op::kAlloc || (e.op == Op::kEnq && e.copy))) {
+    Binary& old = live_[e.bin];
+    const std::vector<size_t> groups = GroupsOf(old);
+    if (groups.size() == 1 && Range(old, groups_[groups[0]]) >= old.emulator) {
+      Decide(groups[0], old, old.emulator);
+      live_.erase(e.bin);
+      Quarantine(e.bin);
+    }
+  }
   if (live_.count(e.bin)) {
     // The binary of a stopped port (or of none) belongs to the port of the driver event that
     // uses it next.
@@ -140,15 +155,32 @@ void ReferenceModel::Apply(const Event& e) {
       b.owner = event_port_;
     const uint32_t incarnation_at_bin = live_[e.bin].incarnation;
     const BinId id = e.bin;
-    const bool raised = OnLive(e);
-    if (!raised) CompareRefc(e, incarnation_at_bin);
+    bool raised = OnLive(e);
+    bool compare = true;
+    const BinId& now = e.op == Op::kRealloc && e.new_bin.present() ? e.new_bin : id;
+    if (!raised && e.refc && live_.count(now)) {
+      Binary& after = live_[now];
+      const std::vector<size_t> groups = GroupsOf(after);
+      if (groups.size() > 1) compare = false;
+      if (groups.size() == 1) {
+        const int64_t d = after.emulator - *e.refc;
+        Decide(groups[0], after, d >= 0 && d <= Range(after, groups_[groups[0]]) ? d : 0);
+        if (e.op == Op::kDec && after.Refc() == 0 && !after.adopted) {
+          Report(Code::kDecToZero, e, id, after.incarnation);
+          raised = true;
+        }
+      }
+    }
+    if (!raised && compare) CompareRefc(e, incarnation_at_bin);
     // The binary may have moved: whatever is live at bin or new_bin ends when unheld.
     EndIfUnheld(id);
     if (e.new_bin.present()) EndIfUnheld(e.new_bin);
-    return;
+    return Settle();
   }
-  if (e.op == Op::kAlloc || e.op == Op::kBorrow || (e.op == Op::kEnq && e.copy))
-    return StartFresh(e);
+  if (e.op == Op::kAlloc || e.op == Op::kBorrow || (e.op == Op::kEnq && e.copy)) {
+    StartFresh(e);
+    return Settle();
+  }
   if (Quarantined(e.bin)) return OnFreed(e);
   Adopt(e);
 }
@@ -277,7 +309,7 @@ bool ReferenceModel::OnLive(const Event& e) {
         Report(Code::kUseAfterFree, e, id, b.incarnation);
         return true;
       }
-      if (b.borrowed || b.Refc() != b.driver) {
+      if (b.borrowed || b.Refc() - UncertainTotal(b) > b.driver) {
         Report(Code::kReallocShared, e, id, b.incarnation);
         return true;
       }
@@ -351,7 +383,7 @@ bool ReferenceModel::OnLive(const Event& e) {
         Report(Code::kUseAfterFree, e, id, b.incarnation);
         return true;
       }
-      if (b.borrowed || b.Refc() != b.driver) {
+      if (b.borrowed || b.Refc() - UncertainTotal(b) > b.driver) {
         Report(Code::kMutateAfterOutput, e, id, b.incarnation);
         return true;
       }
@@ -460,6 +492,7 @@ void ReferenceModel::Exit(const std::string& pid) {
     b.emulator -= dropped;
   }
   EndUnheldInLiveOrder();
+  Settle();
 }
 
 void ReferenceModel::StopAll() {
@@ -494,6 +527,119 @@ void ReferenceModel::StopPort(int instance) {
     }
   }
   EndUnheldInLiveOrder();
+}
+
+// ---- uncertain releases (model 1.3) ----------------------------------------
+
+ReferenceModel::Binary* ReferenceModel::ByUid(uint64_t uid) {
+  for (auto& [id, b] : live_) {
+    if (b.uid == uid) return &b;
+  }
+  return nullptr;
+}
+
+int64_t ReferenceModel::Range(Binary& b, const Group& g) {
+  return std::min(Count(b.proc, g.pid), g.pending);
+}
+
+std::vector<size_t> ReferenceModel::GroupsOf(const Binary& b) const {
+  std::vector<size_t> out;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const auto& c = groups_[g].candidates;
+    if (std::find(c.begin(), c.end(), b.uid) != c.end()) out.push_back(g);
+  }
+  return out;
+}
+
+int64_t ReferenceModel::UncertainTotal(Binary& b) {
+  int64_t sum = 0;
+  for (size_t g : GroupsOf(b))
+    sum += Range(b, groups_[g]);
+  return sum;
+}
+
+void ReferenceModel::Decide(size_t g, Binary& b, int64_t d) {
+  Group& group = groups_[g];
+  Count(b.proc, group.pid) -= d;
+  b.emulator -= d;
+  group.pending -= d;
+  group.candidates.erase(std::find(group.candidates.begin(), group.candidates.end(), b.uid));
+}
+
+void ReferenceModel::Among(const Event& e) {
+  Group group;
+  group.pid = e.actor;
+  group.pending = static_cast<int64_t>(e.count);
+  for (const BinId& id : e.among) {
+    auto it = live_.find(id);
+    if (it == live_.end() || Count(it->second.proc, e.actor) < 1) continue;
+    if (std::find(group.candidates.begin(), group.candidates.end(), it->second.uid) ==
+        group.candidates.end())
+      group.candidates.push_back(it->second.uid);
+  }
+  // The same process's groups that share a candidate are one.
+  for (size_t g = groups_.size(); g-- > 0;) {
+    const Group& other = groups_[g];
+    if (other.pid != e.actor) continue;
+    bool shares = false;
+    for (uint64_t uid : other.candidates) {
+      shares |= std::find(group.candidates.begin(), group.candidates.end(), uid) !=
+                group.candidates.end();
+    }
+    if (!shares) continue;
+    group.pending += other.pending;
+    for (uint64_t uid : other.candidates) {
+      if (std::find(group.candidates.begin(), group.candidates.end(), uid) ==
+          group.candidates.end())
+        group.candidates.push_back(uid);
+    }
+    groups_.erase(groups_.begin() + static_cast<std::ptrdiff_t>(g));
+  }
+  int64_t held = 0;
+  for (uint64_t uid : group.candidates)
+    held += Count(ByUid(uid)->proc, e.actor);
+  if (group.pending > held) {
+    ExpectedFinding f;
+    f.code = Code::kDoubleFree;
+    f.bin = e.among.front();
+    auto n = incarnations_.find(e.among.front());
+    f.incarnation = n == incarnations_.end() ? 0 : n->second;
+    f.event = e.pos.index;
+    findings_.push_back(std::move(f));
+    group.pending = held;
+  }
+  if (!group.candidates.empty()) groups_.push_back(std::move(group));
+}
+
+void ReferenceModel::Settle() {
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      Group& group = groups_[g];
+      int64_t total = 0;
+      std::vector<uint64_t> kept;
+      for (uint64_t uid : group.candidates) {
+        Binary* b = ByUid(uid);
+        if (!b) continue;
+        const int64_t range = Range(*b, group);
+        if (range > 0 || group.pending == 0) {
+          kept.push_back(uid);
+          total += range;
+        }
+      }
+      group.candidates = kept;
+      group.pending = std::min(group.pending, total);
+      if (group.pending != 0 && kept.size() > 1 && group.pending != total) continue;
+      for (uint64_t uid : kept) {
+        Binary& b = *ByUid(uid);
+        Decide(g, b, group.pending == 0 ? 0 : Range(b, groups_[g]));
+      }
+      groups_.erase(groups_.begin() + static_cast<std::ptrdiff_t>(g));
+      EndUnheldInLiveOrder();
+      changed = true;
+      break;
+    }
+  }
 }
 
 void ReferenceModel::Finish() {

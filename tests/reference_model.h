@@ -1,5 +1,6 @@
 // An independent, deliberately simple implementation of the model contract
-// (docs/spec/model.md 1.2: the v1.1 rulings, ports and the emulator's own references), written from
+// (docs/spec/model.md 1.3: the v1.1 rulings, ports, the emulator's own references and uncertain
+// releases), written from
 // the text alone for the differential test: plain maps, linear scans, no history, no limits. It
 // says what refctrace's model must find; it is never used by the tool.
 #pragma once
@@ -65,6 +66,7 @@ class ReferenceModel {
     uint64_t start_event = 0;
     uint32_t incarnation = 0;  // its number at the id it lives at now
     uint64_t live_since = 0;   // when it became live at that id (a serial)
+    uint64_t uid = 0;          // which binary it is, wherever a realloc moves it
 
     int64_t Refc() const;
     // The driver owns a reference, borrows it in a callback, or reaches it in `port`'s queue.
@@ -88,6 +90,20 @@ class ReferenceModel {
   void EndIfUnheld(const trace::BinId& id);
   void EndUnheldInLiveOrder();
   void Exit(const std::string& pid);
+  // Uncertain releases (model 1.3).
+  struct Group {
+    std::string pid;
+    std::vector<uint64_t> candidates;  // uids
+    int64_t pending = 0;
+  };
+  void Among(const trace::Event& e);
+  Binary* ByUid(uint64_t uid);
+  int64_t Range(Binary& b, const Group& g);
+  std::vector<size_t> GroupsOf(const Binary& b) const;
+  int64_t UncertainTotal(Binary& b);
+  // d of group `g`'s releases were b's; b leaves the group.
+  void Decide(size_t g, Binary& b, int64_t d);
+  void Settle();
   // A port instance stops: its queue empties, its driver's references leak.
   void StopPort(int instance);
   void StopAll();
@@ -113,6 +129,8 @@ class ReferenceModel {
   std::vector<Port> ports_;  // instances in order of first appearance
   int event_port_ = -1;      // the instance of the event being applied (driver events)
   bool ended_ = false;
+  std::vector<Group> groups_;
+  uint64_t uids_ = 0;
   std::vector<ExpectedFinding> findings_;
 };
 

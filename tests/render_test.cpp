@@ -155,6 +155,26 @@ TEST_CASE("SummaryCountsEverythingInOneLine") {
         "refctrace: 1 error, 2 warnings; 1 binary, 4096 bytes leaked, 3 still held by processes\n");
 }
 
+// Model 1.3: binaries whose end stays uncertain are counted apart, and only when there are any
+// (JsonFollowsOutputV1 checks that the key is absent otherwise).
+TEST_CASE("SummaryCountsBinariesPerhapsReleasedApart") {
+  Totals t;
+  t.binaries = 5;
+  t.held_by_processes = 1;
+  t.uncertain_end = 2;
+  std::ostringstream text;
+  RenderTextSummary(t, 1, TextStyle{}, text);
+  CHECK(text.str() ==
+        "refctrace: 0 errors, 0 warnings; 5 binaries, 0 bytes leaked, 1 still held by processes, "
+        "2 perhaps released (which of several a process released is unknown)\n");
+
+  InputReport input = OneInput(DoubleFree());
+  input.stats.uncertain_end = 2;
+  std::ostringstream json;
+  RenderJson(RunReport{{input}, {}}, json);
+  CHECK(nlohmann::json::parse(json.str())["summary"]["uncertain_end"] == 2);
+}
+
 TEST_CASE("StepDescriptionsNameTheActorAndDestination") {
   CHECK(DescribeStep(MakeStep(1, Op::kReceive, 2, "<0.85.0>")) == "received by <0.85.0>");
   CHECK(DescribeStep(MakeStep(1, Op::kSend, 3, "<0.85.0>", "<0.90.0>")) ==

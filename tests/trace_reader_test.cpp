@@ -804,6 +804,40 @@ TEST_CASE("WrongTypeForEachField13IsAnErrorAtTheValue") {
                 "field \"copy\" must be true or false, got 1");
 }
 
+// Trace format 1.4: a gc may name its candidates with `among` instead of `bin`.
+TEST_CASE("GcWithAmongIsReadAndNeedsNoBin") {
+  Result r = Read(
+      "{\"op\":\"gc\",\"among\":[\"0x10\",7,\"0x30\"],\"actor\":\"<0.85.0>\",\"count\":2}\n"
+      "{\"op\":\"gc\",\"bin\":\"0x10\",\"actor\":\"<0.85.0>\"}\n");
+  REQUIRE(r.last == ReadStatus::kEnd);
+  REQUIRE(r.events.size() == 2);
+  REQUIRE(r.events[0].among.size() == 3);
+  CHECK(r.events[0].among[0] == BinId::Str("0x10"));
+  CHECK(r.events[0].among[1] == BinId::Int(7));
+  CHECK_FALSE(r.events[0].bin.present());
+  CHECK(r.events[0].count == 2);
+  CHECK(r.events[1].among.empty());  // the reused event keeps no candidates
+}
+
+TEST_CASE("AmongThatIsNotTwoDistinctIdsOrNotOnGcIsAnErrorAtIt") {
+  ExpectErrorAt("{\"op\":\"gc\",\"among\":[\"0x10\"],\"actor\":\"P\"}", "[\"0x10\"]",
+                "field \"among\" must name at least two binaries (one known binary is `bin`), "
+                "got 1");
+  ExpectErrorAt("{\"op\":\"gc\",\"among\":[\"0x10\",\"0x10\"],\"actor\":\"P\"}", "\"0x10\"]",
+                "field \"among\" names binary 0x10 twice (element 1)");
+  ExpectErrorAt("{\"op\":\"gc\",\"among\":[\"0x10\",true],\"actor\":\"P\"}", "true",
+                "field \"among\" must be an array of binary ids, but element 1 is true");
+  ExpectErrorAt("{\"op\":\"gc\",\"among\":\"0x10\",\"actor\":\"P\"}", "\"0x10\",\"actor",
+                "field \"among\" must be an array of binary ids (strings or non-negative "
+                "integers), got \"0x10\"");
+  ExpectErrorAt("{\"op\":\"free\",\"among\":[1,2]}", "\"among",
+                "field \"among\" is only for op \"gc\", not \"free\"");
+  ExpectErrorAt("{\"op\":\"gc\",\"bin\":1,\"among\":[1,2],\"actor\":\"P\"}", "\"among",
+                "a gc names its binary with \"bin\" or its candidates with \"among\", not both");
+  ExpectErrorAt("{\"op\":\"gc\",\"actor\":\"P\"}", "{",
+                "missing required field \"bin\" for op \"gc\"");
+}
+
 TEST_CASE("Fields13AreReadOnBothPaths") {
   // Plain (the fast path) and with an escape (the full decoder).
   for (const char* from : {"<0.85.0>", "<0.85\\u002e0>"}) {

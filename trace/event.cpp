@@ -274,6 +274,7 @@ void Event::Clear() {
   write = false;
   readonly = false;
   failed = false;
+  among.clear();
   t.reset();
   seq.reset();
   src.clear();

@@ -149,6 +149,9 @@ struct Event {
   bool write = false;     // bin_use: the NIF stored into the bytes
   bool readonly = false;  // bin_realloc: of a read-only struct (a new binary `bin`)
   bool failed = false;    // env_send: enif_send returned 0
+  // Trace format 1.4: a gc whose binary is one of these (at least two, distinct), which one
+  // unknown; `bin` is then absent.
+  std::vector<BinId> among;
   std::optional<double> t;
   std::optional<uint64_t> seq;
   std::string src;

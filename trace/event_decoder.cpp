@@ -1,5 +1,6 @@
 #include "trace/event_decoder.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "trace/event_fields.h"
@@ -26,6 +27,7 @@ enum class Expect : uint8_t {
   kBool,
   kNumber,
   kStringArray,
+  kBinIdArray,
   kVersion,
 };
 
@@ -79,6 +81,8 @@ std::string MismatchMessage(std::string_view field, Expect expect, const TokenIn
       return f + " must be a number" + got;
     case Expect::kStringArray:
       return f + " must be an array of strings" + got;
+    case Expect::kBinIdArray:
+      return f + " must be an array of binary ids (strings or non-negative integers)" + got;
     case Expect::kVersion:
       return f + " must be an integer format version" + got;
   }
@@ -150,6 +154,7 @@ class Decoder {
   bool BoolField(FieldId id, od::value& v, bool* out);
   bool BinField(FieldId id, od::value& v, BinId* out);
   bool StackField(od::value& v);
+  bool AmongField(od::value& v);
 
   struct Held {
     const char* where = nullptr;
@@ -162,6 +167,7 @@ class Decoder {
   uint32_t seen_ = 0;
   Held event_problem_;
   Held version_problem_;
+  const char* among_where_ = nullptr;  // the "among" key, for the checks that need the op
 };
 
 bool Decoder::StringField(FieldId id, od::value& v, std::string* out) {
@@ -248,6 +254,43 @@ bool Decoder::StackField(od::value& v) {
         return Syntax(simdjson::STRING_ERROR);
     }
     ++index;
+  }
+  return true;
+}
+
+// `among` (trace format 1.4): at least two distinct binary ids.
+bool Decoder::AmongField(od::value& v) {
+  std::string_view raw = v.raw_json_token();
+  if (raw.empty() || raw[0] != '[') return Mismatch(kAmongField, v, raw, Expect::kBinIdArray);
+  od::array array;
+  if (auto err = v.get_array().get(array)) return Syntax(err);
+  size_t index = 0;
+  for (auto element_result : array) {
+    od::value element;
+    if (auto err = std::move(element_result).get(element)) return Syntax(err);
+    const std::string_view token = element.raw_json_token();
+    BinId id;
+    const bool was_clean = event_problem_.where == nullptr;
+    if (!BinField(kAmongField, element, &id)) return false;
+    if (was_clean && event_problem_.where != nullptr) {
+      // BinField described the element as if it were the whole field: say which one.
+      event_problem_.message = "field \"among\" must be an array of binary ids, but element " +
+                               std::to_string(index) + " is " + Describe(ClassifyToken(token));
+    } else if (!id.present()) {
+      // not an id: reported already
+    } else if (std::find(event_->among.begin(), event_->among.end(), id) != event_->among.end()) {
+      Problem(kAmongField, token.data(),
+              "field \"among\" names binary " + ShortForDisplay(id.ToDisplay()) +
+                  " twice (element " + std::to_string(index) + ")");
+    } else {
+      event_->among.push_back(std::move(id));
+    }
+    ++index;
+  }
+  if (index < 2) {
+    Problem(kAmongField, raw.data(),
+            "field \"among\" must name at least two binaries (one known binary is `bin`), got " +
+                std::to_string(index));
   }
   return true;
 }
@@ -368,6 +411,8 @@ bool Decoder::Field(FieldId id, od::value& v) {
     }
     case kStackField:
       return StackField(v);
+    case kAmongField:
+      return AmongField(v);
     case kRefctraceField: {
       DecodeProblem version;
       if (CheckFormatVersion(v, &version)) return true;
@@ -405,6 +450,7 @@ DecodeOutcome Decoder::Run(od::object& object, const char* object_start) {
       }
       seen_ |= bit;
     }
+    if (id == kAmongField) among_where_ = key_where;
     if (!Field(id, field.value())) return DecodeOutcome::kProblem;
   }
 
@@ -421,6 +467,13 @@ DecodeOutcome Decoder::Run(od::object& object, const char* object_start) {
   if (event_problem_.where) return report(event_problem_.where, event_problem_.message);
   if (!has(kOpField)) return report(object_start, "missing required field \"op\"");
   Op op = event_->op;
+  if (has(kAmongField) && op != Op::kGc) {
+    return report(among_where_, "field \"among\" is only for op \"gc\", not " + Quoted(OpName(op)));
+  }
+  if (has(kAmongField) && has(kBinField)) {
+    return report(among_where_,
+                  "a gc names its binary with \"bin\" or its candidates with \"among\", not both");
+  }
   if (FieldId missing = MissingRequiredField(op, seen_); missing != kUnknownField) {
     std::string names = Quoted(kFieldNames[missing]);
     // bin_release, bin_use, bin_make, ioq_enq name their binary by ref_bin or by data.

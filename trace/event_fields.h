@@ -39,6 +39,7 @@ enum FieldId : uint8_t {
   kWriteField,      // 1.4
   kReadonlyField,   // 1.4
   kFailedField,     // 1.4
+  kAmongField,      // 1.4
   kRefctraceField,  // the header's version; an unknown field in an event
   kUnknownField,
 };
@@ -47,7 +48,7 @@ inline constexpr std::string_view kFieldNames[] = {
     "op",     "bin",      "actor", "to",       "size",   "new_bin",   "refc", "count",
     "copied", "t",        "seq",   "src",      "stack",  "note",      "func", "port",
     "from",   "gathered", "task",  "copy",     "env",    "env_kind",  "res",  "rtype",
-    "nif",    "data",     "write", "readonly", "failed", "refctrace",
+    "nif",    "data",     "write", "readonly", "failed", "among",     "refctrace",
 };
 static_assert(kUnknownField < 32, "a field's bit must fit the 32-bit seen mask");
 
@@ -90,6 +91,7 @@ constexpr uint32_t FieldBit(FieldId id) {
       if (k == "stack") return kStackField;
       if (k == "write") return kWriteField;
       if (k == "rtype") return kRtypeField;
+      if (k == "among") return kAmongField;
       break;
     case 6:
       if (k == "copied") return kCopiedField;
@@ -158,7 +160,8 @@ inline FieldId MissingNifField(Op op, uint32_t seen) {
 // errors are reported; kUnknownField when none is missing. "op" itself is not checked here.
 inline FieldId MissingRequiredField(Op op, uint32_t seen) {
   auto lacks = [&](FieldId id) { return (seen & FieldBit(id)) == 0; };
-  if (OpNeedsBin(op) && lacks(kBinField)) return kBinField;
+  // A gc with `among` (trace format 1.4) names its candidates instead of one bin.
+  if (OpNeedsBin(op) && lacks(kBinField) && (op != Op::kGc || lacks(kAmongField))) return kBinField;
   if (IsProcessOp(op) && lacks(kActorField)) return kActorField;
   if ((op == Op::kOutput || op == Op::kSend) && lacks(kToField)) return kToField;
   if (op == Op::kObserve && lacks(kRefcField)) return kRefcField;

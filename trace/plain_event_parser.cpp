@@ -376,6 +376,8 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
       return ParseBool(p, &e->readonly);
     case kFailedField:
       return ParseBool(p, &e->failed);
+    case kAmongField:
+      return nullptr;  // an array of ids: the full decoder reads it
     case kTField:
       return ParseOptional(p, &e->t, ParseDouble);
     case kStackField:

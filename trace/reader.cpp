@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "trace/compressed_input.h"
 #include "trace/document_reader.h"
 #include "trace/encoding_sniffer.h"
 #include "trace/form_reader.h"
@@ -150,8 +151,8 @@ class ReaderImpl : public TraceReader {
 std::unique_ptr<TraceReader> TraceReader::OpenPath(const std::string& path,
                                                    const ReaderOptions& options) {
   if (path == "-") {
-    return std::make_unique<ReaderImpl>(std::make_unique<FdSource>(STDIN_FILENO, false), options, 0,
-                                        path);
+    return std::make_unique<ReaderImpl>(
+        DecompressIfCompressed(std::make_unique<FdSource>(STDIN_FILENO, false)), options, 0, path);
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -165,9 +166,16 @@ std::unique_ptr<TraceReader> TraceReader::OpenPath(const std::string& path,
   if (::fstat(fd, &info) == 0 && S_ISREG(info.st_mode)) {
     size_hint = static_cast<uint64_t>(info.st_size);
     ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    // Compressed, its size once decompressed is unknown. pread leaves the offset where it is:
+    // the source reads the magic number again.
+    char magic[kCompressionMagicBytes];
+    ssize_t n = ::pread(fd, magic, sizeof magic, 0);
+    if (n > 0 && DetectCompression({magic, static_cast<size_t>(n)}) != Compression::kNone) {
+      size_hint = 0;
+    }
   }
-  return std::make_unique<ReaderImpl>(std::make_unique<FdSource>(fd, true), options, size_hint,
-                                      path);
+  return std::make_unique<ReaderImpl>(DecompressIfCompressed(std::make_unique<FdSource>(fd, true)),
+                                      options, size_hint, path);
 }
 
 std::unique_ptr<TraceReader> TraceReader::FromString(std::string text,

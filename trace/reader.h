@@ -39,11 +39,15 @@ class TraceReader {
     virtual long Read(char* buf, size_t len, std::string* error) = 0;
   };
 
-  // `path` "-" reads standard input. A file that cannot be opened surfaces as
+  // `path` "-" reads standard input. A gzip or zstd file (or standard input), known by its
+  // first bytes, is decompressed as it is read (trace/compressed_input.h); positions in events
+  // and errors are in the decompressed text. A file that cannot be opened surfaces as
   // the first Next() returning kError (line 0). Errors name `path` as their
   // file; those of the other readers name none.
   static std::unique_ptr<TraceReader> OpenPath(const std::string& path,
                                                const ReaderOptions& options = {});
+  // Memory and sources are read as they are: wrap a Source in DecompressIfCompressed to read
+  // compressed bytes.
   static std::unique_ptr<TraceReader> FromString(std::string text,
                                                  const ReaderOptions& options = {});
   static std::unique_ptr<TraceReader> FromSource(std::unique_ptr<Source> source,

@@ -29,13 +29,28 @@
 %% `gc` per wrapper that went. An Id is related to a driver binary only by
 %% what the trace module learnt: the process received (or passed to the
 %% port) that driver binary, and the Id is the one new wrapper of that size
-%% in the process. When that cannot be told apart, the Id stays unrelated and
-%% its releases are not recorded (stop/0 reports how many).
+%% in the process. Several received binaries of one size whose new wrappers
+%% cannot be told apart form a group: a wrapper of the group that goes is
+%% written as a `gc` with `among` (trace format 1.4), the group's binaries,
+%% which one unknown. When even that cannot be said (more new wrappers of the
+%% size than binaries received), the Ids stay unrelated and their releases
+%% are not recorded (stop/0 reports how many).
 -module(refctrace_tracer).
 
 -export([start/2, trace/1, sync/0, collect/1, stop/0]).
 
 -define(NAME, ?MODULE).
+
+%% Driver binaries of one size that Pid received between two looks, and the
+%% new wrappers of that size it then had: each Id is one of the Drivers,
+%% which one unknown. `released`: how many of its wrappers went (each written
+%% as a `gc` with `among`).
+-record(group, {
+    pid :: pid(),
+    ids :: [integer()],
+    drivers :: [string()],
+    released = 0 :: non_neg_integer()
+}).
 
 -record(state, {
     %% traced pid => #{Id => {Wrappers, Refc, OrigSize}}
@@ -47,7 +62,14 @@
     drivers = #{} :: #{string() => integer()},
     %% driver binaries a process got that no Id is related to yet
     pending = #{} :: #{pid() => [{'receive' | borrow, string(), integer()}]},
-    %% how many could not be related (two candidates or more)
+    %% received driver binaries whose wrappers cannot be told apart:
+    %% group number => #group{}, and each of its Ids => its group number
+    groups = #{} :: #{pos_integer() => #group{}},
+    grouped = #{} :: #{integer() => pos_integer()},
+    next_group = 1 :: pos_integer(),
+    %% binaries that went into a group (stop/0's `uncertain`)
+    uncertain = 0 :: non_neg_integer(),
+    %% how many could not be related (more new wrappers than binaries received)
     ambiguous = 0 :: non_neg_integer()
 }).
 
@@ -158,7 +180,8 @@ loop(State) ->
             %% try, not `catch Expr`: OTP 29 warns about the old form by default.
             [try erlang:trace(Pid, false, [all]) catch _:_ -> ok end
              || Pid <- maps:keys(State1#state.snapshots)],
-            From ! {?NAME, Ref, {ok, #{unrelated => State1#state.ambiguous}}};
+            From ! {?NAME, Ref, {ok, #{unrelated => State1#state.ambiguous,
+                                       uncertain => State1#state.uncertain}}};
         {refctrace_gc, Pid} ->
             %% A collection of Pid ended: record what it released now rather
             %% than at the next sync.
@@ -203,7 +226,8 @@ look(Pids, RefcMode, State0) ->
                     New ->
                         S1 = relate(Pid, Old, New, S),
                         S2 = S1#state{snapshots = maps:put(Pid, New, S1#state.snapshots)},
-                        {S2, Acc ++ released(Pid, Old, New, S2)}
+                        S3 = release_grouped(Pid, Old, New, S2),
+                        {S3, Acc ++ released(Pid, Old, New, S3)}
                 end
             end, {State, []}, Pids),
     Refcs = held_refcs(State1),
@@ -229,7 +253,7 @@ take_news(State) ->
     lists:foldl(fun take_news/2, State, refctrace_tracer_nif:take_news()).
 
 take_news({gone, _, DriverId, _}, State) ->
-    unrelate(DriverId, State);
+    ungroup(DriverId, unrelate(DriverId, State));
 take_news({Kind, PidText, DriverId, Size}, State) ->
     case {maps:find(PidText, State#state.names), maps:is_key(DriverId, State#state.drivers)} of
         {{ok, Pid}, false} ->
@@ -246,29 +270,127 @@ take_news({Kind, PidText, DriverId, Size}, State) ->
 
 %% A received binary is the one wrapper of its size that is new in the
 %% process; a binary the process passed to the port is its one unrelated
-%% wrapper of that size. Two candidates or more: it cannot be told, so
-%% nothing is related (counted in `ambiguous`).
+%% wrapper of that size. Several binaries of one size received between two
+%% looks, with as many new wrappers of that size or fewer (a message not yet
+%% taken from the queue), form a group: each new wrapper is one of them.
+%% More new wrappers than binaries: one is something else, nothing can be
+%% said, nothing is related (counted in `ambiguous`).
 relate(Pid, Old, New, State) ->
+    Pending = maps:get(Pid, State#state.pending, []),
+    Borrows = [Item || {borrow, _, _} = Item <- Pending],
+    Sizes = lists:usort([Size || {'receive', _, Size} <- Pending]),
+    State1 = lists:foldl(fun(Size, S) -> relate_received(Pid, Old, New, Size, S) end,
+                         State, Sizes),
     lists:foldl(
-        fun({Kind, DriverId, Size} = Item, S) ->
-            Unrelated = [Id || {Id, {N, _, IdSize}} <- maps:to_list(New), IdSize =:= Size,
-                               not maps:is_key(Id, S#state.ids),
-                               Kind =:= borrow orelse N > wrappers(Id, Old)],
-            case Unrelated of
-                [Id] ->
-                    drop_pending(Pid, Item,
-                                 S#state{ids = maps:put(Id, DriverId, S#state.ids),
-                                         drivers = maps:put(DriverId, Id, S#state.drivers)});
-                [] ->
-                    S; % not taken from the queue yet: next look
-                [_, _ | _] = Candidates ->
-                    io:format(standard_error,
-                              "refctrace_tracer: ~p got driver binary ~s (~b bytes) and has ~b "
-                              "unrelated wrappers of that size: its releases are not recorded~n",
-                              [Pid, DriverId, Size, length(Candidates)]),
-                    drop_pending(Pid, Item, S#state{ambiguous = S#state.ambiguous + 1})
+        fun({borrow, DriverId, Size} = Item, S) ->
+            case [Id || {Id, {_, _, IdSize}} <- maps:to_list(New), IdSize =:= Size,
+                        not maps:is_key(Id, S#state.ids), not maps:is_key(Id, S#state.grouped)] of
+                [Id] -> drop_pending(Pid, Item, relate_id(Id, DriverId, S));
+                [] -> S;
+                [_, _ | _] = Candidates -> drop_pending(Pid, Item, unrelated(Pid, DriverId, Size,
+                                                                              Candidates, S))
             end
-        end, State, maps:get(Pid, State#state.pending, [])).
+        end, State1, Borrows).
+
+relate_received(Pid, Old, New, Size, State) ->
+    Items = [Item || {'receive', _, ItemSize} = Item <- maps:get(Pid, State#state.pending, []),
+                     ItemSize =:= Size],
+    Drivers = [DriverId || {_, DriverId, _} <- Items],
+    Ids = [Id || {Id, {N, _, IdSize}} <- lists:sort(maps:to_list(New)), IdSize =:= Size,
+                 not maps:is_key(Id, State#state.ids), N > wrappers(Id, Old)],
+    Fresh = [Id || Id <- Ids, not maps:is_key(Id, State#state.grouped)],
+    Dropped = lists:foldl(fun(Item, S) -> drop_pending(Pid, Item, S) end, State, Items),
+    case {Drivers, Ids} of
+        {_, []} ->
+            State; % not taken from the queue yet: next look
+        {[DriverId], [Id]} ->
+            relate_id(Id, DriverId, Dropped);
+        _ when length(Ids) =< length(Drivers), Fresh =:= Ids ->
+            Number = Dropped#state.next_group,
+            Group = #group{pid = Pid, ids = Ids, drivers = Drivers},
+            Dropped#state{groups = maps:put(Number, Group, Dropped#state.groups),
+                          grouped = maps:merge(Dropped#state.grouped,
+                                               maps:from_list([{Id, Number} || Id <- Ids])),
+                          next_group = Number + 1,
+                          uncertain = Dropped#state.uncertain + length(Drivers)};
+        _ ->
+            lists:foldl(fun(DriverId, S) -> unrelated(Pid, DriverId, Size, Ids, S) end,
+                        Dropped, Drivers)
+    end.
+
+unrelated(Pid, DriverId, Size, Candidates, State) ->
+    io:format(standard_error,
+              "refctrace_tracer: ~p got driver binary ~s (~b bytes) and has ~b "
+              "unrelated wrappers of that size: its releases are not recorded~n",
+              [Pid, DriverId, Size, length(Candidates)]),
+    State#state{ambiguous = State#state.ambiguous + 1}.
+
+%% Id is DriverId's wrapper, from now on in every process. If Id was in a
+%% group, DriverId leaves it too: what is left may be decided.
+relate_id(Id, DriverId, State) ->
+    S = State#state{ids = maps:put(Id, DriverId, State#state.ids),
+                    drivers = maps:put(DriverId, Id, State#state.drivers)},
+    case maps:find(Id, S#state.grouped) of
+        {ok, Number} ->
+            #group{ids = Ids, drivers = Drivers} = Group = maps:get(Number, S#state.groups),
+            settle_group(Number, Group#group{ids = lists:delete(Id, Ids),
+                                             drivers = lists:delete(DriverId, Drivers)},
+                         S#state{grouped = maps:remove(Id, S#state.grouped)});
+        error ->
+            S
+    end.
+
+%% A group of one binary and its one wrapper, none released: exactly related.
+%% A group whose binaries were all released: the recorder learns it.
+settle_group(Number, #group{ids = [Id], drivers = [DriverId], released = 0}, State) ->
+    relate_id(Id, DriverId, drop_group(Number, State));
+settle_group(Number, #group{ids = [], drivers = Drivers, released = Released}, State)
+  when Released >= length(Drivers) ->
+    [ok = refctrace_tracer_nif:released(DriverId, 1) || DriverId <- Drivers],
+    drop_group(Number, State);
+settle_group(Number, Group, State) ->
+    State#state{groups = maps:put(Number, Group, State#state.groups)}.
+
+drop_group(Number, State) ->
+    #group{ids = Ids} = maps:get(Number, State#state.groups),
+    State#state{groups = maps:remove(Number, State#state.groups),
+                grouped = maps:without(Ids, State#state.grouped)}.
+
+%% One `gc` with `among` per grouped wrapper of Pid that went.
+release_grouped(Pid, Old, New, State) ->
+    Gone = lists:append([lists:duplicate(N - wrappers(Id, New), Id)
+                         || {Id, {N, _, _}} <- lists:sort(maps:to_list(Old)),
+                            maps:is_key(Id, State#state.grouped), N > wrappers(Id, New)]),
+    lists:foldl(
+        fun(Id, S) ->
+            Number = maps:get(Id, S#state.grouped),
+            #group{ids = Ids, drivers = Drivers, released = Released} = Group =
+                maps:get(Number, S#state.groups),
+            write([<<"{\"op\":\"gc\",\"among\":[">>,
+                   lists:join(<<",">>, [[$", D, $"] || D <- Drivers]),
+                   <<"],\"actor\":\"">>, pid_to_list(Pid), <<"\"">>, timestamp(), <<"}\n">>]),
+            Left = case wrappers(Id, New) of
+                       0 -> lists:delete(Id, Ids);
+                       _ -> Ids
+                   end,
+            settle_group(Number, Group#group{ids = Left, released = Released + 1},
+                         S#state{grouped = case Left =:= Ids of
+                                               true -> S#state.grouped;
+                                               false -> maps:remove(Id, S#state.grouped)
+                                           end})
+        end, State, Gone).
+
+%% DriverId ended (the recorder forgot it: its address may come back). In
+%% a group, it was one of the binaries whose wrapper went.
+ungroup(DriverId, State) ->
+    case [{N, G} || {N, #group{drivers = Ds} = G} <- maps:to_list(State#state.groups),
+                    lists:member(DriverId, Ds)] of
+        [{Number, #group{drivers = Drivers, released = Released} = Group}] when Released > 0 ->
+            settle_group(Number, Group#group{drivers = lists:delete(DriverId, Drivers),
+                                             released = Released - 1}, State);
+        _ ->
+            State
+    end.
 
 drop_pending(Pid, Item, State) ->
     State#state{pending = maps:update_with(Pid, fun(L) -> lists:delete(Item, L) end, [],
@@ -292,8 +414,20 @@ held_refcs(State) ->
               end, #{}, State#state.snapshots).
 
 forget_dead(Pid, Old, State) ->
-    S = State#state{snapshots = maps:remove(Pid, State#state.snapshots),
-                    pending = maps:remove(Pid, State#state.pending)},
+    S0 = State#state{snapshots = maps:remove(Pid, State#state.snapshots),
+                     pending = maps:remove(Pid, State#state.pending)},
+    %% Its exit released every reference of its groups' wrappers: a group
+    %% whose wrappers were one per binary leaves no binary of it held by Pid.
+    S = maps:fold(fun(Number, #group{pid = P, ids = Ids, drivers = Drivers, released = R}, Acc)
+                        when P =:= Pid ->
+                          case length(Ids) + R >= length(Drivers) of
+                              true -> [ok = refctrace_tracer_nif:released(D, 1) || D <- Drivers];
+                              false -> ok
+                          end,
+                          drop_group(Number, Acc);
+                     (_, _, Acc) ->
+                          Acc
+                  end, S0, S0#state.groups),
     tell_released([{Pid, Id} || {Id, {N, _, _}} <- maps:to_list(Old), _ <- lists:seq(1, N)], S).
 
 %% The recorder follows each driver binary's count through the trace's lines

@@ -34,22 +34,23 @@ run(DriverDir) ->
     {ok, _} = refctrace_tracer:start(DriverDir, echo_drv),
     session(),
     collect(),
-    %% Every binary the process got was related to the driver's, so every
-    %% release of one is in the trace.
-    {ok, #{unrelated := 0}} = refctrace_tracer:stop().
+    %% Every binary the process got was related to the driver's or is in a
+    %% group of equal-sized ones (its releases written with `among`), so
+    %% every release of one is in the trace.
+    {ok, #{unrelated := 0, uncertain := Uncertain}} = refctrace_tracer:stop(),
+    io:format("echo_workload: tracer: unrelated 0, uncertain ~b~n", [Uncertain]).
 
 session() ->
     %% The data and the replies expected, made before tracing starts: they
     %% are this process's own binaries, and comparing a reply with them
     %% (sub-binaries) makes no new binary. A process's new binary is related
-    %% to the driver's it received by its size, so nothing else of that size
-    %% may appear here between two looks.
+    %% to the driver's it received by its size, so nothing else of a reply's
+    %% size may appear here between two looks.
     Cases = [{Iodata, iolist_to_binary(Iodata)} || Iodata <- iodata()],
-    %% Two ports at once get data of different sizes (one more byte per
-    %% command), so that three replies in one look are told apart by size.
-    Rounds = [[{Iodata, Flat}, {[Iodata, $2], <<Flat/binary, $2>>},
-               {[Iodata, "33"], <<Flat/binary, "33">>}]
-              || {Iodata, Flat} <- Cases],
+    %% Two ports at once get the same data, as users send it: three replies
+    %% of one size in one look, which the tracer cannot tell apart (their
+    %% releases are written with `among`, the model takes the emulator's word).
+    Rounds = [[Case, Case, Case] || Case <- Cases],
     ok = refctrace_tracer:trace(self()),
     First = open_port({spawn, echo_drv}, [binary]),
     Second = open_port({spawn, echo_drv}, [binary]),
@@ -65,12 +66,27 @@ session() ->
     [begin echo(?ECHO_DRV_OUTPUTV, [{First, Case}]), collect() end || Case <- Cases],
     [begin echo(?ECHO_DRV_OUTPUTV, lists:zip([First, Second, First], Round)), collect() end
      || Round <- Rounds],
+    %% Two equal replies, one kept past a collection and the next command:
+    %% the release of the other is one of two, decided by what follows (the
+    %% allocator giving its address to the next reply, or the kept one's
+    %% release).
+    [keep_one(Op, First, Second, Case) || Op <- [?ECHO_DRV_OUTPUT_BINARY, ?ECHO_DRV_OUTPUTV],
+                                          Case <- Cases],
     true = port_close(First),
     true = port_close(Second),
     ok = refctrace_tracer:sync(),
     %% The data stay live until here.
     18 = length(lists:append(Rounds)),
     ok.
+
+keep_one(Op, First, Second, {Iodata, Flat}) ->
+    Kept = replies(Op, [{First, {Iodata, Flat}}, {Second, {Iodata, Flat}}], 1),
+    collect(),
+    echo(Op, [{First, {Iodata, Flat}}]),
+    collect(),
+    [$a | Expected] = Kept,
+    Expected = expected(Op, Flat),
+    collect().
 
 %% Small and large iodata, deep lists of bytes and binaries, sizes on both
 %% sides of the 64-byte copy limit (an output_binary reply is the data
@@ -100,12 +116,21 @@ reply(Port) ->
 %% reply: "a" followed by the data (OUTPUTV) or by the data but its first
 %% byte (OUTPUT_BINARY).
 echo(Op, Commands) ->
+    _ = replies(Op, Commands, 0),
+    ok.
+
+%% The commands' replies, checked; the Nth one is returned (0: none), the
+%% others are garbage once this returns.
+replies(Op, Commands, Keep) ->
     [true = port_command(Port, [Op | Iodata]) || {Port, {Iodata, _}} <- Commands],
     Replies = [{reply(Port), Flat} || {Port, {_, Flat}} <- Commands],
     [barrier(Port) || Port <- lists:usort([Port || {Port, _} <- Commands])],
     ok = refctrace_tracer:sync(),
     [[$a | Expected] = Reply || {Reply, Flat} <- Replies, Expected <- [expected(Op, Flat)]],
-    ok.
+    case Keep of
+        0 -> none;
+        N -> element(1, lists:nth(N, Replies))
+    end.
 
 expected(?ECHO_DRV_OUTPUT_BINARY, Flat) -> binary:part(Flat, 1, byte_size(Flat) - 1);
 expected(?ECHO_DRV_OUTPUTV, Flat) -> Flat.

@@ -1,0 +1,31 @@
+// Compressed traces: gzip and zstd input, recognised by its first bytes and decompressed as it
+// is read, so the readers above see the trace's text and nothing else.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "trace/reader.h"
+
+namespace refctrace::trace {
+
+enum class Compression : uint8_t { kNone, kGzip, kZstd };
+
+// Bytes needed to tell the compressions apart (zstd's magic number is the longest).
+inline constexpr size_t kCompressionMagicBytes = 4;
+
+// What `prefix`, the first bytes of an input, says it is. A prefix shorter than
+// kCompressionMagicBytes that could still become a magic number is taken as what it is so far:
+// kNone (an input that short is not a compressed stream anyway).
+Compression DetectCompression(std::string_view prefix);
+
+// Wraps `raw`: its first Read() looks at the first bytes of `raw` and, when they are a gzip or
+// zstd magic number, every Read() returns decompressed bytes; otherwise the bytes as they are.
+// A corrupt or truncated compressed stream is a read error that names the byte of the
+// compressed stream it was found at, after every byte decompressed before it.
+std::unique_ptr<TraceReader::Source> DecompressIfCompressed(
+    std::unique_ptr<TraceReader::Source> raw);
+
+}  // namespace refctrace::trace
