@@ -44,17 +44,23 @@ void refctrace_internal_command_from(const char* pid);
 
 /* A traced process sent a command to a port (erlang:port_command/2,3
  * call trace, or a `send` to the port): the bytes of every binary in its
- * data. command_unsent: the newest command of `caller` was not sent (the
- * call returned false or failed). command_served: the port's `receive`
- * trace of a command of `caller` fired on this thread; the oldest pending
- * command of that caller to that port is the one the callback serves, and
- * a borrowed binary is the caller's own exactly when some binary of that
- * command lies in it (else the emulator gathered it: `gathered`). A count
- * below 0: the command's binaries are not known (too many to keep). */
+ * data, and its size in bytes (`total`, iodata_size). command_unsent: the
+ * newest command of `caller` was not sent (the call returned false or
+ * failed). command_served: the port's `receive` trace of a command of
+ * `caller` fired on this thread, with the bytes of the data the callback
+ * gets; the oldest pending command of that caller to that port that fits
+ * it is the one served (one that does not, older, was never delivered:
+ * a `Port ! Msg` refused by a busy port is traced, and traced again when
+ * the suspended sender sends it once more), and a borrowed binary is the
+ * caller's own exactly when some binary of that command lies in it (else
+ * the emulator gathered it: `gathered`). A count below 0: the binaries are
+ * not known (too many to keep). */
 void refctrace_internal_command_sent(const char* caller, const char* port, const void* const* data,
-                                     const size_t* sizes, int count);
+                                     const size_t* sizes, int count, size_t total);
 void refctrace_internal_command_unsent(const char* caller);
-void refctrace_internal_command_served(const char* caller, const char* port);
+void refctrace_internal_command_served(const char* caller, const char* port,
+                                       const void* const* data, const size_t* sizes, int count,
+                                       size_t total);
 
 /* The port's running_ports trace on this thread: `in` to a scheduled port
  * task (kRunningTask), `in` to an immediate call (kRunningImmediate), `out`

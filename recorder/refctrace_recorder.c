@@ -679,7 +679,8 @@ typedef struct {
   char port[64];
   Bytes* bytes;
   int count;
-  int known; /* bytes holds all the command's binaries */
+  int known;    /* bytes holds all the command's binaries */
+  size_t total; /* the data's size in bytes */
 } Command;
 
 enum { kMaxPendingCommands = 256 };
@@ -696,7 +697,7 @@ static void DropCommand(int index) {
 }
 
 void refctrace_internal_command_sent(const char* caller, const char* port, const void* const* data,
-                                     const size_t* sizes, int count) {
+                                     const size_t* sizes, int count, size_t total) {
   Lock();
   if (pending_command_count == kMaxPendingCommands) DropCommand(0);
   Command* c = &pending_commands[pending_command_count];
@@ -705,6 +706,7 @@ void refctrace_internal_command_sent(const char* caller, const char* port, const
   c->bytes = count > 0 ? malloc(sizeof *c->bytes * (size_t)count) : NULL;
   c->count = c->bytes != NULL ? count : 0;
   c->known = count == c->count;
+  c->total = total;
   for (int i = 0; i < c->count; ++i) {
     c->bytes[i].data = data[i];
     c->bytes[i].size = sizes[i];
@@ -724,20 +726,59 @@ void refctrace_internal_command_unsent(const char* caller) {
   Unlock();
 }
 
-void refctrace_internal_command_served(const char* caller, const char* port) {
+/* The emulator references a binary of a command, rather than copying it
+ * into its gathered binary, when it is larger than this (io.c's
+ * ERL_SMALL_IO_BIN_LIMIT, OTP 25 and 27 alike). */
+enum { kAlwaysReferenced = 256 };
+
+static int Within(const char* at, size_t size, const void* const* data, const size_t* sizes,
+                  int count) {
+  for (int i = 0; i < count; ++i) {
+    const char* from = data[i];
+    if (at >= from && at + size <= from + sizes[i]) return 1;
+  }
+  return 0;
+}
+
+/* Whether pending command `c` can be the one whose data the callback gets:
+ * the same size, and each of its binaries the emulator must have
+ * referenced is among the data's. Unknown binaries fit anything. */
+static int Fits(const Command* c, const void* const* data, const size_t* sizes, int count,
+                size_t total) {
+  if (!c->known || count < 0) return 1;
+  if (c->total != total) return 0;
+  for (int i = 0; i < c->count; ++i) {
+    if (c->bytes[i].size > kAlwaysReferenced &&
+        !Within(c->bytes[i].data, c->bytes[i].size, data, sizes, count))
+      return 0;
+  }
+  return 1;
+}
+
+void refctrace_internal_command_served(const char* caller, const char* port,
+                                       const void* const* data, const size_t* sizes, int count,
+                                       size_t total) {
   Lock();
   free(served.bytes);
   served.bytes = NULL;
   served_known = 0;
-  for (int i = 0; i < pending_command_count; ++i) {
+  for (int i = 0; i < pending_command_count;) {
     Command* c = &pending_commands[i];
-    if (strcmp(c->caller, caller) == 0 && strcmp(c->port, port) == 0) {
-      served = *c;
-      c->bytes = NULL;
-      DropCommand(i);
-      served_known = served.known;
-      break;
+    if (strcmp(c->caller, caller) != 0 || strcmp(c->port, port) != 0) {
+      ++i;
+      continue;
     }
+    if (!Fits(c, data, sizes, count, total)) {
+      /* Commands of one sender to one port are served in order: an older
+       * one that does not fit was never delivered. */
+      DropCommand(i);
+      continue;
+    }
+    served = *c;
+    c->bytes = NULL;
+    DropCommand(i);
+    served_known = served.known;
+    break;
   }
   Unlock();
 }

@@ -146,8 +146,24 @@ enum { kMaxCommandBinaries = 1024 };
 typedef struct {
   const void* data[kMaxCommandBinaries];
   size_t sizes[kMaxCommandBinaries];
-  int count; /* -1: more than kMaxCommandBinaries, not known */
+  int count;    /* -1: more than kMaxCommandBinaries, not known */
+  size_t total; /* the data's size in bytes (iodata_size) */
 } CommandBytes;
+
+/* iodata_size of `term` as far as it is iodata: bytes and binaries. */
+static size_t IodataSize(ErlNifEnv* env, ERL_NIF_TERM term, int depth) {
+  ErlNifBinary bin;
+  ERL_NIF_TERM head, tail;
+  if (depth > 100) return 0;
+  if (enif_is_binary(env, term)) return enif_inspect_binary(env, term, &bin) ? bin.size : 0;
+  size_t size = 0;
+  while (enif_get_list_cell(env, term, &head, &tail)) {
+    int byte;
+    size += enif_get_int(env, head, &byte) ? 1 : IodataSize(env, head, depth + 1);
+    term = tail;
+  }
+  return size + (enif_is_empty_list(env, term) ? 0 : IodataSize(env, term, depth + 1));
+}
 
 static void CollectBytes(void* context, const ErlNifBinary* bin) {
   CommandBytes* bytes = context;
@@ -161,13 +177,20 @@ static void CollectBytes(void* context, const ErlNifBinary* bin) {
   ++bytes->count;
 }
 
+/* The binaries of a command's data and its size. */
+static void CollectCommand(ErlNifEnv* env, ERL_NIF_TERM data, CommandBytes* bytes) {
+  bytes->count = 0;
+  VisitBinaries(env, data, 0, CollectBytes, bytes);
+  bytes->total = IodataSize(env, data, 0);
+}
+
 static void CommandSent(ErlNifEnv* env, const char* caller, ERL_NIF_TERM port, ERL_NIF_TERM data) {
   char port_name[64];
   Name(env, port, port_name, sizeof port_name);
   static __thread CommandBytes bytes;
-  bytes.count = 0;
-  VisitBinaries(env, data, 0, CollectBytes, &bytes);
-  refctrace_internal_command_sent(caller, port_name, bytes.data, bytes.sizes, bytes.count);
+  CollectCommand(env, data, &bytes);
+  refctrace_internal_command_sent(caller, port_name, bytes.data, bytes.sizes, bytes.count,
+                                  bytes.total);
 }
 
 /* erlang:port_command(Port, Data) and (Port, Data, Options), the documented
@@ -261,7 +284,12 @@ static void PortEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM port, ERL_N
     if (Same(inner[0], atom_command)) {
       char port_name[64];
       Name(env, port, port_name, sizeof port_name);
-      refctrace_internal_command_served(pid, port_name);
+      /* The data the callback gets (an outputv's entries), to tell which
+       * of the sender's pending commands this is. */
+      static __thread CommandBytes served;
+      CollectCommand(env, inner[1], &served);
+      refctrace_internal_command_served(pid, port_name, served.data, served.sizes, served.count,
+                                        served.total);
     }
   }
 }

@@ -116,6 +116,48 @@ static int at;
 
 static const char* const kFile = "recorder_test.c";
 
+/* One scheduled command of <0.85.0> whose data is `bin` alone, served. */
+static void ServeScheduled(ErlDrvBinary* bin) {
+  const void* bytes[1] = {bin->orig_bytes};
+  size_t sizes[1] = {bin->orig_size};
+  refctrace_internal_command_from("<0.85.0>");
+  refctrace_internal_command_served("<0.85.0>", "#Port<0.6>", bytes, sizes, 1, bin->orig_size);
+  refctrace_internal_port_running(kRunningTask);
+  SysIOVec iov[1] = {{bin->orig_bytes, bin->orig_size}};
+  ErlDrvBinary* binv[1] = {bin};
+  ErlIOVec ev = {1, bin->orig_size, iov, binv};
+  fake_emulator_take(bin, 1);
+  AT(REFCTRACE_BORROW_IOVEC(&ev));
+  EXPECT(
+      "{\"op\":\"borrow\",\"bin\":\"%s\",\"size\":%lu,\"from\":\"<0.85.0>\",\"task\":1,"
+      "\"refc\":2,\"src\":\"%s:%d\"",
+      Id(bin), (unsigned long)bin->orig_size, kFile, at);
+  AT(REFCTRACE_UNBORROW_IOVEC(&ev));
+  EXPECT("{\"op\":\"unborrow\",\"bin\":\"%s\",\"refc\":1,\"src\":\"%s:%d\"", Id(bin), kFile, at);
+  fake_emulator_take(bin, -1);
+  refctrace_internal_port_running(kRunningUnknown);
+}
+
+/* A busy port: `Port ! {Pid, {command, First}}` is traced, refused (the
+ * port is busy), and traced again when the suspended sender sends it once
+ * more; then Second. Each served command is the oldest that fits the data
+ * its callback gets, so Second's binary is still the sender's own (taking
+ * the oldest pending one would serve Second as First's repeat, and call
+ * Second's binary gathered). */
+static void BusyPortRetry(void) {
+  ErlDrvBinary* first = fake_emulator_binary(300);
+  ErlDrvBinary* second = fake_emulator_binary(400);
+  const void* first_bytes[1] = {first->orig_bytes};
+  size_t first_sizes[1] = {300};
+  const void* second_bytes[1] = {second->orig_bytes};
+  size_t second_sizes[1] = {400};
+  refctrace_internal_command_sent("<0.85.0>", "#Port<0.6>", first_bytes, first_sizes, 1, 300);
+  refctrace_internal_command_sent("<0.85.0>", "#Port<0.6>", first_bytes, first_sizes, 1, 300);
+  refctrace_internal_command_sent("<0.85.0>", "#Port<0.6>", second_bytes, second_sizes, 1, 400);
+  ServeScheduled(first);
+  ServeScheduled(second);
+}
+
 static void Calls(void) {
   REFCTRACE_SERVING(kPort);
   serving = "0x40";
@@ -187,11 +229,14 @@ static void Calls(void) {
    * recorder (the port's receive and running_ports traces, the sender's
    * port_command), then the emulator's task references (one per entry). */
   ErlDrvBinary* gathered = fake_emulator_binary(7);
-  const void* command_bytes[1] = {b->orig_bytes + 10};
-  size_t command_sizes[1] = {50};
-  refctrace_internal_command_sent("<0.85.0>", "#Port<0.6>", command_bytes, command_sizes, 1);
+  char heap_bytes[7] = "abcdefg"; /* a heap binary of the sender's data */
+  const void* command_bytes[3] = {b->orig_bytes, heap_bytes, b->orig_bytes};
+  size_t command_sizes[3] = {100, 7, 100};
+  refctrace_internal_command_sent("<0.85.0>", "#Port<0.6>", command_bytes, command_sizes, 3, 207);
   refctrace_internal_command_from("<0.85.0>");
-  refctrace_internal_command_served("<0.85.0>", "#Port<0.6>");
+  /* What the callback gets: b, the gathered copy of the heap bytes, b. */
+  const void* served_bytes[3] = {b->orig_bytes, gathered->orig_bytes, b->orig_bytes};
+  refctrace_internal_command_served("<0.85.0>", "#Port<0.6>", served_bytes, command_sizes, 3, 207);
   refctrace_internal_port_running(kRunningTask);
   SysIOVec task_iov[3] = {{b->orig_bytes, 100}, {gathered->orig_bytes, 7}, {b->orig_bytes, 100}};
   ErlDrvBinary* task_binv[3] = {b, gathered, b};
@@ -216,6 +261,8 @@ static void Calls(void) {
   fake_emulator_take(b, -2);
   fake_emulator_take(gathered, -2); /* the task's, and its own: freed */
   refctrace_internal_port_running(kRunningUnknown);
+
+  BusyPortRetry();
 
   ErlDrvBinary* small = AT(driver_alloc_binary(10));
   EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":10,\"refc\":1,\"src\":\"%s:%d\"", Id(small),
