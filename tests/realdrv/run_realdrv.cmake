@@ -4,7 +4,9 @@
 #   -DERL -DPATHS (code paths, ;-separated) -DWORKLOAD (module; `erl -run`
 #   calls its main/1 with ARGS, or main/0 if ARGS is empty) -DARGS -DREFCTRACE -DTRACE -DDRIVER_SOURCE (the patched source the
 #   driver was built from) -DEXPECTED_CODE -DMIN_DRIVER_REFC -DMIN_PROCESS_REFC
-#   -DMIN_PORTS
+#   -DMIN_PORTS, and optionally -DBORROWS_FROM -DBORROWS_GATHERED (how many
+#   borrows must say `from`, `gathered`) -DMIN_TASK_BORROWS (at least that
+#   many borrows of a scheduled command, `task`)
 # A clean run (EXPECTED_CODE empty) must give no diagnostic at all, warnings
 # included; a seeded run exactly one, with that code, at the line of
 # DRIVER_SOURCE that its seed patch marks "seeded:CODE". A refc-mismatch is
@@ -34,6 +36,9 @@ set(driver_refc 0)
 set(process_refc 0)
 set(observes 0)
 set(amongs 0)
+set(borrows_from 0)
+set(borrows_gathered 0)
+set(task_borrows 0)
 set(ports "")
 foreach(line IN LISTS lines)
   if(NOT line MATCHES "\"op\"")
@@ -45,6 +50,17 @@ foreach(line IN LISTS lines)
   endif()
   if(line MATCHES "\"among\":")
     math(EXPR amongs "${amongs} + 1")
+  endif()
+  if(line MATCHES "\"op\":\"borrow\"")
+    if(line MATCHES "\"from\":")
+      math(EXPR borrows_from "${borrows_from} + 1")
+    endif()
+    if(line MATCHES "\"gathered\":true")
+      math(EXPR borrows_gathered "${borrows_gathered} + 1")
+    endif()
+    if(line MATCHES "\"task\":")
+      math(EXPR task_borrows "${task_borrows} + 1")
+    endif()
   endif()
   if(line MATCHES "\"refc\":")
     if(line MATCHES "\"actor\":")
@@ -64,6 +80,15 @@ if(driver_refc LESS MIN_DRIVER_REFC OR process_refc LESS MIN_PROCESS_REFC)
   string(APPEND problems "too few counts recorded: driver ${driver_refc} (want ${MIN_DRIVER_REFC}), "
                          "processes ${process_refc} (want ${MIN_PROCESS_REFC})\n")
 endif()
+foreach(kind IN ITEMS from gathered)
+  string(TOUPPER ${kind} upper)
+  if(DEFINED BORROWS_${upper} AND NOT borrows_${kind} EQUAL BORROWS_${upper})
+    string(APPEND problems "${borrows_${kind}} borrows say ${kind} (want ${BORROWS_${upper}})\n")
+  endif()
+endforeach()
+if(DEFINED MIN_TASK_BORROWS AND task_borrows LESS MIN_TASK_BORROWS)
+  string(APPEND problems "${task_borrows} borrows of a scheduled command (want ${MIN_TASK_BORROWS} at least)\n")
+endif()
 if(port_count LESS MIN_PORTS)
   string(APPEND problems "driver events name ${port_count} ports (want ${MIN_PORTS} at least)\n")
 endif()
@@ -78,11 +103,13 @@ endif()
 
 string(CONCAT figures "${events} events; the emulator's count on ${driver_refc} driver events (${observes} "
             "observe) and ${process_refc} process events; ${port_count} ports; "
-            "${amongs} releases of one of several binaries (gc with among)")
+            "${amongs} releases of one of several binaries (gc with among); borrows: "
+            "${borrows_from} from, ${borrows_gathered} gathered, ${task_borrows} task")
 if(problems)
   message(FATAL_ERROR "${WORKLOAD} ${TRACE}: ${figures}\n${problems}")
 endif()
-# What the workload says of its run (echo: the tracer's unrelated and uncertain binaries).
+# What the workload says of its run (echo: the tracer's unrelated and uncertain binaries;
+# echo-busy: how often the sender was suspended).
 string(STRIP "${erl_out}" workload_said)
 message(STATUS "${WORKLOAD}: ${figures}, all counts equal to the model's; findings [${found}]"
                "\n${workload_said}")
