@@ -25,9 +25,10 @@
 %% echo_drv's opcode (port_trace_SUITE.erl); its outputv callback ignores
 %% the data, the suite sends a 0 byte first.
 -define(ECHO_DRV_NOOP, 0).
-%% The port is busy from 4 kB of waiting commands on, free again below 2 kB.
--define(BUSY_LIMITS, {256, 512}).
-%% Commands sent as messages: 20 of about 800 bytes, four times High.
+%% The port is busy above 4 kB of waiting commands, free again below 2 kB.
+-define(BUSY_LIMITS, {2048, 4096}).
+%% Commands sent as messages: 20 of about 800 bytes, four times High: the
+%% sixth makes the port busy.
 -define(BANG_COMMANDS, 20).
 %% Then commands through port_command/2 while tasks may still wait.
 -define(CALL_COMMANDS, 4).
