@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "model/wording.h"
+#include "trace/unknown_receiver.h"
 
 namespace refctrace::model {
 
@@ -167,7 +168,10 @@ constexpr int64_t kVmRefcFloor = -static_cast<int64_t>(trace::kMaxCount);
 }  // namespace
 
 Model::Model(FindingSink* sink, ModelOptions options)
-    : sink_(sink), options_(options), driver_ref_(strings_.Intern("driver")) {
+    : sink_(sink),
+      options_(options),
+      driver_ref_(strings_.Intern("driver")),
+      unknown_receiver_(strings_.Intern(trace::kUnknownReceiver)) {
   options_.quarantine_capacity = std::max<size_t>(options_.quarantine_capacity, 1);
 }
 
@@ -917,8 +921,15 @@ void Model::ReleaseUnheld(Incarnation& inc, int64_t n) {
 }
 
 void Model::Deliver(Incarnation& inc, ProcessHold& p) {
+  ProcessHold* unknown = nullptr;
   if (p.msg >= 1) {  // the reference changes hands: refc stays
     p.msg -= 1;
+    p.proc += 1;
+  } else if (p.pid != unknown_receiver_ && (unknown = inc.holders.Find(unknown_receiver_)) &&
+             unknown->msg >= 1) {
+    // A message whose receiver the recorder could not learn (erl_drv_send_term from a
+    // driver thread): the first process to take the binary is its receiver (decision 72).
+    unknown->msg -= 1;
     p.proc += 1;
   } else {  // it came through a send the trace did not record
     AddRef(inc, &p.proc);

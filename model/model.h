@@ -284,6 +284,7 @@ class Model {
   ModelOptions options_;
   StringPool strings_;
   StrRef driver_ref_;
+  StrRef unknown_receiver_;  // trace::kUnknownReceiver
 
   std::vector<Incarnation> slots_;
   std::vector<uint32_t> free_slots_;

@@ -144,6 +144,32 @@ TEST_CASE("CleanOutputCycleHasNoFinding") {
   CHECK(run.stats.live == 0);
 }
 
+TEST_CASE("OutputToAnUnknownReceiverIsTheMessageItsFirstReceiverTakes") {
+  // erl_drv_send_term from a driver thread: no send trace, so `to` is "unknown"; the
+  // receive that follows is that message's (decision 72), not a second reference.
+  const Run run = Replay({"alloc a size=500 refc=1", "output a to=unknown refc=2", "free a refc=1",
+                          "receive a actor=P refc=1", "gc a actor=P refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("AProcessTakesItsOwnMessageBeforeAnUnknownReceiversOne") {
+  const Run run =
+      Replay({"alloc a size=500 refc=1", "output a to=P refc=2", "output a to=unknown refc=3",
+              "free a refc=2", "receive a actor=P refc=2", "receive a actor=Q refc=2",
+              "gc a actor=P refc=1", "gc a actor=Q refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("AReceiveWithNoMessageLeftStillCountsAnUntracedSend") {
+  const Run run = Replay({"alloc a size=500 refc=1", "output a to=unknown refc=2",
+                          "receive a actor=P refc=2", "receive a actor=Q refc=3", "free a refc=2",
+                          "gc a actor=P refc=1", "gc a actor=Q refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
 TEST_CASE("InetDrvReuseObservesOneThenWritesAndOutputsAgain") {
   const Run run = Replay({"alloc a", "write a", "output a to=P", "receive a actor=P",
                           "gc a actor=P", "observe a refc=1", "write a", "output a to=P", "free a",

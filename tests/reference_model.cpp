@@ -270,6 +270,21 @@ void ReferenceModel::Adopt(const Event& e) {
 }
 
 // An op that takes a reference: counted on the holder and the emulator.
+// pid takes a message of its own; else one whose receiver the recorder did not
+// know (model 1.3); else the binary reached it by a send the trace lacks.
+void ReferenceModel::GiveToHeap(Binary& b, const std::string& pid) {
+  const auto unknown = b.msg.find(std::string(trace::kUnknownReceiver));
+  if (Count(b.msg, pid) >= 1) {
+    Count(b.msg, pid) -= 1;
+    Count(b.proc, pid) += 1;
+  } else if (unknown != b.msg.end() && unknown->first != pid && unknown->second >= 1) {
+    unknown->second -= 1;
+    Count(b.proc, pid) += 1;
+  } else {
+    TakeReference(b, &Count(b.proc, pid));
+  }
+}
+
 void ReferenceModel::TakeReference(Binary& b, int64_t* counter) {
   *counter += 1;
   b.emulator += 1;
@@ -404,14 +419,8 @@ bool ReferenceModel::OnLive(const Event& e) {
       return false;
     case Op::kBorrow: {
       b.borrowed = true;
-      if (!e.from.empty() && !e.gathered && Count(b.proc, e.from) == 0) {
-        if (Count(b.msg, e.from) >= 1) {  // it got the binary untraced: the message
-          Count(b.msg, e.from) -= 1;
-          Count(b.proc, e.from) += 1;
-        } else {
-          TakeReference(b, &Count(b.proc, e.from));
-        }
-      }
+      if (!e.from.empty() && !e.gathered && Count(b.proc, e.from) == 0)
+        GiveToHeap(b, e.from);  // it got the binary untraced
       const int64_t taken = (e.gathered ? 1 : 0) + static_cast<int64_t>(e.task);
       b.vm += taken;
       b.emulator += taken;
@@ -427,22 +436,10 @@ bool ReferenceModel::OnLive(const Event& e) {
       return false;
     }
     case Op::kReceive:
-      if (Count(b.msg, e.actor) >= 1) {
-        Count(b.msg, e.actor) -= 1;
-        Count(b.proc, e.actor) += 1;
-      } else {
-        TakeReference(b, &Count(b.proc, e.actor));  // an untraced send
-      }
+      GiveToHeap(b, e.actor);
       return false;
     case Op::kSend:
-      if (Count(b.proc, e.actor) == 0) {
-        if (Count(b.msg, e.actor) >= 1) {  // an untraced receive
-          Count(b.msg, e.actor) -= 1;
-          Count(b.proc, e.actor) += 1;
-        } else {  // an untraced path
-          TakeReference(b, &Count(b.proc, e.actor));
-        }
-      }
+      if (Count(b.proc, e.actor) == 0) GiveToHeap(b, e.actor);  // an untraced receive or path
       if (!e.copied && !exited_.count(e.to)) TakeReference(b, &Count(b.msg, e.to));
       return false;
     case Op::kGc: {

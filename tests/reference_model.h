@@ -16,6 +16,7 @@
 
 #include "model/diagnostic_code.h"
 #include "trace/event.h"
+#include "trace/unknown_receiver.h"
 
 namespace refctrace::reference {
 
@@ -86,6 +87,7 @@ class ReferenceModel {
   // (alloc-live).
   bool OnLive(const trace::Event& e);
   void TakeReference(Binary& b, int64_t* counter);
+  void GiveToHeap(Binary& b, const std::string& pid);
   void CompareRefc(const trace::Event& e, uint32_t incarnation_at_bin);
   void EndIfUnheld(const trace::BinId& id);
   void EndUnheldInLiveOrder();
