@@ -35,6 +35,7 @@
 -define(QUEUE_COPIES, 8).
 -define(REPLY, 9).
 -define(SMALL_REPLY, 10).
+-define(THREAD_SEND, 11).
 
 main([Bug, DriverDir]) ->
     main([Bug, DriverDir, "traced"]);
@@ -100,6 +101,8 @@ session(Bug) ->
     collect(),
     queue_and_drain(Port),
     send_term(Port),
+    collect(),
+    thread_send(Port),
     collect(),
     gathered(Port),
     collect(),
@@ -229,6 +232,15 @@ send_term(Port) ->
     200 = byte_size(Output),
     sync(),
     700 = byte_size(Sent) + byte_size(Output).
+
+%% erl_drv_send_term from a thread of the driver's own: the emulator fires no
+%% send trace, so the output names no receiver ("unknown"); this process's
+%% receive of the binary is that message's.
+thread_send(Port) ->
+    control(Port, ?THREAD_SEND),
+    Sent = receive {thread, S} -> S after 5000 -> error(no_thread_send) end,
+    sync(),
+    600 = byte_size(Sent).
 
 %% The inet_drv trick. The first buffer is still held here when the driver
 %% releases it (refc 2), so the driver frees it. The second is collected

@@ -22,6 +22,7 @@ enum Command {
   kQueueCopies = 8,  /* driver_enq, driver_pushq, driver_enqv of a NULL-binary segment */
   kReply = 9,        /* a binary-mode reply: 200 bytes by reference */
   kSmallReply = 10,  /* a binary-mode reply: 32 bytes, copied */
+  kThreadSend = 11,  /* erl_drv_send_term with ERL_DRV_BINARY from a thread of the driver's */
 };
 
 typedef enum { kNoBug, kLeak, kDoubleFree, kWriteAfterOutput, kDecToZero } SeededBug;
@@ -237,6 +238,41 @@ static void SendTerm(SampleDriver* drv) {
   driver_free_binary(bin);
 }
 
+/* What the driver's own thread sends, and to whom. */
+typedef struct {
+  ErlDrvPort port;
+  ErlDrvTermData receiver;
+} ThreadSend;
+
+/* On a thread of the driver's (not a scheduler): the emulator has no port in
+ * hand, fires no send trace, and the recorder writes `to` "unknown". */
+static void* SendFromThread(void* arg) {
+  ThreadSend* send = arg;
+  REFCTRACE_SERVING(send->port); /* this thread's calls are made for that port */
+  ErlDrvBinary* bin = AllocFilled(600, 'h');
+  if (bin == NULL) return NULL;
+  ErlDrvTermData term[] = {ERL_DRV_ATOM,
+                           driver_mk_atom("thread"),
+                           ERL_DRV_BINARY,
+                           (ErlDrvTermData)bin,
+                           600,
+                           0,
+                           ERL_DRV_TUPLE,
+                           2};
+  erl_drv_send_term(driver_mk_port(send->port), send->receiver, term, sizeof term / sizeof term[0]);
+  driver_free_binary(bin);
+  return NULL;
+}
+
+/* The thread runs while the caller waits in port_control, so the message is
+ * sent before the control returns. */
+static int ThreadSendTerm(SampleDriver* drv) {
+  ThreadSend send = {drv->port, driver_caller(drv->port)};
+  ErlDrvTid tid;
+  if (erl_drv_thread_create("sample_send", &tid, SendFromThread, &send, NULL) != 0) return -1;
+  return erl_drv_thread_join(tid, NULL);
+}
+
 /* Binary mode: the reply is the binary itself, handed over with *rbuf. */
 static ErlDrvSSizeT Reply(char** rbuf, ErlDrvSizeT size) {
   ErlDrvBinary* bin = AllocFilled(size, 'y');
@@ -282,6 +318,8 @@ static ErlDrvSSizeT SampleControl(ErlDrvData data, unsigned int command, char* b
       return Reply(rbuf, 200);
     case kSmallReply:
       return Reply(rbuf, 32);
+    case kThreadSend:
+      return ThreadSendTerm(drv) == 0 ? 0 : -1;
     default:
       return -1;
   }
