@@ -929,8 +929,10 @@ void Model::Deliver(Incarnation& inc, ProcessHold& p) {
              unknown->msg >= 1) {
     // A message whose receiver the recorder could not learn (erl_drv_send_term from a
     // driver thread): the first process to take the binary is its receiver (decision 72).
-    unknown->msg -= 1;
+    // p first: emptying the unknown entry may erase it from the vector p lives in.
     p.proc += 1;
+    unknown->msg -= 1;
+    if (unknown->msg == 0 && unknown->proc == 0) inc.holders.Emptied(unknown);
   } else {  // it came through a send the trace did not record
     AddRef(inc, &p.proc);
   }
