@@ -1,0 +1,693 @@
+/* refctrace_nif.c: the recording side of refctrace_nif.h. Compile it into
+ * the NIF library with -DREFCTRACE (without it this file is empty).
+ *
+ * Every entry point makes the real call and, when REFCTRACE_TRACE is open,
+ * writes its line under the writer's lock, which it holds across the call
+ * too, so the order of the lines is the order of the calls. The trace file,
+ * the lock and the line builder are the driver recorder's
+ * (refctrace_trace_writer.h): each line is one write(2) to a file opened
+ * with O_APPEND, so a crash loses at most the call it happens in.
+ *
+ * Ids (docs/spec/nif.md): `bin` is ErlNifBinary.ref_bin (the emulator's
+ * Binary), `data` its bytes, `res` the object enif_alloc_resource returned,
+ * `env` the ErlNifEnv*. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr1 */
+#endif
+#define REFCTRACE_NIF_IMPLEMENTATION
+#include "refctrace_nif.h"
+
+#ifdef REFCTRACE
+
+/* The trace file, the lock and the line builder, shared with the driver
+ * recorder; what the writer asks of the emulator comes from erl_nif. */
+#define REFCTRACE_WRITER_SOURCE "refctrace_nif"
+#include "refctrace_trace_writer.h"
+
+static void RecorderOtpRelease(char* text, size_t size) {
+  ErlNifSysInfo info;
+  memset(&info, 0, sizeof info);
+  enif_system_info(&info, sizeof info);
+  if (info.otp_release != NULL) snprintf(text, size, "%s", info.otp_release);
+}
+
+static long long RecorderNow(void) {
+  return (long long)enif_monotonic_time(ERL_NIF_NSEC);
+}
+
+/* A function REFCTRACE_NIF(name) defined runs in refctrace_body_NAME: the
+ * trace names it `name`, as the NIF's source does. */
+static const char* PlainName(const char* func) {
+  static const char kBody[] = "refctrace_body_";
+  if (func != NULL && strncmp(func, kBody, sizeof kBody - 1) == 0) return func + sizeof kBody - 1;
+  return func;
+}
+
+/* The return address into the NIF function that made the call; the entry
+ * points are never inlined into it (another translation unit). */
+#define CALLER __builtin_return_address(0)
+#define AT(file, line, func) ((Site){(file), (line), PlainName(func), CALLER, NULL, 0, {{0}}})
+
+/* Starts a recorded call's line: lock taken, stack captured. Returns 0 when
+ * not recording (then nothing is to be written and the lock is not held). */
+static int Start(Site* site) {
+  if (!Enabled()) return 0;
+  Lock();
+  if (stack_depth > 0) CaptureStack(site);
+  return 1;
+}
+
+/* The line of a recorded call, written and the lock released. */
+static void End(Line* line, const Site* site) {
+  FinishLine(line, site);
+  Unlock();
+}
+
+static void AddPointer(Line* line, const char* key, const void* id) {
+  AddId(line, key, (uintptr_t)id);
+}
+
+/* bin (ref_bin; absent when NULL) and data (absent when NULL). */
+static void AddBinary(Line* line, const void* ref_bin, const void* data) {
+  if (ref_bin != NULL) AddPointer(line, "bin", ref_bin);
+  if (data != NULL) AddPointer(line, "data", data);
+}
+
+/* A pid term as pid_to_list/1 prints it (enif_snprintf's %T). */
+static void AddPid(Line* line, const char* key, ERL_NIF_TERM pid) {
+  char text[64];
+  if (enif_snprintf(text, sizeof text, "%T", pid) > 0) AddString(line, key, text);
+}
+
+/* ---- seeded-bug tests: the next release/keep/make is written only ---- */
+
+static __thread int defuse_next;
+
+void refctrace_defuse_next(void) {
+  defuse_next = 1;
+}
+
+static int TakeDefuse(void) {
+  int defuse = defuse_next;
+  defuse_next = 0;
+  return defuse;
+}
+
+static void AddDefused(Line* line, int defused) {
+  if (defused) AddString(line, "note", "defused: written, not made (seeded-bug test)");
+}
+
+/* ---- NIF functions: module:function/arity by function pointer -------- */
+
+typedef ERL_NIF_TERM (*NifFunction)(ErlNifEnv*, int, const ERL_NIF_TERM[]);
+
+typedef struct {
+  NifFunction fptr;
+  char name[128]; /* module:function/arity */
+} RegisteredNif;
+
+static RegisteredNif* registered;
+static size_t registered_count;
+
+void refctrace_nif_register(const char* module, const ErlNifFunc* funcs, size_t count) {
+  RegisteredNif* table = calloc(count, sizeof *table);
+  if (table == NULL) return;
+  for (size_t i = 0; i < count; ++i) {
+    table[i].fptr = funcs[i].fptr;
+    snprintf(table[i].name, sizeof table[i].name, "%s:%s/%u", module, funcs[i].name,
+             funcs[i].arity);
+  }
+  Lock();
+  free(registered);
+  registered = table;
+  registered_count = count;
+  Unlock();
+}
+
+/* The registered name of fptr, else "?:C_NAME/ARGC" (REFCTRACE_NIF_INIT was
+ * not used, or the function is not in the table). */
+static void NifName(NifFunction fptr, int argc, const char* c_name, char* text, size_t size) {
+  for (size_t i = 0; i < registered_count; ++i) {
+    if (registered[i].fptr == fptr) {
+      snprintf(text, size, "%s", registered[i].name);
+      return;
+    }
+  }
+  snprintf(text, size, "?:%s/%d", c_name, argc);
+}
+
+/* nif_enter of a call or a callback; actor: its process, when it has one. */
+static void WriteEnter(ErlNifEnv* env, const char* kind, const char* nif, const Site* site) {
+  Line line;
+  Begin(&line, "nif_enter");
+  AddPointer(&line, "env", env);
+  if (strcmp(kind, "call") != 0) AddString(&line, "env_kind", kind);
+  AddString(&line, "nif", nif);
+  ErlNifPid self;
+  if (env != NULL && strcmp(kind, "call") == 0 && enif_self(env, &self) != NULL)
+    AddPid(&line, "actor", self.pid);
+  FinishLine(&line, site);
+}
+
+static void WriteReturn(ErlNifEnv* env, const Site* site) {
+  Line line;
+  Begin(&line, "nif_return");
+  AddPointer(&line, "env", env);
+  FinishLine(&line, site);
+}
+
+void refctrace_nif_enter(ErlNifEnv* env, NifFunction fptr, int argc, const char* file, int line,
+                         const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return;
+  char name[128];
+  NifName(fptr, argc, func, name, sizeof name);
+  WriteEnter(env, "call", name, &site);
+  Unlock();
+}
+
+void refctrace_nif_return(ErlNifEnv* env, const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return;
+  WriteReturn(env, &site);
+  Unlock();
+}
+
+/* ---- binaries -------------------------------------------------------- */
+
+int refctrace_enif_alloc_binary(size_t size, ErlNifBinary* bin, const char* file, int line,
+                                const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_alloc_binary(size, bin);
+  int ok = enif_alloc_binary(size, bin);
+  if (!ok) {
+    Unlock();
+    return ok;
+  }
+  Line text;
+  Begin(&text, "bin_alloc");
+  AddBinary(&text, bin->ref_bin, bin->data);
+  Add(&text, ",\"size\":%zu", size);
+  End(&text, &site);
+  return ok;
+}
+
+/* An owned struct: the binary continues (new_bin when the block moved). A
+ * read-only one (ref_bin NULL, e.g. inspected): a new owned binary. */
+int refctrace_enif_realloc_binary(ErlNifBinary* bin, size_t size, const char* file, int line,
+                                  const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_realloc_binary(bin, size);
+  void* old_ref = bin->ref_bin;
+  int ok = enif_realloc_binary(bin, size);
+  if (!ok) {
+    Unlock();
+    return ok;
+  }
+  Line text;
+  Begin(&text, "bin_realloc");
+  if (old_ref == NULL) {
+    AddBinary(&text, bin->ref_bin, bin->data);
+    Add(&text, ",\"readonly\":true");
+  } else {
+    AddPointer(&text, "bin", old_ref);
+    if (bin->ref_bin != old_ref) AddPointer(&text, "new_bin", bin->ref_bin);
+    AddPointer(&text, "data", bin->data);
+  }
+  Add(&text, ",\"size\":%zu", size);
+  End(&text, &site);
+  return ok;
+}
+
+void refctrace_enif_release_binary(ErlNifBinary* bin, const char* file, int line,
+                                   const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) {
+    enif_release_binary(bin);
+    return;
+  }
+  int defused = TakeDefuse();
+  const void* ref_bin = bin->ref_bin;
+  const void* data = bin->data;
+  if (!defused) enif_release_binary(bin);
+  Line text;
+  Begin(&text, "bin_release");
+  AddBinary(&text, ref_bin, data);
+  AddDefused(&text, defused);
+  End(&text, &site);
+}
+
+/* Ownership moves to the term (no new reference); 64 bytes or less
+ * (ERL_ONHEAP_BINARY_LIMIT) become a heap copy. */
+ERL_NIF_TERM refctrace_enif_make_binary(ErlNifEnv* env, ErlNifBinary* bin, const char* file,
+                                        int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_make_binary(env, bin);
+  const void* ref_bin = bin->ref_bin;
+  const void* data = bin->data;
+  size_t size = bin->size;
+  ERL_NIF_TERM term = enif_make_binary(env, bin);
+  Line text;
+  Begin(&text, "bin_make");
+  AddPointer(&text, "env", env);
+  AddBinary(&text, ref_bin, data);
+  Add(&text, ",\"size\":%zu", size);
+  if (ref_bin != NULL && size <= 64) Add(&text, ",\"copied\":true");
+  End(&text, &site);
+  return term;
+}
+
+unsigned char* refctrace_enif_make_new_binary(ErlNifEnv* env, size_t size, ERL_NIF_TERM* termp,
+                                              const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_make_new_binary(env, size, termp);
+  unsigned char* data = enif_make_new_binary(env, size, termp);
+  if (data == NULL) {
+    Unlock();
+    return data;
+  }
+  Line text;
+  Begin(&text, "bin_make_new");
+  AddPointer(&text, "env", env);
+  AddPointer(&text, "data", data);
+  Add(&text, ",\"size\":%zu", size);
+  End(&text, &site);
+  return data;
+}
+
+int refctrace_enif_term_to_binary(ErlNifEnv* env, ERL_NIF_TERM term, ErlNifBinary* bin,
+                                  const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_term_to_binary(env, term, bin);
+  int ok = enif_term_to_binary(env, term, bin);
+  if (!ok) {
+    Unlock();
+    return ok;
+  }
+  Line text;
+  Begin(&text, "bin_alloc");
+  AddBinary(&text, bin->ref_bin, bin->data);
+  Add(&text, ",\"size\":%zu", bin->size);
+  End(&text, &site);
+  return ok;
+}
+
+/* A view of a term's bytes in env (ref_bin is NULL: no reference). */
+static void WriteInspect(ErlNifEnv* env, const ErlNifBinary* bin, Site* site) {
+  Line text;
+  Begin(&text, "bin_inspect");
+  AddPointer(&text, "env", env);
+  AddPointer(&text, "data", bin->data);
+  Add(&text, ",\"size\":%zu", bin->size);
+  End(&text, site);
+}
+
+int refctrace_enif_inspect_binary(ErlNifEnv* env, ERL_NIF_TERM term, ErlNifBinary* bin,
+                                  const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_inspect_binary(env, term, bin);
+  int ok = enif_inspect_binary(env, term, bin);
+  if (ok)
+    WriteInspect(env, bin, &site);
+  else
+    Unlock();
+  return ok;
+}
+
+int refctrace_enif_inspect_iolist_as_binary(ErlNifEnv* env, ERL_NIF_TERM term, ErlNifBinary* bin,
+                                            const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_inspect_iolist_as_binary(env, term, bin);
+  int ok = enif_inspect_iolist_as_binary(env, term, bin);
+  if (ok)
+    WriteInspect(env, bin, &site);
+  else
+    Unlock();
+  return ok;
+}
+
+int refctrace_enif_ioq_enq_binary(ErlNifIOQueue* q, ErlNifBinary* bin, size_t skip,
+                                  const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_ioq_enq_binary(q, bin, skip);
+  const void* ref_bin = bin->ref_bin;
+  const void* data = bin->data;
+  int ok = enif_ioq_enq_binary(q, bin, skip);
+  if (!ok) {
+    Unlock();
+    return ok;
+  }
+  Line text;
+  Begin(&text, "ioq_enq");
+  AddBinary(&text, ref_bin, data);
+  End(&text, &site);
+  return ok;
+}
+
+void refctrace_bin_use(const ErlNifBinary* bin, int write, const char* file, int line,
+                       const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return;
+  Line text;
+  Begin(&text, "bin_use");
+  AddBinary(&text, bin->ref_bin, bin->data);
+  if (write) Add(&text, ",\"write\":true");
+  End(&text, &site);
+}
+
+/* ---- environments ---------------------------------------------------- */
+
+/* A line naming one environment, after a call that returns nothing. */
+static void WriteEnv(const char* op, ErlNifEnv* env, Site* site) {
+  Line text;
+  Begin(&text, op);
+  AddPointer(&text, "env", env);
+  End(&text, site);
+}
+
+ErlNifEnv* refctrace_enif_alloc_env(const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_alloc_env();
+  ErlNifEnv* env = enif_alloc_env();
+  if (env != NULL)
+    WriteEnv("env_alloc", env, &site);
+  else
+    Unlock();
+  return env;
+}
+
+void refctrace_enif_clear_env(ErlNifEnv* env, const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) {
+    enif_clear_env(env);
+    return;
+  }
+  enif_clear_env(env);
+  WriteEnv("env_clear", env, &site);
+}
+
+void refctrace_enif_free_env(ErlNifEnv* env, const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) {
+    enif_free_env(env);
+    return;
+  }
+  enif_free_env(env);
+  WriteEnv("env_free", env, &site);
+}
+
+/* With a message environment only: a NULL one copies the message and moves
+ * nothing (docs/spec/nif.md). */
+int refctrace_enif_send(ErlNifEnv* caller_env, const ErlNifPid* to, ErlNifEnv* msg_env,
+                        ERL_NIF_TERM msg, const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (msg_env == NULL || !Start(&site)) return enif_send(caller_env, to, msg_env, msg);
+  ERL_NIF_TERM receiver = to->pid; /* read before the call: `to` may be in msg_env */
+  int ok = enif_send(caller_env, to, msg_env, msg);
+  Line text;
+  Begin(&text, "env_send");
+  AddPointer(&text, "env", msg_env);
+  AddPid(&text, "to", receiver);
+  if (!ok) Add(&text, ",\"failed\":true");
+  End(&text, &site);
+  return ok;
+}
+
+/* ---- resource types: the callbacks go through numbered trampolines --- */
+
+/* One opened resource type; a slot's trampolines know their slot by
+ * number, since the emulator hands a callback only (env, obj, ...). */
+typedef struct {
+  ErlNifResourceType* type;
+  char name[64];
+  ErlNifResourceDtor* dtor;
+  ErlNifResourceDown* down;
+  Site opened; /* the enif_open_resource_type call: the callbacks' src */
+} TypeSlot;
+
+enum { kTypeSlots = 16 };
+static TypeSlot type_slots[kTypeSlots];
+static int type_slot_count;
+
+/* The slot's name for a type, "?" for one not opened through the wrapper. */
+static const char* TypeName(const ErlNifResourceType* type) {
+  for (int i = 0; i < type_slot_count; ++i)
+    if (type_slots[i].type == type) return type_slots[i].name;
+  return "?";
+}
+
+/* nif_enter, the NIF's callback, the callback's own line, nif_return. */
+static void RunDtor(int slot, ErlNifEnv* env, void* obj) {
+  TypeSlot* t = &type_slots[slot];
+  Site site = t->opened;
+  if (!Start(&site)) {
+    if (t->dtor != NULL) t->dtor(env, obj);
+    return;
+  }
+  WriteEnter(env, "callback", "dtor", &site);
+  Unlock();
+  if (t->dtor != NULL) t->dtor(env, obj);
+  Lock();
+  Line text;
+  Begin(&text, "res_dtor");
+  AddPointer(&text, "res", obj);
+  FinishLine(&text, &site);
+  WriteReturn(env, &site);
+  Unlock();
+}
+
+static void RunDown(int slot, ErlNifEnv* env, void* obj, ErlNifPid* pid, ErlNifMonitor* mon) {
+  TypeSlot* t = &type_slots[slot];
+  Site site = t->opened;
+  if (!Start(&site)) {
+    t->down(env, obj, pid, mon);
+    return;
+  }
+  WriteEnter(env, "callback", "down", &site);
+  Line text;
+  Begin(&text, "res_down");
+  AddPointer(&text, "res", obj);
+  if (pid != NULL) AddPid(&text, "actor", pid->pid);
+  FinishLine(&text, &site);
+  Unlock();
+  t->down(env, obj, pid, mon);
+  Lock();
+  WriteReturn(env, &site);
+  Unlock();
+}
+
+#define TRAMPOLINES(n)                                                                 \
+  static void Dtor##n(ErlNifEnv* env, void* obj) {                                     \
+    RunDtor(n, env, obj);                                                              \
+  }                                                                                    \
+  static void Down##n(ErlNifEnv* env, void* obj, ErlNifPid* pid, ErlNifMonitor* mon) { \
+    RunDown(n, env, obj, pid, mon);                                                    \
+  }
+TRAMPOLINES(0)
+TRAMPOLINES(1)
+TRAMPOLINES(2)
+TRAMPOLINES(3)
+TRAMPOLINES(4)
+TRAMPOLINES(5)
+TRAMPOLINES(6)
+TRAMPOLINES(7)
+TRAMPOLINES(8)
+TRAMPOLINES(9)
+TRAMPOLINES(10)
+TRAMPOLINES(11)
+TRAMPOLINES(12)
+TRAMPOLINES(13)
+TRAMPOLINES(14)
+TRAMPOLINES(15)
+#undef TRAMPOLINES
+
+static ErlNifResourceDtor* const kDtors[kTypeSlots] = {
+    Dtor0, Dtor1, Dtor2,  Dtor3,  Dtor4,  Dtor5,  Dtor6,  Dtor7,
+    Dtor8, Dtor9, Dtor10, Dtor11, Dtor12, Dtor13, Dtor14, Dtor15};
+static ErlNifResourceDown* const kDowns[kTypeSlots] = {
+    Down0, Down1, Down2,  Down3,  Down4,  Down5,  Down6,  Down7,
+    Down8, Down9, Down10, Down11, Down12, Down13, Down14, Down15};
+
+/* A slot for a type about to be opened, or -1 (all taken: the type's
+ * callbacks are then not recorded, which is said once on stderr). Types are
+ * opened only while the library loads, one load at a time. */
+static int TakeSlot(const char* name, ErlNifResourceDtor* dtor, ErlNifResourceDown* down,
+                    const Site* opened) {
+  if (type_slot_count == kTypeSlots) {
+    fprintf(stderr,
+            "refctrace: more than %d resource types; the callbacks of %s are not recorded\n",
+            kTypeSlots, name);
+    return -1;
+  }
+  TypeSlot* t = &type_slots[type_slot_count];
+  memset(t, 0, sizeof *t);
+  snprintf(t->name, sizeof t->name, "%s", name);
+  t->dtor = dtor;
+  t->down = down;
+  t->opened = *opened;
+  return type_slot_count++;
+}
+
+/* The type the emulator returned for a slot (NULL: not opened, slot freed). */
+static ErlNifResourceType* Opened(int slot, ErlNifResourceType* type) {
+  if (slot < 0) return type;
+  if (type == NULL && slot == type_slot_count - 1) --type_slot_count;
+  if (type != NULL) type_slots[slot].type = type;
+  return type;
+}
+
+ErlNifResourceType* refctrace_enif_open_resource_type(ErlNifEnv* env, const char* module_str,
+                                                      const char* name, ErlNifResourceDtor* dtor,
+                                                      ErlNifResourceFlags flags,
+                                                      ErlNifResourceFlags* tried, const char* file,
+                                                      int line, const char* func) {
+  Site site = AT(file, line, func);
+  int slot = TakeSlot(name, dtor, NULL, &site);
+  return Opened(slot, enif_open_resource_type(env, module_str, name, slot < 0 ? dtor : kDtors[slot],
+                                              flags, tried));
+}
+
+/* The init struct with the recording callbacks in place of the NIF's. */
+static ErlNifResourceTypeInit Wrapped(const ErlNifResourceTypeInit* init, int slot) {
+  ErlNifResourceTypeInit wrapped = *init;
+  if (slot >= 0) {
+    wrapped.dtor = kDtors[slot];
+    if (init->down != NULL) wrapped.down = kDowns[slot];
+  }
+  return wrapped;
+}
+
+ErlNifResourceType* refctrace_enif_open_resource_type_x(
+    ErlNifEnv* env, const char* name, const ErlNifResourceTypeInit* init, ErlNifResourceFlags flags,
+    ErlNifResourceFlags* tried, const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  int slot = TakeSlot(name, init->dtor, init->down, &site);
+  ErlNifResourceTypeInit wrapped = Wrapped(init, slot);
+  return Opened(slot, enif_open_resource_type_x(env, name, &wrapped, flags, tried));
+}
+
+ErlNifResourceType* refctrace_enif_init_resource_type(ErlNifEnv* env, const char* name,
+                                                      const ErlNifResourceTypeInit* init,
+                                                      ErlNifResourceFlags flags,
+                                                      ErlNifResourceFlags* tried, const char* file,
+                                                      int line, const char* func) {
+  Site site = AT(file, line, func);
+  int slot = TakeSlot(name, init->dtor, init->down, &site);
+  ErlNifResourceTypeInit wrapped = Wrapped(init, slot);
+  return Opened(slot, enif_init_resource_type(env, name, &wrapped, flags, tried));
+}
+
+/* ---- resources ------------------------------------------------------- */
+
+void* refctrace_enif_alloc_resource(ErlNifResourceType* type, size_t size, const char* file,
+                                    int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_alloc_resource(type, size);
+  void* obj = enif_alloc_resource(type, size);
+  if (obj == NULL) {
+    Unlock();
+    return obj;
+  }
+  Line text;
+  Begin(&text, "res_alloc");
+  AddPointer(&text, "res", obj);
+  AddString(&text, "rtype", TypeName(type));
+  Add(&text, ",\"size\":%zu", size);
+  End(&text, &site);
+  return obj;
+}
+
+/* res_keep, res_release, res_use: the object only. */
+static void WriteRes(const char* op, const void* obj, int defused, Site* site) {
+  Line text;
+  Begin(&text, op);
+  AddPointer(&text, "res", obj);
+  AddDefused(&text, defused);
+  End(&text, site);
+}
+
+void refctrace_enif_keep_resource(void* obj, const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) {
+    enif_keep_resource(obj);
+    return;
+  }
+  int defused = TakeDefuse();
+  if (!defused) enif_keep_resource(obj);
+  WriteRes("res_keep", obj, defused, &site);
+}
+
+/* Written after the call: at 0 the emulator schedules the destructor,
+ * which takes the lock before it writes res_dtor, so res_release comes
+ * first in the trace. */
+void refctrace_enif_release_resource(void* obj, const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) {
+    enif_release_resource(obj);
+    return;
+  }
+  int defused = TakeDefuse();
+  if (!defused) enif_release_resource(obj);
+  WriteRes("res_release", obj, defused, &site);
+}
+
+void refctrace_res_use(const void* obj, const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return;
+  WriteRes("res_use", obj, 0, &site);
+}
+
+static void WriteResMake(ErlNifEnv* env, const void* obj, int defused, Site* site) {
+  Line text;
+  Begin(&text, "res_make");
+  AddPointer(&text, "env", env);
+  AddPointer(&text, "res", obj);
+  AddDefused(&text, defused);
+  End(&text, site);
+}
+
+ERL_NIF_TERM refctrace_enif_make_resource(ErlNifEnv* env, void* obj, const char* file, int line,
+                                          const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_make_resource(env, obj);
+  int defused = TakeDefuse();
+  ERL_NIF_TERM term =
+      defused ? enif_make_atom(env, "refctrace_defused") : enif_make_resource(env, obj);
+  WriteResMake(env, obj, defused, &site);
+  return term;
+}
+
+ERL_NIF_TERM refctrace_enif_make_resource_binary(ErlNifEnv* env, void* obj, const void* data,
+                                                 size_t size, const char* file, int line,
+                                                 const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_make_resource_binary(env, obj, data, size);
+  ERL_NIF_TERM term = enif_make_resource_binary(env, obj, data, size);
+  WriteResMake(env, obj, 0, &site);
+  return term;
+}
+
+/* make_copy names the resource a copied term holds when its type was opened
+ * through the wrapper. A copied binary is not named: erl_nif gives no way
+ * from a term to its Binary (enif_inspect_binary leaves ref_bin NULL). */
+ERL_NIF_TERM refctrace_enif_make_copy(ErlNifEnv* dst_env, ERL_NIF_TERM src_term, const char* file,
+                                      int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_make_copy(dst_env, src_term);
+  ERL_NIF_TERM copy = enif_make_copy(dst_env, src_term);
+  void* obj = NULL;
+  for (int i = 0; i < type_slot_count && obj == NULL; ++i)
+    if (type_slots[i].type != NULL && !enif_get_resource(dst_env, copy, type_slots[i].type, &obj))
+      obj = NULL;
+  Line text;
+  Begin(&text, "make_copy");
+  AddPointer(&text, "env", dst_env);
+  if (obj != NULL) AddPointer(&text, "res", obj);
+  End(&text, &site);
+  return copy;
+}
+
+#else
+/* Not recording: an empty translation unit is not valid ISO C. */
+typedef int refctrace_nif_disabled;
+#endif /* REFCTRACE */
