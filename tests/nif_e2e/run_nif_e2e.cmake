@@ -1,0 +1,88 @@
+# One end-to-end run: sample_nif under the real emulator writes a trace with
+# the NIF recorder, then `refctrace check` judges it.
+#   -DERL -DEBIN -DLIB_DIR -DREFCTRACE -DSEED -DEXPECTED_CODE -DTRACE -DNIF_SOURCE
+# A clean run (EXPECTED_CODE empty) must give no diagnostic at all, warnings
+# included; a seed exactly one, with that code, at the line of sample_nif.c
+# marked "seed-SEED:CODE". SEED `crash`: the library aborts the emulator
+# inside a call; the trace must still hold every line up to the abort.
+
+cmake_policy(SET CMP0057 NEW) # if(... IN_LIST ...)
+include(${CMAKE_CURRENT_LIST_DIR}/../judged_run.cmake)
+file(REMOVE ${TRACE})
+# No core file from the crash run (sh: ulimit, then the emulator itself).
+execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE}
+                        sh -c "ulimit -c 0 && exec \"$0\" \"$@\"" ${ERL} -noshell -pa ${EBIN} -run refctrace_nif_e2e main ${SEED} ${LIB_DIR}
+                RESULT_VARIABLE erl_result OUTPUT_VARIABLE erl_out ERROR_VARIABLE erl_err
+                TIMEOUT 60)
+if(SEED STREQUAL "crash")
+  if(erl_result EQUAL 0)
+    message(FATAL_ERROR "erl did not crash:\n${erl_out}${erl_err}")
+  endif()
+elseif(NOT erl_result EQUAL 0)
+  message(FATAL_ERROR "erl failed (${erl_result}):\n${erl_out}${erl_err}")
+endif()
+
+# What the recorder wrote, before the verdict: every line whole, every NIF
+# call entered and left (the crash's call only entered), every op at a
+# source line of the library.
+file(STRINGS ${TRACE} lines)
+list(GET lines 0 header)
+if(NOT header MATCHES "^{\"refctrace\":1,\"source\":\"refctrace_nif\",\"otp\":\"[0-9]+\"}$")
+  message(FATAL_ERROR "${TRACE}: not the NIF recorder's header: ${header}")
+endif()
+list(REMOVE_AT lines 0)
+set(enters 0)
+set(returns 0)
+set(ops "")
+foreach(line IN LISTS lines)
+  string(JSON op ERROR_VARIABLE json_error GET "${line}" op)
+  if(json_error)
+    message(FATAL_ERROR "${TRACE}: a line that is no event: ${line}")
+  endif()
+  if(NOT line MATCHES "\"src\":\"sample_nif.c:[0-9]+\"")
+    message(FATAL_ERROR "${TRACE}: an event without its source line: ${line}")
+  endif()
+  if(op STREQUAL "nif_enter")
+    math(EXPR enters "${enters} + 1")
+  elseif(op STREQUAL "nif_return")
+    math(EXPR returns "${returns} + 1")
+  endif()
+  if(NOT op IN_LIST ops)
+    list(APPEND ops ${op})
+  endif()
+endforeach()
+if(SEED STREQUAL "crash")
+  # The aborting call's lines: entered, its binary allocated and written.
+  list(LENGTH lines count)
+  math(EXPR last "${count} - 1")
+  list(GET lines ${last} last_line)
+  if(NOT enters EQUAL returns + 1 OR NOT last_line MATCHES "\"op\":\"bin_use\".*\"func\":\"Fill\"")
+    message(FATAL_ERROR "${TRACE}: the trace does not end in the crashing call "
+                        "(${enters} entered, ${returns} returned; last: ${last_line})")
+  endif()
+else()
+  if(NOT enters EQUAL returns)
+    message(FATAL_ERROR "${TRACE}: ${enters} nif_enter, ${returns} nif_return")
+  endif()
+  # The session uses every call the recorder writes.
+  foreach(op IN ITEMS nif_enter nif_return env_alloc env_clear env_free env_send make_copy
+                      bin_alloc bin_realloc bin_release bin_make bin_make_new bin_inspect bin_use
+                      ioq_enq res_alloc res_keep res_release res_make res_use res_down res_dtor)
+    if(NOT op IN_LIST ops)
+      if(NOT (op STREQUAL "env_clear" AND SEED STREQUAL "env-not-cleared"))
+        message(FATAL_ERROR "${TRACE}: no ${op} event (the session makes every recorded call)")
+      endif()
+    endif()
+  endforeach()
+endif()
+
+refctrace_judge(${REFCTRACE} ${TRACE})
+refctrace_expected_finding(${NIF_SOURCE} seed-${SEED} "${EXPECTED_CODE}" "")
+if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "${expected}")
+  execute_process(COMMAND ${REFCTRACE} check --color never ${TRACE} OUTPUT_VARIABLE text
+                  ERROR_VARIABLE text_err)
+  message(FATAL_ERROR "nif_e2e/${SEED}: expected [${expected}] (exit ${expected_result}), "
+                      "got [${found}] (exit ${check_result})\n${text}${text_err}${check_err}")
+endif()
+list(LENGTH lines events)
+message(STATUS "nif_e2e/${SEED}: ${events} events, ${enters} NIF calls; findings [${found}]")

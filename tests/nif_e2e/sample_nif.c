@@ -1,0 +1,409 @@
+/* sample_nif: a NIF library that uses every erl_nif call the NIF recorder
+ * writes (binaries, environments, resources), built with refctrace_nif.h.
+ * refctrace_nif_e2e.erl drives it. sample_nif:set_bug(BUG) seeds one bug,
+ * each modelled on a real one (docs/spec/nif.md names them); `none` seeds
+ * nothing. The comment "seed-BUG:CODE" marks the line where the test
+ * expects `refctrace check` to report CODE for that seed, and no other
+ * finding. A seed that would corrupt the emulator (a double release, a
+ * keep after the end) is defused: written to the trace, not made. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "refctrace_nif.h"
+
+typedef enum {
+  kNone,
+  kBinLeak,           /* erlang-xxhash#2: allocated, never released nor made */
+  kReleaseAfterMake,  /* erlang/otp#2511: released after enif_make_binary */
+  kWriteAfterMake,    /* circuits_spi#23: bytes written after the term owns them */
+  kBinDoubleRelease,  /* released twice through two copies of the struct */
+  kUseAfterRelease,   /* hierdis#5, on a binary: read after its release */
+  kReallocInspected,  /* crypt#13: realloc of an inspected binary never released */
+  kInspectKept,       /* erlang/otp#9447: inspected bytes used in a later call */
+  kEnvNotCleared,     /* rustler#291, circuits_gpio#252: no clear after enif_send */
+  kEnvLeak,           /* a process-independent environment never freed */
+  kResLeak,           /* hyper#10, exmagick#9: a resource never released */
+  kResDoubleRelease,  /* hdr_histogram_erl#16: one release too many */
+  kResUseAfterRelease /* hierdis#5, erlang/otp#7193: used after the last release */
+} SeededBug;
+
+static const char* const kBugNames[] = {"none",
+                                        "bin-leak",
+                                        "release-after-make",
+                                        "write-after-make",
+                                        "bin-double-release",
+                                        "use-after-release",
+                                        "realloc-inspected",
+                                        "inspect-kept",
+                                        "env-not-cleared",
+                                        "env-leak",
+                                        "res-leak",
+                                        "res-double-release",
+                                        "res-use-after-release"};
+
+static SeededBug bug = kNone;
+
+static ErlNifResourceType* buffer_type;  /* enif_open_resource_type */
+static ErlNifResourceType* watcher_type; /* enif_open_resource_type_x, with down */
+static atomic_long live_resources;       /* allocated minus destroyed */
+static atomic_long downs;
+
+typedef struct {
+  unsigned char bytes[128];
+} Buffer;
+
+static ERL_NIF_TERM Ok(ErlNifEnv* env) {
+  return enif_make_atom(env, "ok");
+}
+
+static void Fill(ErlNifBinary* bin, unsigned char value) {
+  memset(bin->data, value, bin->size);
+  REFCTRACE_BIN_WRITE(bin);
+}
+
+/* ---- binaries -------------------------------------------------------- */
+
+REFCTRACE_NIF(set_bug) {
+  (void)argc;
+  char name[64];
+  if (!enif_get_atom(env, argv[0], name, sizeof name, ERL_NIF_LATIN1)) return enif_make_badarg(env);
+  for (size_t i = 0; i < sizeof kBugNames / sizeof kBugNames[0]; ++i) {
+    if (strcmp(name, kBugNames[i]) == 0) {
+      bug = (SeededBug)i;
+      return Ok(env);
+    }
+  }
+  return enif_make_badarg(env);
+}
+
+/* make_bin(Size): a new binary term of Size bytes. The seeds apply to
+ * binaries above the heap limit (64 bytes) only: one finding per run. */
+REFCTRACE_NIF(make_bin) {
+  (void)argc;
+  unsigned size;
+  if (!enif_get_uint(env, argv[0], &size)) return enif_make_badarg(env);
+  int seeded = size > 64;
+  ErlNifBinary bin;
+  if (!enif_alloc_binary(size, &bin)) return enif_make_badarg(env); /* seed-bin-leak:leak */
+  Fill(&bin, 'm');
+  if (seeded && bug == kBinLeak) return Ok(env);
+  ERL_NIF_TERM term = enif_make_binary(env, &bin);
+  if (seeded && bug == kReleaseAfterMake)
+    enif_release_binary(&bin); /* seed-release-after-make:double-free */
+  if (seeded && bug == kWriteAfterMake) {
+    bin.data[0] = 'w';
+    REFCTRACE_BIN_WRITE(&bin); /* seed-write-after-make:mutate-after-output */
+  }
+  return term;
+}
+
+/* scratch(Size): a binary used inside the call and released. */
+REFCTRACE_NIF(scratch) {
+  (void)argc;
+  unsigned size;
+  if (!enif_get_uint(env, argv[0], &size)) return enif_make_badarg(env);
+  ErlNifBinary bin;
+  if (!enif_alloc_binary(size, &bin)) return enif_make_badarg(env);
+  Fill(&bin, 's');
+  ErlNifBinary copy = bin;
+  enif_release_binary(&bin);
+  if (bug == kBinDoubleRelease) {
+    REFCTRACE_DEFUSE_NEXT();
+    enif_release_binary(&copy); /* seed-bin-double-release:double-free */
+  }
+  if (bug == kUseAfterRelease)
+    REFCTRACE_BIN_READ(&copy); /* seed-use-after-release:use-after-free */
+  return Ok(env);
+}
+
+/* grow(Bin): Bin's bytes followed by as many zeros, through
+ * enif_realloc_binary of the inspected (read-only) struct, which makes a new
+ * binary the NIF owns. */
+REFCTRACE_NIF(grow) {
+  (void)argc;
+  ErlNifBinary bin;
+  if (!enif_inspect_binary(env, argv[0], &bin)) return enif_make_badarg(env);
+  REFCTRACE_BIN_READ(&bin);
+  size_t size = bin.size;
+  if (!enif_realloc_binary(&bin, 2 * size)) /* seed-realloc-inspected:leak */
+    return enif_make_badarg(env);
+  memset(bin.data + size, 0, size);
+  REFCTRACE_BIN_WRITE(&bin);
+  if (bug == kReallocInspected) return Ok(env);
+  return enif_make_binary(env, &bin);
+}
+
+/* grow_owned(): an owned binary grown by enif_realloc_binary (the block
+ * may move), then made. */
+REFCTRACE_NIF(grow_owned) {
+  (void)argc, (void)argv;
+  ErlNifBinary bin;
+  if (!enif_alloc_binary(100, &bin)) return enif_make_badarg(env);
+  Fill(&bin, 'g');
+  if (!enif_realloc_binary(&bin, 100000)) {
+    enif_release_binary(&bin);
+    return enif_make_badarg(env);
+  }
+  Fill(&bin, 'G');
+  return enif_make_binary(env, &bin);
+}
+
+/* checksum(IoList): the sum of its bytes (enif_inspect_iolist_as_binary). */
+REFCTRACE_NIF(checksum) {
+  (void)argc;
+  ErlNifBinary bin;
+  if (!enif_inspect_iolist_as_binary(env, argv[0], &bin)) return enif_make_badarg(env);
+  REFCTRACE_BIN_READ(&bin);
+  unsigned long sum = 0;
+  for (size_t i = 0; i < bin.size; ++i)
+    sum += bin.data[i];
+  return enif_make_ulong(env, sum);
+}
+
+/* keep_view(Bin) then use_view(): the first byte of Bin, read in a later
+ * call. Correct: keep a copy the NIF owns. Seeded: keep the inspected
+ * struct, whose bytes are only borrowed for the call (the test keeps Bin
+ * alive, so the real read stays safe). */
+static ErlNifBinary kept;
+
+REFCTRACE_NIF(keep_view) {
+  (void)argc;
+  ErlNifBinary view;
+  if (!enif_inspect_binary(env, argv[0], &view) || view.size == 0) return enif_make_badarg(env);
+  if (bug == kInspectKept) {
+    kept = view;
+    return Ok(env);
+  }
+  if (!enif_alloc_binary(view.size, &kept)) return enif_make_badarg(env);
+  REFCTRACE_BIN_READ(&view);
+  memcpy(kept.data, view.data, view.size);
+  REFCTRACE_BIN_WRITE(&kept);
+  return Ok(env);
+}
+
+REFCTRACE_NIF(use_view) {
+  (void)argc, (void)argv;
+  REFCTRACE_BIN_READ(&kept); /* seed-inspect-kept:borrow-expired */
+  unsigned first = kept.data[0];
+  if (bug != kInspectKept) enif_release_binary(&kept);
+  return enif_make_uint(env, first);
+}
+
+/* new_bin(Size): enif_make_new_binary, written during the call. */
+REFCTRACE_NIF(new_bin) {
+  (void)argc;
+  unsigned size;
+  if (!enif_get_uint(env, argv[0], &size)) return enif_make_badarg(env);
+  ERL_NIF_TERM term;
+  unsigned char* data = enif_make_new_binary(env, size, &term);
+  ErlNifBinary view = {.size = size, .data = data};
+  Fill(&view, 'n');
+  return term;
+}
+
+/* t2b(Term): term_to_binary in C (enif_term_to_binary), then made. */
+REFCTRACE_NIF(t2b) {
+  (void)argc;
+  ErlNifBinary bin;
+  if (!enif_term_to_binary(env, argv[0], &bin)) return enif_make_badarg(env);
+  REFCTRACE_BIN_READ(&bin);
+  return enif_make_binary(env, &bin);
+}
+
+/* ioq(Size): a binary handed to an I/O queue, which the queue frees. */
+REFCTRACE_NIF(ioq) {
+  (void)argc;
+  unsigned size;
+  if (!enif_get_uint(env, argv[0], &size)) return enif_make_badarg(env);
+  ErlNifIOQueue* q = enif_ioq_create(ERL_NIF_IOQ_NORMAL);
+  if (q == NULL) return enif_make_badarg(env);
+  ErlNifBinary bin;
+  if (!enif_alloc_binary(size, &bin)) {
+    enif_ioq_destroy(q);
+    return enif_make_badarg(env);
+  }
+  Fill(&bin, 'q');
+  int ok = enif_ioq_enq_binary(q, &bin, 0);
+  size_t queued = enif_ioq_size(q);
+  enif_ioq_destroy(q);
+  return ok ? enif_make_uint64(env, queued) : enif_make_badarg(env);
+}
+
+/* ---- environments ---------------------------------------------------- */
+
+/* notify(Pid, N): N messages {tick, I} to Pid through one message
+ * environment, cleared after each send. */
+REFCTRACE_NIF(notify) {
+  (void)argc;
+  ErlNifPid to;
+  unsigned count;
+  if (!enif_get_local_pid(env, argv[0], &to) || !enif_get_uint(env, argv[1], &count))
+    return enif_make_badarg(env);
+  ErlNifEnv* msg_env = enif_alloc_env();
+  for (unsigned i = 0; i < count; ++i) {
+    ERL_NIF_TERM msg =
+        enif_make_tuple2(msg_env, enif_make_atom(msg_env, "tick"), enif_make_uint(msg_env, i));
+    enif_send(env, &to, msg_env, msg); /* seed-env-not-cleared:env-reused */
+    if (bug != kEnvNotCleared) enif_clear_env(msg_env);
+  }
+  enif_free_env(msg_env);
+  return Ok(env);
+}
+
+/* env_scratch(): a process-independent environment used and freed. */
+REFCTRACE_NIF(env_scratch) {
+  (void)argc, (void)argv;
+  ErlNifEnv* scratch = enif_alloc_env(); /* seed-env-leak:leak */
+  ERL_NIF_TERM list =
+      enif_make_list2(scratch, enif_make_int(scratch, 1), enif_make_int(scratch, 2));
+  unsigned length = 0;
+  enif_get_list_length(scratch, list, &length);
+  if (bug != kEnvLeak) enif_free_env(scratch);
+  return enif_make_uint(env, length);
+}
+
+/* copy_to_env(Res): a resource term copied into an environment of its own. */
+REFCTRACE_NIF(copy_to_env) {
+  (void)argc;
+  ErlNifEnv* holder = enif_alloc_env();
+  ERL_NIF_TERM copy = enif_make_copy(holder, argv[0]);
+  Buffer* buffer;
+  int found = enif_get_resource(holder, copy, buffer_type, (void**)&buffer);
+  enif_free_env(holder);
+  return found ? Ok(env) : enif_make_badarg(env);
+}
+
+/* ---- resources ------------------------------------------------------- */
+
+static void BufferDtor(ErlNifEnv* env, void* obj) {
+  (void)env, (void)obj;
+  atomic_fetch_sub(&live_resources, 1);
+}
+
+static void WatcherDtor(ErlNifEnv* env, void* obj) {
+  (void)env, (void)obj;
+  atomic_fetch_sub(&live_resources, 1);
+}
+
+static void WatcherDown(ErlNifEnv* env, void* obj, ErlNifPid* pid, ErlNifMonitor* mon) {
+  (void)env, (void)obj, (void)pid, (void)mon;
+  atomic_fetch_add(&downs, 1);
+}
+
+/* res_new(): a buffer resource; the term holds it, the NIF lets go. */
+REFCTRACE_NIF(res_new) {
+  (void)argc, (void)argv;
+  Buffer* buffer = enif_alloc_resource(buffer_type, sizeof *buffer); /* seed-res-leak:leak */
+  atomic_fetch_add(&live_resources, 1);
+  REFCTRACE_RES_USE(buffer);
+  memset(buffer->bytes, 'r', sizeof buffer->bytes);
+  ERL_NIF_TERM term = enif_make_resource(env, buffer);
+  if (bug == kResLeak) return term;
+  enif_release_resource(buffer);
+  if (bug == kResDoubleRelease) {
+    REFCTRACE_DEFUSE_NEXT();
+    enif_release_resource(buffer); /* seed-res-double-release:double-free */
+  }
+  return term;
+}
+
+/* res_bin(Res): a binary term over the resource's bytes. */
+REFCTRACE_NIF(res_bin) {
+  (void)argc;
+  Buffer* buffer;
+  if (!enif_get_resource(env, argv[0], buffer_type, (void**)&buffer)) return enif_make_badarg(env);
+  REFCTRACE_RES_USE(buffer);
+  return enif_make_resource_binary(env, buffer, buffer->bytes, sizeof buffer->bytes);
+}
+
+/* keep_release(Res): a reference of the NIF's own for a while. */
+REFCTRACE_NIF(keep_release) {
+  (void)argc;
+  Buffer* buffer;
+  if (!enif_get_resource(env, argv[0], buffer_type, (void**)&buffer)) return enif_make_badarg(env);
+  enif_keep_resource(buffer);
+  REFCTRACE_RES_USE(buffer);
+  unsigned first = buffer->bytes[0];
+  enif_release_resource(buffer);
+  return enif_make_uint(env, first);
+}
+
+/* res_temp(): a resource used only inside the call, never a term. */
+REFCTRACE_NIF(res_temp) {
+  (void)argc, (void)argv;
+  Buffer* buffer = enif_alloc_resource(buffer_type, sizeof *buffer);
+  atomic_fetch_add(&live_resources, 1);
+  memset(buffer->bytes, 't', sizeof buffer->bytes);
+  REFCTRACE_RES_USE(buffer);
+  enif_release_resource(buffer);
+  /* Seeded: the use after the release is only marked, not made (the
+   * emulator frees the object once its destructor has run). */
+  if (bug == kResUseAfterRelease)
+    REFCTRACE_RES_USE(buffer); /* seed-res-use-after-release:use-after-free */
+  return Ok(env);
+}
+
+/* watch(Pid): a watcher resource monitoring Pid (its down callback runs
+ * when Pid exits). */
+REFCTRACE_NIF(watch) {
+  (void)argc;
+  ErlNifPid pid;
+  if (!enif_get_local_pid(env, argv[0], &pid)) return enif_make_badarg(env);
+  void* watcher = enif_alloc_resource(watcher_type, 16);
+  atomic_fetch_add(&live_resources, 1);
+  int monitored = enif_monitor_process(env, watcher, &pid, NULL) == 0;
+  ERL_NIF_TERM term = enif_make_resource(env, watcher);
+  enif_release_resource(watcher);
+  return monitored ? term : enif_make_badarg(env);
+}
+
+/* counts(): {live resources, downs}; not recorded (plain atomics). */
+REFCTRACE_NIF(counts) {
+  (void)argc, (void)argv;
+  return enif_make_tuple2(env, enif_make_long(env, atomic_load(&live_resources)),
+                          enif_make_long(env, atomic_load(&downs)));
+}
+
+/* crash(): a call that dies inside (the trace must hold every line up to
+ * the abort, the binary's allocation included). */
+REFCTRACE_NIF(crash) {
+  (void)env, (void)argc, (void)argv;
+  ErlNifBinary bin;
+  if (enif_alloc_binary(1000, &bin)) /* seed-crash:leak */
+    Fill(&bin, 'c');
+  abort();
+}
+
+static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
+  (void)priv, (void)info;
+  buffer_type =
+      enif_open_resource_type(env, NULL, "sample_buffer", BufferDtor, ERL_NIF_RT_CREATE, NULL);
+  ErlNifResourceTypeInit init = {.dtor = WatcherDtor, .down = WatcherDown};
+  watcher_type = enif_open_resource_type_x(env, "sample_watcher", &init, ERL_NIF_RT_CREATE, NULL);
+  return buffer_type != NULL && watcher_type != NULL ? 0 : 1;
+}
+
+static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
+                                 {"make_bin", 1, make_bin, 0},
+                                 {"scratch", 1, scratch, 0},
+                                 {"grow", 1, grow, 0},
+                                 {"grow_owned", 0, grow_owned, 0},
+                                 {"checksum", 1, checksum, 0},
+                                 {"keep_view", 1, keep_view, 0},
+                                 {"use_view", 0, use_view, 0},
+                                 {"new_bin", 1, new_bin, 0},
+                                 {"t2b", 1, t2b, 0},
+                                 {"ioq", 1, ioq, 0},
+                                 {"notify", 2, notify, 0},
+                                 {"env_scratch", 0, env_scratch, 0},
+                                 {"copy_to_env", 1, copy_to_env, 0},
+                                 {"res_new", 0, res_new, 0},
+                                 {"res_bin", 1, res_bin, 0},
+                                 {"keep_release", 1, keep_release, 0},
+                                 {"res_temp", 0, res_temp, 0},
+                                 {"watch", 1, watch, 0},
+                                 {"counts", 0, counts, 0},
+                                 {"crash", 0, crash, 0}};
+
+REFCTRACE_NIF_INIT(sample_nif, nif_funcs, Load, NULL, NULL, NULL)
