@@ -617,9 +617,9 @@ void refctrace_enif_keep_resource(void* obj, const char* file, int line, const c
   WriteRes("res_keep", obj, defused, &site);
 }
 
-/* Written after the call: at 0 the emulator schedules the destructor,
- * which takes the lock before it writes res_dtor, so res_release comes
- * first in the trace. */
+/* Written before the call: if the count reaches 0 there and the emulator
+ * runs the destructor at once (on this thread, under the lock this thread
+ * holds), res_dtor still comes after res_release in the trace. */
 void refctrace_enif_release_resource(void* obj, const char* file, int line, const char* func) {
   Site site = AT(file, line, func);
   if (!Start(&site)) {
@@ -627,8 +627,13 @@ void refctrace_enif_release_resource(void* obj, const char* file, int line, cons
     return;
   }
   int defused = TakeDefuse();
+  Line text;
+  Begin(&text, "res_release");
+  AddPointer(&text, "res", obj);
+  AddDefused(&text, defused);
+  FinishLine(&text, &site);
   if (!defused) enif_release_resource(obj);
-  WriteRes("res_release", obj, defused, &site);
+  Unlock();
 }
 
 void refctrace_res_use(const void* obj, const char* file, int line, const char* func) {
