@@ -175,6 +175,16 @@ void refctrace_nif_return(ErlNifEnv* env, const char* file, int line, const char
 
 /* ---- binaries -------------------------------------------------------- */
 
+/* bin_alloc: a new binary the NIF owns (enif_alloc_binary,
+ * enif_term_to_binary). */
+static void WriteAlloc(const ErlNifBinary* bin, Site* site) {
+  Line text;
+  Begin(&text, "bin_alloc");
+  AddBinary(&text, bin->ref_bin, bin->data);
+  Add(&text, ",\"size\":%zu", bin->size);
+  End(&text, site);
+}
+
 int refctrace_enif_alloc_binary(size_t size, ErlNifBinary* bin, const char* file, int line,
                                 const char* func) {
   Site site = AT(file, line, func);
@@ -184,11 +194,7 @@ int refctrace_enif_alloc_binary(size_t size, ErlNifBinary* bin, const char* file
     Unlock();
     return ok;
   }
-  Line text;
-  Begin(&text, "bin_alloc");
-  AddBinary(&text, bin->ref_bin, bin->data);
-  Add(&text, ",\"size\":%zu", size);
-  End(&text, &site);
+  WriteAlloc(bin, &site);
   return ok;
 }
 
@@ -284,46 +290,40 @@ int refctrace_enif_term_to_binary(ErlNifEnv* env, ERL_NIF_TERM term, ErlNifBinar
     Unlock();
     return ok;
   }
-  Line text;
-  Begin(&text, "bin_alloc");
-  AddBinary(&text, bin->ref_bin, bin->data);
-  Add(&text, ",\"size\":%zu", bin->size);
-  End(&text, &site);
+  WriteAlloc(bin, &site);
   return ok;
 }
 
-/* A view of a term's bytes in env (ref_bin is NULL: no reference). */
-static void WriteInspect(ErlNifEnv* env, const ErlNifBinary* bin, Site* site) {
+/* enif_inspect_binary and enif_inspect_iolist_as_binary: one line, a view. */
+typedef int (*Inspection)(ErlNifEnv*, ERL_NIF_TERM, ErlNifBinary*);
+
+static int Inspect(Inspection inspect, ErlNifEnv* env, ERL_NIF_TERM term, ErlNifBinary* bin,
+                   Site* site) {
+  if (!Start(site)) return inspect(env, term, bin);
+  int ok = inspect(env, term, bin);
+  if (!ok) {
+    Unlock();
+    return ok;
+  }
   Line text;
   Begin(&text, "bin_inspect");
   AddPointer(&text, "env", env);
   AddPointer(&text, "data", bin->data);
   Add(&text, ",\"size\":%zu", bin->size);
   End(&text, site);
+  return ok;
 }
 
 int refctrace_enif_inspect_binary(ErlNifEnv* env, ERL_NIF_TERM term, ErlNifBinary* bin,
                                   const char* file, int line, const char* func) {
   Site site = AT(file, line, func);
-  if (!Start(&site)) return enif_inspect_binary(env, term, bin);
-  int ok = enif_inspect_binary(env, term, bin);
-  if (ok)
-    WriteInspect(env, bin, &site);
-  else
-    Unlock();
-  return ok;
+  return Inspect(enif_inspect_binary, env, term, bin, &site);
 }
 
 int refctrace_enif_inspect_iolist_as_binary(ErlNifEnv* env, ERL_NIF_TERM term, ErlNifBinary* bin,
                                             const char* file, int line, const char* func) {
   Site site = AT(file, line, func);
-  if (!Start(&site)) return enif_inspect_iolist_as_binary(env, term, bin);
-  int ok = enif_inspect_iolist_as_binary(env, term, bin);
-  if (ok)
-    WriteInspect(env, bin, &site);
-  else
-    Unlock();
-  return ok;
+  return Inspect(enif_inspect_iolist_as_binary, env, term, bin, &site);
 }
 
 int refctrace_enif_ioq_enq_binary(ErlNifIOQueue* q, ErlNifBinary* bin, size_t skip,
