@@ -62,6 +62,11 @@ session() ->
     500 = sample_nif:ioq(500),
     ok = sample_nif:notify(self(), 2),
     [receive {tick, I} -> I after 5000 -> error({no_tick, I}) end || I <- [0, 1]],
+    %% A send to a process that is gone fails (env_send "failed"): the
+    %% environment keeps its terms and is cleared all the same.
+    {Dead, Ref} = spawn_monitor(fun() -> ok end),
+    receive {'DOWN', Ref, process, Dead, _} -> ok end,
+    ok = sample_nif:notify(Dead, 1),
     2 = sample_nif:env_scratch(),
     Res = sample_nif:res_new(),
     <<"rrrr", _/binary>> = sample_nif:res_bin(Res),
