@@ -55,12 +55,24 @@ std::vector<LifetimeRow> RowsOf(const Lifetime& life, const std::vector<const Fi
       }
       continue;
     }
-    // An op on the id after this incarnation was freed (double-free,
-    // use-after-free): the model keeps no step for it, the finding does.
-    if (last.event == f->event && !has_event(f->event) && f->event > last_event && life.Ended()) {
+    // An op the model kept no step for, because it broke its rule and changed
+    // nothing: on the id after this incarnation was freed (double-free,
+    // use-after-free), or, in a NIF, a release of a binary a term owns. The
+    // finding keeps the step; it is drawn in event order, with the holders of
+    // the row before it, or after the end.
+    if (last.event == f->event && !has_event(f->event)) {
       LifetimeRow r;
       r.step.step = last;
-      r.after_end = true;
+      if (f->event > last_event && life.Ended()) {
+        r.after_end = true;
+      } else {
+        for (const LifetimeRow& before : rows) {
+          if (before.step.step.event > f->event) break;
+          r.step.holders = before.step.holders;
+          r.step.refc = before.step.refc;
+          r.step.borrowed = before.step.borrowed;
+        }
+      }
       extra.push_back(std::move(r));
     }
   }
@@ -71,6 +83,9 @@ std::vector<LifetimeRow> RowsOf(const Lifetime& life, const std::vector<const Fi
     if (has_event(r.step.step.event)) continue;
     rows.push_back(std::move(r));
   }
+  std::stable_sort(rows.begin(), rows.end(), [](const LifetimeRow& a, const LifetimeRow& b) {
+    return a.step.step.event < b.step.step.event;
+  });
   return rows;
 }
 
