@@ -45,10 +45,10 @@ enum FieldId : uint8_t {
 };
 
 inline constexpr std::string_view kFieldNames[] = {
-    "op",     "bin",      "actor", "to",       "size",   "new_bin",   "refc", "count",
-    "copied", "t",        "seq",   "src",      "stack",  "note",      "func", "port",
-    "from",   "gathered", "task",  "copy",     "env",    "env_kind",  "res",  "rtype",
-    "nif",    "data",     "write", "readonly", "failed", "among",     "refctrace",
+    "op",     "bin",      "actor", "to",       "size",   "new_bin",  "refc",      "count",
+    "copied", "t",        "seq",   "src",      "stack",  "note",     "func",      "port",
+    "from",   "gathered", "task",  "copy",     "env",    "env_kind", "res",       "rtype",
+    "nif",    "data",     "write", "readonly", "failed", "among",    "refctrace",
 };
 static_assert(kUnknownField < 32, "a field's bit must fit the 32-bit seen mask");
 
