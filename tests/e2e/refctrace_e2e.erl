@@ -40,19 +40,10 @@
 main([Bug, DriverDir]) ->
     main([Bug, DriverDir, "traced"]);
 main([Bug, DriverDir, Mode]) ->
-    try
-        run(Bug, DriverDir, Mode),
-        halt(0)
-    catch
-        Class:Reason:Stack ->
-            io:format(standard_error, "refctrace_e2e ~s: ~p:~p~n~p~n", [Bug, Class, Reason, Stack]),
-            halt(1)
-    end.
+    refctrace_test_script:run("refctrace_e2e " ++ Bug, fun() -> run(Bug, DriverDir, Mode) end).
 
 run(Bug, DriverDir, Mode) ->
-    %% The recorder reads REFCTRACE_TRACE from the emulator's environment
-    %% (os:putenv/2 does not reach C's getenv), so the caller sets it.
-    false =/= os:getenv("REFCTRACE_TRACE") orelse error(set_REFCTRACE_TRACE_to_the_trace_path),
+    ok = refctrace_test_script:require_trace_path(),
     ok = erl_ddll:load_driver(DriverDir, sample_drv),
     case {Mode, refctrace_tracer:start(DriverDir, sample_drv)} of
         {"traced", {ok, _}} ->

@@ -7,7 +7,6 @@
 # sample_drv.c marked "e2e:CODE". Any refc-mismatch fails either way: that
 # is the model disagreeing with the emulator.
 
-cmake_policy(SET CMP0057 NEW) # if(... IN_LIST ...)
 include(${CMAKE_CURRENT_LIST_DIR}/../judged_run.cmake)
 file(REMOVE ${TRACE})
 execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE}
@@ -19,67 +18,28 @@ if(NOT erl_result EQUAL 0)
 endif()
 
 # Both sides wrote, and the emulator's counts are in the trace to be checked.
-file(STRINGS ${TRACE} lines)
-set(driver_refc 0)
-set(process_refc 0)
-set(observes 0)
-set(events 0)
-set(ports "")
-set(gathered 0)
-set(from 0)
-set(unknown_receivers 0)
-foreach(line IN LISTS lines)
-  # The session sends small pieces (the emulator gathers them) and its own
-  # large binaries (the sender's references): both must be told apart.
-  if(line MATCHES "\"gathered\":true")
-    math(EXPR gathered "${gathered} + 1")
-  endif()
-  if(line MATCHES "\"from\":\"<")
-    math(EXPR from "${from} + 1")
-  endif()
-  if(line MATCHES "\"op\"")
-    math(EXPR events "${events} + 1")
-  endif()
-  # Public names only: every message names its receiver (the port's send
-  # trace), every driver event its port; but for the one erl_drv_send_term
-  # from the driver's own thread, which no trace names (the model binds it
-  # at the receive), and which must be there.
-  if(line MATCHES "\"to\":\"unknown\"")
-    if(NOT line MATCHES "\"func\":\"SendFromThread\"")
-      message(FATAL_ERROR "${TRACE}: a receiver the tracer did not name: ${line}")
-    endif()
-    math(EXPR unknown_receivers "${unknown_receivers} + 1")
-  endif()
-  if(line MATCHES "\"op\"" AND NOT line MATCHES "\"actor\"")
-    if(NOT line MATCHES "\"port\":\"(0x[0-9a-f]+)\"")
-      message(FATAL_ERROR "${TRACE}: a driver event without its port: ${line}")
-    endif()
-    if(NOT CMAKE_MATCH_1 IN_LIST ports)
-      list(APPEND ports ${CMAKE_MATCH_1})
-    endif()
-  endif()
-  if(line MATCHES "\"op\":\"observe\"")
-    math(EXPR observes "${observes} + 1")
-  endif()
-  if(line MATCHES "\"refc\":")
-    if(line MATCHES "\"actor\":")
-      math(EXPR process_refc "${process_refc} + 1")
-    else()
-      math(EXPR driver_refc "${driver_refc} + 1")
-    endif()
-  endif()
-endforeach()
-if(NOT unknown_receivers EQUAL 1)
-  message(FATAL_ERROR "${TRACE}: ${unknown_receivers} outputs from the driver's thread "
-                      "(\"to\":\"unknown\"), expected 1")
+refctrace_trace_figures(${TRACE})
+# Public names only: every driver event names its port, and every message
+# its receiver (the port's send trace), but for the one erl_drv_send_term
+# from the driver's own thread, which no trace names (the model binds it at
+# the receive), and which must be there.
+if(portless_driver_events GREATER 0)
+  message(FATAL_ERROR "${TRACE}: ${portless_driver_events} driver events without their port")
+endif()
+list(LENGTH unknown_receivers unknown_count)
+if(NOT unknown_count EQUAL 1 OR NOT unknown_receivers MATCHES "\"func\":\"SendFromThread\"")
+  message(FATAL_ERROR "${TRACE}: outputs whose receiver was not named (\"to\":\"unknown\"), "
+                      "expected the one from the driver's thread (SendFromThread):\n${unknown_receivers}")
 endif()
 list(LENGTH ports port_count)
 if(NOT port_count EQUAL 2)
   message(FATAL_ERROR "${TRACE}: ${port_count} ports, expected the session's 2: ${ports}")
 endif()
-if(gathered LESS 1 OR from LESS 1)
+# The session sends small pieces (the emulator gathers them) and its own
+# large binaries (the sender's references): both must be told apart.
+if(borrows_gathered LESS 1 OR borrows_from LESS 1)
   message(FATAL_ERROR "${TRACE}: the command's own binaries were not learnt "
-                      "(${gathered} gathered, ${from} from): is erlang:port_command call-traced?")
+                      "(${borrows_gathered} gathered, ${borrows_from} from): is erlang:port_command call-traced?")
 endif()
 if(driver_refc LESS 30 OR process_refc LESS 5 OR observes LESS 3)
   message(FATAL_ERROR "${TRACE}: too few counts recorded (driver ${driver_refc}, "

@@ -17,15 +17,7 @@
 -export([main/1]).
 
 main([Bug, LibDir]) ->
-    try
-        run(Bug, LibDir),
-        halt(0)
-    catch
-        Class:Reason:Stack ->
-            io:format(standard_error, "refctrace_nif_e2e ~s: ~p:~p~n~p~n",
-                      [Bug, Class, Reason, Stack]),
-            halt(1)
-    end.
+    refctrace_test_script:run("refctrace_nif_e2e " ++ Bug, fun() -> run(Bug, LibDir) end).
 
 run(Bug, LibDir) ->
     ok = sample_nif:load(LibDir),

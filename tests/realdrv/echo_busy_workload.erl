@@ -34,17 +34,10 @@
 -define(CALL_COMMANDS, 4).
 
 main([DriverDir]) ->
-    try
-        run(DriverDir),
-        halt(0)
-    catch
-        Class:Reason:Stack ->
-            io:format(standard_error, "echo_busy_workload: ~p:~p~n~p~n", [Class, Reason, Stack]),
-            halt(1)
-    end.
+    refctrace_test_script:run("echo_busy_workload", fun() -> run(DriverDir) end).
 
 run(DriverDir) ->
-    false =/= os:getenv("REFCTRACE_TRACE") orelse error(set_REFCTRACE_TRACE_to_the_trace_path),
+    ok = refctrace_test_script:require_trace_path(),
     %% echo_drv reads OUTPUTV when it is loaded (erl_drv_getenv), as in
     %% port_trace_SUITE.
     true = os:putenv("OUTPUTV", "true"),

@@ -18,17 +18,10 @@
 -define(ECHO_DRV_OUTPUTV, 4).
 
 main([DriverDir]) ->
-    try
-        run(DriverDir),
-        halt(0)
-    catch
-        Class:Reason:Stack ->
-            io:format(standard_error, "echo_workload: ~p:~p~n~p~n", [Class, Reason, Stack]),
-            halt(1)
-    end.
+    refctrace_test_script:run("echo_workload", fun() -> run(DriverDir) end).
 
 run(DriverDir) ->
-    false =/= os:getenv("REFCTRACE_TRACE") orelse error(set_REFCTRACE_TRACE_to_the_trace_path),
+    ok = refctrace_test_script:require_trace_path(),
     ok = erl_ddll:load_driver(DriverDir, echo_drv),
     %% The tracer's trace module is compiled into the driver's own file.
     {ok, _} = refctrace_tracer:start(DriverDir, echo_drv),

@@ -20,20 +20,10 @@
 -define(LARGE, 600000).
 
 main() ->
-    try
-        run(),
-        halt(0)
-    catch
-        Class:Reason:Stack ->
-            io:format(standard_error, "uds_workload: ~p:~p~n~p~n", [Class, Reason, Stack]),
-            halt(1)
-    end.
+    refctrace_test_script:run("uds_workload", fun run/0).
 
 run() ->
-    case os:getenv("REFCTRACE_TRACE") of
-        false -> error(set_REFCTRACE_TRACE_to_the_trace_path);
-        _ -> ok
-    end,
+    ok = refctrace_test_script:require_trace_path(),
     {ok, _} = uds_server:start_link(),
     %% uds_drv binds under /tmp/erlang; a name per emulator keeps parallel
     %% runs apart.
