@@ -48,12 +48,17 @@ static const char* PlainName(const char* func) {
 #define CALLER __builtin_return_address(0)
 #define AT(file, line, func) ((Site){(file), (line), PlainName(func), CALLER, NULL, 0, {{0}}})
 
-/* Starts a recorded call's line: lock taken, stack captured. Returns 0 when
- * not recording (then nothing is to be written and the lock is not held). */
+static void WriteDeferredEnters(void);
+
+/* Starts a recorded call's line: lock taken, stack captured, and first the
+ * nif_enter of the table call it happens in if that is not written yet
+ * (see "the function table"). Returns 0 when not recording (then nothing
+ * is to be written and the lock is not held). */
 static int Start(Site* site) {
   if (!Enabled()) return 0;
   Lock();
   if (stack_depth > 0) CaptureStack(site);
+  WriteDeferredEnters();
   return 1;
 }
 
@@ -156,8 +161,42 @@ static void WriteReturn(ErlNifEnv* env, const Site* site) {
   FinishLine(&line, site);
 }
 
+/* ---- the function table: every NIF call between nif_enter/nif_return -- */
+
+/* A NIF call that came in through the wrapped table (below), innermost
+ * first. Its nif_enter is written when the call records its first line (a
+ * call that records nothing leaves no line), unless the function is a
+ * REFCTRACE_NIF wrapper: that one writes its own pair, at its own line. */
+typedef struct TableCall {
+  NifFunction fptr;
+  ErlNifEnv* env;
+  const char* nif;    /* module:function/arity */
+  const char* c_name; /* the function's name in the table */
+  int entered;        /* its nif_enter is written */
+  int marked;         /* a REFCTRACE_NIF wrapper writes the pair */
+  struct TableCall* outer;
+} TableCall;
+
+static __thread TableCall* table_call;
+
+static void WriteDeferredEntersFrom(TableCall* call) {
+  if (call == NULL || call->entered || call->marked) return;
+  WriteDeferredEntersFrom(call->outer);
+  Site site = {NULL, 0, call->c_name, NULL, NULL, 0, {{0}}};
+  WriteEnter(call->env, "call", call->nif, &site);
+  call->entered = 1;
+}
+
+static void WriteDeferredEnters(void) {
+  WriteDeferredEntersFrom(table_call);
+}
+
 void refctrace_nif_enter(ErlNifEnv* env, NifFunction fptr, int argc, const char* file, int line,
                          const char* func) {
+  /* Called by the table's trampoline for this very function: the wrapper's
+   * pair, with its source line, stands for the call. */
+  if (table_call != NULL && table_call->fptr == fptr && !table_call->entered)
+    table_call->marked = 1;
   Site site = AT(file, line, func);
   if (!Start(&site)) return;
   char name[128];
@@ -171,6 +210,115 @@ void refctrace_nif_return(ErlNifEnv* env, const char* file, int line, const char
   if (!Start(&site)) return;
   WriteReturn(env, &site);
   Unlock();
+}
+
+/* The library's table is wrapped when the library is loaded, before the
+ * emulator asks for it: ERL_NIF_INIT's nif_init() returns a pointer to a
+ * static ErlNifEntry, which a constructor (run by dlopen, before the
+ * emulator calls nif_init) points at a copy of the table whose functions
+ * are numbered trampolines. So every NIF call is recorded with no mark in
+ * the NIF's source; REFCTRACE_NIF adds the function's own line. Weak: a
+ * library built with STATIC_ERLANG_NIF_LIBNAME has no nif_init. */
+extern ErlNifEntry* nif_init(void) __attribute__((weak));
+
+enum { kTableSlots = 128 };
+static ErlNifFunc wrapped_table[kTableSlots];
+static NifFunction table_functions[kTableSlots];
+static char table_names[kTableSlots][128];
+
+static ERL_NIF_TERM RunTableCall(int slot, ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  NifFunction fptr = table_functions[slot];
+  if (!Enabled()) return fptr(env, argc, argv);
+  TableCall call = {fptr, env, table_names[slot], wrapped_table[slot].name, 0, 0, table_call};
+  table_call = &call;
+  ERL_NIF_TERM result = fptr(env, argc, argv);
+  table_call = call.outer;
+  if (call.entered) {
+    Site site = {NULL, 0, call.c_name, NULL, NULL, 0, {{0}}};
+    Lock();
+    WriteReturn(env, &site);
+    Unlock();
+  }
+  return result;
+}
+
+/* Slot 8 * group + k. */
+#define TABLE_TRAMPOLINE(group, k)                                         \
+  static ERL_NIF_TERM TableCall_##group##_##k(ErlNifEnv* env, int argc,    \
+                                              const ERL_NIF_TERM argv[]) { \
+    return RunTableCall(8 * group + k, env, argc, argv);                   \
+  }
+#define TABLE_TRAMPOLINES(group) \
+  TABLE_TRAMPOLINE(group, 0)     \
+  TABLE_TRAMPOLINE(group, 1)     \
+  TABLE_TRAMPOLINE(group, 2)     \
+  TABLE_TRAMPOLINE(group, 3)     \
+  TABLE_TRAMPOLINE(group, 4)     \
+  TABLE_TRAMPOLINE(group, 5)     \
+  TABLE_TRAMPOLINE(group, 6)     \
+  TABLE_TRAMPOLINE(group, 7)
+TABLE_TRAMPOLINES(0)
+TABLE_TRAMPOLINES(1)
+TABLE_TRAMPOLINES(2)
+TABLE_TRAMPOLINES(3)
+TABLE_TRAMPOLINES(4)
+TABLE_TRAMPOLINES(5)
+TABLE_TRAMPOLINES(6)
+TABLE_TRAMPOLINES(7)
+TABLE_TRAMPOLINES(8)
+TABLE_TRAMPOLINES(9)
+TABLE_TRAMPOLINES(10)
+TABLE_TRAMPOLINES(11)
+TABLE_TRAMPOLINES(12)
+TABLE_TRAMPOLINES(13)
+TABLE_TRAMPOLINES(14)
+TABLE_TRAMPOLINES(15)
+#undef TABLE_TRAMPOLINES
+#undef TABLE_TRAMPOLINE
+
+#define TABLE_GROUP(group)                                                                    \
+  TableCall_##group##_0, TableCall_##group##_1, TableCall_##group##_2, TableCall_##group##_3, \
+      TableCall_##group##_4, TableCall_##group##_5, TableCall_##group##_6, TableCall_##group##_7
+static const NifFunction kTableTrampolines[kTableSlots] = {
+    TABLE_GROUP(0),  TABLE_GROUP(1),  TABLE_GROUP(2),  TABLE_GROUP(3),
+    TABLE_GROUP(4),  TABLE_GROUP(5),  TABLE_GROUP(6),  TABLE_GROUP(7),
+    TABLE_GROUP(8),  TABLE_GROUP(9),  TABLE_GROUP(10), TABLE_GROUP(11),
+    TABLE_GROUP(12), TABLE_GROUP(13), TABLE_GROUP(14), TABLE_GROUP(15)};
+#undef TABLE_GROUP
+
+__attribute__((constructor)) static void WrapFunctionTable(void) {
+  if (nif_init == NULL) return;
+  ErlNifEntry* entry = nif_init();
+  if (entry == NULL || entry->funcs == NULL || entry->num_of_funcs <= 0) return;
+  if (entry->num_of_funcs > kTableSlots) {
+    fprintf(stderr,
+            "refctrace: %s has %d NIF functions, more than %d; calls are recorded only "
+            "in functions defined with REFCTRACE_NIF\n",
+            entry->name, entry->num_of_funcs, kTableSlots);
+    return;
+  }
+  refctrace_nif_register(entry->name, entry->funcs, (size_t)entry->num_of_funcs);
+  for (int i = 0; i < entry->num_of_funcs; ++i) {
+    wrapped_table[i] = entry->funcs[i];
+    table_functions[i] = entry->funcs[i].fptr;
+    snprintf(table_names[i], sizeof table_names[i], "%s:%s/%u", entry->name, entry->funcs[i].name,
+             entry->funcs[i].arity);
+    wrapped_table[i].fptr = kTableTrampolines[i];
+  }
+  entry->funcs = wrapped_table;
+}
+
+/* The scheduled call runs after this one has returned, as a call of its
+ * own: through its trampoline when the function is in the table. */
+ERL_NIF_TERM refctrace_enif_schedule_nif(ErlNifEnv* env, const char* fun_name, int flags,
+                                         NifFunction fp, int argc, const ERL_NIF_TERM argv[]) {
+  for (int i = 0; i < kTableSlots && table_functions[i] != NULL; ++i) {
+    if (table_functions[i] == fp) {
+      fp = kTableTrampolines[i];
+      break;
+    }
+  }
+  return enif_schedule_nif(env, fun_name, flags, fp, argc, argv);
 }
 
 /* ---- binaries -------------------------------------------------------- */

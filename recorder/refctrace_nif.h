@@ -23,14 +23,22 @@
  * wrappers around the type's destructor and down callback (nif_enter,
  * res_dtor or res_down, nif_return around the NIF's own callback).
  *
+ * Every call of a function in the library's ErlNifFunc table is written
+ * between nif_enter and nif_return (the table is wrapped when the library
+ * is loaded; a call that records nothing leaves no line), and so is a call
+ * enif_schedule_nif makes of a function in the table.
+ *
  * What the recorder cannot see by itself, the NIF marks:
  *   REFCTRACE_NIF(name)            defines NIF function `name` with the
- *                                  parameters (env, argc, argv): every call
- *                                  is written between nif_enter and
- *                                  nif_return, so the call's borrows end
- *                                  where the call does
+ *                                  parameters (env, argc, argv): its calls'
+ *                                  nif_enter and nif_return name its line,
+ *                                  and are written also when it is called
+ *                                  from outside the table
  *   REFCTRACE_NIF_INIT(...)        instead of ERL_NIF_INIT, same arguments:
  *                                  names each function module:name/arity
+ *                                  for a library built with
+ *                                  STATIC_ERLANG_NIF_LIBNAME (otherwise the
+ *                                  table already names them)
  *   REFCTRACE_BIN_READ(binp)       before reading an ErlNifBinary's bytes
  *   REFCTRACE_BIN_WRITE(binp)      after storing into them
  *   REFCTRACE_RES_USE(obj)         before reading or writing a resource
@@ -106,6 +114,9 @@ void refctrace_nif_enter(ErlNifEnv* env,
                          const char* file, int line, const char* func);
 void refctrace_nif_return(ErlNifEnv* env, const char* file, int line, const char* func);
 void refctrace_nif_register(const char* module, const ErlNifFunc* funcs, size_t count);
+ERL_NIF_TERM refctrace_enif_schedule_nif(ErlNifEnv* env, const char* fun_name, int flags,
+                                         ERL_NIF_TERM (*fp)(ErlNifEnv*, int, const ERL_NIF_TERM[]),
+                                         int argc, const ERL_NIF_TERM argv[]);
 void refctrace_bin_use(const ErlNifBinary* bin, int write, const char* file, int line,
                        const char* func);
 void refctrace_res_use(const void* obj, const char* file, int line, const char* func);
@@ -156,6 +167,8 @@ void refctrace_defuse_next(void);
 #define enif_make_resource(env, obj) refctrace_enif_make_resource((env), (obj), REFCTRACE_NIF_SITE)
 #define enif_make_resource_binary(env, obj, data, size) \
   refctrace_enif_make_resource_binary((env), (obj), (data), (size), REFCTRACE_NIF_SITE)
+#define enif_schedule_nif(env, fun_name, flags, fp, argc, argv) \
+  refctrace_enif_schedule_nif((env), (fun_name), (flags), (fp), (argc), (argv))
 #endif
 
 /* REFCTRACE_NIF(name) { body } defines `name` as a wrapper that writes

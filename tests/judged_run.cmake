@@ -2,6 +2,26 @@
 # said: shared by the end-to-end runs of the sample driver (tests/e2e) and of
 # the real drivers (tests/realdrv), included by their -P scripts.
 
+# refctrace_record(ERL TRACE PATHS SCRIPT ARG...): runs `erl -run SCRIPT
+# main ARG...` with the code PATHS (a list) and REFCTRACE_TRACE=TRACE (a
+# fresh file), stops on a failed run with its output, and sets erl_out (the
+# script's stdout) in the caller's scope.
+function(refctrace_record erl trace paths script)
+  file(REMOVE ${trace})
+  set(pa "")
+  foreach(p IN LISTS paths)
+    list(APPEND pa -pa ${p})
+  endforeach()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${trace}
+                          ${erl} -noshell ${pa} -run ${script} main ${ARGN}
+                  RESULT_VARIABLE erl_result OUTPUT_VARIABLE out ERROR_VARIABLE err
+                  TIMEOUT 90)
+  if(NOT erl_result EQUAL 0)
+    message(FATAL_ERROR "erl failed (${erl_result}):\n${out}${err}")
+  endif()
+  set(erl_out "${out}" PARENT_SCOPE)
+endfunction()
+
 # refctrace_judge(REFCTRACE TRACE): runs `check --format json --fail-on
 # warning` and sets, in the caller's scope, check_result (the exit status),
 # check_err (its stderr), finding_count, found ("code@src(event N)" per
@@ -46,18 +66,17 @@ function(refctrace_expected_finding source mark code src_prefix)
     set(expected_result 0 PARENT_SCOPE)
     return()
   endif()
-  file(STRINGS ${source} source_lines)
-  set(line_number 0)
-  set(marked 0)
-  foreach(source_line IN LISTS source_lines)
-    math(EXPR line_number "${line_number} + 1")
-    if(source_line MATCHES "${mark}:${code} ")
-      set(marked ${line_number})
-    endif()
-  endforeach()
-  if(marked EQUAL 0)
+  # Counted in the text, not through file(STRINGS): a list of lines merges
+  # a line that ends in a backslash (a macro's) with the next one.
+  file(READ ${source} text)
+  string(FIND "${text}" "${mark}:${code} " at REVERSE)
+  if(at EQUAL -1)
     message(FATAL_ERROR "no line marked ${mark}:${code} in ${source}")
   endif()
+  string(SUBSTRING "${text}" 0 ${at} before)
+  string(REGEX MATCHALL "\n" newlines "${before}")
+  list(LENGTH newlines marked)
+  math(EXPR marked "${marked} + 1")
   get_filename_component(source_name ${source} NAME)
   set(expected "${code}@${src_prefix}${source_name}:${marked}" PARENT_SCOPE)
   set(expected_result 1 PARENT_SCOPE)

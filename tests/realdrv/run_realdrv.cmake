@@ -15,18 +15,7 @@
 
 include(${CMAKE_CURRENT_LIST_DIR}/../judged_run.cmake)
 
-file(REMOVE ${TRACE})
-set(pa "")
-foreach(p IN LISTS PATHS)
-  list(APPEND pa -pa ${p})
-endforeach()
-execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE}
-                        ${ERL} -noshell ${pa} -run ${WORKLOAD} main ${ARGS}
-                RESULT_VARIABLE erl_result OUTPUT_VARIABLE erl_out ERROR_VARIABLE erl_err
-                TIMEOUT 90)
-if(NOT erl_result EQUAL 0)
-  message(FATAL_ERROR "erl failed (${erl_result}):\n${erl_out}${erl_err}")
-endif()
+refctrace_record(${ERL} ${TRACE} "${PATHS}" ${WORKLOAD} ${ARGS})
 
 # What the trace holds: events, the emulator's counts on each side, and the
 # ports the driver events name.
