@@ -15,7 +15,9 @@
  *   [orig_bytes, orig_bytes + orig_size));
  * - a process's `exit`: its line;
  * - the end of a process's garbage collection: the Erlang tracer is told to
- *   look at the process's binaries (a `gc` needs process_info).
+ *   look at the process's binaries (a `gc` needs process_info);
+ * - a process's `spawn`: the Erlang tracer is told of the child (followed
+ *   when the parent was traced with set_on_spawn).
  * Pids are written as enif_snprintf's %T prints them, which is
  * pid_to_list/1's text. */
 #ifdef REFCTRACE
@@ -30,7 +32,8 @@
 static ERL_NIF_TERM atom_trace, atom_discard, atom_remove, atom_ok, atom_send, atom_receive,
     atom_exit, atom_gc_minor_end, atom_gc_major_end, atom_trace_status, atom_extra, atom_command,
     atom_refctrace_gc, atom_in, atom_out, atom_control, atom_call, atom_return_from,
-    atom_exception_from, atom_erlang, atom_port_command, atom_true;
+    atom_exception_from, atom_erlang, atom_port_command, atom_true, atom_spawn,
+    atom_refctrace_spawned;
 
 static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   (void)priv, (void)info;
@@ -57,6 +60,8 @@ static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   atom_erlang = enif_make_atom(env, "erlang");
   atom_port_command = enif_make_atom(env, "port_command");
   atom_true = enif_make_atom(env, "true");
+  atom_spawn = enif_make_atom(env, "spawn");
+  atom_refctrace_spawned = enif_make_atom(env, "refctrace_spawned");
   return 0;
 }
 
@@ -82,7 +87,7 @@ static ERL_NIF_TERM Enabled(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[])
   if (Same(tag, atom_send) || Same(tag, atom_receive) || Same(tag, atom_exit) ||
       Same(tag, atom_gc_minor_end) || Same(tag, atom_gc_major_end) || Same(tag, atom_in) ||
       Same(tag, atom_out) || Same(tag, atom_call) || Same(tag, atom_return_from) ||
-      Same(tag, atom_exception_from))
+      Same(tag, atom_exception_from) || Same(tag, atom_spawn))
     return atom_trace;
   return atom_discard;
 }
@@ -251,6 +256,13 @@ static void ProcessEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM state, E
     ErlNifPid tracer;
     if (enif_get_local_pid(env, state, &tracer))
       enif_send(env, &tracer, NULL, enif_make_tuple2(env, atom_refctrace_gc, pid));
+  } else if (Same(tag, atom_spawn)) {
+    /* A process traced with set_on_spawn started one: the child is traced
+     * from its first instruction, and the Erlang tracer must look at its
+     * binaries from an empty start (refctrace_tracer:trace/2). */
+    ErlNifPid tracer;
+    if (enif_is_pid(env, message) && enif_get_local_pid(env, state, &tracer))
+      enif_send(env, &tracer, NULL, enif_make_tuple2(env, atom_refctrace_spawned, message));
   }
 }
 

@@ -37,7 +37,7 @@
 %% are not recorded (stop/0 reports how many).
 -module(refctrace_tracer).
 
--export([start/2, trace/1, sync/0, collect/1, stop/0]).
+-export([start/2, trace/1, trace/2, sync/0, collect/1, stop/0]).
 
 -define(NAME, ?MODULE).
 
@@ -91,7 +91,12 @@ start(DriverDir, DriverName) ->
 
 %% Starts recording Pid (its current binaries are the baseline), or a port
 %% that was opened before start/2.
-trace(PidOrPort) -> call({trace, PidOrPort}).
+trace(PidOrPort) -> trace(PidOrPort, []).
+
+%% Options: set_on_spawn also records every process Pid spawns from now on
+%% (and the ones they spawn), each from its first instruction: a child starts
+%% with no binary of its own, so every wrapper it gets is new to the tracer.
+trace(PidOrPort, Options) -> call({trace, PidOrPort, Options}).
 
 %% Records the releases up to now. Call it at quiet points: no driver call
 %% should run while it does (see docs/recording.md).
@@ -156,7 +161,7 @@ process_flags() ->
 
 loop(State) ->
     receive
-        {?NAME, From, Ref, {trace, Port}} when is_port(Port) ->
+        {?NAME, From, Ref, {trace, Port, _Options}} when is_port(Port) ->
             Reply = try erlang:trace(Port, true, port_flags()) of
                         _ -> ok
                     catch
@@ -164,8 +169,8 @@ loop(State) ->
                     end,
             From ! {?NAME, Ref, Reply},
             loop(State);
-        {?NAME, From, Ref, {trace, Pid}} ->
-            {Reply, State1} = start_tracing(Pid, State),
+        {?NAME, From, Ref, {trace, Pid, Options}} ->
+            {Reply, State1} = start_tracing(Pid, Options, State),
             From ! {?NAME, Ref, Reply},
             loop(State1);
         {?NAME, From, Ref, sync} ->
@@ -182,6 +187,8 @@ loop(State) ->
              || Pid <- maps:keys(State1#state.snapshots)],
             From ! {?NAME, Ref, {ok, #{unrelated => State1#state.ambiguous,
                                        uncertain => State1#state.uncertain}}};
+        {refctrace_spawned, Child} ->
+            loop(add_spawned(Child, State));
         {refctrace_gc, Pid} ->
             %% A collection of Pid ended: record what it released now rather
             %% than at the next sync.
@@ -193,8 +200,9 @@ loop(State) ->
             loop(State)
     end.
 
-start_tracing(Pid, State) ->
-    try erlang:trace(Pid, true, process_flags()) of
+start_tracing(Pid, Options, State) ->
+    Flags = [Flag || Flag <- Options, Flag =:= set_on_spawn] ++ process_flags(),
+    try erlang:trace(Pid, true, Flags) of
         _ ->
             case snapshot(Pid) of
                 dead ->
@@ -207,14 +215,45 @@ start_tracing(Pid, State) ->
         error:Reason -> {{error, Reason}, State}
     end.
 
+%% A traced process (set_on_spawn) spawned Child, which the emulator traces
+%% from its first instruction: it is followed from an empty baseline, so the
+%% binaries it received before this look are new wrappers like any other.
+%% A child that is not traced by this tracer (its parent had no
+%% set_on_spawn) or is already gone (its exit line is written) is left out.
+add_spawned(Child, State) ->
+    Ours = {tracer, {refctrace_tracer_nif, self()}},
+    case {maps:is_key(Child, State#state.snapshots), erlang:trace_info(Child, tracer)} of
+        {false, Ours} ->
+            State#state{snapshots = maps:put(Child, #{}, State#state.snapshots),
+                        names = maps:put(pid_to_list(Child), Child, State#state.names)};
+        _ ->
+            State
+    end.
+
+%% Children spawned before a look are followed before it takes the trace
+%% module's news: a child's first receive may be among them.
+add_spawned_queued(State) ->
+    receive
+        {refctrace_spawned, Child} -> add_spawned_queued(add_spawned(Child, State))
+    after 0 ->
+        State
+    end.
+
 %% Looks at Pids: relates new wrappers to the driver binaries they received,
 %% then records one `gc` per related wrapper that went. With with_refc (a
 %% sync: every traced process looked at), the last event of each binary
 %% carries the count process_info reports, when a traced process still holds
 %% it; a look at one process cannot know that the others' changes are
 %% recorded.
-look(Pids, RefcMode, State0) ->
-    State = take_news(State0),
+look(Pids0, RefcMode, State0) ->
+    Known = State0#state.snapshots,
+    State = take_news(add_spawned_queued(State0)),
+    %% A full look (sync) covers the children just added too.
+    Pids = case RefcMode of
+               with_refc -> Pids0 ++ [P || P <- maps:keys(State#state.snapshots),
+                                           not maps:is_key(P, Known)];
+               no_refc -> Pids0
+           end,
     {State1, Gcs} =
         lists:foldl(
             fun(Pid, {S, Acc}) ->
