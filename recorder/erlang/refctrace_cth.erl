@@ -268,7 +268,7 @@ start_run(Options) ->
     Processes = proplists:get_value(processes, Options, spawned),
     Driver = proplists:get_value(driver, Options),
     Appending = os:getenv("REFCTRACE_APPEND") =:= "1",
-    Size = filelib:file_size(File), % 0 when missing
+    Size = content_size(File),
     maybe_error(
       [fun() -> lists:member(Processes, [spawned, phase, none])
                     orelse {error, {bad_option, {processes, Processes}}} end,
@@ -289,6 +289,19 @@ maybe_error([Check | Rest], Then) ->
         true -> maybe_error(Rest, Then);
         ok -> maybe_error(Rest, Then);
         {error, _} = Error -> Error
+    end.
+
+%% The bytes before the first NUL (a mapped writer's file may be longer than
+%% its lines); 0 when the file is missing.
+content_size(File) ->
+    case read_from(File, 0) of
+        {ok, Bytes} ->
+            case binary:match(Bytes, <<0>>) of
+                {Nul, _} -> Nul;
+                nomatch -> byte_size(Bytes)
+            end;
+        {error, _} ->
+            filelib:file_size(File)
     end.
 
 %% ct_util:get_start_dir/0 is Common Test's record of it (not a documented

@@ -1,6 +1,6 @@
 # One Common Test run of sample_SUITE under the hook refctrace_cth, by ct_run or by
 # rebar3 ct, in a scratch project; then the parts it wrote are judged.
-#   -DRUNNER=ct_run|rebar3 -DMODE=record|off|refused -DCT_RUN -DREBAR3 -DHOOK_APP (the
+#   -DRUNNER=ct_run|rebar3 -DMODE=record|off|unset|refused -DCT_RUN -DREBAR3 -DHOOK_APP (the
 #   refctrace application directory: ebin/ with refctrace.app) -DDRIVER_DIR (sample_drv.so)
 #   -DSUITE -DREFCTRACE -DDRIVER_SOURCE -DWORK (scratch directory, emptied first)
 #
@@ -10,8 +10,11 @@
 # headers (the whole run) have exactly one finding, the seeded leak at the
 # line marked "e2e:leak" in sample_drv.c, and its event is in the part of the
 # case `leak`; `refctrace check` on the directory names that part; the run
-# file is removed; the tracer related every process-side id.
-# off: REFCTRACE=0, the tests run and nothing is written.
+# file is removed (rebar3), or kept when asked (ct_run) and then equal to the
+# parts' bodies in order; the tracer related every process-side id.
+# off: REFCTRACE=0: the tests run, the hook does nothing (the recorder alone
+# writes the run file). unset: no REFCTRACE_TRACE: nothing is written, and the
+# hook says why.
 # refused: the run file is not empty: the suite fails in init_per_suite with
 # the recorder's reason, no part is written and the file is left as it was.
 
@@ -30,13 +33,25 @@ if(MODE STREQUAL "refused")
 endif()
 
 set(hook_options "[{driver, \"${DRIVER_DIR}/sample_drv\"}]")
-set(env REFCTRACE_TRACE=${run_file} SAMPLE_DRV_DIR=${DRIVER_DIR} ERL_LIBS=${WORK}/lib
-        HOME=${WORK}/home)
+if(RUNNER STREQUAL "ct_run")
+  set(hook_options "[{driver, \"${DRIVER_DIR}/sample_drv\"}, {keep_run_file, true}]")
+endif()
+set(env SAMPLE_DRV_DIR=${DRIVER_DIR} ERL_LIBS=${WORK}/lib HOME=${WORK}/home)
 if(MODE STREQUAL "off")
   list(APPEND env REFCTRACE=0)
 endif()
+if(MODE STREQUAL "unset")
+  list(APPEND env --unset=REFCTRACE_TRACE)
+else()
+  list(APPEND env REFCTRACE_TRACE=${run_file})
+endif()
 if(RUNNER STREQUAL "ct_run")
-  set(command ${CT_RUN} -noshell -dir test -logdir logs -ct_hooks refctrace_cth ${hook_options})
+  # ct_run starts a distributed node (ct@host by default): a name of its own per scratch
+  # directory, so that runs at the same time (ctest -j, other build trees) do not collide.
+  string(MD5 node "${WORK}")
+  string(SUBSTRING "${node}" 0 12 node)
+  set(command ${CT_RUN} -noshell -sname ct_${node} -dir test -logdir logs
+              -ct_hooks refctrace_cth ${hook_options})
 elseif(RUNNER STREQUAL "rebar3")
   # No dependency: rebar3 fetches nothing (HOME is scratch, so no cache either).
   file(WRITE ${project}/rebar.config
@@ -54,13 +69,29 @@ execute_process(COMMAND ${CMAKE_COMMAND} -E env ${env} ${command} WORKING_DIRECT
 set(traces ${project}/traces)
 
 if(MODE STREQUAL "off")
+  # The hook is off; the recorder, whose variable REFCTRACE_TRACE is, still writes the
+  # driver's calls, but no process is traced and nothing is cut.
   if(NOT result EQUAL 0)
     message(FATAL_ERROR "${RUNNER} failed (${result}):\n${out}${err}")
   endif()
-  if(EXISTS ${traces} OR EXISTS ${run_file})
-    message(FATAL_ERROR "REFCTRACE=0, yet the hook wrote ${traces} or ${run_file}:\n${out}${err}")
+  file(READ ${run_file} run_text)
+  if(EXISTS ${traces} OR run_text MATCHES "\"actor\":\"<" OR NOT run_text MATCHES "\"op\":\"alloc\"")
+    message(FATAL_ERROR "REFCTRACE=0: the hook wrote ${traces}, or the tracer ran, or the "
+                        "recorder did not:\n${out}${err}")
   endif()
-  message(STATUS "ct_e2e/${RUNNER}/off: the suite ran, nothing was recorded")
+  message(STATUS "ct_e2e/${RUNNER}/off: the suite ran, the hook did nothing")
+  return()
+endif()
+
+if(MODE STREQUAL "unset")
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "${RUNNER} failed (${result}):\n${out}${err}")
+  endif()
+  if(EXISTS ${traces} OR EXISTS ${run_file} OR NOT "${out}${err}" MATCHES "REFCTRACE_TRACE is not set: not recording")
+    message(FATAL_ERROR "REFCTRACE_TRACE unset: the hook wrote ${traces} or did not say why "
+                        "it did not record:\n${out}${err}")
+  endif()
+  message(STATUS "ct_e2e/${RUNNER}/unset: the suite ran, nothing was recorded, the hook said why")
   return()
 endif()
 
@@ -86,7 +117,10 @@ if(NOT "${out}${err}" MATCHES "refctrace_cth: ([0-9]+) parts of run [^ ]+ in [^ 
   message(FATAL_ERROR "the hook's summary is missing, or some process-side id was not related:\n"
                       "${out}${err}")
 endif()
-if(EXISTS ${run_file})
+# ct_run keeps the run file ({keep_run_file, true}), rebar3 ct has it removed.
+if(RUNNER STREQUAL "ct_run" AND NOT EXISTS ${run_file})
+  message(FATAL_ERROR "${run_file} was removed, yet the hook was asked to keep it")
+elseif(RUNNER STREQUAL "rebar3" AND EXISTS ${run_file})
   message(FATAL_ERROR "${run_file} is left after a run that ended")
 endif()
 
@@ -108,13 +142,18 @@ set(part 0)
 set(leak_first_line 0)
 set(leak_last_line 0)
 set(whole_lines 0)
+set(pending_receiver "")
 foreach(name IN LISTS expected_cases)
   set(file ${traces}/${name}.ndjson)
   if(NOT EXISTS ${file})
     message(FATAL_ERROR "no part ${name}.ndjson in ${traces}: [${written}]")
   endif()
-  file(STRINGS ${file} lines)
-  list(POP_FRONT lines header)
+  # Byte for byte: the header line, then the recorder's lines.
+  file(READ ${file} text)
+  string(FIND "${text}" "\n" newline)
+  string(SUBSTRING "${text}" 0 ${newline} header)
+  math(EXPR body_start "${newline} + 1")
+  string(SUBSTRING "${text}" ${body_start} -1 lines)
   string(JSON version GET "${header}" refctrace)
   string(JSON id GET "${header}" run)
   string(JSON position GET "${header}" part)
@@ -128,15 +167,39 @@ foreach(name IN LISTS expected_cases)
   elseif(NOT id STREQUAL run_id)
     message(FATAL_ERROR "${file}: run ${id}, the earlier parts' run is ${run_id}")
   endif()
-  list(LENGTH lines count)
+  string(REGEX MATCHALL "\n" newlines "${lines}")
+  list(LENGTH newlines count)
   if(name STREQUAL "sample_SUITE.leak")
     math(EXPR leak_first_line "${whole_lines} + 1")
     math(EXPR leak_last_line "${whole_lines} + ${count}")
   endif()
   math(EXPR whole_lines "${whole_lines} + ${count}")
-  foreach(line IN LISTS lines)
-    file(APPEND ${whole} "${line}\n")
-  endforeach()
+  file(APPEND ${whole} "${lines}")
+  # The process side of each case: the 1000-byte binary's receive is in its part, and so is
+  # its release by the receiver, or the receiver's exit in the part after it. (The hook
+  # collects the case process's garbage at the case's end, but the tracer writes a `gc` only
+  # for a wrapper it saw before the collection freed it: a wrapper received and dropped
+  # between two looks is released by the process's exit, which comes after the case's end.)
+  if(NOT pending_receiver STREQUAL "")
+    if(NOT "${lines}" MATCHES "\"op\":\"exit\",\"actor\":\"${pending_receiver}\"")
+      message(FATAL_ERROR "${pending_part}: ${pending_receiver}'s release is not recorded in "
+                          "its part, nor its exit in the next one (${file})")
+    endif()
+    set(pending_receiver "")
+  endif()
+  if(name MATCHES "^sample_SUITE\\.(grouped\\.)?(clean|spawned|leak)$")
+    string(REGEX MATCH "\"op\":\"receive\",\"bin\":\"[^\"]+\",\"actor\":\"(<[0-9.]+>)\""
+           received "${lines}")
+    set(receiver "${CMAKE_MATCH_1}")
+    if(receiver STREQUAL "")
+      message(FATAL_ERROR "${file}: no receive recorded (is the case's process traced?)")
+    endif()
+    if(NOT "${lines}" MATCHES "\"op\":\"gc\",\"bin\":\"[^\"]+\",\"actor\":\"${receiver}\""
+       AND NOT "${lines}" MATCHES "\"op\":\"exit\",\"actor\":\"${receiver}\"")
+      set(pending_receiver "${receiver}")
+      set(pending_part "${file}")
+    endif()
+  endif()
   # A case part alone: the leak case has its leak, every other case nothing (a
   # phase's part holds only its processes' exits, which are judged in the whole run).
   if(name MATCHES "^sample_SUITE\\.(grouped\\.)?(clean|spawned|leak)$")
@@ -152,6 +215,19 @@ foreach(name IN LISTS expected_cases)
   endif()
   math(EXPR part "${part} + 1")
 endforeach()
+
+# Every byte of the run file after the recorder's header is in exactly one part, in order.
+if(RUNNER STREQUAL "ct_run")
+  file(READ ${run_file} run_text)
+  file(READ ${whole} whole_text)
+  string(FIND "${run_text}" "\n" newline)
+  math(EXPR body_start "${newline} + 1")
+  string(SUBSTRING "${run_text}" ${body_start} -1 run_body)
+  if(NOT run_body STREQUAL whole_text)
+    message(FATAL_ERROR "the parts, concatenated without their headers, are not ${run_file} "
+                        "without its header (compare ${whole})")
+  endif()
+endif()
 
 # The whole run: the one seeded leak, made in the case `leak`.
 refctrace_judge(${REFCTRACE} ${whole})
