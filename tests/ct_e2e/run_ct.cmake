@@ -1,15 +1,18 @@
-# One Common Test run of sample_SUITE under the hook refctrace_cth, by ct_run or by
+# One Common Test run of a sample suite under the hook refctrace_cth, by ct_run or by
 # rebar3 ct, in a scratch project; then the parts it wrote are judged.
 #   -DRUNNER=ct_run|rebar3 -DMODE=record|off|unset|refused -DCT_RUN -DREBAR3 -DHOOK_APP (the
-#   refctrace application directory: ebin/ with refctrace.app) -DDRIVER_DIR (sample_drv.so)
-#   -DSUITE -DREFCTRACE -DDRIVER_SOURCE -DWORK (scratch directory, emptied first)
+#   refctrace application directory: ebin/ with refctrace.app) -DREFCTRACE -DWORK (scratch
+#   directory, emptied first), and the sample: -DSAMPLE=drv -DDRIVER_DIR (sample_drv.so)
+#   -DSUITE (sample_SUITE.erl) -DDRIVER_SOURCE, or -DSAMPLE=nif -DNIF_DIR (sample_nif.so)
+#   -DSUITE (nif_SUITE.erl) -DNIF_MODULE (sample_nif.erl) -DNIF_SOURCE (record only)
 #
 # record: every part the hook must write is there, in this order, with the
-# header of one run (run, part, case); no finding in any case part alone, nor
-# in the phases' parts; the parts concatenated in part order without their
-# headers (the whole run) have exactly one finding, the seeded leak at the
-# line marked "e2e:leak" in sample_drv.c, and its event is in the part of the
-# case `leak`; `refctrace check` on the directory names that part; the run
+# header of one run (run, part, case); no finding in any clean case's part
+# alone, the leak in the leak case's part alone (the driver); the parts
+# concatenated in part order without their headers (the whole run) have
+# exactly one finding, the seeded leak at the line marked "e2e:leak" in
+# sample_drv.c ("seed-bin-leak:leak" in sample_nif.c), and its event is in
+# the part of the case `leak`; `refctrace check` on the directory names that part; the run
 # file is removed (rebar3), or kept when asked (ct_run) and then equal to the
 # parts' bodies in order; the tracer related every process-side id.
 # off: REFCTRACE=0: the tests run, the hook does nothing (the recorder alone
@@ -27,16 +30,36 @@ file(MAKE_DIRECTORY ${project}/test ${project}/logs ${WORK}/lib ${WORK}/home)
 # ERL_LIBS finds the hook as an installed application: lib/refctrace/ebin.
 file(CREATE_LINK ${HOOK_APP} ${WORK}/lib/refctrace SYMBOLIC)
 file(COPY ${SUITE} DESTINATION ${project}/test)
+if(SAMPLE STREQUAL "nif")
+  file(COPY ${NIF_MODULE} DESTINATION ${project}/test)
+  get_filename_component(suite_name ${SUITE} NAME_WE)
+  set(source ${NIF_SOURCE})
+  set(mark seed-bin-leak)
+  # No driver: the NIF recorder has no process side, the hook only cuts.
+  set(hook_driver "")
+  set(expected_cases ${suite_name}.init_per_suite ${suite_name}.clean ${suite_name}.leak
+                     ${suite_name}.end_per_suite end_of_run)
+else()
+  set(suite_name sample_SUITE)
+  set(source ${DRIVER_SOURCE})
+  set(mark e2e)
+  set(hook_driver "{driver, \"${DRIVER_DIR}/sample_drv\"}, ")
+  set(expected_cases sample_SUITE.init_per_suite sample_SUITE.clean sample_SUITE.spawned
+                     sample_SUITE.leak sample_SUITE.grouped.init_per_group
+                     sample_SUITE.grouped.clean sample_SUITE.grouped.end_per_group
+                     sample_SUITE.end_per_suite end_of_run)
+endif()
+set(leak_case ${suite_name}.leak)
 set(run_file ${WORK}/refctrace.run)
 if(MODE STREQUAL "refused")
   file(WRITE ${run_file} "{\"op\":\"alloc\",\"bin\":\"0x1\",\"size\":1}\n")
 endif()
 
-set(hook_options "[{driver, \"${DRIVER_DIR}/sample_drv\"}]")
+set(hook_options "[${hook_driver}{keep_run_file, false}]")
 if(RUNNER STREQUAL "ct_run")
-  set(hook_options "[{driver, \"${DRIVER_DIR}/sample_drv\"}, {keep_run_file, true}]")
+  set(hook_options "[${hook_driver}{keep_run_file, true}]")
 endif()
-set(env SAMPLE_DRV_DIR=${DRIVER_DIR} ERL_LIBS=${WORK}/lib HOME=${WORK}/home)
+set(env SAMPLE_DRV_DIR=${DRIVER_DIR} SAMPLE_NIF_DIR=${NIF_DIR} ERL_LIBS=${WORK}/lib HOME=${WORK}/home)
 if(MODE STREQUAL "off")
   list(APPEND env REFCTRACE=0)
 endif()
@@ -124,11 +147,7 @@ elseif(RUNNER STREQUAL "rebar3" AND EXISTS ${run_file})
   message(FATAL_ERROR "${run_file} is left after a run that ended")
 endif()
 
-# The parts, in the order the run wrote them.
-set(expected_cases sample_SUITE.init_per_suite sample_SUITE.clean sample_SUITE.spawned
-                   sample_SUITE.leak sample_SUITE.grouped.init_per_group
-                   sample_SUITE.grouped.clean sample_SUITE.grouped.end_per_group
-                   sample_SUITE.end_per_suite end_of_run)
+# The parts, in the order the run wrote them (expected_cases).
 file(GLOB written RELATIVE ${traces} ${traces}/*)
 list(LENGTH written written_count)
 list(LENGTH expected_cases expected_count)
@@ -158,9 +177,13 @@ foreach(name IN LISTS expected_cases)
   string(JSON id GET "${header}" run)
   string(JSON position GET "${header}" part)
   string(JSON case GET "${header}" case)
-  string(JSON otp GET "${header}" otp)
-  if(NOT version EQUAL 1 OR NOT position EQUAL part OR NOT case STREQUAL name OR otp STREQUAL "?")
-    message(FATAL_ERROR "${file}: header ${header}: expected part ${part}, case ${name}")
+  # The recorder's header fields (otp, source) are in every part cut once the recorder has
+  # opened its file: a part with lines has them.
+  string(JSON otp ERROR_VARIABLE no_otp GET "${header}" otp)
+  if(NOT version EQUAL 1 OR NOT position EQUAL part OR NOT case STREQUAL name
+     OR otp STREQUAL "?" OR (no_otp AND NOT lines STREQUAL ""))
+    message(FATAL_ERROR "${file}: header ${header}: expected part ${part}, case ${name}, "
+                        "and the recorder's otp")
   endif()
   if(part EQUAL 0)
     set(run_id "${id}")
@@ -169,7 +192,7 @@ foreach(name IN LISTS expected_cases)
   endif()
   string(REGEX MATCHALL "\n" newlines "${lines}")
   list(LENGTH newlines count)
-  if(name STREQUAL "sample_SUITE.leak")
+  if(name STREQUAL leak_case)
     math(EXPR leak_first_line "${whole_lines} + 1")
     math(EXPR leak_last_line "${whole_lines} + ${count}")
   endif()
@@ -187,7 +210,7 @@ foreach(name IN LISTS expected_cases)
     endif()
     set(pending_receiver "")
   endif()
-  if(name MATCHES "^sample_SUITE\\.(grouped\\.)?(clean|spawned|leak)$")
+  if(SAMPLE STREQUAL "drv" AND name MATCHES "^sample_SUITE\\.(grouped\\.)?(clean|spawned|leak)$")
     string(REGEX MATCH "\"op\":\"receive\",\"bin\":\"[^\"]+\",\"actor\":\"(<[0-9.]+>)\""
            received "${lines}")
     set(receiver "${CMAKE_MATCH_1}")
@@ -200,15 +223,17 @@ foreach(name IN LISTS expected_cases)
       set(pending_part "${file}")
     endif()
   endif()
-  # A case part alone: the leak case has its leak, every other case nothing (a
-  # phase's part holds only its processes' exits, which are judged in the whole run).
-  if(name MATCHES "^sample_SUITE\\.(grouped\\.)?(clean|spawned|leak)$")
+  # A case part alone: a clean case has nothing, the driver's leak case its leak (the port
+  # stops in the case; the NIF's leak is found where its run ends). A phase's part holds
+  # only its processes' exits, which are judged in the whole run.
+  if(name MATCHES "^${suite_name}\\.(grouped\\.)?(clean|spawned)$"
+     OR (SAMPLE STREQUAL "drv" AND name STREQUAL leak_case))
     refctrace_judge(${REFCTRACE} ${file})
     set(want "")
-    if(name STREQUAL "sample_SUITE.leak")
+    if(name STREQUAL leak_case)
       set(want "leak")
     endif()
-    refctrace_expected_finding(${DRIVER_SOURCE} e2e "${want}" "")
+    refctrace_expected_finding(${source} ${mark} "${want}" "")
     if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "${expected}")
       message(FATAL_ERROR "${file}: expected [${expected}], got [${found}] (exit ${check_result})\n${check_err}")
     endif()
@@ -231,7 +256,7 @@ endif()
 
 # The whole run: the one seeded leak, made in the case `leak`.
 refctrace_judge(${REFCTRACE} ${whole})
-refctrace_expected_finding(${DRIVER_SOURCE} e2e leak "")
+refctrace_expected_finding(${source} ${mark} leak "")
 if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "${expected}")
   execute_process(COMMAND ${REFCTRACE} check --color never ${whole} OUTPUT_VARIABLE text)
   message(FATAL_ERROR "the whole run: expected [${expected}], got [${found}]\n${text}${check_err}")
@@ -252,8 +277,8 @@ if(NOT result EQUAL 1 OR NOT count EQUAL 1)
 endif()
 string(JSON code GET "${report}" diagnostics 0 code)
 string(JSON path GET "${report}" diagnostics 0 path)
-if(NOT code STREQUAL "leak" OR NOT path STREQUAL "${traces}/sample_SUITE.leak.ndjson")
-  message(FATAL_ERROR "check ${traces}: ${code} in ${path}, expected the leak in sample_SUITE.leak.ndjson")
+if(NOT code STREQUAL "leak" OR NOT path STREQUAL "${traces}/${leak_case}.ndjson")
+  message(FATAL_ERROR "check ${traces}: ${code} in ${path}, expected the leak in ${leak_case}.ndjson")
 endif()
-message(STATUS "ct_e2e/${RUNNER}: ${part} parts of run ${run_id}, ${whole_lines} events; the one finding "
+message(STATUS "ct_e2e/${SAMPLE}/${RUNNER}: ${part} parts of run ${run_id}, ${whole_lines} events; the one finding "
                "is the seeded leak, in the case leak (line ${leak_line} of the whole run)")
