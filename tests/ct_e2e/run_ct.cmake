@@ -45,7 +45,7 @@ else()
   set(mark e2e)
   set(hook_driver "{driver, \"${DRIVER_DIR}/sample_drv\"}, ")
   set(expected_cases sample_SUITE.init_per_suite sample_SUITE.clean sample_SUITE.spawned
-                     sample_SUITE.leak sample_SUITE.grouped.init_per_group
+                     sample_SUITE.dropped sample_SUITE.leak sample_SUITE.grouped.init_per_group
                      sample_SUITE.grouped.clean sample_SUITE.grouped.end_per_group
                      sample_SUITE.end_per_suite end_of_run)
 endif()
@@ -203,10 +203,17 @@ foreach(name IN LISTS expected_cases)
   # collects the case process's garbage at the case's end, but the tracer writes a `gc` only
   # for a wrapper it saw before the collection freed it: a wrapper received and dropped
   # between two looks is released by the process's exit, which comes after the case's end.)
+  # The spawned process holds its binary past its case; the next case (dropped) has it
+  # dropped and collected: a `gc`, which the tracer writes only for a process it followed
+  # from its spawn, and whose wrapper it related at the end of spawned.
   if(NOT pending_receiver STREQUAL "")
-    if(NOT "${lines}" MATCHES "\"op\":\"exit\",\"actor\":\"${pending_receiver}\"")
+    set(release "\"op\":\"exit\",\"actor\":\"${pending_receiver}\"")
+    if(name STREQUAL "sample_SUITE.dropped")
+      set(release "\"op\":\"gc\",\"bin\":\"[^\"]+\",\"actor\":\"${pending_receiver}\"")
+    endif()
+    if(NOT "${lines}" MATCHES "${release}")
       message(FATAL_ERROR "${pending_part}: ${pending_receiver}'s release is not recorded in "
-                          "its part, nor its exit in the next one (${file})")
+                          "its part, nor in the next one as ${release} (${file})")
     endif()
     set(pending_receiver "")
   endif()
@@ -217,8 +224,9 @@ foreach(name IN LISTS expected_cases)
     if(receiver STREQUAL "")
       message(FATAL_ERROR "${file}: no receive recorded (is the case's process traced?)")
     endif()
-    if(NOT "${lines}" MATCHES "\"op\":\"gc\",\"bin\":\"[^\"]+\",\"actor\":\"${receiver}\""
-       AND NOT "${lines}" MATCHES "\"op\":\"exit\",\"actor\":\"${receiver}\"")
+    if(name STREQUAL "sample_SUITE.spawned" OR
+       (NOT "${lines}" MATCHES "\"op\":\"gc\",\"bin\":\"[^\"]+\",\"actor\":\"${receiver}\""
+        AND NOT "${lines}" MATCHES "\"op\":\"exit\",\"actor\":\"${receiver}\""))
       set(pending_receiver "${receiver}")
       set(pending_part "${file}")
     endif()
@@ -268,17 +276,30 @@ if(leak_line LESS leak_first_line OR leak_line GREATER leak_last_line)
                       "lines ${leak_first_line}-${leak_last_line}")
 endif()
 
-# The directory: one finding, the leak, in the case leak's part.
+# The directory: the leak, in the case leak's part. This version's check reads each part
+# alone, so the binary the spawned process got in the case spawned is unknown to the part
+# of dropped, where it releases it: an unknown-binary warning there, and nothing else. (A
+# check that reads a run's parts as one stream, trace format 1.5, has none: the leak alone.)
 execute_process(COMMAND ${REFCTRACE} check --format json ${traces} RESULT_VARIABLE result
                 OUTPUT_VARIABLE report ERROR_VARIABLE err)
 string(JSON count LENGTH "${report}" diagnostics)
-if(NOT result EQUAL 1 OR NOT count EQUAL 1)
-  message(FATAL_ERROR "check ${traces}: exit ${result}, ${count} findings, expected the leak alone\n${err}")
+set(leaks 0)
+set(others "")
+if(count GREATER 0)
+  math(EXPR last "${count} - 1")
+  foreach(i RANGE ${last})
+    string(JSON code GET "${report}" diagnostics ${i} code)
+    string(JSON path GET "${report}" diagnostics ${i} path)
+    if(code STREQUAL "leak" AND path STREQUAL "${traces}/${leak_case}.ndjson")
+      math(EXPR leaks "${leaks} + 1")
+    elseif(NOT (code STREQUAL "unknown-binary" AND path STREQUAL "${traces}/sample_SUITE.dropped.ndjson"))
+      list(APPEND others "${code} in ${path}")
+    endif()
+  endforeach()
 endif()
-string(JSON code GET "${report}" diagnostics 0 code)
-string(JSON path GET "${report}" diagnostics 0 path)
-if(NOT code STREQUAL "leak" OR NOT path STREQUAL "${traces}/${leak_case}.ndjson")
-  message(FATAL_ERROR "check ${traces}: ${code} in ${path}, expected the leak in ${leak_case}.ndjson")
+if(NOT result EQUAL 1 OR NOT leaks EQUAL 1 OR NOT others STREQUAL "")
+  message(FATAL_ERROR "check ${traces}: exit ${result}, ${leaks} leaks in ${leak_case}.ndjson, "
+                      "expected one, and nothing else but [${others}]\n${err}")
 endif()
 message(STATUS "ct_e2e/${SAMPLE}/${RUNNER}: ${part} parts of run ${run_id}, ${whole_lines} events; the one finding "
                "is the seeded leak, in the case leak (line ${leak_line} of the whole run)")
