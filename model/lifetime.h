@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,14 @@
 #include "trace/event.h"
 
 namespace refctrace::model {
+
+// How a later event decided an uncertain release (a gc with `among`, model 1.3): how many of
+// the incarnation's references it took, at which event, and why (decision 69).
+struct UncertainDecision {
+  uint64_t event = 0;    // the event that decided it
+  int64_t released = 0;  // references of this incarnation the release took (0: not its)
+  std::string how;       // "its recorded count", "the only candidate left", ...
+};
 
 struct LifetimeStep {
   Step step;
@@ -21,6 +30,14 @@ struct LifetimeStep {
   std::vector<HolderCount> holders;
   bool borrowed = false;  // the driver uses it inside a callback after the step
   bool ended = false;     // this step freed the incarnation (refc reached 0)
+  // What the incarnation is (model 1.3): a binary (the driver's, or with `nif` the NIF's), or
+  // one of the NIF's other objects. The same on every step of an incarnation.
+  ObjectKind object = ObjectKind::kBinary;
+  bool nif = false;
+  // A release that may have been this incarnation's, one of `among` candidates (0: an
+  // ordinary step); nothing is subtracted from the holders until it is decided.
+  uint32_t among = 0;
+  std::optional<UncertainDecision> decided;  // set when a later event decided it
 };
 
 // Called once per event for every incarnation the event touched, after the
@@ -32,6 +49,10 @@ class LifetimeObserver {
   // order); `bin` is the id at this step (realloc may move it).
   virtual void OnStep(uint64_t serial, const trace::BinId& bin, uint32_t incarnation, bool adopted,
                       const LifetimeStep& step) = 0;
+  // A later event decided the uncertain release at `release_event` (a step of `serial` with
+  // `among`). Called before that event's OnStep.
+  virtual void OnUncertainDecided(uint64_t /*serial*/, uint64_t /*release_event*/,
+                                  const UncertainDecision& /*decision*/) {}
 };
 
 }  // namespace refctrace::model

@@ -82,6 +82,8 @@ void LifetimeRecorder::OnStep(uint64_t serial, const trace::BinId& bin, uint32_t
     Lifetime& life = it->second.life;
     life.serial = serial;
     life.adopted = adopted;
+    life.object = step.object;
+    life.nif = step.nif;
     life.names.push_back(std::move(key));
   } else {
     Lifetime& life = it->second.life;
@@ -91,6 +93,19 @@ void LifetimeRecorder::OnStep(uint64_t serial, const trace::BinId& bin, uint32_t
     }
   }
   Add(it->second, step);
+}
+
+void LifetimeRecorder::OnUncertainDecided(uint64_t serial, uint64_t release_event,
+                                          const UncertainDecision& decision) {
+  auto it = recording_.find(serial);
+  if (it == recording_.end()) return;
+  auto decide = [&](LifetimeStep& step) {
+    if (step.among && step.step.event == release_event) step.decided = decision;
+  };
+  for (LifetimeStep& step : it->second.life.steps)
+    decide(step);
+  for (LifetimeStep& step : it->second.tail)
+    decide(step);
 }
 
 void LifetimeRecorder::Add(Recording& rec, const LifetimeStep& step) {

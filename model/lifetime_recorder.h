@@ -52,7 +52,9 @@ struct Lifetime {
   uint64_t serial = 0;                // start order within the replay
   std::vector<IncarnationKey> names;  // names[0] is the start name
   bool adopted = false;
-  std::vector<LifetimeStep> steps;  // in event order
+  ObjectKind object = ObjectKind::kBinary;  // as its steps say
+  bool nif = false;                         // a NIF's object
+  std::vector<LifetimeStep> steps;          // in event order
   // omitted_before[i]: steps left out between steps[i - 1] and steps[i].
   std::vector<uint64_t> omitted_before;
 
@@ -82,6 +84,8 @@ class LifetimeRecorder : public LifetimeObserver {
 
   void OnStep(uint64_t serial, const trace::BinId& bin, uint32_t incarnation, bool adopted,
               const LifetimeStep& step) override;
+  void OnUncertainDecided(uint64_t serial, uint64_t release_event,
+                          const UncertainDecision& decision) override;
 
   // The kept lifetimes in start order; the recorder is empty afterwards.
   std::vector<Lifetime> Take();

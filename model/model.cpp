@@ -181,6 +181,8 @@ Model::~Model() = default;
 // Event dispatch.
 
 void Model::Apply(const Event& e) {
+  cur_event_ = e.pos.index;
+  cur_among_ = 0;
   ApplyEvent(e);
   if (!dirty_groups_.empty()) ResolveGroups();
   if (observer_) NotifyTouched();
@@ -256,7 +258,7 @@ void Model::ApplyEvent(const Event& e) {
     const auto slot = static_cast<uint32_t>(state.live_slot);
     Incarnation& old = slots_[slot];
     if (old.uncertain.size() == 1 && UncertainRelease(old) >= old.vm_refc) {
-      ResolveByCount(slot, 0);
+      ResolveByCount(slot, 0, "its address came back as a new binary");
       EndIncarnation(slot, &state);
     }
   }
@@ -279,7 +281,7 @@ void Model::ApplyEvent(const Event& e) {
     // A recorded count on a binary a process may have released says whether it did.
     bool comparable = true;
     if (e.refc && !raised && !inc.uncertain.empty()) {
-      comparable = ResolveByCount(slot, *e.refc);
+      comparable = ResolveByCount(slot, *e.refc, "its recorded count");
       if (comparable && e.op == Op::kDec && inc.refc == 0 && !inc.adopted) {
         Report(Code::kDecToZero, e, inc,
                "driver_binary_dec_refc brought the count to 0; the emulator never frees the "
@@ -968,6 +970,7 @@ void Model::ApplyUncertainGc(const Event& e) {
   UncertainGroup group;
   group.pid = pid;
   group.pending = TraceCount(e.count);
+  group.events.push_back(e.pos.index);
   // Candidates: the live incarnations named that the process holds in its heap. Groups of
   // the same process that share one are the same unknown: merged.
   std::vector<uint32_t> merged;
@@ -998,6 +1001,7 @@ void Model::ApplyUncertainGc(const Event& e) {
                        [&](const Handle& c) { return c.slot == h.slot; }))
         group.candidates.push_back(h);
     }
+    group.events.insert(group.events.end(), g.events.begin(), g.events.end());
     groups_.erase(other);
   }
   int64_t held = 0;
@@ -1025,6 +1029,7 @@ void Model::ApplyUncertainGc(const Event& e) {
     inc.history.mutable_back().vm_refc = inc.vm_refc;
   }
   if (group.candidates.empty()) return;
+  cur_among_ = static_cast<uint32_t>(group.candidates.size());
   const uint32_t number = next_group_++;
   for (const Handle& h : group.candidates)
     slots_[h.slot].uncertain.push_back(number);
@@ -1044,9 +1049,20 @@ int64_t Model::UncertainRelease(const Incarnation& inc) const {
   return sum;
 }
 
-void Model::AttributeUncertain(uint32_t number, uint32_t slot, int64_t d) {
+void Model::NotifyDecided(const UncertainGroup& g, uint32_t slot, int64_t d, std::string_view how) {
+  if (!observer_) return;
+  UncertainDecision decision;
+  decision.event = cur_event_;
+  decision.released = d;
+  decision.how = how;
+  for (uint64_t event : g.events)
+    observer_->OnUncertainDecided(slots_[slot].serial, event, decision);
+}
+
+void Model::AttributeUncertain(uint32_t number, uint32_t slot, int64_t d, std::string_view how) {
   UncertainGroup& g = groups_.at(number);
   Incarnation& inc = slots_[slot];
+  NotifyDecided(g, slot, d, how);
   if (d > 0) {
     ProcessHold* p = inc.holders.Find(g.pid);
     Release(inc, &p->proc, d, p);
@@ -1057,7 +1073,7 @@ void Model::AttributeUncertain(uint32_t number, uint32_t slot, int64_t d) {
   dirty_groups_.push_back(number);
 }
 
-bool Model::ResolveByCount(uint32_t slot, int64_t recorded) {
+bool Model::ResolveByCount(uint32_t slot, int64_t recorded, std::string_view how) {
   Incarnation& inc = slots_[slot];
   // Two processes' unknowns on one binary cannot be told apart by one count.
   if (inc.uncertain.size() != 1) return false;
@@ -1067,7 +1083,7 @@ bool Model::ResolveByCount(uint32_t slot, int64_t recorded) {
   // account of the release explains the count, a discrepancy of its own (compared as usual),
   // and the release was another candidate's.
   const bool explained = d >= 0 && d <= UncertainBound(inc, groups_.at(number));
-  AttributeUncertain(number, slot, explained ? d : 0);
+  AttributeUncertain(number, slot, explained ? d : 0, how);
   return true;
 }
 
@@ -1097,6 +1113,11 @@ void Model::ResolveGroups() {
         ++i;
         continue;
       }
+      // Its process's own release (a gc naming it, its exit) took what it held.
+      NotifyDecided(g, g.candidates[i].slot, 0,
+                    exited_.count(g.pid)
+                        ? std::string(strings_.Get(g.pid)) + " exited"
+                        : std::string(strings_.Get(g.pid)) + " holds none of it any more");
       std::erase(inc.uncertain, number);
       g.candidates.erase(g.candidates.begin() + static_cast<std::ptrdiff_t>(i));
     }
@@ -1107,10 +1128,13 @@ void Model::ResolveGroups() {
     // each did; nothing pending releases nothing.
     std::vector<Handle> candidates = g.candidates;
     const int64_t pending = g.pending;
+    const char* how = pending == 0             ? "the other candidates took the releases"
+                      : candidates.size() == 1 ? "the only candidate left"
+                                               : "every candidate released all it could";
     for (const Handle& h : candidates) {
       Incarnation& inc = slots_[h.slot];
       const int64_t d = pending == 0 ? 0 : UncertainBound(inc, groups_.at(number));
-      AttributeUncertain(number, h.slot, d);
+      AttributeUncertain(number, h.slot, d, how);
       if (inc.refc == 0 && !inc.borrowed) ending_.push_back(h.slot);
     }
     groups_.erase(number);
@@ -1168,6 +1192,7 @@ void Model::Notify(uint32_t slot, bool ended) {
     if (p.proc) step.holders.push_back({Holder::Heap(std::string(strings_.Get(p.pid))), p.proc});
   }
   if (h.vm) step.holders.push_back({Holder::Emulator(), h.vm});
+  if (step.step.op == Op::kGc && step.step.event == cur_event_) step.among = cur_among_;
   observer_->OnStep(inc.serial, inc.id, inc.number, inc.adopted, step);
 }
 

@@ -213,18 +213,22 @@ class Model {
     StrRef pid = 0;
     std::vector<Handle> candidates;
     int64_t pending = 0;
+    std::vector<uint64_t> events;  // its gc events (more than one when groups merged)
   };
   void ApplyUncertainGc(const trace::Event& e);
   // The most of `pending` that `inc` can have taken in group `g`: what its process holds.
   int64_t UncertainBound(const Incarnation& inc, const UncertainGroup& g) const;
   // `d` of group `group`'s pending releases were `slot`'s: applied, and it leaves the group.
-  void AttributeUncertain(uint32_t group, uint32_t slot, int64_t d);
+  // `how` says what decided it, for observers (LifetimeStep::decided).
+  void AttributeUncertain(uint32_t group, uint32_t slot, int64_t d, std::string_view how);
+  // Tells the observer that `group`'s releases were decided for `slot`'s incarnation.
+  void NotifyDecided(const UncertainGroup& group, uint32_t slot, int64_t d, std::string_view how);
   // What the group's counts now decide (one candidate left, none pending, all released).
   void ResolveGroups();
   // The emulator's word on an uncertain incarnation: its recorded count (or its address
   // coming back as a new binary: count 0) says how many of the releases were its. Returns
   // whether the recorded count can still be compared (false: it stays uncertain).
-  bool ResolveByCount(uint32_t slot, int64_t recorded);
+  bool ResolveByCount(uint32_t slot, int64_t recorded, std::string_view how);
   // The slot's incarnation ended: it leaves its groups.
   void LeaveGroups(Incarnation& inc);
   // How many of inc's references its uncertain releases may have taken (0: none pending).
@@ -263,6 +267,8 @@ class Model {
     uint32_t port = 0;  // the event's port instance (driver events; else kNoPort)
   };
   EventStrings cur_;
+  uint64_t cur_event_ = 0;  // the index of the event being applied
+  uint32_t cur_among_ = 0;  // candidates of the uncertain release it is (observers only)
   static constexpr uint32_t kNoPort = UINT32_MAX;
 
   // Port instances in order of first appearance. A port name that appears after its

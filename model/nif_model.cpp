@@ -881,6 +881,8 @@ void NifModel::Notify(const Object& obj, bool ended) {
   LifetimeStep step;
   step.step = StepOf(obj.history.back(), strings_);
   step.ended = ended;
+  step.object = KindOf(obj.space);
+  step.nif = true;
   switch (obj.space) {
     case Space::kBin:
       if (obj.live && obj.state == BinState::kOwned) {

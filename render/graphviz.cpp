@@ -21,6 +21,8 @@ namespace {
 constexpr const char* kFont = "Helvetica,Arial,sans-serif";
 constexpr const char* kRed = "#dc2626";
 constexpr const char* kAmber = "#d97706";
+constexpr const char* kTeal = "#0d9488";  // the NIF's lane, as blue is the driver's
+constexpr const char* kPink = "#db2777";  // the terms of a NIF environment
 
 struct HoldStyle {
   const char* color;
@@ -47,6 +49,13 @@ HoldStyle StyleOf(Hold hold) {
       return {"#6b7280", "solid", "4", "the emulator holds a reference (e.g. the sender's)"};
     case Hold::kLeaked:
       return {kRed, "solid", "5", "leaked: the driver's reference never ends"};
+    case Hold::kNif:
+      return {kTeal, "solid", "4",
+              "the NIF owns it (a binary, a resource's count, an environment)"};
+    case Hold::kView:
+      return {kTeal, "dashed", "2", "a view: the NIF reads a term's bytes, owning nothing"};
+    case Hold::kTerm:
+      return {kPink, "solid", "4", "a term in a NIF environment holds it"};
   }
   return {"black", "solid", "1", nullptr};
 }
@@ -61,6 +70,10 @@ const char* LaneFill(LaneKind kind) {
       return "#dcfce7";
     case LaneKind::kEmulator:
       return "#f3f4f6";
+    case LaneKind::kNif:
+      return "#ccfbf1";
+    case LaneKind::kTerms:
+      return "#fce7f3";
   }
   return "white";
 }
@@ -75,6 +88,10 @@ const char* EventFill(LaneKind kind) {
       return "#f0fdf4";
     case LaneKind::kEmulator:
       return "#f9fafb";
+    case LaneKind::kNif:
+      return "#f0fdfa";
+    case LaneKind::kTerms:
+      return "#fdf2f8";
   }
   return "white";
 }
@@ -550,13 +567,21 @@ std::string CgraphBuilder::Legend() const {
     std::string meaning;
   };
   std::vector<Item> items;
-  for (Hold hold : {Hold::kDriver, Hold::kBorrowed, Hold::kQueue, Hold::kMessage, Hold::kHeap,
-                    Hold::kEmulator, Hold::kLeaked}) {
+  // Only the owners drawn: a driver's lanes, a NIF's, or both in a mixed trace.
+  std::vector<Hold> holds;
+  if (graph_.driver || !graph_.nif) holds = {Hold::kDriver, Hold::kBorrowed, Hold::kQueue};
+  if (graph_.nif) holds.insert(holds.end(), {Hold::kNif, Hold::kView, Hold::kTerm});
+  holds.insert(holds.end(), {Hold::kMessage, Hold::kHeap, Hold::kEmulator, Hold::kLeaked});
+  for (Hold hold : holds) {
     const HoldStyle s = StyleOf(hold);
     const bool dashed = std::string_view(s.style) == "dashed";
+    std::string meaning = s.meaning;
+    if (hold == Hold::kLeaked && graph_.nif)
+      meaning = graph_.driver ? "leaked: the driver's or the NIF's reference never ends"
+                              : "leaked: the NIF's reference never ends";
     items.push_back({std::string("<font color=\"") + s.color + "\"><b>" +
                          (dashed ? "╺╸╺╸╺╸" : "━━━━") + "</b></font>",
-                     Html(s.meaning)});
+                     Html(meaning)});
   }
   items.push_back({"<font color=\"#9ca3af\">────</font>", "nobody in this lane holds it"});
   items.push_back({"<font color=\"#16a34a\">╺╸╺▶</font>",

@@ -237,11 +237,9 @@ void ClusterBuilder::CollectLanes() {
     if (pid.empty() || pid == "driver") return;
     if (std::find(pids.begin(), pids.end(), pid) == pids.end()) pids.push_back(pid);
   };
-  bool nif = false;  // a NIF object (model 1.3): its first lane is the NIF's
   for (const Row& row : rows_) {
     const model::Step& s = row.step.step;
     const Where where = WhereOf(s);
-    nif |= trace::IsNifOp(s.op);
     if (where == Where::kQueue) queue = true;
     if (where == Where::kProcess) add_pid(s.actor);
     if ((s.op == Op::kOutput || s.op == Op::kSend) && !s.copied) add_pid(s.to);
@@ -253,7 +251,9 @@ void ClusterBuilder::CollectLanes() {
       if (h.holder.kind == HolderKind::kTerm) add_pid(TermLaneKey(h.holder.process));
     }
   }
-  c_.lanes.push_back({LaneKind::kDriver, "", nif ? "NIF" : "driver"});
+  // A NIF's object (model 1.3): its first lane is the NIF's.
+  c_.lanes.push_back(
+      {life_.nif ? LaneKind::kNif : LaneKind::kDriver, "", std::string(OwnerNoun(life_))});
   if (queue) {
     queue_lane_ = c_.lanes.size();
     c_.lanes.push_back({LaneKind::kQueue, "", "port queue"});
@@ -261,7 +261,7 @@ void ClusterBuilder::CollectLanes() {
   for (const std::string& pid : pids) {
     process_lane_.emplace(pid, c_.lanes.size());
     const bool term = pid.rfind(kTermLanePrefix, 0) == 0;
-    c_.lanes.push_back({LaneKind::kProcess, pid,
+    c_.lanes.push_back({term ? LaneKind::kTerms : LaneKind::kProcess, pid,
                         term ? "terms in env " + pid.substr(kTermLanePrefix.size()) : pid});
   }
   if (vm) {
@@ -324,7 +324,7 @@ LaneCounts ClusterBuilder::CountsOf(const LifetimeStep& step) const {
 // A lane's part of node ids: the pid, or the title of a lane that has none.
 std::string ClusterBuilder::LaneToken(size_t lane) const {
   const Lane& l = c_.lanes[lane];
-  return l.kind == LaneKind::kProcess ? l.pid : l.title;
+  return l.kind == LaneKind::kProcess || l.kind == LaneKind::kTerms ? l.pid : l.title;
 }
 
 size_t ClusterBuilder::AddNode(GraphNode node) {
@@ -369,6 +369,19 @@ void ClusterBuilder::UpdateHolds(const LifetimeStep& step, size_t row_index) {
           hold = Hold::kBorrowed;
         }
         break;
+      case LaneKind::kNif:
+        if (leaked) {
+          if (count == 0) count = count_[i];
+          hold = Hold::kLeaked;
+        } else if (count > 0) {
+          hold = Hold::kNif;
+        } else if (step.borrowed) {
+          hold = Hold::kView;
+        }
+        break;
+      case LaneKind::kTerms:
+        if (count > 0) hold = Hold::kTerm;
+        break;
       case LaneKind::kQueue:
         if (count > 0) hold = Hold::kQueue;
         break;
@@ -405,7 +418,8 @@ void ClusterBuilder::AddEventRow(const Row& row, size_t row_index) {
     if (lane == event_lane) {
       n.id = prefix_ + "/" + event_token;
       n.kind = NodeKind::kEvent;
-      n.lines.push_back(EventHeadline(s));
+      n.lines.push_back(row.step.among ? "#" + std::to_string(s.event) + " " + StepSummary(row.step)
+                                       : EventHeadline(s));
       std::string second = "refc " + std::to_string(s.refc);
       if (!s.src.empty()) second += " · " + s.src;
       n.lines.push_back(second);
@@ -419,6 +433,12 @@ void ClusterBuilder::AddEventRow(const Row& row, size_t row_index) {
                        ? "none"
                        : model::DescribeHolders(row.step.holders, row.step.borrowed));
       if (s.line) n.tooltip += "; line " + std::to_string(s.line);
+      // An uncertain release says how it was decided (or that it was not).
+      if (const std::string decided = DecisionText(row.step); !decided.empty()) {
+        for (const std::string& line : Wrap(decided, 38))
+          n.lines.push_back(line);
+        n.tooltip += "; " + decided;
+      }
     } else {
       n.id = prefix_ + "/" + event_token + "/" + LaneToken(lane);
       n.kind = NodeKind::kPass;
@@ -585,12 +605,15 @@ void ClusterBuilder::AddFindingNotes() {
 
 void ClusterBuilder::Title() {
   const model::IncarnationKey& start = life_.names.front();
-  std::string first = start.bin.ToDisplay() + " #" + std::to_string(start.incarnation);
+  // A driver's binary is the default and keeps its plain title; a NIF's object says what it is.
+  std::string first = life_.nif ? std::string(ObjectNoun(life_)) + " " : std::string();
+  first += start.bin.ToDisplay() + " #" + std::to_string(start.incarnation);
   std::optional<uint64_t> size;
   for (const LifetimeStep& s : life_.steps) {
     if (s.step.size) size = s.step.size;
   }
-  if (size) first += " · " + Plural(*size, "byte");
+  if (size && life_.object != model::ObjectKind::kEnvironment)
+    first += " · " + Plural(*size, "byte");
   for (size_t i = 1; i < life_.names.size(); ++i)
     first += " → " + life_.names[i].bin.ToDisplay();
   if (life_.adopted) first += " · adopted (not allocated in the trace)";
@@ -677,6 +700,7 @@ LifetimeGraph BuildLifetimeGraph(const std::vector<Lifetime>& lifetimes,
   uint64_t warnings = 0;
   // Binaries with findings first: they are what the picture is for.
   std::vector<GraphCluster> clean;
+  std::map<std::string_view, size_t> drawn;  // clusters per kind of object
   for (const Lifetime& life : lifetimes) {
     if (life.steps.empty() || life.names.empty()) continue;
     std::vector<const Finding*> own = FindingsOf(life, findings);
@@ -685,14 +709,27 @@ LifetimeGraph BuildLifetimeGraph(const std::vector<Lifetime>& lifetimes,
       if (f->severity == Severity::kWarning) ++warnings;
     }
     const bool has_findings = !own.empty();
+    (life.nif ? g.nif : g.driver) = true;
+    ++drawn[ObjectNoun(life)];
     GraphCluster cluster = ClusterBuilder(life, std::move(own), options).Build();
     (has_findings ? g.clusters : clean).push_back(std::move(cluster));
   }
   for (GraphCluster& cluster : clean)
     g.clusters.push_back(std::move(cluster));
   if (!options.title.empty()) g.title.push_back(options.title);
-  std::string summary = Plural(g.clusters.size(), "binary", "binaries") + " drawn · " +
-                        Plural(errors, "error") + ", " + Plural(warnings, "warning");
+  // "2 binaries drawn", or with a NIF's objects each kind: "1 NIF binary, 1 view drawn".
+  std::string kinds;
+  for (std::string_view noun : {"binary", "NIF binary", "view", "resource", "environment"}) {
+    const auto it = drawn.find(noun);
+    if (it == drawn.end()) continue;
+    const std::string one(noun);
+    const std::string many =
+        one == "binary" || one == "NIF binary" ? one.substr(0, one.size() - 1) + "ies" : one + "s";
+    kinds += (kinds.empty() ? "" : ", ") + Plural(it->second, one, many);
+  }
+  if (kinds.empty()) kinds = Plural(0, "binary", "binaries");
+  std::string summary =
+      kinds + " drawn · " + Plural(errors, "error") + ", " + Plural(warnings, "warning");
   g.title.push_back(summary);
   PackColumns(&g);
   return g;

@@ -14,12 +14,14 @@
 
 namespace refctrace::render {
 
-// A column of an incarnation's picture: who can hold references.
-enum class LaneKind : uint8_t { kDriver, kQueue, kProcess, kEmulator };
+// A column of an incarnation's picture: who can hold references. A driver's binary has the
+// driver's lane first, a NIF's object the NIF's (model 1.3), then the terms of each NIF
+// environment that holds it.
+enum class LaneKind : uint8_t { kDriver, kQueue, kProcess, kEmulator, kNif, kTerms };
 
 struct Lane {
   LaneKind kind = LaneKind::kDriver;
-  std::string pid;  // kProcess only
+  std::string pid;  // kProcess; kTerms: a key that no pid has
   std::string title;
 };
 
@@ -43,7 +45,10 @@ enum class Hold : uint8_t {
   kMessage,   // references in messages not yet received by the process
   kHeap,      // references in the process heap
   kEmulator,  // emulator references not attributed to a process
-  kLeaked,    // driver references that are never released
+  kLeaked,    // driver (or NIF) references that are never released
+  kNif,       // the NIF owns it (a binary, a resource's count, a live environment)
+  kView,      // the NIF reads a term's bytes (a view), owning nothing
+  kTerm,      // a term of a NIF environment holds it
 };
 
 enum class EdgeKind : uint8_t {
@@ -95,6 +100,9 @@ struct LifetimeGraph {
   std::vector<GraphCluster> clusters;
   size_t columns = 1;  // columns of clusters on the page
   bool legend = true;
+  // Which owners the clusters drawn have (the legend explains only theirs).
+  bool driver = false;
+  bool nif = false;
 };
 
 struct GraphOptions {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/wording.h"
+
 namespace refctrace::render {
 
 using model::Code;
@@ -15,10 +17,34 @@ std::string IncarnationName(const model::IncarnationKey& key) {
   return key.bin.ToDisplay() + "#" + std::to_string(key.incarnation);
 }
 
+std::string StepSummary(const model::LifetimeStep& step) {
+  if (step.among == 0) return model::EventSummary(step.step);
+  return "perhaps released (one of " + std::to_string(step.among) + ")";
+}
+
+std::string DecisionText(const model::LifetimeStep& step) {
+  if (step.among == 0) return "";
+  if (!step.decided) return "undecided: one of " + std::to_string(step.among) + " binaries";
+  const model::UncertainDecision& d = *step.decided;
+  return "decided at #" + std::to_string(d.event) + " (" + d.how + "): " +
+         (d.released ? model::Plural(d.released, "reference") + " of it released"
+                     : "not this binary's");
+}
+
+std::string_view ObjectNoun(const Lifetime& life) {
+  if (life.object == model::ObjectKind::kBinary) return life.nif ? "NIF binary" : "binary";
+  return model::ObjectKindName(life.object);
+}
+
+std::string_view OwnerNoun(const Lifetime& life) {
+  return life.nif ? "NIF" : "driver";
+}
+
 std::vector<const Finding*> FindingsOf(const Lifetime& life, const std::vector<Finding>& findings) {
   std::vector<const Finding*> out;
   for (const Finding& f : findings) {
-    if (life.HasName(f.bin, f.incarnation)) out.push_back(&f);
+    // The NIF's id spaces are apart (a resource and a view may share an id's value).
+    if (f.object == life.object && life.HasName(f.bin, f.incarnation)) out.push_back(&f);
   }
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/finding.h"
@@ -44,6 +45,19 @@ struct LifeEnding {
 // `rows` and `findings` as RowsOf and FindingsOf give them for `life`.
 LifeEnding EndingOf(const model::Lifetime& life, const std::vector<LifetimeRow>& rows,
                     const std::vector<const model::Finding*>& findings);
+
+// What the incarnation is, as `show` and `graph` name it: "binary" (a driver's), "NIF binary",
+// "view", "resource", "environment".
+std::string_view ObjectNoun(const model::Lifetime& life);
+// Whose references it is about: "driver" or "NIF" (its first lane, and "the NIF's reference").
+std::string_view OwnerNoun(const model::Lifetime& life);
+
+// A step as its row's op cell (show) or its node's headline (graph) says it: the event's
+// summary, or for an uncertain release (a gc with `among`) "perhaps released (one of N)".
+std::string StepSummary(const model::LifetimeStep& step);
+// How a later event decided an uncertain release: "decided at #9 by its recorded count: 1
+// reference released"; empty when the step is no uncertain release or was never decided.
+std::string DecisionText(const model::LifetimeStep& step);
 
 // "0x7f3a10#2": the id and incarnation, as `--bin` accepts it.
 std::string IncarnationName(const model::IncarnationKey& key);

@@ -46,7 +46,7 @@ Cells CellsOf(const LifetimeRow& row) {
   c.event = s.op == Op::kEnd && s.line == 0 ? "end" : "#" + std::to_string(s.event);
   c.line = s.line ? std::to_string(s.line) : "";
   c.actor = s.op == Op::kEnd ? "" : s.actor;
-  c.op = model::EventSummary(s);
+  c.op = StepSummary(row.step);
   c.refc = std::to_string(s.refc);
   if (row.after_end) {
     c.holders = "(freed)";
@@ -67,15 +67,18 @@ void RenderOne(const InputReport& report, const Lifetime& life,
   const std::vector<LifetimeRow> rows = RowsOf(life, findings);
   const model::IncarnationKey& start = life.names.front();
 
-  // Heading: which binary, how big, what is wrong with it.
+  // Heading: which object (a binary, or a NIF's view, resource or environment), how big, what
+  // is wrong with it.
   std::optional<uint64_t> size;
   for (const LifetimeRow& r : rows) {
     if (r.step.step.size) size = r.step.step.size;
   }
-  std::string heading = "binary " + IncarnationName(start);
+  std::string heading = std::string(ObjectNoun(life)) + " " + IncarnationName(start);
   for (size_t i = 1; i < life.names.size(); ++i)
     heading += " → " + IncarnationName(life.names[i]);
-  if (size) heading += ", " + Plural(*size, "byte");
+  // An environment has no size of its own (its steps carry the sizes of the binaries they name).
+  if (size && life.object != model::ObjectKind::kEnvironment)
+    heading += ", " + Plural(*size, "byte");
   if (life.adopted) heading += ", adopted (not allocated in the trace)";
   heading += " in " + path;
   uint64_t errors = 0;
@@ -126,7 +129,7 @@ void RenderOne(const InputReport& report, const Lifetime& life,
   auto say_end = [&]() {
     end_said = true;
     if (ending.how == LifeEnd::kNeverFreed) {
-      std::string s = "never freed: the driver's reference is leaked";
+      std::string s = "never freed: the " + std::string(OwnerNoun(life)) + "'s reference is leaked";
       if (ending.leak->size) s += " (" + Plural(*ending.leak->size, "byte") + ")";
       out << "  " << paint(kRed, s) << "\n";
       return;
@@ -165,6 +168,9 @@ void RenderOne(const InputReport& report, const Lifetime& life,
     });
     const std::string line = format(cells[i]);
     out << (anchor ? paint(kBold, line) : line) << "\n";
+    // An uncertain release: what decided it later, or that nothing did.
+    if (const std::string decided = DecisionText(r.step); !decided.empty())
+      out << indent << "└─ " << paint(kDim, decided) << "\n";
     for (const Finding* f : findings) {
       if (f->event != r.step.step.event || r.step.step.op == Op::kEnd) continue;
       const std::string label = std::string(model::SeverityName(f->severity)) + "[" +
