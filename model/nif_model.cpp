@@ -272,6 +272,11 @@ void NifModel::ApplyOp(const Event& e) {
     case Op::kResUse:
     case Op::kResDown:
     case Op::kResDtor:
+    case Op::kResMonitor:
+    case Op::kResDemonitor:
+    case Op::kResSelect:
+    case Op::kResSelectStop:
+    case Op::kResStop:
       ApplyResource(e);
       return;
     default:
@@ -309,7 +314,9 @@ void NifModel::Finish() {
       const Object& obj = entry.obj;
       if (!entry.present || !obj.live || obj.adopted) continue;
       const bool owned = obj.space == Space::kBin && obj.state == BinState::kOwned;
-      const bool counted = obj.space == Space::kRes && obj.nif > 0;
+      // A resource the NIF still counts, or whose select was never stopped (the emulator
+      // keeps it, and its file descriptor, for good).
+      const bool counted = obj.space == Space::kRes && (obj.nif > 0 || obj.selected);
       const bool unfreed = obj.space == Space::kEnv && obj.independent;
       if (owned || counted || unfreed) leaked.push_back(&obj);
     }
@@ -330,9 +337,16 @@ void NifModel::Finish() {
       case Space::kRes:
         message = "resource";
         if (obj->size) message += " (" + Plural(*obj->size, "byte") + ")";
-        message += " is still held by the NIF at the end of the trace (" +
-                   Plural(obj->nif, "reference") +
-                   " never released with enif_release_resource): its destructor never runs";
+        if (obj->nif > 0) {
+          message += " is still held by the NIF at the end of the trace (" +
+                     Plural(obj->nif, "reference") +
+                     " never released with enif_release_resource): its destructor never runs";
+        } else {
+          message +=
+              " is still selected at the end of the trace: enif_select with "
+              "ERL_NIF_SELECT_STOP was never called, so the emulator keeps the resource (and "
+              "polls its file descriptor) for good; its destructor never runs";
+        }
         if (obj->size) leaked_bytes_ += *obj->size;
         break;
       default:
@@ -414,6 +428,7 @@ void NifModel::ApplyEnvironment(const Event& e) {
         EndTerms(*old, e);
         End(*old, &e);
       }
+      EndCallbackHold(e.env, e);
       Object& env = Start(Space::kEnv, e.env, e, /*adopted=*/false);
       env.independent = false;
       Record(env, e);
@@ -453,6 +468,7 @@ void NifModel::ApplyEnvironment(const Event& e) {
       }
       Record(*env, e);
       EndTerms(*env, e);
+      if (e.op == Op::kNifReturn) EndCallbackHold(e.env, e);
       if (e.op == Op::kEnvClear) {
         env->sent = false;
       } else {
@@ -845,7 +861,7 @@ void NifModel::ApplyResource(const Event& e) {
       }
       --res->nif;
       Record(*res, e);
-      if (res->nif == 0 && !res->termed) End(*res, &e);  // the emulator frees it now
+      if (res->nif == 0 && !EmulatorHolds(*res)) End(*res, &e);  // the emulator frees it now
       return;
     case Op::kResMake: {
       res->termed = true;
@@ -853,8 +869,15 @@ void NifModel::ApplyResource(const Event& e) {
       return;
     }
     case Op::kResUse:
-    case Op::kResDown:
       Record(*res, e);
+      return;
+    case Op::kResDown:
+    case Op::kResMonitor:
+    case Op::kResDemonitor:
+    case Op::kResSelect:
+    case Op::kResSelectStop:
+    case Op::kResStop:
+      ApplyResourceEmulatorHold(*res, e);
       return;
     case Op::kResDtor:
       if (res->nif > 0) {
@@ -871,6 +894,58 @@ void NifModel::ApplyResource(const Event& e) {
     default:
       return;
   }
+}
+
+// Monitors, enif_select and the callbacks that hold a resource (trace format 1.5, checked in
+// OTP 27's and 29's erl_nif.c and erl_check_io.c; decisions 110-113). A monitor is no
+// reference; the emulator keeps its own reference across a down or stop callback and from
+// the first enif_select that turns an event on until the stop callback has returned.
+
+bool NifModel::EmulatorHolds(const Object& res) {
+  return res.termed || res.selected || res.in_callbacks > 0;
+}
+
+void NifModel::ApplyResourceEmulatorHold(Object& res, const Event& e) {
+  switch (e.op) {
+    case Op::kResMonitor:
+      if (!e.failed) ++res.monitors;
+      break;
+    case Op::kResDemonitor:
+      if (!e.failed && res.monitors > 0) --res.monitors;
+      break;
+    case Op::kResSelect:
+      if (!e.failed) res.selected = true;
+      break;
+    case Op::kResSelectStop:
+      break;  // the stop callback (res_stop) ends the select's reference
+    case Op::kResDown:
+    case Op::kResStop: {
+      if (e.op == Op::kResDown && res.monitors > 0) --res.monitors;
+      // Written inside the callback (recorder 1.5 names its environment): the emulator holds
+      // the resource until the callback returns.
+      if (!e.env.present()) break;
+      ++res.in_callbacks;
+      callback_holds_[e.env] = {res.id, res.number, e.op == Op::kResStop};
+      break;
+    }
+    default:
+      break;
+  }
+  Record(res, e);
+}
+
+void NifModel::EndCallbackHold(const BinId& env, const Event& e) {
+  const auto it = callback_holds_.find(env);
+  if (it == callback_holds_.end()) return;
+  const CallbackHold hold = it->second;
+  callback_holds_.erase(it);
+  Object* res = Live(Space::kRes, hold.res);
+  if (res == nullptr || res->number != hold.number) return;
+  if (res->in_callbacks > 0) --res->in_callbacks;
+  if (hold.ends_select) res->selected = false;
+  Record(*res, e);
+  // The emulator's last reference: it frees the resource (its destructor comes next).
+  if (res->nif == 0 && !EmulatorHolds(*res)) End(*res, &e);
 }
 
 // ---------------------------------------------------------------------------
@@ -897,7 +972,10 @@ void NifModel::Notify(const Object& obj, bool ended) {
     case Space::kRes:
       // Named even at 0, so the words say "the NIF holds 0", not "driver holds 0".
       step.holders.push_back({Holder::Nif(), obj.nif});
-      if (obj.live && obj.termed) step.holders.push_back({Holder::Emulator(), 1});
+      // Terms (counted as one), an active select, running callbacks.
+      if (obj.live && EmulatorHolds(obj))
+        step.holders.push_back(
+            {Holder::Emulator(), (obj.termed ? 1 : 0) + (obj.selected ? 1 : 0) + obj.in_callbacks});
       break;
     case Space::kData:
       step.holders.push_back({Holder::Nif(), 0});

@@ -80,6 +80,12 @@ class NifModel {
     // kRes
     int64_t nif = 0;      // the NIF's count
     bool termed = false;  // a term ever held it
+    // kRes, the emulator's own references (trace format 1.5): an active enif_select (from
+    // res_select until its stop callback returns), and the callbacks running (down, stop: from
+    // res_down/res_stop to the callback's nif_return).
+    bool selected = false;
+    int64_t in_callbacks = 0;
+    int64_t monitors = 0;  // active monitors: no reference (a monitor does not keep it alive)
     // kEnv
     bool independent = false;
     bool sent = false;
@@ -127,6 +133,13 @@ class NifModel {
 
   void ApplyBinary(const trace::Event& e);
   void ApplyResource(const trace::Event& e);
+  // Resource monitors, enif_select and the down/stop callbacks (trace format 1.5).
+  void ApplyResourceEmulatorHold(Object& res, const trace::Event& e);
+  // The emulator holds `res` by itself (a term, an active select, a running callback).
+  static bool EmulatorHolds(const Object& res);
+  // A down or stop callback's environment `env` ends (its nif_return): the reference the
+  // emulator held for the callback ends, and with a stop callback the select's.
+  void EndCallbackHold(const trace::BinId& env, const trace::Event& e);
   void ApplyEnvironment(const trace::Event& e);
 
   void ApplyOp(const trace::Event& e);
@@ -144,6 +157,13 @@ class NifModel {
   Table tables_[4];
   // Gone ids per space, oldest first, for the quarantine's capacity.
   std::deque<std::pair<trace::BinId, uint32_t>> quarantine_[4];
+  // A running down or stop callback's environment -> the resource it holds.
+  struct CallbackHold {
+    trace::BinId res;
+    uint32_t number = 0;
+    bool ends_select = false;  // a stop callback: the select's reference ends with it
+  };
+  std::unordered_map<trace::BinId, CallbackHold, trace::BinIdHash> callback_holds_;
   // data -> the binary whose bytes they are (checked against the binary's current data).
   std::unordered_map<trace::BinId, trace::BinId, trace::BinIdHash> data_owner_;
   uint64_t* serial_;

@@ -52,6 +52,11 @@ constexpr std::array<OpWords, trace::kOpCount> kOpWords = {{
     {"used", "used", ""},                                         // kResUse
     {"ran the down callback of", "down callback", ""},            // kResDown
     {"ran the destructor of", "destructor ran", ""},              // kResDtor
+    {"monitored a process with", "enif_monitor_process", ""},     // kResMonitor
+    {"demonitored a process of", "enif_demonitor_process", ""},   // kResDemonitor
+    {"selected an event with", "enif_select", ""},                // kResSelect
+    {"asked to stop the select of", "enif_select STOP", ""},      // kResSelectStop
+    {"ran the stop callback of", "stop callback", ""},            // kResStop
     {"", "end of trace", "end of trace"},                         // kEnd
 }};
 

@@ -250,7 +250,9 @@ TEST_CASE("OpNamesRoundTripAndUnknownNamesAreRejected") {
       "nif_enter", "nif_return", "env_alloc", "env_clear", "env_free", "env_send", "make_copy",
       "bin_alloc", "bin_realloc", "bin_release", "bin_make", "bin_make_new", "bin_inspect",
       "bin_use", "ioq_enq", "res_alloc", "res_keep", "res_release", "res_make", "res_use",
-      "res_down", "res_dtor", "end"};
+      "res_down", "res_dtor",
+      // trace format 1.5
+      "res_monitor", "res_demonitor", "res_select", "res_select_stop", "res_stop", "end"};
   REQUIRE(std::size(names) == static_cast<size_t>(kOpCount));
   for (int i = 0; i < kOpCount; ++i) {
     Op op = static_cast<Op>(i);

@@ -50,6 +50,11 @@ constexpr std::array<std::string_view, kOpCount> kOpNames = {
     "res_use",
     "res_down",
     "res_dtor",
+    "res_monitor",
+    "res_demonitor",
+    "res_select",
+    "res_select_stop",
+    "res_stop",
     "end",
 };
 

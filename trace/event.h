@@ -53,6 +53,12 @@ enum class Op : uint8_t {
   kResUse,
   kResDown,
   kResDtor,
+  // Resource monitors, enif_select and its stop callback (trace format 1.5).
+  kResMonitor,
+  kResDemonitor,
+  kResSelect,
+  kResSelectStop,
+  kResStop,
   kEnd,
 };
 inline constexpr int kOpCount = static_cast<int>(Op::kEnd) + 1;

@@ -147,6 +147,11 @@ inline FieldId MissingNifField(Op op, uint32_t seen) {
     case Op::kResUse:
     case Op::kResDown:
     case Op::kResDtor:
+    case Op::kResMonitor:
+    case Op::kResDemonitor:
+    case Op::kResSelect:
+    case Op::kResSelectStop:
+    case Op::kResStop:
       if (lacks(kResField)) return kResField;
       break;
     default:  // nif_enter, nif_return, env_*, make_copy
