@@ -570,7 +570,8 @@ typedef struct {
   char name[64];
   ErlNifResourceDtor* dtor;
   ErlNifResourceDown* down;
-  Site opened; /* the enif_open_resource_type call: the callbacks' src */
+  ErlNifResourceStop* stop; /* enif_select's stop callback (trace format 1.5) */
+  Site opened;              /* the enif_open_resource_type call: the callbacks' src */
 } TypeSlot;
 
 enum { kTypeSlots = 16 };
@@ -615,10 +616,33 @@ static void RunDown(int slot, ErlNifEnv* env, void* obj, ErlNifPid* pid, ErlNifM
   Line text;
   Begin(&text, "res_down");
   AddPointer(&text, "res", obj);
+  /* The emulator holds the resource until this environment's nif_return. */
+  AddPointer(&text, "env", env);
   if (pid != NULL) AddPid(&text, "actor", pid->pid);
   FinishLine(&text, &site);
   Unlock();
   t->down(env, obj, pid, mon);
+  Lock();
+  WriteReturn(env, &site);
+  Unlock();
+}
+
+/* enif_select's stop callback: the select's reference ends when it returns. */
+static void RunStop(int slot, ErlNifEnv* env, void* obj, ErlNifEvent event, int is_direct_call) {
+  TypeSlot* t = &type_slots[slot];
+  Site site = t->opened;
+  if (!Start(&site)) {
+    t->stop(env, obj, event, is_direct_call);
+    return;
+  }
+  WriteEnter(env, "callback", "stop", &site);
+  Line text;
+  Begin(&text, "res_stop");
+  AddPointer(&text, "res", obj);
+  AddPointer(&text, "env", env);
+  FinishLine(&text, &site);
+  Unlock();
+  t->stop(env, obj, event, is_direct_call);
   Lock();
   WriteReturn(env, &site);
   Unlock();
@@ -630,6 +654,9 @@ static void RunDown(int slot, ErlNifEnv* env, void* obj, ErlNifPid* pid, ErlNifM
   }                                                                                    \
   static void Down##n(ErlNifEnv* env, void* obj, ErlNifPid* pid, ErlNifMonitor* mon) { \
     RunDown(n, env, obj, pid, mon);                                                    \
+  }                                                                                    \
+  static void Stop##n(ErlNifEnv* env, void* obj, ErlNifEvent event, int direct) {      \
+    RunStop(n, env, obj, event, direct);                                               \
   }
 TRAMPOLINES(0)
 TRAMPOLINES(1)
@@ -655,6 +682,9 @@ static ErlNifResourceDtor* const kDtors[kTypeSlots] = {
 static ErlNifResourceDown* const kDowns[kTypeSlots] = {
     Down0, Down1, Down2,  Down3,  Down4,  Down5,  Down6,  Down7,
     Down8, Down9, Down10, Down11, Down12, Down13, Down14, Down15};
+static ErlNifResourceStop* const kStops[kTypeSlots] = {
+    Stop0, Stop1, Stop2,  Stop3,  Stop4,  Stop5,  Stop6,  Stop7,
+    Stop8, Stop9, Stop10, Stop11, Stop12, Stop13, Stop14, Stop15};
 
 /* A slot for a type about to be opened, or -1 (all taken: the type's
  * callbacks are then not recorded, which is said once on stderr). Types are
@@ -701,6 +731,9 @@ static ErlNifResourceTypeInit Wrapped(const ErlNifResourceTypeInit* init, int sl
   if (slot >= 0) {
     wrapped.dtor = kDtors[slot];
     if (init->down != NULL) wrapped.down = kDowns[slot];
+    /* A stop callback only where the NIF gave one: enif_select needs it. */
+    type_slots[slot].stop = init->stop;
+    if (init->stop != NULL) wrapped.stop = kStops[slot];
   }
   return wrapped;
 }
@@ -818,6 +851,63 @@ ERL_NIF_TERM refctrace_enif_make_resource_binary(ErlNifEnv* env, void* obj, cons
   ERL_NIF_TERM term = enif_make_resource_binary(env, obj, data, size);
   WriteResMake(env, obj, 0, &site);
   return term;
+}
+
+/* ---- monitors and enif_select (trace format 1.5) ----------------------- */
+
+int refctrace_enif_monitor_process(ErlNifEnv* env, void* obj, const ErlNifPid* target,
+                                   ErlNifMonitor* mon, const char* file, int line,
+                                   const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_monitor_process(env, obj, target, mon);
+  int result = enif_monitor_process(env, obj, target, mon);
+  Line text;
+  Begin(&text, "res_monitor");
+  AddPointer(&text, "res", obj);
+  if (target != NULL) AddPid(&text, "to", target->pid);
+  if (result != 0) Add(&text, ",\"failed\":true");
+  End(&text, &site);
+  return result;
+}
+
+int refctrace_enif_demonitor_process(ErlNifEnv* env, void* obj, const ErlNifMonitor* mon,
+                                     const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_demonitor_process(env, obj, mon);
+  int result = enif_demonitor_process(env, obj, mon);
+  Line text;
+  Begin(&text, "res_demonitor");
+  AddPointer(&text, "res", obj);
+  if (result != 0) Add(&text, ",\"failed\":true");
+  End(&text, &site);
+  return result;
+}
+
+/* ERL_NIF_SELECT_STOP is written before the call, which may run the stop
+ * callback at once (on this thread: the lock is this thread's); CANCEL is a
+ * use of the object (no reference moves); turning events on is res_select. */
+int refctrace_enif_select(ErlNifEnv* env, ErlNifEvent event, enum ErlNifSelectFlags mode, void* obj,
+                          const ErlNifPid* pid, ERL_NIF_TERM ref, const char* file, int line,
+                          const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return enif_select(env, event, mode, obj, pid, ref);
+  Line text;
+  if (mode & ERL_NIF_SELECT_STOP) {
+    Begin(&text, "res_select_stop");
+    AddPointer(&text, "res", obj);
+    FinishLine(&text, &site);
+    int result = enif_select(env, event, mode, obj, pid, ref);
+    Unlock();
+    return result;
+  }
+  int result = enif_select(env, event, mode, obj, pid, ref);
+  const int cancel = (mode & ERL_NIF_SELECT_CANCEL) != 0;
+  Begin(&text, cancel ? "res_use" : "res_select");
+  AddPointer(&text, "res", obj);
+  if (cancel) AddString(&text, "note", "enif_select cancel");
+  if (!cancel && result < 0) Add(&text, ",\"failed\":true");
+  End(&text, &site);
+  return result;
 }
 
 /* make_copy names the resource a copied term holds when its type was opened

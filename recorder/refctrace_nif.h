@@ -18,10 +18,12 @@
  * enif_ioq_enq_binary, enif_alloc_env, enif_clear_env, enif_free_env,
  * enif_send (with a message environment), enif_make_copy,
  * enif_alloc_resource, enif_keep_resource, enif_release_resource,
- * enif_make_resource, enif_make_resource_binary; enif_open_resource_type,
- * enif_open_resource_type_x and enif_init_resource_type put recording
- * wrappers around the type's destructor and down callback (nif_enter,
- * res_dtor or res_down, nif_return around the NIF's own callback).
+ * enif_make_resource, enif_make_resource_binary, enif_monitor_process,
+ * enif_demonitor_process, enif_select (not the enif_select_read/_write
+ * variants); enif_open_resource_type, enif_open_resource_type_x and
+ * enif_init_resource_type put recording wrappers around the type's
+ * destructor, down and stop callbacks (nif_enter, res_dtor, res_down or
+ * res_stop, nif_return around the NIF's own callback).
  *
  * Every call of a function in the library's ErlNifFunc table is written
  * between nif_enter and nif_return (the table is wrapped when the library
@@ -108,6 +110,14 @@ ERL_NIF_TERM refctrace_enif_make_resource(ErlNifEnv* env, void* obj, const char*
 ERL_NIF_TERM refctrace_enif_make_resource_binary(ErlNifEnv* env, void* obj, const void* data,
                                                  size_t size, const char* file, int line,
                                                  const char* func);
+int refctrace_enif_monitor_process(ErlNifEnv* env, void* obj, const ErlNifPid* target,
+                                   ErlNifMonitor* mon, const char* file, int line,
+                                   const char* func);
+int refctrace_enif_demonitor_process(ErlNifEnv* env, void* obj, const ErlNifMonitor* mon,
+                                     const char* file, int line, const char* func);
+int refctrace_enif_select(ErlNifEnv* env, ErlNifEvent event, enum ErlNifSelectFlags mode, void* obj,
+                          const ErlNifPid* pid, ERL_NIF_TERM ref, const char* file, int line,
+                          const char* func);
 
 void refctrace_nif_enter(ErlNifEnv* env,
                          ERL_NIF_TERM (*fptr)(ErlNifEnv*, int, const ERL_NIF_TERM[]), int argc,
@@ -167,6 +177,12 @@ void refctrace_defuse_next(void);
 #define enif_make_resource(env, obj) refctrace_enif_make_resource((env), (obj), REFCTRACE_NIF_SITE)
 #define enif_make_resource_binary(env, obj, data, size) \
   refctrace_enif_make_resource_binary((env), (obj), (data), (size), REFCTRACE_NIF_SITE)
+#define enif_monitor_process(env, obj, target, mon) \
+  refctrace_enif_monitor_process((env), (obj), (target), (mon), REFCTRACE_NIF_SITE)
+#define enif_demonitor_process(env, obj, mon) \
+  refctrace_enif_demonitor_process((env), (obj), (mon), REFCTRACE_NIF_SITE)
+#define enif_select(env, event, mode, obj, pid, ref) \
+  refctrace_enif_select((env), (event), (mode), (obj), (pid), (ref), REFCTRACE_NIF_SITE)
 #define enif_schedule_nif(env, fun_name, flags, fp, argc, argv) \
   refctrace_enif_schedule_nif((env), (fun_name), (flags), (fp), (argc), (argv))
 #endif

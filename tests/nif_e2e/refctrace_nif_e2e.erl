@@ -29,8 +29,13 @@ run(Bug, LibDir) ->
             ok = sample_nif:set_bug(list_to_atom(Bug)),
             session(),
             garbage_collect(),
-            %% A resource the NIF never released (res-leak) is never destroyed.
-            Leftover = case Bug of "res-leak" -> 1; _ -> 0 end,
+            %% A resource the NIF never released (res-leak), or whose select
+            %% was never stopped, is never destroyed.
+            Leftover = case Bug of
+                           "res-leak" -> 1;
+                           "select-never-stopped" -> 1;
+                           _ -> 0
+                       end,
             wait_for(fun() -> element(1, sample_nif:counts()) =:= Leftover end, destructors)
     end.
 
@@ -70,6 +75,8 @@ session() ->
     Watched ! stop,
     wait_for(fun() -> element(2, sample_nif:counts()) =:= 1 end, down),
     true = is_reference(Watcher) orelse is_binary(Watcher) orelse Watcher =/= undefined,
+    Pipe = sample_nif:pipe_open(),
+    ok = sample_nif:pipe_close(Pipe),
     ok.
 
 wait_for(Done, What) -> wait_for(Done, What, 500).

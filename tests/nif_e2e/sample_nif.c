@@ -9,23 +9,26 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "refctrace_nif.h"
 
 typedef enum {
   kNone,
-  kBinLeak,           /* erlang-xxhash#2: allocated, never released nor made */
-  kReleaseAfterMake,  /* erlang/otp#2511: released after enif_make_binary */
-  kWriteAfterMake,    /* circuits_spi#23: bytes written after the term owns them */
-  kBinDoubleRelease,  /* released twice through two copies of the struct */
-  kUseAfterRelease,   /* hierdis#5, on a binary: read after its release */
-  kReallocInspected,  /* crypt#13: realloc of an inspected binary never released */
-  kInspectKept,       /* erlang/otp#9447: inspected bytes used in a later call */
-  kEnvNotCleared,     /* rustler#291, circuits_gpio#252: no clear after enif_send */
-  kEnvLeak,           /* a process-independent environment never freed */
-  kResLeak,           /* hyper#10, exmagick#9: a resource never released */
-  kResDoubleRelease,  /* hdr_histogram_erl#16: one release too many */
-  kResUseAfterRelease /* hierdis#5, erlang/otp#7193: used after the last release */
+  kBinLeak,            /* erlang-xxhash#2: allocated, never released nor made */
+  kReleaseAfterMake,   /* erlang/otp#2511: released after enif_make_binary */
+  kWriteAfterMake,     /* circuits_spi#23: bytes written after the term owns them */
+  kBinDoubleRelease,   /* released twice through two copies of the struct */
+  kUseAfterRelease,    /* hierdis#5, on a binary: read after its release */
+  kReallocInspected,   /* crypt#13: realloc of an inspected binary never released */
+  kInspectKept,        /* erlang/otp#9447: inspected bytes used in a later call */
+  kEnvNotCleared,      /* rustler#291, circuits_gpio#252: no clear after enif_send */
+  kEnvLeak,            /* a process-independent environment never freed */
+  kResLeak,            /* hyper#10, exmagick#9: a resource never released */
+  kResDoubleRelease,   /* hdr_histogram_erl#16: one release too many */
+  kResUseAfterRelease, /* hierdis#5, erlang/otp#7193: used after the last release */
+  kSelectNeverStopped  /* erl_nif's rule for enif_select: the fd closed with close(2)
+                          instead of ERL_NIF_SELECT_STOP; the emulator keeps the object */
 } SeededBug;
 
 static const char* const kBugNames[] = {"none",
@@ -40,12 +43,14 @@ static const char* const kBugNames[] = {"none",
                                         "env-leak",
                                         "res-leak",
                                         "res-double-release",
-                                        "res-use-after-release"};
+                                        "res-use-after-release",
+                                        "select-never-stopped"};
 
 static SeededBug bug = kNone;
 
 static ErlNifResourceType* buffer_type;  /* enif_open_resource_type */
 static ErlNifResourceType* watcher_type; /* enif_open_resource_type_x, with down */
+static ErlNifResourceType* pipe_type;    /* enif_open_resource_type_x, with stop */
 static atomic_long live_resources;       /* allocated minus destroyed */
 static atomic_long downs;
 
@@ -358,6 +363,62 @@ REFCTRACE_NIF(watch) {
   return monitored ? term : enif_make_badarg(env);
 }
 
+/* A pipe whose read end is selected for input (enif_select). */
+typedef struct {
+  int fds[2];
+} Pipe;
+
+static void PipeDtor(ErlNifEnv* env, void* obj) {
+  (void)env, (void)obj;
+  atomic_fetch_sub(&live_resources, 1);
+}
+
+/* The stop callback: the emulator no longer polls the fd, so it may close. */
+static void PipeStop(ErlNifEnv* env, void* obj, ErlNifEvent event, int is_direct_call) {
+  (void)env, (void)event, (void)is_direct_call;
+  Pipe* pipe_ends = obj;
+  REFCTRACE_RES_USE(pipe_ends);
+  close(pipe_ends->fds[0]);
+  close(pipe_ends->fds[1]);
+}
+
+/* pipe_open(): a pipe resource selected for input; the term and the
+ * select hold it, the NIF lets go. */
+REFCTRACE_NIF(pipe_open) {
+  (void)argc, (void)argv;
+  Pipe* pipe_ends =
+      enif_alloc_resource(pipe_type, sizeof *pipe_ends); /* seed-select-never-stopped:leak */
+  atomic_fetch_add(&live_resources, 1);
+  REFCTRACE_RES_USE(pipe_ends);
+  if (pipe(pipe_ends->fds) != 0) {
+    pipe_ends->fds[0] = pipe_ends->fds[1] = -1;
+    enif_release_resource(pipe_ends);
+    return enif_make_badarg(env);
+  }
+  int selected = enif_select(env, (ErlNifEvent)pipe_ends->fds[0], ERL_NIF_SELECT_READ, pipe_ends,
+                             NULL, enif_make_atom(env, "undefined")) >= 0;
+  ERL_NIF_TERM term = enif_make_resource(env, pipe_ends);
+  enif_release_resource(pipe_ends);
+  return selected ? term : enif_make_badarg(env);
+}
+
+/* pipe_close(Pipe): stops the select; the stop callback closes the fds. */
+REFCTRACE_NIF(pipe_close) {
+  (void)argc;
+  Pipe* pipe_ends;
+  if (!enif_get_resource(env, argv[0], pipe_type, (void**)&pipe_ends)) return enif_make_badarg(env);
+  REFCTRACE_RES_USE(pipe_ends);
+  if (bug == kSelectNeverStopped) {
+    /* Seeded: closed behind the emulator's back; the select keeps the object. */
+    close(pipe_ends->fds[0]);
+    close(pipe_ends->fds[1]);
+    return Ok(env);
+  }
+  int stopped = enif_select(env, (ErlNifEvent)pipe_ends->fds[0], ERL_NIF_SELECT_STOP, pipe_ends,
+                            NULL, enif_make_atom(env, "undefined")) >= 0;
+  return stopped ? Ok(env) : enif_make_badarg(env);
+}
+
 /* counts(): {live resources, downs}; not recorded (plain atomics). */
 REFCTRACE_NIF(counts) {
   (void)argc, (void)argv;
@@ -381,7 +442,9 @@ static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
       enif_open_resource_type(env, NULL, "sample_buffer", BufferDtor, ERL_NIF_RT_CREATE, NULL);
   ErlNifResourceTypeInit init = {.dtor = WatcherDtor, .down = WatcherDown};
   watcher_type = enif_open_resource_type_x(env, "sample_watcher", &init, ERL_NIF_RT_CREATE, NULL);
-  return buffer_type != NULL && watcher_type != NULL ? 0 : 1;
+  ErlNifResourceTypeInit pipe_init = {.dtor = PipeDtor, .stop = PipeStop};
+  pipe_type = enif_open_resource_type_x(env, "sample_pipe", &pipe_init, ERL_NIF_RT_CREATE, NULL);
+  return buffer_type != NULL && watcher_type != NULL && pipe_type != NULL ? 0 : 1;
 }
 
 static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
@@ -403,6 +466,8 @@ static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
                                  {"keep_release", 1, keep_release, 0},
                                  {"res_temp", 0, res_temp, 0},
                                  {"watch", 1, watch, 0},
+                                 {"pipe_open", 0, pipe_open, 0},
+                                 {"pipe_close", 1, pipe_close, 0},
                                  {"counts", 0, counts, 0},
                                  {"crash", 0, crash, 0}};
 
