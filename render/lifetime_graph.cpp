@@ -359,26 +359,20 @@ void ClusterBuilder::UpdateHolds(const LifetimeStep& step, size_t row_index) {
     int64_t count = counts[i].held;
     switch (c_.lanes[i].kind) {
       case LaneKind::kDriver:
+      case LaneKind::kNif: {
+        // The owner's lane: the driver's, or the NIF's (a view is the NIF's borrow).
+        const bool nif = c_.lanes[i].kind == LaneKind::kNif;
         if (leaked) {
           // Written off at stop/end, yet never released: still the leak.
           if (count == 0) count = count_[i];
           hold = Hold::kLeaked;
         } else if (count > 0) {
-          hold = Hold::kDriver;
+          hold = nif ? Hold::kNif : Hold::kDriver;
         } else if (step.borrowed) {
-          hold = Hold::kBorrowed;
+          hold = nif ? Hold::kView : Hold::kBorrowed;
         }
         break;
-      case LaneKind::kNif:
-        if (leaked) {
-          if (count == 0) count = count_[i];
-          hold = Hold::kLeaked;
-        } else if (count > 0) {
-          hold = Hold::kNif;
-        } else if (step.borrowed) {
-          hold = Hold::kView;
-        }
-        break;
+      }
       case LaneKind::kTerms:
         if (count > 0) hold = Hold::kTerm;
         break;
