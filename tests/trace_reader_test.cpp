@@ -1099,6 +1099,46 @@ TEST_CASE("UnterminatedLineFollowedByMoreLinesIsNotCalledTruncated") {
   CHECK(r.error.message.find("truncated") == std::string::npos);
 }
 
+// A recorder's shared mapping after a crash (trace format 1.5): NUL bytes after the last line,
+// more of them than the reader's chunk and than the line limit.
+TEST_CASE("NulBytesAfterTheLastLineEndTheTrace") {
+  const std::string lines =
+      "{\"refctrace\":1}\n{\"op\":\"alloc\",\"bin\":1}\n{\"op\":\"free\",\"bin\":1}\n";
+  ReaderOptions options;
+  options.chunk_bytes = 64;
+  options.max_line_bytes = 100;
+  for (size_t nuls : {size_t{1}, size_t{63}, size_t{64}, size_t{5000}}) {
+    CAPTURE(nuls);
+    for (bool trickled : {false, true}) {
+      std::string text = lines + std::string(nuls, '\0');
+      Result r = trickled ? ReadTrickled(text, options) : Read(text, options);
+      CHECK(r.last == ReadStatus::kEnd);
+      CHECK(r.error.message.empty());
+      REQUIRE(r.events.size() == 2);
+      CHECK(r.events[1].op == Op::kFree);
+    }
+  }
+}
+
+TEST_CASE("NulBytesBeforeMoreDataAreAnError") {
+  const std::string lines = "{\"refctrace\":1}\n{\"op\":\"alloc\",\"bin\":1}\n";
+  ReaderOptions options;
+  options.chunk_bytes = 64;
+  options.max_line_bytes = 100;
+  // Few NUL bytes, then a line: the line's own error names the NUL byte.
+  Result r = Read(lines + std::string(3, '\0') + "{\"op\":\"free\",\"bin\":1}\n", options);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 3);
+  CHECK(r.error.message.find("NUL") != std::string::npos);
+  // More NUL bytes than a chunk, then a line: NUL bytes are only allowed at the end.
+  r = Read(lines + std::string(5000, '\0') + "{\"op\":\"free\",\"bin\":1}\n", options);
+  CHECK(r.last == ReadStatus::kError);
+  CHECK(r.error.line == 3);
+  CHECK(r.error.column == 1);
+  CHECK(r.error.message.find("only the end of a trace may be NUL bytes") != std::string::npos);
+  CHECK(r.events.size() == 1);
+}
+
 TEST_CASE("BinaryJunkIsACleanErrorWithEscapedExcerpt") {
   Result r = Read(std::string("\x00\x01\xFF\xFEjunk\n", 9));
   CHECK(r.last == ReadStatus::kError);

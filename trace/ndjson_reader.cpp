@@ -37,6 +37,12 @@ NdjsonReader::LineStatus NdjsonReader::NextLine(Line* line, InputError* error) {
   for (;;) {
     char* begin = input_->begin();
     size_t available = input_->size();
+    if (available > 0 && scanned_ == 0 && begin[0] == '\0' && line_number_ > 0) {
+      LineStatus tail = SkipNulTail(error);
+      if (tail != LineStatus::kLine) return tail;
+      begin = input_->begin();
+      available = input_->size();
+    }
     if (scanned_ < available) {
       auto* newline = static_cast<char*>(std::memchr(begin + scanned_, '\n', available - scanned_));
       if (newline != nullptr) {
@@ -71,6 +77,31 @@ NdjsonReader::LineStatus NdjsonReader::NextLine(Line* line, InputError* error) {
     if (begin[available - 1] == '\r') --available;
     *line = Line{begin, available, false};
     return LineStatus::kLine;
+  }
+}
+
+// A recorder writing through a shared mapping leaves NUL bytes after its last line when the
+// emulator crashes (trace format 1.5): a line that starts with NUL starts that tail, which must
+// be NUL bytes to the end of the input and is then the end of the trace.
+NdjsonReader::LineStatus NdjsonReader::SkipNulTail(InputError* error) {
+  bool skipped = false;
+  for (;;) {
+    const char* begin = input_->begin();
+    const char* stop = begin + input_->size();
+    if (std::find_if(begin, stop, [](char c) { return c != '\0'; }) != stop) {
+      if (!skipped) return LineStatus::kLine;  // the line's own error names the NUL byte
+      SetInputError(line_number_ + 1, 1,
+                    "NUL bytes (\\x00) before more data: only the end of a trace may be NUL "
+                    "bytes (what a recorder leaves after its last line when the emulator crashes)",
+                    {}, error);
+      return LineStatus::kError;
+    }
+    input_->Consume(input_->size());
+    skipped = true;
+    if (input_->Fill()) continue;
+    if (!input_->failed()) return LineStatus::kEnd;
+    SetInputError(0, 0, "read error: " + input_->error(), {}, error);
+    return LineStatus::kError;
   }
 }
 

@@ -36,6 +36,10 @@ class NdjsonReader : public FormReader {
   enum class LineStatus : uint8_t { kLine, kEnd, kError };
 
   LineStatus NextLine(Line* line, InputError* error);
+  // At a line starting with NUL: kEnd when only NUL bytes follow to the end of the input
+  // (consumed), kLine when other bytes follow in the buffer (nothing consumed: read the line as
+  // any other), kError when they follow NUL bytes already consumed.
+  LineStatus SkipNulTail(InputError* error);
   // Reads `line`, whose JSON starts at `json`, with simdjson and the full decoder: kEvent (a
   // header when *is_header), or kError with *error set.
   ReadStatus DecodeLine(const Line& line, char* json, bool header_allowed, Event* event,
