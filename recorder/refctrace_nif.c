@@ -4,9 +4,10 @@
  * Every entry point makes the real call and, when REFCTRACE_TRACE is open,
  * writes its line under the writer's lock, which it holds across the call
  * too, so the order of the lines is the order of the calls. The trace file,
- * the lock and the line builder are the driver recorder's
- * (refctrace_trace_writer.h): each line is one write(2) to a file opened
- * with O_APPEND, so a crash loses at most the call it happens in.
+ * the lock, the guarded entry of a recorded call and the line builder are
+ * the driver recorder's (refctrace_trace_writer.h): each line is copied
+ * into a shared mapping of the file, so a crash loses at most the call it
+ * happens in.
  *
  * Ids (docs/spec/nif.md): `bin` is ErlNifBinary.ref_bin (the emulator's
  * Binary), `data` its bytes, `res` the object enif_alloc_resource returned,
@@ -50,14 +51,13 @@ static const char* PlainName(const char* func) {
 
 static void WriteDeferredEnters(void);
 
-/* Starts a recorded call's line: lock taken, stack captured, and first the
- * nif_enter of the table call it happens in if that is not written yet
- * (see "the function table"). Returns 0 when not recording (then nothing
- * is to be written and the lock is not held). */
+/* Starts a recorded call's line: the writer's guarded entry
+ * (StartRecordedCall: lock taken, stack captured), and first the nif_enter
+ * of the table call it happens in if that is not written yet (see "the
+ * function table"). Returns 0 when not recording (then nothing is to be
+ * written and the lock is not held). */
 static int Start(Site* site) {
-  if (!Enabled()) return 0;
-  Lock();
-  if (stack_depth > 0) CaptureStack(site);
+  if (!StartRecordedCall(site)) return 0;
   WriteDeferredEnters();
   return 1;
 }
@@ -65,7 +65,7 @@ static int Start(Site* site) {
 /* The line of a recorded call, written and the lock released. */
 static void End(Line* line, const Site* site) {
   FinishLine(line, site);
-  Unlock();
+  EndRecordedCall();
 }
 
 static void AddPointer(Line* line, const char* key, const void* id) {

@@ -583,14 +583,12 @@ typedef struct {
 } CallKind;
 
 static void Run(const CallKind* kind, Call* call) {
-  if (!Enabled()) {
+  if (!StartRecordedCall(&call->site)) {
     if (kind->perform) kind->perform(call);
     return;
   }
-  Lock();
   if (call->port != NULL) serving_port = call->port;
   call->site.port = serving_port;
-  if (stack_depth > 0) CaptureStack(&call->site);
   TouchedInit(&call->touched);
   if (kind->collect) kind->collect(call);
   if (kind->awaits_delivery) {
@@ -601,7 +599,7 @@ static void Run(const CallKind* kind, Call* call) {
   awaiting_delivery = 0;
   if (kind->emit) kind->emit(kind->op, call);
   TouchedFree(&call->touched);
-  Unlock();
+  EndRecordedCall();
 }
 
 /* ---- collect: before the real call ----------------------------------- */
@@ -981,9 +979,8 @@ static void EmitReply(const char* op, Call* c) {
     AddBin(&line, "bin", (uintptr_t)c->bin);
     AddString(&line, "actor", command_from);
     AddRefc(&line, before);
-    Add(&line, ",\"t\":%lld}\n", (long long)erl_drv_monotonic_time(ERL_DRV_NSEC));
-    if (!line.failed) WriteAll(line.text, line.used);
-    if (line.text != line.inline_text) free(line.text);
+    AddTime(&line);
+    WriteLine(&line);
     AddNews("receive", command_from, (uintptr_t)c->bin, (size_t)c->bin->orig_size);
   }
 }
@@ -1031,10 +1028,7 @@ int refctrace_internal_recording(const char** why) {
 }
 
 void refctrace_internal_write_line(const char* text, size_t len) {
-  if (!Enabled()) return;
-  Lock();
-  WriteAll(text, len);
-  Unlock();
+  if (Enabled()) AppendLine(text, len);
 }
 
 void refctrace_internal_process_event(const char* op, uintptr_t bin, const char* actor,
@@ -1048,9 +1042,8 @@ void refctrace_internal_process_event(const char* op, uintptr_t bin, const char*
   if (to != NULL) AddString(&line, "to", to);
   if (counted && bin != 0) AddRefc(&line, driver_binary_get_refc((ErlDrvBinary*)bin));
   if (strcmp(op, "send") == 0) AddToCount(bin, 1);
-  Add(&line, ",\"t\":%lld}\n", (long long)erl_drv_monotonic_time(ERL_DRV_NSEC));
-  if (!line.failed) WriteAll(line.text, line.used);
-  if (line.text != line.inline_text) free(line.text);
+  AddTime(&line);
+  WriteLine(&line);
   Unlock();
 }
 

@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,19 +42,42 @@ static long long RecorderNow(void);                      /* monotonic time, ns *
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 
-/* ---- the trace file -------------------------------------------------- */
+/* ---- the trace file: a shared mapping ------------------------------- */
+
+/* Lines are copied into a MAP_SHARED mapping of the trace file, a window
+ * that moves along the file, which is grown kTraceChunk bytes at a time
+ * (ftruncate): the mapping's pages are the page cache, so a line copied
+ * there is in the file as soon as the copy ends, for read(2) at once and
+ * after the process dies (abort(), a signal) without a system call per
+ * line. The bytes after the last line are NUL until written; a clean exit
+ * (atexit, which runs at exit() and when the library is unloaded) cuts
+ * the file to its lines. A reader stops at the first NUL byte
+ * (docs/spec/trace-format.md, 1.5). Every line is appended under
+ * call_lock, so the file is always whole lines followed by NUL bytes, and
+ * a line's first byte is stored last: a crash in the middle of a copy (on
+ * another thread) leaves a NUL where the cut line starts. */
 
 enum { kMaxStack = 16 };
+enum { kTraceChunk = 4 << 20 }; /* file growth and mapping window, bytes */
 
 static pthread_once_t open_once = PTHREAD_ONCE_INIT;
 static int trace_fd = -1;
+static int trace_closed; /* the clean exit ran: nothing more is written */
 static const char* not_recording_why = "REFCTRACE_TRACE is not set";
 static int with_refc = 1;
 static int stack_depth = 0; /* REFCTRACE_STACK: frames per line, 0 = none */
+static char* window;        /* the mapping of [window_start, window_start + window_size) */
+static off_t window_start;
+static size_t window_size;
+static off_t trace_used;         /* bytes of whole lines: where the next line goes */
+static off_t trace_size;         /* the file's size: trace_used + the NUL bytes after it */
+static char compress_path[4096]; /* "" or where the clean exit writes the zstd file */
 /* Held across the real call and the write of its line, so the order of the
- * lines in the file is the order in which the calls happened. The tracer
- * module's callbacks take it too; a callback that fires inside a recorded
- * call (a port's send trace) runs on the thread that already holds it. */
+ * lines in the file is the order in which the calls happened (an address
+ * one thread frees and another gets back from the allocator is freed
+ * first in the file too). The tracer module's callbacks take it too; a
+ * callback that fires inside a recorded call (a port's send trace) runs on
+ * the thread that already holds it. */
 static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int lock_depth;
 
@@ -64,13 +89,64 @@ static void Unlock(void) {
   if (--lock_depth == 0) pthread_mutex_unlock(&call_lock);
 }
 
-static void WriteAll(const char* text, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(trace_fd, text, len);
-    if (n <= 0) return; /* a trace is best effort; the driver must go on */
-    text += n;
-    len -= (size_t)n;
+/* Maps the window that holds [trace_used, trace_used + len), growing the
+ * file first when it ends before. 0: no room (disk full, no address
+ * space): the line is dropped. Under call_lock. */
+static int MapWindowFor(size_t len) {
+  long page = sysconf(_SC_PAGESIZE);
+  off_t start = trace_used - trace_used % page;
+  size_t size = kTraceChunk;
+  while ((off_t)size < trace_used - start + (off_t)len)
+    size += kTraceChunk;
+  if (start + (off_t)size > trace_size) {
+    if (ftruncate(trace_fd, start + (off_t)size) != 0) return 0;
+    trace_size = start + (off_t)size;
   }
+  if (window != NULL) munmap(window, window_size);
+  window = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, trace_fd, start);
+  if (window == MAP_FAILED) {
+    window = NULL;
+    return 0;
+  }
+  window_start = start;
+  window_size = size;
+  return 1;
+}
+
+/* Appends one whole line (it ends with '\n'); the one way a line reaches
+ * the file. Best effort: a line that finds no room is dropped whole, and
+ * the driver goes on. */
+static void AppendLine(const char* text, size_t len) {
+  if (len == 0) return;
+  Lock();
+  if (trace_fd >= 0 && !trace_closed) {
+    if ((window == NULL || trace_used + (off_t)len > window_start + (off_t)window_size) &&
+        !MapWindowFor(len)) {
+      Unlock();
+      return;
+    }
+    char* at = window + (trace_used - window_start);
+    memcpy(at + 1, text + 1, len - 1);
+    __atomic_store_n(at, text[0], __ATOMIC_RELEASE);
+    trace_used += (off_t)len;
+  }
+  Unlock();
+}
+
+/* A clean exit: the file is cut to its lines (and compressed when asked,
+ * refctrace_trace_compress.h). Lines recorded after it (other threads
+ * still running during exit()) are dropped. */
+static void CompressTrace(int fd, off_t size, const char* path);
+static void CloseTrace(void) {
+  Lock();
+  if (trace_fd >= 0 && !trace_closed) {
+    trace_closed = 1;
+    if (window != NULL) munmap(window, window_size);
+    window = NULL;
+    if (ftruncate(trace_fd, trace_used) == 0) trace_size = trace_used;
+    if (compress_path[0] != '\0') CompressTrace(trace_fd, trace_used, compress_path);
+  }
+  Unlock();
 }
 
 static void WriteHeader(void) {
@@ -79,12 +155,38 @@ static void WriteHeader(void) {
   char header[160];
   int n = snprintf(header, sizeof header, "{\"refctrace\":1,\"source\":\"%s\",\"otp\":\"%s\"}\n",
                    REFCTRACE_WRITER_SOURCE, release);
-  if (n > 0 && (size_t)n < sizeof header) WriteAll(header, (size_t)n);
+  if (n > 0 && (size_t)n < sizeof header) AppendLine(header, (size_t)n);
+}
+
+/* The end of an appended-to file's lines: an earlier run that crashed left
+ * NUL bytes after its last line, which the new lines overwrite. */
+static off_t EndOfLines(int fd, off_t size) {
+  char block[4096];
+  off_t end = size;
+  while (end > 0) {
+    off_t from = end > (off_t)sizeof block ? end - (off_t)sizeof block : 0;
+    ssize_t n = pread(fd, block, (size_t)(end - from), from);
+    if (n <= 0) return size;
+    while (n > 0 && block[n - 1] == '\0')
+      --n;
+    if (n > 0) return from + n;
+    end = from;
+  }
+  return 0;
+}
+
+static int WantsCompression(const char* path) {
+  const char* compress = getenv("REFCTRACE_COMPRESS");
+  if (compress != NULL && *compress != '\0') return strcmp(compress, "zstd") == 0;
+  size_t len = strlen(path);
+  return len > 4 && strcmp(path + len - 4, ".zst") == 0;
 }
 
 /* A trace is one emulator run: a file that already has lines (an earlier
  * run) is refused, unless REFCTRACE_APPEND=1 asks to add to it, so two runs
- * never merge silently into one trace. */
+ * never merge silently into one trace. One writer at a time: a file another
+ * recorder is writing (another library in this emulator, or another
+ * emulator; flock) is refused, since each would map it at its own end. */
 static void OpenTrace(void) {
   const char* path = getenv("REFCTRACE_TRACE");
   if (path == NULL || *path == '\0') return;
@@ -96,11 +198,20 @@ static void OpenTrace(void) {
   if (stack_depth > kMaxStack) stack_depth = kMaxStack;
   const char* append = getenv("REFCTRACE_APPEND");
   int may_append = append != NULL && strcmp(append, "1") == 0;
-  /* O_APPEND: every line is one write(2) at the end of the file. */
-  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     not_recording_why = "REFCTRACE_TRACE cannot be opened";
     fprintf(stderr, "refctrace: cannot open REFCTRACE_TRACE=%s; not recording\n", path);
+    return;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    not_recording_why = "REFCTRACE_TRACE is being written by another recorder";
+    fprintf(stderr,
+            "refctrace: REFCTRACE_TRACE=%s is being written by another recorder (another "
+            "library in this emulator, or another emulator); give each its own file; not "
+            "recording\n",
+            path);
+    close(fd);
     return;
   }
   struct stat st;
@@ -113,13 +224,122 @@ static void OpenTrace(void) {
     close(fd);
     return;
   }
+  trace_size = st.st_size;
+  trace_used = EndOfLines(fd, st.st_size);
+  if (WantsCompression(path)) {
+    char magic[4] = {0};
+    if (trace_used >= 4 && pread(fd, magic, 4, 0) == 4 &&
+        memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0) {
+      not_recording_why = "REFCTRACE_TRACE is compressed: cannot append to it";
+      fprintf(stderr,
+              "refctrace: REFCTRACE_TRACE=%s is zstd-compressed; the recorder appends to plain "
+              "lines only (zstd -d it first); not recording\n",
+              path);
+      close(fd);
+      return;
+    }
+    if (strlen(path) < sizeof compress_path) strcpy(compress_path, path);
+  }
   trace_fd = fd;
-  if (st.st_size == 0) WriteHeader();
+  atexit(CloseTrace);
+  if (trace_used == 0) WriteHeader();
 }
 
 static int Enabled(void) {
   pthread_once(&open_once, OpenTrace);
   return trace_fd >= 0;
+}
+
+/* The guarded entry of every recorded call, driver's and NIF's alike: when
+ * recording, takes call_lock (held until EndRecordedCall, across the real
+ * call, so lines keep the calls' order; a call recorded inside another on
+ * the same thread, e.g. a trace callback, nests) and captures the caller's
+ * stack (REFCTRACE_STACK). 0: not recording, nothing is held, the caller
+ * makes the real call alone. */
+typedef struct Site Site;
+static void CaptureStack(Site* site);
+static int StartRecordedCall(Site* site) {
+  if (!Enabled()) return 0;
+  Lock();
+  if (stack_depth > 0) CaptureStack(site);
+  return 1;
+}
+
+static void EndRecordedCall(void) {
+  Unlock();
+}
+
+/* ---- compression at a clean exit ----------------------------------- */
+
+/* REFCTRACE_COMPRESS=zstd, or a REFCTRACE_TRACE ending in ".zst": the
+ * lines are recorded plain, as always (a crash must lose nothing, and the
+ * Common Test hook reads the file while it grows), and the clean exit
+ * compresses the file into one zstd frame that replaces it (a temporary
+ * file renamed over it). libzstd is loaded then, with dlopen, so a driver
+ * built with the recorder needs no zstd to build or to run: without it,
+ * or when anything fails, the plain file stays and standard error says
+ * why. After a crash the file is plain: `check` reads both. */
+typedef struct {
+  const void* src;
+  size_t size;
+  size_t pos;
+} ZstdInBuffer; /* ZSTD_inBuffer */
+typedef struct {
+  void* dst;
+  size_t size;
+  size_t pos;
+} ZstdOutBuffer;       /* ZSTD_outBuffer */
+enum { kZstdEnd = 2 }; /* ZSTD_e_end */
+
+static void CompressTrace(int fd, off_t size, const char* path) {
+  void* zstd = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (zstd == NULL) {
+    fprintf(stderr, "refctrace: libzstd.so.1 not found; %s stays uncompressed\n", path);
+    return;
+  }
+  void* (*create)(void) = (void* (*)(void))dlsym(zstd, "ZSTD_createCCtx");
+  size_t (*release)(void*) = (size_t(*)(void*))dlsym(zstd, "ZSTD_freeCCtx");
+  size_t (*stream)(void*, ZstdOutBuffer*, ZstdInBuffer*, int) =
+      (size_t(*)(void*, ZstdOutBuffer*, ZstdInBuffer*, int))dlsym(zstd, "ZSTD_compressStream2");
+  unsigned (*is_error)(size_t) = (unsigned (*)(size_t))dlsym(zstd, "ZSTD_isError");
+  char temporary[4096 + 32];
+  int out = -1, ok = 0;
+  void* context = NULL;
+  const char* plain = MAP_FAILED;
+  if (create == NULL || release == NULL || stream == NULL || is_error == NULL) goto done;
+  if (snprintf(temporary, sizeof temporary, "%s.%ld.tmp", path, (long)getpid()) >=
+      (int)sizeof temporary)
+    goto done;
+  out = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  context = create();
+  if (out < 0 || context == NULL) goto done;
+  if (size > 0) {
+    plain = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    if (plain == MAP_FAILED) goto done;
+  }
+  ZstdInBuffer in = {size > 0 ? plain : "", (size_t)size, 0};
+  static char block[1 << 17];
+  for (;;) {
+    ZstdOutBuffer o = {block, sizeof block, 0};
+    size_t left = stream(context, &o, &in, kZstdEnd);
+    if (is_error(left)) goto done;
+    for (size_t done = 0; done < o.pos;) {
+      ssize_t n = write(out, block + done, o.pos - done);
+      if (n <= 0) goto done;
+      done += (size_t)n;
+    }
+    if (left == 0) break;
+  }
+  ok = fsync(out) == 0 && rename(temporary, path) == 0;
+done:
+  if (!ok) fprintf(stderr, "refctrace: compressing %s failed; it stays uncompressed\n", path);
+  if (plain != MAP_FAILED) munmap((void*)plain, (size_t)size);
+  if (context != NULL) release(context);
+  if (out >= 0) {
+    close(out);
+    if (!ok) unlink(temporary);
+  }
+  dlclose(zstd);
 }
 
 /* ---- one event line -------------------------------------------------- */
@@ -135,7 +355,7 @@ typedef struct {
 /* Where a call comes from: the macro's __FILE__, __LINE__ and __func__,
  * the return address into the caller, and (REFCTRACE_STACK) the frames
  * from the caller outwards. */
-typedef struct {
+struct Site {
   const char* file;
   int line;
   const char* func;
@@ -143,7 +363,7 @@ typedef struct {
   void* port; /* driver recorder: the port it is serving; NULL: none or not known */
   int frame_count;
   Frame frames[kMaxStack];
-} Site;
+};
 
 /* Names the function an address belongs to. dladdr1 also gives the
  * symbol's size, so an address past the end of the nearest exported
@@ -211,15 +431,19 @@ typedef struct {
   char inline_text[512];
 } Line;
 
-static int Reserve(Line* line, size_t more) {
+/* Moves the line to a heap buffer with room for `more` bytes; 0: out of
+ * memory, and the line is dropped. */
+__attribute__((noinline)) static int GrowLine(Line* line, size_t more) {
   if (line->failed) return 0;
-  if (line->used + more < line->capacity) return 1;
   size_t capacity = line->capacity * 2;
   while (line->used + more >= capacity)
     capacity *= 2;
   char* text = malloc(capacity);
   if (text == NULL) {
+    /* Dropped: nothing more fits (capacity 0), and the line is not written. */
     line->failed = 1;
+    line->used = 0;
+    line->capacity = 0;
     return 0;
   }
   memcpy(text, line->text, line->used);
@@ -229,52 +453,181 @@ static int Reserve(Line* line, size_t more) {
   return 1;
 }
 
-/* JSON syntax and numbers; never a string from outside (see AddEscaped). */
+/* Room for `more` bytes (a failed line has none: capacity 0). */
+static inline int Reserve(Line* line, size_t more) {
+  return line->used + more < line->capacity || GrowLine(line, more);
+}
+
+/* Appends len bytes as they are. */
+static void AddBytes(Line* line, const char* text, size_t len) {
+  if (!Reserve(line, len)) return;
+  memcpy(line->text + line->used, text, len);
+  line->used += len;
+}
+
+/* A string literal, as it is. */
+#define AddLiteral(line, literal) AddBytes((line), "" literal, sizeof(literal) - 1)
+
+/* The digits of value at the end of digits[24]; returns where they start. */
+static char* FormatUnsigned(char* end, unsigned long long value) {
+  static const char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+  char* at = end;
+  while (value >= 100) {
+    unsigned pair = (unsigned)(value % 100) * 2;
+    value /= 100;
+    *--at = kPairs[pair + 1];
+    *--at = kPairs[pair];
+  }
+  if (value >= 10) {
+    *--at = kPairs[value * 2 + 1];
+    *--at = kPairs[value * 2];
+  } else {
+    *--at = (char)('0' + value);
+  }
+  return at;
+}
+
+/* Decimal digits of value (negative too), without stdio. */
+static void AddDecimal(Line* line, long long value) {
+  char digits[24];
+  char* end = digits + sizeof digits;
+  unsigned long long magnitude =
+      value < 0 ? 0ull - (unsigned long long)value : (unsigned long long)value;
+  char* at = FormatUnsigned(end, magnitude);
+  if (value < 0) *--at = '-';
+  AddBytes(line, at, (size_t)(end - at));
+}
+
+static void AddUnsigned(Line* line, unsigned long long value) {
+  char digits[24];
+  char* end = digits + sizeof digits;
+  char* at = FormatUnsigned(end, value);
+  AddBytes(line, at, (size_t)(end - at));
+}
+
+static void AddHex(Line* line, unsigned long long value) {
+  static const char kHex[] = "0123456789abcdef";
+  char digits[20];
+  char* end = digits + sizeof digits;
+  char* at = end;
+  do {
+    *--at = kHex[value & 0xf];
+    value >>= 4;
+  } while (value != 0);
+  AddBytes(line, at, (size_t)(end - at));
+}
+
+/* The general case, through vsnprintf. */
+static void AddPrintf(Line* line, const char* format, va_list args) {
+  va_list again;
+  va_copy(again, args);
+  char scratch[64];
+  int n = vsnprintf(scratch, sizeof scratch, format, args);
+  if (n >= 0 && Reserve(line, (size_t)n)) {
+    if ((size_t)n < sizeof scratch)
+      memcpy(line->text + line->used, scratch, (size_t)n);
+    else
+      vsnprintf(line->text + line->used, (size_t)n + 1, format, again);
+    line->used += (size_t)n;
+  }
+  va_end(again);
+}
+
+/* JSON syntax and numbers; never a string from outside (see AddEscaped).
+ * printf's %d %i %u %x %s %% with the length modifiers l, ll and z are
+ * formatted here without stdio (a recorded call must cost well under a
+ * microsecond); anything else (flags, widths) goes to vsnprintf. */
+static void AddFormatted(Line* line, const char* format, va_list args) {
+  va_list whole;
+  va_copy(whole, args);
+  size_t at_start = line->used;
+  const char* plain = format;
+  for (const char* f = format;; ++f) {
+    if (*f != '%' && *f != '\0') continue;
+    AddBytes(line, plain, (size_t)(f - plain));
+    if (*f == '\0') break;
+    const char* spec = f + 1;
+    int longs = 0, size_t_arg = 0;
+    while (*spec == 'l') {
+      ++longs;
+      ++spec;
+    }
+    if (*spec == 'z') {
+      size_t_arg = 1;
+      ++spec;
+    }
+    char conversion = *spec;
+    if (conversion == 'd' || conversion == 'i') {
+      long long value = size_t_arg   ? (long long)va_arg(args, ssize_t)
+                        : longs >= 2 ? va_arg(args, long long)
+                        : longs == 1 ? (long long)va_arg(args, long)
+                                     : (long long)va_arg(args, int);
+      AddDecimal(line, value);
+    } else if (conversion == 'u' || conversion == 'x') {
+      unsigned long long value = size_t_arg   ? (unsigned long long)va_arg(args, size_t)
+                                 : longs >= 2 ? va_arg(args, unsigned long long)
+                                 : longs == 1 ? (unsigned long long)va_arg(args, unsigned long)
+                                              : (unsigned long long)va_arg(args, unsigned);
+      if (conversion == 'u')
+        AddUnsigned(line, value);
+      else
+        AddHex(line, value);
+    } else if (conversion == 's' && longs == 0 && !size_t_arg) {
+      const char* text = va_arg(args, const char*);
+      AddBytes(line, text, strlen(text));
+    } else if (conversion == '%' && longs == 0 && !size_t_arg) {
+      AddBytes(line, "%", 1);
+    } else {
+      /* Not ours: the whole format through vsnprintf, from the start. */
+      line->used = at_start;
+      AddPrintf(line, format, whole);
+      va_end(whole);
+      return;
+    }
+    f = spec;
+    plain = spec + 1;
+  }
+  va_end(whole);
+}
+
 static void Add(Line* line, const char* format, ...) {
   va_list args;
   va_start(args, format);
-  char scratch[64];
-  int n = vsnprintf(scratch, sizeof scratch, format, args);
+  AddFormatted(line, format, args);
   va_end(args);
-  if (n < 0 || !Reserve(line, (size_t)n)) return;
-  if ((size_t)n < sizeof scratch) {
-    memcpy(line->text + line->used, scratch, (size_t)n);
-  } else {
-    va_start(args, format);
-    vsnprintf(line->text + line->used, (size_t)n + 1, format, args);
-    va_end(args);
-  }
-  line->used += (size_t)n;
 }
 
 /* The contents of a JSON string: `"` and `\` escaped, control bytes as
- * \u00XX; other bytes (UTF-8 included) as they are. */
+ * \u00XX; other bytes (UTF-8 included) as they are, copied a run at a
+ * time. */
 static void AddEscaped(Line* line, const char* text) {
   static const char kHex[] = "0123456789abcdef";
-  for (const unsigned char* c = (const unsigned char*)text; *c != '\0'; ++c) {
-    if (!Reserve(line, 6)) return;
-    char* out = line->text + line->used;
+  const unsigned char* run = (const unsigned char*)text;
+  for (const unsigned char* c = run;; ++c) {
+    if (*c >= 0x20 && *c != '"' && *c != '\\') continue;
+    AddBytes(line, (const char*)run, (size_t)(c - run));
+    if (*c == '\0') return;
     if (*c == '"' || *c == '\\') {
-      out[0] = '\\';
-      out[1] = (char)*c;
-      line->used += 2;
-    } else if (*c < 0x20) {
-      memcpy(out, "\\u00", 4);
-      out[4] = kHex[*c >> 4];
-      out[5] = kHex[*c & 0xf];
-      line->used += 6;
+      char escaped[2] = {'\\', (char)*c};
+      AddBytes(line, escaped, 2);
     } else {
-      out[0] = (char)*c;
-      line->used += 1;
+      char escaped[6] = {'\\', 'u', '0', '0', kHex[*c >> 4], kHex[*c & 0xf]};
+      AddBytes(line, escaped, 6);
     }
+    run = c + 1;
   }
 }
 
 /* ,"key":"value" for every string field. */
 static void AddString(Line* line, const char* key, const char* value) {
-  Add(line, ",\"%s\":\"", key);
+  AddLiteral(line, ",\"");
+  AddBytes(line, key, strlen(key));
+  AddLiteral(line, "\":\"");
   AddEscaped(line, value);
-  Add(line, "\"");
+  AddLiteral(line, "\"");
 }
 
 static void Begin(Line* line, const char* op) {
@@ -283,24 +636,69 @@ static void Begin(Line* line, const char* op) {
   line->capacity = sizeof line->inline_text;
   line->failed = 0;
   line->bin = 0;
-  Add(line, "{\"op\":\"");
+  AddLiteral(line, "{\"op\":\"");
   AddEscaped(line, op);
-  Add(line, "\"");
+  AddLiteral(line, "\"");
 }
 
-static void AddSrc(Line* line, const Site* site) {
-  if (site->file == NULL) return;
+static void AddSrcAndFunc(Line* line, const Site* site) {
+  if (site->file != NULL) {
 #ifdef REFCTRACE_SRC_PATHS
-  /* __FILE__ as compiled: with -fmacro-prefix-map=$REPO/= it is relative
-   * to the repository root, which SARIF viewers need to open the file. */
-  const char* shown = site->file;
+    /* __FILE__ as compiled: with -fmacro-prefix-map=$REPO/= it is relative
+     * to the repository root, which SARIF viewers need to open the file. */
+    const char* shown = site->file;
 #else
-  const char* base = strrchr(site->file, '/');
-  const char* shown = base ? base + 1 : site->file;
+    const char* base = strrchr(site->file, '/');
+    const char* shown = base ? base + 1 : site->file;
 #endif
-  Add(line, ",\"src\":\"");
-  AddEscaped(line, shown);
-  Add(line, ":%d\"", site->line);
+    AddLiteral(line, ",\"src\":\"");
+    AddEscaped(line, shown);
+    AddLiteral(line, ":");
+    AddDecimal(line, site->line);
+    AddLiteral(line, "\"");
+  }
+  if (site->func != NULL) AddString(line, "func", site->func);
+}
+
+/* ,"src":"FILE:LINE","func":"FUNC" of a call site, formatted once per
+ * site: a driver calls from a few hundred places, and these are most of a
+ * line's bytes. Keyed by the macro's __FILE__ and __func__ pointers and
+ * __LINE__. Used under call_lock. */
+enum { kSiteCacheSize = 512 };
+static struct {
+  const char* file;
+  const char* func;
+  int line;
+  size_t len;
+  char* text; /* malloc'd; NULL: empty slot */
+} site_cache[kSiteCacheSize];
+
+static void AddSite(Line* line, const Site* site) {
+  size_t slot = (((uintptr_t)site->file >> 3) ^ ((uintptr_t)site->func >> 3) * 31u ^
+                 (uintptr_t)site->line * 0x9E3779B1u) %
+                kSiteCacheSize;
+  if (site_cache[slot].text == NULL || site_cache[slot].file != site->file ||
+      site_cache[slot].func != site->func || site_cache[slot].line != site->line) {
+    Line text;
+    Begin(&text, "");
+    size_t start = text.used;
+    AddSrcAndFunc(&text, site);
+    char* copy = text.failed ? NULL : malloc(text.used - start);
+    if (copy == NULL) {
+      AddSrcAndFunc(line, site); /* out of memory: not kept */
+      if (text.text != text.inline_text) free(text.text);
+      return;
+    }
+    memcpy(copy, text.text + start, text.used - start);
+    if (text.text != text.inline_text) free(text.text);
+    free(site_cache[slot].text);
+    site_cache[slot].file = site->file;
+    site_cache[slot].func = site->func;
+    site_cache[slot].line = site->line;
+    site_cache[slot].len = text.used - start;
+    site_cache[slot].text = copy;
+  }
+  AddBytes(line, site_cache[slot].text, site_cache[slot].len);
 }
 
 /* "stack":["my_drv_output","?? beam.smp",...], innermost first. */
@@ -323,20 +721,33 @@ static void AddStack(Line* line, const Site* site) {
 
 /* ,"KEY":"0x..." for an id the emulator gave (a pointer). */
 static void AddId(Line* line, const char* key, uintptr_t id) {
-  char text[2 + 2 * sizeof id + 1];
-  snprintf(text, sizeof text, "0x%" PRIxPTR, id);
-  AddString(line, key, text);
+  AddLiteral(line, ",\"");
+  AddBytes(line, key, strlen(key));
+  AddLiteral(line, "\":\"0x");
+  AddHex(line, id);
+  AddLiteral(line, "\"");
 }
 
-/* src, func, stack and t end the line, which is then written with one
- * write(2) (never half: a line that ran out of memory is dropped). */
-static void FinishLine(Line* line, const Site* site) {
-  AddSrc(line, site);
-  if (site->func != NULL) AddString(line, "func", site->func);
-  AddStack(line, site);
-  Add(line, ",\"t\":%lld}\n", RecorderNow());
-  if (!line->failed) WriteAll(line->text, line->used);
+/* The line is whole: it goes to the file (never half: a line that ran out
+ * of memory is dropped). */
+static void WriteLine(Line* line) {
+  if (!line->failed) AppendLine(line->text, line->used);
   if (line->text != line->inline_text) free(line->text);
+}
+
+/* ,"t":NOW} and the newline end every line. */
+static void AddTime(Line* line) {
+  AddLiteral(line, ",\"t\":");
+  AddDecimal(line, RecorderNow());
+  AddLiteral(line, "}\n");
+}
+
+/* src, func, stack and t end the line, which is then written. */
+static void FinishLine(Line* line, const Site* site) {
+  AddSite(line, site);
+  AddStack(line, site);
+  AddTime(line);
+  WriteLine(line);
 }
 
 #pragma GCC diagnostic pop
