@@ -1,0 +1,45 @@
+/* recorder_bench_nif.c: the NIF half of the recorder's benchmark
+ * (recorder_bench.sh). loop(K): K times enif_alloc_binary(64) then
+ * enif_release_binary, each call timed alone (CLOCK_MONOTONIC around it);
+ * returns the 2K durations in ns as a binary of native 32-bit integers
+ * (made by the real enif_make_new_binary, unrecorded). Built with or
+ * without -DREFCTRACE and the recorder. */
+#include <stdint.h>
+#include <time.h>
+
+#ifdef REFCTRACE
+#include "refctrace_nif.h"
+#else
+#include <erl_nif.h>
+#endif
+
+static uint32_t Since(const struct timespec* from) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (uint32_t)((now.tv_sec - from->tv_sec) * 1000000000L + (now.tv_nsec - from->tv_nsec));
+}
+
+static ERL_NIF_TERM Loop(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  long k;
+  if (!enif_get_long(env, argv[0], &k) || k <= 0) return enif_make_badarg(env);
+  ERL_NIF_TERM result;
+  /* (name)(...): the function itself, not the recorder's macro. */
+  uint32_t* samples =
+      (uint32_t*)(enif_make_new_binary)(env, sizeof(uint32_t) * 2 * (size_t)k, &result);
+  for (long i = 0; i < k; ++i) {
+    struct timespec t;
+    ErlNifBinary bin;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    enif_alloc_binary(64, &bin);
+    samples[2 * i] = Since(&t);
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    enif_release_binary(&bin);
+    samples[2 * i + 1] = Since(&t);
+  }
+  return result;
+}
+
+static ErlNifFunc functions[] = {{"loop", 1, Loop, 0}};
+
+ERL_NIF_INIT(recorder_bench_nif, functions, NULL, NULL, NULL, NULL)
