@@ -149,6 +149,18 @@ static void CloseTrace(void) {
   Unlock();
 }
 
+/* A child the emulator's process forks (a driver that forks, a port
+ * program started without the forker) inherits the mapping and the lock
+ * state: it must neither write lines at the parent's offset nor cut the
+ * parent's file at its own exit. It stops recording. */
+static void ForgetTraceInChild(void) {
+  trace_fd = -1;
+  trace_closed = 1;
+  lock_depth = 0;
+  pthread_mutex_t unlocked = PTHREAD_MUTEX_INITIALIZER;
+  call_lock = unlocked;
+}
+
 static void WriteHeader(void) {
   char release[32] = "?";
   RecorderOtpRelease(release, sizeof release);
@@ -242,6 +254,7 @@ static void OpenTrace(void) {
   }
   trace_fd = fd;
   atexit(CloseTrace);
+  pthread_atfork(NULL, NULL, ForgetTraceInChild);
   if (trace_used == 0) WriteHeader();
 }
 

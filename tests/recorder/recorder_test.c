@@ -12,16 +12,24 @@
  *                            nothing is recorded and TRACE is left as it was
  *   recorder_test TRACE append  the same with REFCTRACE_APPEND=1: the lines
  *                            follow the earlier ones, with no second header
+ *   recorder_test TRACE fork  the trace is opened, then a forked child
+ *                            records a call and exits: the child writes
+ *                            nothing and does not cut the parent's file
+ *   recorder_test TRACE locked  TRACE is empty but another writer holds it
+ *                            (flock): nothing is recorded, TRACE stays empty
  *
  * The last call is compiled under `#line 27 "my\"drv\\x.c"`, a file name
  * with a quote and a backslash, which must come out escaped. */
 #define _GNU_SOURCE /* setenv */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "refctrace_internal.h"
@@ -371,7 +379,8 @@ int main(int argc, char** argv) {
   const char* mode = argc < 3 ? "" : argv[2];
   int refuse = strcmp(mode, "refuse") == 0;
   int append = strcmp(mode, "append") == 0;
-  recording = strcmp(mode, "off") != 0 && !refuse;
+  int locked = strcmp(mode, "locked") == 0;
+  recording = strcmp(mode, "off") != 0 && !refuse && !locked;
   if (access(path, F_OK) == 0) {
     fprintf(stderr, "%s exists; the test writes a new trace\n", path);
     return 2;
@@ -382,7 +391,12 @@ int main(int argc, char** argv) {
     if (f == NULL || fputs(earlier_run, f) < 0 || fclose(f) != 0) return 2;
     setenv("REFCTRACE_TRACE", path, 1);
   }
-  if (append) {
+  if (locked) {
+    /* Another recorder (another library, another emulator) writes it. */
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) return 2;
+    setenv("REFCTRACE_TRACE", path, 1);
+  } else if (append) {
     setenv("REFCTRACE_APPEND", "1", 1);
     memcpy(expected, earlier_run, sizeof earlier_run - 1);
     expected_used = sizeof earlier_run - 1;
@@ -397,7 +411,17 @@ int main(int argc, char** argv) {
   } else {
     unsetenv("REFCTRACE_TRACE");
   }
-  if (strcmp(mode, "stack") == 0) {
+  if (strcmp(mode, "fork") == 0) {
+    const char* why = "";
+    if (!refctrace_internal_recording(&why)) return 2; /* opens the trace: the header */
+    pid_t child = fork();
+    if (child == 0) {
+      driver_free_binary(driver_alloc_binary(8));
+      exit(0); /* runs the recorder's clean exit in the child */
+    }
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) != child || status != 0) return 2;
+  } else if (strcmp(mode, "stack") == 0) {
     setenv("REFCTRACE_STACK", "2", 1);
     AllocFromExportedFunction();
   } else {
@@ -410,6 +434,8 @@ int main(int argc, char** argv) {
   const char* written = ReadFile(path);
   if (refuse) {
     CHECK(written != NULL && strcmp(written, earlier_run) == 0);
+  } else if (locked) {
+    CHECK(written != NULL && written[0] == '\0');
   } else if (!recording) {
     CHECK(written == NULL);
   } else if (written == NULL) {

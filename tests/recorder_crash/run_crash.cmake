@@ -9,6 +9,38 @@
 # (after the abort it stays plain).
 #   cmake -DERL -DEBIN -DDRIVER_DIR -DREFCTRACE -DTRACE -DPORTS -DPAIRS -DEND [-DCOMPRESS] -P run_crash.cmake
 file(REMOVE ${TRACE})
+# END=append-after-abort: an aborted run, then a second one that appends to
+# its trace (REFCTRACE_APPEND=1) and halts. The second run's lines must
+# follow the first run's last line, over the NUL bytes the crash left: both
+# runs' events read, no input error (a NUL in the middle would be one).
+if(END STREQUAL "append-after-abort")
+  foreach(run_end abort halt)
+    set(env REFCTRACE_TRACE=${TRACE})
+    if(run_end STREQUAL "halt")
+      list(APPEND env REFCTRACE_APPEND=1)
+    endif()
+    execute_process(COMMAND ${CMAKE_COMMAND} -E env ${env}
+                            ${ERL} -noshell -pa ${EBIN} -run recorder_crash main ${DRIVER_DIR} ${PORTS} ${PAIRS} ${run_end}
+                    RESULT_VARIABLE erl_result OUTPUT_VARIABLE erl_out ERROR_VARIABLE erl_err TIMEOUT 120)
+  endforeach()
+  if(NOT erl_result EQUAL 0)
+    message(FATAL_ERROR "the appending run failed (${erl_result}):\n${erl_out}${erl_err}")
+  endif()
+  file(READ ${TRACE} text HEX)
+  if(text MATCHES "^(..)*00")
+    message(FATAL_ERROR "${TRACE} has a NUL byte after the appending run's clean exit")
+  endif()
+  execute_process(COMMAND ${REFCTRACE} check --format json ${TRACE} RESULT_VARIABLE rc
+                  OUTPUT_VARIABLE report ERROR_VARIABLE err)
+  string(JSON events GET "${report}" inputs 0 events)
+  # Each run: its pairs and the never-freed alloc; the second also its ports' stops.
+  math(EXPR expected "2 * (${PORTS} * ${PAIRS} * 2 + 1) + ${PORTS} + 1")
+  if(rc EQUAL 2 OR NOT events EQUAL expected)
+    message(FATAL_ERROR "${TRACE}: exit ${rc}, ${events} events (expected ${expected})\n${err}${report}")
+  endif()
+  message(STATUS "${events} events from two runs, the first aborted")
+  return()
+endif()
 set(env REFCTRACE_TRACE=${TRACE})
 if(COMPRESS)
   list(APPEND env REFCTRACE_COMPRESS=${COMPRESS})
