@@ -5,22 +5,16 @@
  * native 32-bit integers. Port-level locking: ports of several processes
  * run on their own schedulers at once. Built with or without -DREFCTRACE
  * and the recorder. */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "recorder_bench_clock.h"
 
 #ifdef REFCTRACE
 #include "refctrace_recorder.h"
 #else
 #include <erl_driver.h>
 #endif
-
-static uint32_t Since(const struct timespec* from) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (uint32_t)((now.tv_sec - from->tv_sec) * 1000000000L + (now.tv_nsec - from->tv_nsec));
-}
 
 static ErlDrvData BenchStart(ErlDrvPort port, char* command) {
   (void)command;

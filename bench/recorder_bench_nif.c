@@ -4,20 +4,13 @@
  * returns the 2K durations in ns as a binary of native 32-bit integers
  * (made by the real enif_make_new_binary, unrecorded). Built with or
  * without -DREFCTRACE and the recorder. */
-#include <stdint.h>
-#include <time.h>
+#include "recorder_bench_clock.h"
 
 #ifdef REFCTRACE
 #include "refctrace_nif.h"
 #else
 #include <erl_nif.h>
 #endif
-
-static uint32_t Since(const struct timespec* from) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (uint32_t)((now.tv_sec - from->tv_sec) * 1000000000L + (now.tv_nsec - from->tv_nsec));
-}
 
 static ERL_NIF_TERM Loop(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
