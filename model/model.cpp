@@ -13,34 +13,39 @@ using trace::Event;
 using trace::Op;
 
 // One binary incarnation: from alloc/borrow/adoption until refc reaches 0.
+// Ordered by use: an ordinary event reads and writes the members down to `history` (about four
+// cache lines); the ones after it are for starts, moves and findings. Slots are touched in no
+// particular order, so each line is a likely cache miss. (Not aligned to cache lines: that would
+// cost 48 bytes per live binary, and memory per live binary is one of the documented limits.)
 struct Model::Incarnation {
   bool live = false;
-  uint32_t generation = 0;  // bumped when the slot is reused
-  uint64_t serial = 0;      // start order, for observers
-  uint64_t live_since = 0;  // when `id` became live (start or realloc move), in live_order_
-  BinId id;                 // current id (realloc moves it)
-  uint32_t number = 0;      // 1-based incarnation of `id`
-  Holders holders;
-  int64_t refc = 0;     // accounted: always holders.Sum()
-  int64_t vm_refc = 0;  // the emulator's counter
   bool borrowed = false;
   bool adopted = false;
+  uint32_t generation = 0;  // bumped when the slot is reused
   // The port instance whose stop checks it: the one of the event that started it, or of the
   // driver event that touched it after that port stopped (kNoPort: none yet).
   uint32_t owner_port = kNoPort;
+  uint32_t number = 0;  // 1-based incarnation of `id`
+  int64_t refc = 0;     // accounted: always holders.Sum()
+  int64_t vm_refc = 0;  // the emulator's counter
   // The emulator's references that go when the callback returns (a gathered copy's, a
   // scheduled command's task references): released at unborrow.
   int64_t unborrow_release = 0;
+  Holders holders;
   // The groups of uncertain releases (gc with `among`) it is a candidate in; nearly always
   // none, else one.
   std::vector<uint32_t> uncertain;
+  History history;
+  uint64_t serial = 0;      // start order, for observers
+  uint64_t live_since = 0;  // when `id` became live (start or realloc move), in live_order_
+  BinId id;                 // current id (realloc moves it)
   std::optional<uint64_t> size;
   std::vector<StrRef> start_stack;
-  History history;
 };
 
-// Everything the model remembers about one id: the live incarnation, or the
-// evidence of the last one while the id sits in quarantine.
+// Everything the model remembers about one id: the live incarnation, or that the id sits in
+// quarantine. Every binary event reads one of these, so it is kept small (its evidence lives
+// apart, in FreedEvidence): more of them share a cache line.
 struct Model::IdState {
   uint32_t number = 0;  // the id's number in id_index_
   uint32_t incarnations = 0;
@@ -48,6 +53,11 @@ struct Model::IdState {
   bool quarantined = false;
   uint32_t older = kNoId;  // neighbours in the quarantine list, while quarantined
   uint32_t newer = kNoId;
+};
+
+// What a quarantined id's last incarnation leaves as evidence. Written when it ends, read only
+// by an event on the freed id.
+struct Model::FreedEvidence {
   HistoryEntry first;  // freed incarnation's start ...
   HistoryEntry last;   // ... and the event that freed it
   uint64_t history_total = 0;
@@ -347,11 +357,20 @@ const Model::IdState& Model::StateAt(uint32_t number) const {
   return const_cast<Model*>(this)->StateAt(number);
 }
 
+Model::FreedEvidence& Model::EvidenceAt(uint32_t number) {
+  return evidence_chunks_[number >> kIdStateChunkBits][number & ((1u << kIdStateChunkBits) - 1)];
+}
+
+const Model::FreedEvidence& Model::EvidenceAt(uint32_t number) const {
+  return const_cast<Model*>(this)->EvidenceAt(number);
+}
+
 Model::IdState& Model::State(const BinId& id) {
   bool added = false;
   const uint32_t number = id_index_.FindOrAdd(id, &added);
   if ((number >> kIdStateChunkBits) == id_state_chunks_.size()) {
     id_state_chunks_.push_back(std::make_unique<IdState[]>(size_t{1} << kIdStateChunkBits));
+    evidence_chunks_.push_back(std::make_unique<FreedEvidence[]>(size_t{1} << kIdStateChunkBits));
   }
   IdState& state = StateAt(number);
   if (added) {
@@ -455,16 +474,17 @@ void Model::AbandonIncarnation(uint32_t slot) {
 void Model::Quarantine(IdState& state, const Incarnation& inc) {
   state.live_slot = -1;
   state.quarantined = true;
-  state.first = inc.history.front();
-  state.last = inc.history.back();
-  state.history_total = inc.history.total();
-  state.driver_end_position = inc.history.FindLast(
+  FreedEvidence& evidence = EvidenceAt(state.number);
+  evidence.first = inc.history.front();
+  evidence.last = inc.history.back();
+  evidence.history_total = inc.history.total();
+  evidence.driver_end_position = inc.history.FindLast(
       [](const HistoryEntry& h) {
         return h.op == Op::kFree || h.op == Op::kDec || h.op == Op::kUnborrow;
       },
-      &state.driver_end);
-  if (state.driver_end_position == 1 || state.driver_end_position == state.history_total)
-    state.driver_end_position = 0;
+      &evidence.driver_end);
+  if (evidence.driver_end_position == 1 || evidence.driver_end_position == evidence.history_total)
+    evidence.driver_end_position = 0;
   state.older = quarantine_newest_;
   state.newer = kNoId;
   if (quarantine_newest_ != kNoId) {
@@ -708,7 +728,7 @@ bool Model::MoveIncarnation(const Event& e, uint32_t slot) {
 }
 
 void Model::ApplyOnFreed(const Event& e, IdState& state) {
-  const uint64_t freed_at = state.last.event;
+  const uint64_t freed_at = EvidenceAt(state.number).last.event;
   if (IsRelease(e.op)) {
     ReportOnFreed(Code::kDoubleFree, e, state,
                   std::string(e.EffectiveActor()) + " released a reference to a binary that was " +
@@ -1267,21 +1287,22 @@ void Model::ReportLeak(const Incarnation& inc, std::string message) {
 }
 
 void Model::ReportOnFreed(Code code, const Event& e, const IdState& state, std::string message) {
-  const HistoryEntry now = MakeEntry(e, state.last.vm_refc);
+  const FreedEvidence& evidence = EvidenceAt(state.number);
+  const HistoryEntry now = MakeEntry(e, evidence.last.vm_refc);
   Finding f = NewFinding(code, e.bin, state.incarnations, now, std::move(message));
   f.stack = e.stack;
   f.port = FindingPort(e, nullptr);
   // Evidence kept in quarantine: how the freed incarnation began, the driver's last release
   // of it, and how it ended.
-  f.history.push_back(ToStep(state.first));
+  f.history.push_back(ToStep(evidence.first));
   uint64_t position = 1;
   auto keep = [&](const HistoryEntry& entry, uint64_t at) {
     f.history.push_back(ToStep(entry));
     f.history.back().omitted_before = at - position - 1;
     position = at;
   };
-  if (state.driver_end_position) keep(state.driver_end, state.driver_end_position);
-  if (state.history_total > 1) keep(state.last, state.history_total);
+  if (evidence.driver_end_position) keep(evidence.driver_end, evidence.driver_end_position);
+  if (evidence.history_total > 1) keep(evidence.last, evidence.history_total);
   Step step = ToStep(now);
   if (IsRelease(e.op)) {
     step.refc = std::max(step.refc - (e.op == Op::kGc ? TraceCount(e.count) : 1), kVmRefcFloor);

@@ -128,6 +128,7 @@ class Model {
  private:
   struct Incarnation;
   struct IdState;
+  struct FreedEvidence;
   struct Handle {
     uint32_t slot = 0;
     uint32_t generation = 0;
@@ -302,6 +303,10 @@ class Model {
   const IdState& StateAt(uint32_t number) const;
   IdIndex id_index_;
   std::vector<std::unique_ptr<IdState[]>> id_state_chunks_;
+  // Each id's FreedEvidence, numbered and chunked like its IdState.
+  FreedEvidence& EvidenceAt(uint32_t number);
+  const FreedEvidence& EvidenceAt(uint32_t number) const;
+  std::vector<std::unique_ptr<FreedEvidence[]>> evidence_chunks_;
   // Quarantined ids by number, linked through IdState::older/newer: an id that is reused
   // leaves the list at once, so the capacity counts distinct freed ids only.
   static constexpr uint32_t kNoId = UINT32_MAX;
