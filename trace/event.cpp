@@ -149,6 +149,12 @@ std::string_view OpName(Op op) {
   return i < kOpNames.size() ? kOpNames[i] : std::string_view("?");
 }
 
+std::optional<bool> EnvKindIsCallback(std::string_view name) {
+  if (name == "call") return false;
+  if (name == "callback") return true;
+  return std::nullopt;
+}
+
 std::optional<Op> OpFromName(std::string_view name) {
   // Dispatch on the first letter; every candidate is then one comparison.
   auto is = [&](Op op) { return name == kOpNames[static_cast<size_t>(op)]; };

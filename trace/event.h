@@ -69,6 +69,11 @@ std::optional<Op> OpFromName(std::string_view name);
 // none when no op is close enough to suggest one.
 std::optional<Op> NearestOp(std::string_view name);
 
+// `env_kind` of a nif_enter (trace format 1.4): whether the environment is a callback's
+// ("callback") rather than a NIF call's ("call"); none for any other name. Like OpFromName, the
+// one place that knows the names.
+std::optional<bool> EnvKindIsCallback(std::string_view name);
+
 // Ops that require a binary in the `bin` field: every driver and process op but exit and
 // stop. NIF ops have their own requirements (MissingRequiredField).
 bool OpNeedsBin(Op op);

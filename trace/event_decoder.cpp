@@ -150,6 +150,10 @@ class Decoder {
   }
   bool Field(FieldId id, od::value& v);
   bool StringField(FieldId id, od::value& v, std::string* out);
+  // A string field's value, viewed (a name of a set, like op and env_kind, is then looked up by
+  // its owner in trace/event.h): true with *name and *raw (its token) set, or with *raw empty
+  // when the value is not a string (reported as a problem). False on malformed JSON.
+  bool StringValue(FieldId id, od::value& v, std::string_view* name, std::string_view* raw);
   bool UintField(FieldId id, od::value& v, Expect expect, uint64_t* out);
   bool BoolField(FieldId id, od::value& v, bool* out);
   bool BinField(FieldId id, od::value& v, BinId* out);
@@ -172,12 +176,20 @@ class Decoder {
 
 bool Decoder::StringField(FieldId id, od::value& v, std::string* out) {
   std::string_view s, raw;
-  switch (ReadString(v, &s, &raw)) {
+  if (!StringValue(id, v, &s, &raw)) return false;
+  if (!raw.empty()) out->assign(s.data(), s.size());
+  return true;
+}
+
+bool Decoder::StringValue(FieldId id, od::value& v, std::string_view* name, std::string_view* raw) {
+  switch (ReadString(v, name, raw)) {
     case Got::kOk:
-      out->assign(s.data(), s.size());
       return true;
-    case Got::kWrongType:
-      return Mismatch(id, v, raw, Expect::kString);
+    case Got::kWrongType: {
+      const std::string_view token = *raw;
+      *raw = {};
+      return Mismatch(id, v, token, Expect::kString);
+    }
     case Got::kSyntax:
       break;
   }
@@ -300,23 +312,17 @@ bool Decoder::Field(FieldId id, od::value& v) {
   switch (id) {
     case kOpField: {
       std::string_view name, raw;
-      switch (ReadString(v, &name, &raw)) {
-        case Got::kOk:
-          if (auto op = OpFromName(name)) {
-            e.op = *op;
-          } else {
-            std::string message = "unknown op \"" + ShortForDisplay(name) + "\"";
-            if (auto nearest = NearestOp(name))
-              message += " (did you mean \"" + std::string(OpName(*nearest)) + "\"?)";
-            Problem(id, raw.data(), std::move(message));
-          }
-          return true;
-        case Got::kWrongType:
-          return Mismatch(id, v, raw, Expect::kString);
-        case Got::kSyntax:
-          break;
+      if (!StringValue(id, v, &name, &raw)) return false;
+      if (raw.empty()) return true;  // not a string: reported
+      if (auto op = OpFromName(name)) {
+        e.op = *op;
+      } else {
+        std::string message = "unknown op \"" + ShortForDisplay(name) + "\"";
+        if (auto nearest = NearestOp(name))
+          message += " (did you mean \"" + std::string(OpName(*nearest)) + "\"?)";
+        Problem(id, raw.data(), std::move(message));
       }
-      return Syntax(simdjson::STRING_ERROR);
+      return true;
     }
     case kBinField:
       return BinField(id, v, &e.bin);
@@ -372,22 +378,15 @@ bool Decoder::Field(FieldId id, od::value& v) {
       return BinField(id, v, &e.data);
     case kEnvKindField: {
       std::string_view kind, raw;
-      switch (ReadString(v, &kind, &raw)) {
-        case Got::kOk:
-          if (kind == "call" || kind == "callback") {
-            e.callback = kind == "callback";
-          } else {
-            Problem(
-                id, raw.data(),
+      if (!StringValue(id, v, &kind, &raw)) return false;
+      if (raw.empty()) return true;  // not a string: reported
+      if (auto callback = EnvKindIsCallback(kind)) {
+        e.callback = *callback;
+      } else {
+        Problem(id, raw.data(),
                 "field \"env_kind\" must be \"call\" or \"callback\", got " + ShortForDisplay(raw));
-          }
-          return true;
-        case Got::kWrongType:
-          return Mismatch(id, v, raw, Expect::kString);
-        case Got::kSyntax:
-          break;
       }
-      return Syntax(simdjson::STRING_ERROR);
+      return true;
     }
     case kRtypeField:
       return StringField(id, v, &e.rtype);

@@ -361,9 +361,9 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
       std::string_view kind;
       p = ScanString(p, last, &kind);
       if (p == nullptr) return nullptr;
-      if (kind != "call" && kind != "callback")
-        return nullptr;  // an error: the full decoder says it
-      e->callback = kind == "callback";
+      const std::optional<bool> callback = EnvKindIsCallback(kind);
+      if (!callback) return nullptr;  // an error: the full decoder says it
+      e->callback = *callback;
       return p;
     }
     case kRtypeField:
