@@ -206,6 +206,7 @@ NifModel& Model::Nif() {
     options.history_tail = options_.history_tail;
     nif_ = std::make_unique<NifModel>(sink_, options, &serial_);
     nif_->SetObserver(observer_);
+    nif_->SetTermReferences(this);
   }
   return *nif_;
 }
@@ -214,6 +215,77 @@ bool Model::TakenByNif(const Event& e) {
   const uint32_t number = id_index_.Find(e.bin);
   if (number != IdIndex::kAbsent && StateAt(number).live_slot >= 0) return false;
   return nif_->ApplyProcessEvent(e);
+}
+
+// ---------------------------------------------------------------------------
+// Term references of NIF binaries (model 1.4): a made binary continues here, held by the
+// process whose call made it or by the emulator for an independent environment's term.
+
+void Model::SetNifStrings(const Event& e) {
+  cur_.actor = strings_.Intern(e.EffectiveActor());
+  cur_.to = strings_.Intern(e.to.empty() && e.env.present() ? e.env.ToDisplay() : e.to);
+  cur_.src = strings_.Intern(e.src);
+  cur_.func = strings_.Intern(e.func);
+  cur_.note = strings_.Intern(e.note);
+  cur_.port = kNoPort;
+}
+
+void Model::TermMade(const Event& e, std::string_view process) {
+  SetNifStrings(e);
+  IdState& state = State(e.bin);
+  if (state.live_slot >= 0) {
+    Record(slots_[static_cast<uint32_t>(state.live_slot)], e);
+  } else {
+    if (e.op != Op::kBinMake) return;  // a copy of a binary the process side does not hold
+    StartIncarnation(e, state, e.bin, /*adopted=*/false);
+    --binaries_;  // the NIF model counted it at its allocation
+  }
+  const auto slot = static_cast<uint32_t>(state.live_slot);
+  Incarnation& inc = slots_[slot];
+  if (process.empty()) {
+    AddRef(inc, &inc.holders.vm);
+  } else {
+    AddRef(inc, &Hold(slot, strings_.Intern(process)).proc);
+  }
+  inc.history.mutable_back().vm_refc = inc.vm_refc;
+}
+
+void Model::TermLeftEnv(const Event& e, const BinId& bin, bool sent) {
+  const uint32_t number = id_index_.Find(bin);
+  if (number == IdIndex::kAbsent || StateAt(number).live_slot < 0) return;
+  IdState& state = StateAt(number);
+  const auto slot = static_cast<uint32_t>(state.live_slot);
+  Incarnation& inc = slots_[slot];
+  if (inc.holders.vm < 1) return;
+  SetNifStrings(e);
+  Record(inc, e);
+  Release(inc, &inc.holders.vm, 1);
+  if (sent && !exited_.count(cur_.to)) AddRef(inc, &Hold(slot, cur_.to).msg);
+  inc.history.mutable_back().vm_refc = inc.vm_refc;
+  if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, &state);
+}
+
+bool Model::TermsStillHold(const Event& e) {
+  const uint32_t number = id_index_.Find(e.bin);
+  if (number == IdIndex::kAbsent || StateAt(number).live_slot < 0) return false;
+  IdState& state = StateAt(number);
+  const auto slot = static_cast<uint32_t>(state.live_slot);
+  Incarnation& old = slots_[slot];
+  SetNifStrings(e);
+  // A process may have released it (a gc with `among`): the address coming back decides that.
+  if (old.uncertain.size() == 1 && UncertainRelease(old) >= old.vm_refc) {
+    ResolveByCount(slot, 0);
+    EndIncarnation(slot, &state);
+    return false;
+  }
+  Record(old, e);
+  Report(Code::kRefcMismatch, e, old,
+         "the emulator made a new binary at this address, so it freed the one there, while the "
+         "model counts " +
+             Plural(old.vm_refc, "reference") + " (" + DescribeHolders(old) +
+             "): a release the trace lacks");
+  EndIncarnation(slot, &state);
+  return true;
 }
 
 void Model::ApplyEvent(const Event& e) {

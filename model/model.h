@@ -96,10 +96,10 @@ struct Holders {
   void Clear();
 };
 
-class Model {
+class Model : private TermReferences {
  public:
   explicit Model(FindingSink* sink, ModelOptions options = {});
-  ~Model();
+  ~Model() override;
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
@@ -162,6 +162,14 @@ class Model {
   // NIF model takes it (mixed traces share the process side). Out of line: driver traces
   // never get here.
   [[gnu::noinline]] bool TakenByNif(const trace::Event& e);
+  // Model 1.4: the references terms hold to a binary the NIF made are counted here, as a
+  // binary's whose holders are processes and the emulator (docs/spec/nif.md, "Term
+  // references"); the NIF model calls these.
+  void TermMade(const trace::Event& e, std::string_view process) override;
+  void TermLeftEnv(const trace::Event& e, const trace::BinId& bin, bool sent) override;
+  bool TermsStillHold(const trace::Event& e) override;
+  // cur_ for a NIF event that touches the process side.
+  void SetNifStrings(const trace::Event& e);
   void ApplyExit(const trace::Event& e);
   // Stops port instance `port`: its queue's references are dropped and what its driver still
   // holds is leaked. `e`: the stop or end event; nullptr at end of input.

@@ -292,6 +292,8 @@ bool NifModel::ApplyProcessEvent(const Event& e) {
   // about another object at that address and the driver model judges it.
   if (entry->obj.live && entry->obj.state == BinState::kOwned) return false;
   if (!entry->obj.live && entry->obj.state == BinState::kOwned) return false;  // released
+  // Model 1.4: the references of a made binary's terms are counted on the process side.
+  if (term_refs_ && entry->obj.state == BinState::kMade) return false;
   Record(entry->obj, e);
   if (observer_) NotifyTouched();
   return true;
@@ -302,7 +304,9 @@ NifStats NifModel::Stats() const {
   stats.binaries = binaries_;
   stats.leaked_bytes = leaked_bytes_;
   for (const auto& [id, entry] : tables_[static_cast<size_t>(Space::kBin)]) {
-    if (entry.present && entry.obj.live) ++stats.live;
+    // Model 1.4: a made binary is live on the process side, which counts it.
+    const bool counted_there = term_refs_ && entry.obj.state == BinState::kMade;
+    if (entry.present && entry.obj.live && !counted_there) ++stats.live;
   }
   return stats;
 }
@@ -393,6 +397,22 @@ void NifModel::EndTerms(Object& env, const Event& e) {
   }
 }
 
+void NifModel::AddTermReference(Object& env, const Event& e) {
+  if (term_refs_ == nullptr) return;
+  // A call's term is in its process's heap at once; an independent environment's term is
+  // the emulator's until the environment is sent, cleared or freed.
+  term_refs_->TermMade(e, env.independent ? std::string_view() : std::string_view(env.process));
+  if (env.independent) env.term_refs.push_back(e.bin);
+}
+
+void NifModel::EndTermReferences(Object& env, const Event& e, bool sent) {
+  std::vector<BinId> refs = std::move(env.term_refs);
+  env.term_refs.clear();
+  if (term_refs_ == nullptr) return;
+  for (const BinId& bin : refs)
+    term_refs_->TermLeftEnv(e, bin, sent);
+}
+
 bool NifModel::EnvUsable(const Event& e) {
   Object* env = Live(Space::kEnv, e.env);
   if (env == nullptr) {
@@ -431,6 +451,8 @@ void NifModel::ApplyEnvironment(const Event& e) {
       EndCallbackHold(e.env, e);
       Object& env = Start(Space::kEnv, e.env, e, /*adopted=*/false);
       env.independent = false;
+      // A callback's environment has no process of its own (the recorder names none).
+      if (!e.callback) env.process = e.actor;
       Record(env, e);
       return;
     }
@@ -468,6 +490,7 @@ void NifModel::ApplyEnvironment(const Event& e) {
       }
       Record(*env, e);
       EndTerms(*env, e);
+      EndTermReferences(*env, e, /*sent=*/false);
       if (e.op == Op::kNifReturn) EndCallbackHold(e.env, e);
       if (e.op == Op::kEnvClear) {
         env->sent = false;
@@ -481,6 +504,7 @@ void NifModel::ApplyEnvironment(const Event& e) {
       if (e.failed) return;  // enif_send returned 0: nothing moved
       Object* env = Live(Space::kEnv, e.env);
       EndTerms(*env, e);
+      EndTermReferences(*env, e, /*sent=*/true);
       env->sent = true;
       return;
     }
@@ -508,6 +532,7 @@ void NifModel::ApplyEnvironment(const Event& e) {
           return;
         }
         if (bin) Record(bin->obj, e);
+        AddTermReference(*Live(Space::kEnv, e.env), e);
       }
       return;
     }
@@ -606,6 +631,10 @@ void NifModel::ApplyBinary(const Event& e) {
     case Op::kBinAlloc:
     case Op::kBinRealloc: {
       if (e.op == Op::kBinAlloc || e.readonly) {
+        if (term_refs_ && term_refs_->TermsStillHold(e)) {
+          // Reported by the process side: the old binary ends there, the new one starts.
+          if (Object* old = Live(Space::kBin, e.bin)) End(*old, &e);
+        }
         if (Object* old = Live(Space::kBin, e.bin)) {
           if (old->state == BinState::kOwned) {
             Report(
@@ -749,6 +778,7 @@ void NifModel::ApplyBinary(const Event& e) {
         bin->env = e.env;
         bin->env_number = env->number;
         Tie(*env, *bin);
+        AddTermReference(*env, e);
       } else {
         bin->state = BinState::kQueued;
       }

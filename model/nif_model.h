@@ -9,6 +9,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -19,6 +20,24 @@
 #include "trace/event.h"
 
 namespace refctrace::model {
+
+// Where the references terms hold to a made binary are counted (model 1.4, docs/spec/nif.md
+// "Term references"): the Model counts them with the driver's holders, so the process events
+// on the binary are judged and its recorded counts compared as a driver binary's are.
+class TermReferences {
+ public:
+  virtual ~TermReferences() = default;
+  // `bin_make` of e.bin (a new binary on the process side), or `make_copy` naming it (one more
+  // reference): held by `process`'s heap, or, when `process` is empty, by a term of an
+  // independent environment (the emulator's).
+  virtual void TermMade(const trace::Event& e, std::string_view process) = 0;
+  // An independent environment's term reference to `bin` went: into a message to e.to
+  // (`sent`, env_send) or away with the term (env_clear, env_free).
+  virtual void TermLeftEnv(const trace::Event& e, const trace::BinId& bin, bool sent) = 0;
+  // A new NIF binary at e.bin (bin_alloc, a read-only bin_realloc): if terms still hold a
+  // binary there, that is reported (alloc-live) and it ends. Returns whether it did.
+  virtual bool TermsStillHold(const trace::Event& e) = 0;
+};
 
 struct NifOptions {
   size_t quarantine_capacity = 1'000'000;  // per id space, as the driver's
@@ -50,6 +69,8 @@ class NifModel {
   void Finish();
 
   void SetObserver(LifetimeObserver* observer) { observer_ = observer; }
+  // Model 1.4: where made binaries' term references go. Unset: they are not counted (1.3).
+  void SetTermReferences(TermReferences* refs) { term_refs_ = refs; }
   NifStats Stats() const;
 
  private:
@@ -89,6 +110,10 @@ class NifModel {
     // kEnv
     bool independent = false;
     bool sent = false;
+    std::string process;  // a call's: the calling process (nif_enter's actor), if known
+    // An independent one's: the binaries its terms hold a reference to (model 1.4), one entry
+    // per reference, until env_send, env_clear or env_free.
+    std::vector<trace::BinId> term_refs;
     // kEnv: what its terms hold, ended with them (space, id, incarnation).
     struct Tied {
       Space space;
@@ -124,6 +149,11 @@ class NifModel {
   bool EnvUsable(const trace::Event& e);
   void EndTerms(Object& env, const trace::Event& e);
   void Tie(Object& env, const Object& obj);
+  // A term of `env` now references binary `bin` (bin_make, make_copy): counted on the process
+  // side (model 1.4).
+  void AddTermReference(Object& env, const trace::Event& e);
+  // An independent environment's term references went (sent: into the message to e.to).
+  void EndTermReferences(Object& env, const trace::Event& e, bool sent);
 
   // The bytes `e` names are readable (and writable with `write`): bin_use, bin_make without
   // `bin`. Reports and returns false otherwise.
@@ -152,6 +182,7 @@ class NifModel {
 
   FindingSink* sink_;
   LifetimeObserver* observer_ = nullptr;
+  TermReferences* term_refs_ = nullptr;
   NifOptions options_;
   StringPool strings_;
   Table tables_[4];

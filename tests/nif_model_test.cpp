@@ -112,6 +112,68 @@ TEST_CASE("ProcessEventsOnABinaryTheNifMadeAreNotUnknown") {
   CHECK(run.stats.process_events == 2);
 }
 
+// Model 1.4: a made binary's term references are counted on the process side.
+
+const std::string kMakeInCall = R"({"op":"bin_alloc","bin":"b","data":"d","size":200})"
+                                "\n"
+                                R"({"op":"bin_make","bin":"b","data":"d","env":"e1","size":200})";
+
+TEST_CASE("AMadeBinaryIsHeldByTheCallingProcessAndItsCountsAreCompared") {
+  const Run run = Replay({kEnter, kMakeInCall, kReturn,
+                          R"({"op":"send","bin":"b","actor":"<0.90.0>","to":"<0.91.0>"})",
+                          R"({"op":"receive","bin":"b","actor":"<0.91.0>"})",
+                          R"({"op":"gc","bin":"b","actor":"<0.90.0>","refc":1})",
+                          R"({"op":"exit","actor":"<0.91.0>"})"});
+  CHECK(Codes(run).empty());
+  CHECK(run.stats.live == 0);
+  CHECK(run.stats.binaries == 1);
+}
+
+TEST_CASE("AMadeBinarysCountThatDisagreesIsARefcMismatch") {
+  // The calling process holds the term: its own gc leaves 0, not 1.
+  const Run run = Replay(
+      {kEnter, kMakeInCall, kReturn, R"({"op":"gc","bin":"b","actor":"<0.90.0>","refc":1})"});
+  CHECK(Codes(run) == "refc-mismatch@4 binary b; ");
+}
+
+TEST_CASE("AGcOfAMadeBinaryAfterItsLastReferenceIsADoubleFree") {
+  const Run run =
+      Replay({kEnter, kMakeInCall, kReturn, R"({"op":"gc","bin":"b","actor":"<0.90.0>"})",
+              R"({"op":"gc","bin":"b","actor":"<0.90.0>"})"});
+  CHECK(Codes(run) == "double-free@5 binary b; ");
+}
+
+TEST_CASE("AMadeBinarySentFromAMessageEnvironmentIsTheReceiversAfterItsReceive") {
+  const Run run =
+      Replay({kEnter, R"({"op":"env_alloc","env":"m"})",
+              R"({"op":"bin_alloc","bin":"b","data":"d","size":700})",
+              R"({"op":"bin_make","bin":"b","data":"d","env":"m","size":700})",
+              R"({"op":"env_send","env":"m","to":"<0.90.0>"})", R"({"op":"env_free","env":"m"})",
+              kReturn, R"({"op":"receive","bin":"b","actor":"<0.90.0>"})",
+              R"({"op":"send","bin":"b","actor":"<0.90.0>","to":"<0.91.0>"})",
+              R"({"op":"receive","bin":"b","actor":"<0.91.0>"})",
+              R"({"op":"gc","bin":"b","actor":"<0.90.0>","refc":1})",
+              R"({"op":"gc","bin":"b","actor":"<0.91.0>"})"});
+  CHECK(Codes(run).empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("AMadeBinaryInAnEnvironmentFreedUnsentIsReleasedWithIt") {
+  const Run run = Replay({kEnter, R"({"op":"env_alloc","env":"m"})",
+                          R"({"op":"bin_alloc","bin":"b","data":"d","size":700})",
+                          R"({"op":"bin_make","bin":"b","data":"d","env":"m","size":700})",
+                          R"({"op":"env_free","env":"m"})", kReturn,
+                          R"({"op":"gc","bin":"b","actor":"<0.90.0>"})"});
+  CHECK(Codes(run) == "double-free@6 binary b; ");
+}
+
+TEST_CASE("AnAllocationWhereTermsStillHoldABinaryIsOneRefcMismatch") {
+  const Run run = Replay({kEnter, kMakeInCall, kReturn, kEnter,
+                          R"({"op":"bin_alloc","bin":"b","data":"d","size":100})",
+                          R"({"op":"bin_release","bin":"b"})", kReturn});
+  CHECK(Codes(run) == "refc-mismatch@5 binary b; ");
+}
+
 TEST_CASE("ATermInACallThatReturnedIsUseAfterFreeOfItsEnvironment") {
   const Run run =
       Replay({kEnter, kReturn, R"({"op":"res_alloc","res":"r"})",
