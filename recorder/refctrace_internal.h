@@ -1,8 +1,11 @@
 /* refctrace_internal.h: what refctrace_tracer_nif.c (the tracer module's
  * NIF callbacks, erl_nif.h) asks of refctrace_recorder.c (the driver side,
- * erl_driver.h). Both are compiled into the driver's shared object, so the
- * Erlang tracer's erlang:load_nif of that object shares the recorder's memory:
- * one trace file, one lock, one table of driver binaries. Not for drivers. */
+ * erl_driver.h) and of refctrace_nif.c (a NIF library's recorder). The
+ * driver recorder and the module are compiled into the driver's shared
+ * object, so the Erlang tracer's erlang:load_nif of that object shares the
+ * recorder's memory: one trace file, one lock, one table of driver binaries.
+ * A NIF library's recorder is reached through its RefctraceRecorder table
+ * (below). Not for drivers. */
 #ifndef REFCTRACE_INTERNAL_H
 #define REFCTRACE_INTERNAL_H
 
@@ -85,6 +88,29 @@ size_t refctrace_internal_take_news(RefctraceNewsSink take, void* context);
  * lines written for it (each driver line's count, +1 per `send`): at 0 the
  * binary is gone and is forgotten (news "gone"). */
 void refctrace_internal_released(uintptr_t id, long count);
+
+/* What the tracer module asks of a recorder for the process side, as a
+ * table: the driver recorder's (refctrace_driver_recorder, in the shared
+ * object the module is compiled into) and a recorded NIF library's
+ * (refctrace_nif_recorder, defined by refctrace_nif.c and exported: a NIF
+ * library holds its own nif_init, so the module cannot live in it, and the
+ * module finds the table by name in the loaded library, dlopen with
+ * RTLD_NOLOAD and dlsym). The functions are those above; a NIF recorder's
+ * process_event writes no count (erl_nif has no call that reads one). */
+typedef struct {
+  int (*recording)(const char** why);
+  void (*attach)(void);
+  void (*write_line)(const char* text, size_t len);
+  void (*process_event)(const char* op, uintptr_t bin, const char* actor, const char* to,
+                        int counted);
+  int (*find_binary)(const void* data, size_t size, uintptr_t* id, size_t* orig_size);
+  void (*note_holder)(const char* kind, const char* pid, uintptr_t id, size_t orig_size);
+  size_t (*take_news)(RefctraceNewsSink take, void* context);
+  void (*released)(uintptr_t id, long count);
+} RefctraceRecorder;
+
+extern const RefctraceRecorder refctrace_driver_recorder;
+#define REFCTRACE_NIF_RECORDER_SYMBOL "refctrace_nif_recorder"
 
 #ifdef __cplusplus
 }

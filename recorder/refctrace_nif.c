@@ -25,6 +25,12 @@
 #define REFCTRACE_WRITER_SOURCE "refctrace_nif"
 #include "refctrace_trace_writer.h"
 
+/* The process side: the binaries the NIF made into terms, for the Erlang
+ * tracer (refctrace_tracer_nif.c reaches them through refctrace_nif_recorder,
+ * below). */
+#include "refctrace_internal.h"
+#include "refctrace_live_binaries.h"
+
 static void RecorderOtpRelease(char* text, size_t size) {
   ErlNifSysInfo info;
   memset(&info, 0, sizeof info);
@@ -321,11 +327,104 @@ ERL_NIF_TERM refctrace_enif_schedule_nif(ErlNifEnv* env, const char* fun_name, i
   return enif_schedule_nif(env, fun_name, flags, fp, argc, argv);
 }
 
+/* ---- the process side: binaries held by terms ------------------------ */
+
+/* A binary term of a process-independent environment: its reference goes
+ * with the environment's terms (env_clear, env_free) unless enif_send moved
+ * them into a message first. */
+typedef struct {
+  ErlNifEnv* env;
+  uintptr_t id;
+} EnvTerm;
+
+static EnvTerm* env_terms;
+static size_t env_term_count, env_term_capacity;
+
+/* A term of `env` now holds one reference of binary `id` (enif_make_binary,
+ * enif_make_copy): a call's term is its process's (news "made": the tracer
+ * relates the process's new wrapper of that size to it), an independent
+ * environment's is the environment's until it is sent. Under the lock. */
+static void TermHolds(ErlNifEnv* env, uintptr_t id, const void* data, size_t size) {
+  if (FindLive(id) == NULL) {
+    TrackBytes(id, data, size);
+    SetCount(id, 1);
+  } else {
+    AddToCount(id, 1);
+  }
+  ErlNifPid self;
+  if (enif_self(env, &self) != NULL) {
+    char pid[64];
+    if (enif_snprintf(pid, sizeof pid, "%T", self.pid) > 0) AddNews("made", pid, id, size);
+    return;
+  }
+  if (!Grow((void**)&env_terms, &env_term_capacity, env_term_count, sizeof *env_terms)) return;
+  env_terms[env_term_count++] = (EnvTerm){env, id};
+}
+
+/* `env`'s terms went: into a message (sent; their references move with it)
+ * or away (their references are released). Under the lock. */
+static void EnvTermsGone(ErlNifEnv* env, int sent) {
+  size_t kept = 0;
+  for (size_t i = 0; i < env_term_count; ++i) {
+    if (env_terms[i].env != env) {
+      env_terms[kept++] = env_terms[i];
+    } else if (!sent) {
+      Released(env_terms[i].id, 1);
+    }
+  }
+  env_term_count = kept;
+}
+
+/* ---- the recorder's table for the tracer module (refctrace_internal.h) */
+
+static int NifRecording(const char** why) {
+  if (Enabled()) return 1;
+  *why = not_recording_why;
+  return 0;
+}
+
+static void NifWriteLine(const char* text, size_t len) {
+  if (!Enabled()) return;
+  Lock();
+  WriteAll(text, len);
+  Unlock();
+}
+
+/* A process's line; erl_nif reads no binary's count, so none is written
+ * (the tracer's gc lines carry process_info's). */
+static void NifProcessEvent(const char* op, uintptr_t bin, const char* actor, const char* to,
+                            int counted) {
+  (void)counted;
+  if (!Enabled()) return;
+  Lock();
+  Line line;
+  Begin(&line, op);
+  if (bin != 0) AddId(&line, "bin", bin);
+  AddString(&line, "actor", actor);
+  if (to != NULL) AddString(&line, "to", to);
+  if (strcmp(op, "send") == 0) AddToCount(bin, 1);
+  Site none = {NULL, 0, NULL, NULL, NULL, 0, {{0}}};
+  FinishLine(&line, &none);
+  Unlock();
+}
+
+/* The NIF's binaries have no public layout: only their bytes find them. */
+static int NifFindBinary(const void* data, size_t size, uintptr_t* id, size_t* orig_size) {
+  return FindByBytes(data, size, 0, id, orig_size);
+}
+
+__attribute__((visibility("default"))) const RefctraceRecorder refctrace_nif_recorder = {
+    NifRecording,  AttachTracer, NifWriteLine, NifProcessEvent,
+    NifFindBinary, NoteHolder,   TakeNews,     Released,
+};
+
 /* ---- binaries -------------------------------------------------------- */
 
 /* bin_alloc: a new binary the NIF owns (enif_alloc_binary,
  * enif_term_to_binary). */
 static void WriteAlloc(const ErlNifBinary* bin, Site* site) {
+  /* A binary the tracer still follows at this address ended untold. */
+  if (FindLive((uintptr_t)bin->ref_bin) != NULL) Untrack((uintptr_t)bin->ref_bin);
   Line text;
   Begin(&text, "bin_alloc");
   AddBinary(&text, bin->ref_bin, bin->data);
@@ -401,6 +500,7 @@ ERL_NIF_TERM refctrace_enif_make_binary(ErlNifEnv* env, ErlNifBinary* bin, const
   const void* data = bin->data;
   size_t size = bin->size;
   ERL_NIF_TERM term = enif_make_binary(env, bin);
+  if (ref_bin != NULL) TermHolds(env, (uintptr_t)ref_bin, data, size);
   Line text;
   Begin(&text, "bin_make");
   AddPointer(&text, "env", env);
@@ -531,6 +631,7 @@ void refctrace_enif_clear_env(ErlNifEnv* env, const char* file, int line, const 
     return;
   }
   enif_clear_env(env);
+  EnvTermsGone(env, 0);
   WriteEnv("env_clear", env, &site);
 }
 
@@ -541,6 +642,7 @@ void refctrace_enif_free_env(ErlNifEnv* env, const char* file, int line, const c
     return;
   }
   enif_free_env(env);
+  EnvTermsGone(env, 0);
   WriteEnv("env_free", env, &site);
 }
 
@@ -552,6 +654,7 @@ int refctrace_enif_send(ErlNifEnv* caller_env, const ErlNifPid* to, ErlNifEnv* m
   if (msg_env == NULL || !Start(&site)) return enif_send(caller_env, to, msg_env, msg);
   ERL_NIF_TERM receiver = to->pid; /* read before the call: `to` may be in msg_env */
   int ok = enif_send(caller_env, to, msg_env, msg);
+  if (ok) EnvTermsGone(msg_env, 1);
   Line text;
   Begin(&text, "env_send");
   AddPointer(&text, "env", msg_env);

@@ -157,212 +157,42 @@ static void TouchedAddIovec(TouchedSet* set, const ErlIOVec* ev, ErlDrvSizeT ski
 
 /* ---- driver binaries, for the tracer module ------------------------- */
 
-/* Every binary the driver's lines have named and that has not ended as far
- * as the recorder knows: its id and its bytes (public fields of
- * ErlDrvBinary, copied when seen, never read again through the pointer).
- * The tracer module finds which driver binary a binary term is by its
- * bytes. Used under call_lock. */
-typedef struct {
-  uintptr_t id;
-  const char* bytes;
-  size_t size;
-  long count; /* after the last line written for it; -1: not known */
-} LiveBinary;
-
-static LiveBinary* live_binaries;
-static size_t live_count, live_capacity;
-
-/* What the Erlang tracer has not taken yet (refctrace_internal_take_news). */
-typedef struct {
-  const char* kind; /* "receive", "borrow", "gone" */
-  char pid[64];
-  uintptr_t id;
-  size_t size;
-} News;
-
-static News* news;
-static size_t news_count, news_capacity;
-
-static int Grow(void** items, size_t* capacity, size_t count, size_t item_size) {
-  if (count < *capacity) return 1;
-  size_t more = *capacity == 0 ? 64 : *capacity * 2;
-  void* bigger = realloc(*items, more * item_size);
-  if (bigger == NULL) return 0;
-  *items = bigger;
-  *capacity = more;
-  return 1;
-}
-
-/* Set when the tracer module is loaded: without it nobody takes the news. */
-static int tracer_attached;
-
-void refctrace_internal_attach(void) {
-  Lock();
-  tracer_attached = 1;
-  Unlock();
-}
-
-static void AddNews(const char* kind, const char* pid, uintptr_t id, size_t size) {
-  if (!tracer_attached) return;
-  if (!Grow((void**)&news, &news_capacity, news_count, sizeof *news)) return;
-  News* n = &news[news_count++];
-  n->kind = kind;
-  snprintf(n->pid, sizeof n->pid, "%s", pid != NULL ? pid : "");
-  n->id = id;
-  n->size = size;
-}
-
-/* id -> position + 1 in live_binaries (0: empty slot, kRemoved: a removed
- * entry, for the probe sequence), open addressing: every line's count
- * updates its binary's entry, so finding one must not scan them all. */
-enum { kRemoved = (size_t)-1 };
-static size_t* live_index;
-static size_t index_capacity, index_used;
-
-static size_t FirstSlot(uintptr_t id) {
-  return (size_t)((id >> 3) * (uintptr_t)0x9E3779B97F4A7C15u) & (index_capacity - 1);
-}
-
-/* The slot that holds id, or NULL. */
-static size_t* IndexSlot(uintptr_t id) {
-  if (index_capacity == 0) return NULL;
-  for (size_t slot = FirstSlot(id);; slot = (slot + 1) & (index_capacity - 1)) {
-    size_t value = live_index[slot];
-    if (value == 0) return NULL;
-    if (value != kRemoved && live_binaries[value - 1].id == id) return &live_index[slot];
-  }
-}
-
-static void IndexPut(uintptr_t id, size_t position) {
-  size_t slot = FirstSlot(id);
-  while (live_index[slot] != 0 && live_index[slot] != kRemoved)
-    slot = (slot + 1) & (index_capacity - 1);
-  if (live_index[slot] == 0) ++index_used;
-  live_index[slot] = position + 1;
-}
-
-/* Room for one more entry: at most half the slots used (removed included). */
-static int IndexReserve(void) {
-  if ((index_used + 1) * 2 <= index_capacity) return 1;
-  size_t capacity = index_capacity == 0 ? 256 : index_capacity;
-  while ((live_count + 1) * 4 > capacity)
-    capacity *= 2;
-  size_t* slots = calloc(capacity, sizeof *slots);
-  if (slots == NULL) return 0;
-  free(live_index);
-  live_index = slots;
-  index_capacity = capacity;
-  index_used = 0;
-  for (size_t i = 0; i < live_count; ++i)
-    IndexPut(live_binaries[i].id, i);
-  return 1;
-}
-
-static LiveBinary* FindLive(uintptr_t id) {
-  size_t* slot = IndexSlot(id);
-  return slot != NULL ? &live_binaries[*slot - 1] : NULL;
-}
-
-static void Untrack(uintptr_t id) {
-  size_t* slot = IndexSlot(id);
-  if (slot == NULL) return;
-  size_t position = *slot - 1;
-  *slot = kRemoved;
-  if (position != --live_count) {
-    live_binaries[position] = live_binaries[live_count];
-    *IndexSlot(live_binaries[position].id) = position + 1;
-  }
-  AddNews("gone", NULL, id, 0);
-}
+/* The binaries the driver's lines have named that have not ended as far as
+ * the recorder knows (public fields of ErlDrvBinary: orig_bytes, orig_size),
+ * and the news for the Erlang tracer; shared with the NIF recorder. */
+#include "refctrace_live_binaries.h"
 
 static void Track(const ErlDrvBinary* bin) {
-  if (bin == NULL) return;
-  LiveBinary* known = FindLive((uintptr_t)bin);
-  if (known != NULL) {
-    known->size = (size_t)bin->orig_size;
-    return;
-  }
-  if (!IndexReserve()) return;
-  if (!Grow((void**)&live_binaries, &live_capacity, live_count, sizeof *live_binaries)) return;
-  LiveBinary* b = &live_binaries[live_count];
-  b->id = (uintptr_t)bin;
-  b->bytes = bin->orig_bytes;
-  b->size = (size_t)bin->orig_size;
-  b->count = -1;
-  IndexPut(b->id, live_count++);
+  if (bin != NULL) TrackBytes((uintptr_t)bin, bin->orig_bytes, (size_t)bin->orig_size);
 }
 
-/* A binary the emulator just made (alloc, a moving realloc's result, a queue
- * copy): one the table still has at that address ended without the lines
- * saying so (a process's release the tracer could not attribute, trace
- * format 1.4's `among`), and the tracer hears that it is gone. */
 static void TrackNew(const ErlDrvBinary* bin) {
-  if (bin != NULL && FindLive((uintptr_t)bin) != NULL) Untrack((uintptr_t)bin);
-  Track(bin);
+  if (bin != NULL) TrackNewBytes((uintptr_t)bin, bin->orig_bytes, (size_t)bin->orig_size);
 }
 
+void refctrace_internal_attach(void) {
+  AttachTracer();
+}
+
+/* Most binary terms are a whole driver binary: its bytes start at
+ * orig_bytes (ErlDrvBinary's public layout), so its id is tried first. */
 int refctrace_internal_find_binary(const void* data, size_t size, uintptr_t* id,
                                    size_t* orig_size) {
-  const char* from = data;
-  int found = 0;
-  Lock();
-  /* Most binary terms are a whole driver binary: its bytes start at
-   * orig_bytes (ErlDrvBinary's public layout), so its id is known. */
-  const LiveBinary* whole = FindLive((uintptr_t)(from - offsetof(ErlDrvBinary, orig_bytes)));
-  if (whole != NULL && whole->bytes == from && size <= whole->size) {
-    *id = whole->id;
-    *orig_size = whole->size;
-    found = 1;
-  }
-  for (size_t i = live_count; i-- > 0 && !found;) {
-    const LiveBinary* b = &live_binaries[i];
-    if (from >= b->bytes && from + size <= b->bytes + b->size) {
-      *id = b->id;
-      *orig_size = b->size;
-      found = 1;
-    }
-  }
-  Unlock();
-  return found;
+  uintptr_t whole = (uintptr_t)((const char*)data - offsetof(ErlDrvBinary, orig_bytes));
+  return FindByBytes(data, size, whole, id, orig_size);
 }
 
 void refctrace_internal_note_holder(const char* kind, const char* pid, uintptr_t id,
                                     size_t orig_size) {
-  Lock();
-  AddNews(strcmp(kind, "borrow") == 0 ? "borrow" : "receive", pid, id, orig_size);
-  Unlock();
+  NoteHolder(kind, pid, id, orig_size);
 }
 
 size_t refctrace_internal_take_news(RefctraceNewsSink take, void* context) {
-  Lock();
-  size_t count = news_count;
-  for (size_t i = 0; i < news_count; ++i)
-    take(context, news[i].kind, news[i].pid, news[i].id, news[i].size);
-  news_count = 0;
-  Unlock();
-  return count;
-}
-
-/* A line said the binary's count is `refc` now. */
-static void SetCount(uintptr_t id, long refc) {
-  LiveBinary* b = FindLive(id);
-  if (b != NULL) b->count = refc;
-}
-
-/* A line changed the count by `delta` without reading it. */
-static void AddToCount(uintptr_t id, long delta) {
-  LiveBinary* b = FindLive(id);
-  if (b != NULL && b->count >= 0) b->count += delta;
+  return TakeNews(take, context);
 }
 
 void refctrace_internal_released(uintptr_t id, long count) {
-  Lock();
-  LiveBinary* b = FindLive(id);
-  if (b != NULL && b->count >= 0) {
-    b->count -= count;
-    if (b->count <= 0) Untrack(id);
-  }
-  Unlock();
+  Released(id, count);
 }
 
 /* ---- the port being served, and the command's sender ------------------ */
@@ -1046,6 +876,13 @@ void refctrace_internal_process_event(const char* op, uintptr_t bin, const char*
   WriteLine(&line);
   Unlock();
 }
+
+const RefctraceRecorder refctrace_driver_recorder = {
+    refctrace_internal_recording,   refctrace_internal_attach,
+    refctrace_internal_write_line,  refctrace_internal_process_event,
+    refctrace_internal_find_binary, refctrace_internal_note_holder,
+    refctrace_internal_take_news,   refctrace_internal_released,
+};
 
 /* ---- the entry points ------------------------------------------------ */
 

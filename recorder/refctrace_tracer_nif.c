@@ -19,9 +19,18 @@
  * - a process's `spawn`: the Erlang tracer is told of the child (followed
  *   when the parent was traced with set_on_spawn).
  * Pids are written as enif_snprintf's %T prints them, which is
- * pid_to_list/1's text. */
+ * pid_to_list/1's text.
+ *
+ * The recorders it serves: the driver recorder of the shared object it is
+ * compiled into, and the recorded NIF libraries named in load/2's list
+ * (their RefctraceRecorder tables, refctrace_internal.h): a binary term is
+ * each recorder's in turn, found by its bytes. Compiled with
+ * -DREFCTRACE_TRACER_ALONE it is a NIF library of its own
+ * (refctrace_tracer_nif.so) with no driver recorder, for a node whose
+ * recorded native code is NIF libraries only. */
 #ifdef REFCTRACE
 
+#include <dlfcn.h>
 #include <erl_nif.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,9 +44,75 @@ static ERL_NIF_TERM atom_trace, atom_discard, atom_remove, atom_ok, atom_send, a
     atom_exception_from, atom_erlang, atom_port_command, atom_true, atom_spawn,
     atom_refctrace_spawned;
 
+/* ---- the recorders ---------------------------------------------------- */
+
+enum { kMaxRecorders = 16 };
+static const RefctraceRecorder* recorders[kMaxRecorders];
+static int recorder_count;
+
+#ifdef REFCTRACE_TRACER_ALONE
+/* No driver recorder: a port's events have nobody to tell (these stand in
+ * for refctrace_recorder.c's, in this library only). */
+void refctrace_internal_delivered_to(const char* pid) {
+  (void)pid;
+}
+void refctrace_internal_command_from(const char* pid) {
+  (void)pid;
+}
+void refctrace_internal_command_sent(const char* caller, const char* port, const void* const* data,
+                                     const size_t* sizes, int count, size_t total) {
+  (void)caller, (void)port, (void)data, (void)sizes, (void)count, (void)total;
+}
+void refctrace_internal_command_unsent(const char* caller) {
+  (void)caller;
+}
+void refctrace_internal_command_served(const char* caller, const char* port,
+                                       const void* const* data, const size_t* sizes, int count,
+                                       size_t total) {
+  (void)caller, (void)port, (void)data, (void)sizes, (void)count, (void)total;
+}
+void refctrace_internal_port_running(int how) {
+  (void)how;
+}
+#endif
+
+/* The RefctraceRecorder of the loaded NIF library `path` (without ".so"), or
+ * NULL: not loaded, or not built with the recorder. */
+static const RefctraceRecorder* NifRecorder(const char* path) {
+  char file[4096];
+  if (snprintf(file, sizeof file, "%s.so", path) >= (int)sizeof file) return NULL;
+  void* handle = dlopen(file, RTLD_NOW | RTLD_NOLOAD);
+  if (handle == NULL) return NULL;
+  const RefctraceRecorder* recorder = dlsym(handle, REFCTRACE_NIF_RECORDER_SYMBOL);
+  dlclose(handle); /* the emulator's own handle keeps the library loaded */
+  return recorder;
+}
+
+/* The recorders: this object's driver recorder, then the NIF libraries
+ * named in `info` (a list of paths). Load fails (2, 3) when a library is not
+ * loaded or has no recorder, or when there is no recorder at all. */
+static int FindRecorders(ErlNifEnv* env, ERL_NIF_TERM info) {
+  recorder_count = 0;
+#ifndef REFCTRACE_TRACER_ALONE
+  recorders[recorder_count++] = &refctrace_driver_recorder;
+#endif
+  ERL_NIF_TERM head, tail = info;
+  char path[4096];
+  while (enif_get_list_cell(env, tail, &head, &tail)) {
+    if (enif_get_string(env, head, path, sizeof path, ERL_NIF_LATIN1) <= 0) return 2;
+    const RefctraceRecorder* recorder = NifRecorder(path);
+    if (recorder == NULL || recorder_count == kMaxRecorders) return 2;
+    recorders[recorder_count++] = recorder;
+  }
+  return recorder_count > 0 ? 0 : 3;
+}
+
 static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
-  (void)priv, (void)info;
-  refctrace_internal_attach();
+  (void)priv;
+  int failed = FindRecorders(env, info);
+  if (failed) return failed;
+  for (int i = 0; i < recorder_count; ++i)
+    recorders[i]->attach();
   atom_trace = enif_make_atom(env, "trace");
   atom_discard = enif_make_atom(env, "discard");
   atom_remove = enif_make_atom(env, "remove");
@@ -138,12 +213,16 @@ static void RecordBinary(void* context, const ErlNifBinary* bin) {
   const MessageEvent* event = context;
   uintptr_t id;
   size_t orig_size;
-  if (bin->size == 0 || !refctrace_internal_find_binary(bin->data, bin->size, &id, &orig_size))
+  if (bin->size == 0) return;
+  for (int i = 0; i < recorder_count; ++i) {
+    const RefctraceRecorder* r = recorders[i];
+    if (!r->find_binary(bin->data, bin->size, &id, &orig_size)) continue;
+    int received = strcmp(event->op, "receive") == 0;
+    /* The message being received holds the binary: its count can be read. */
+    r->process_event(event->op, id, event->actor, event->to, received);
+    if (received) r->note_holder("receive", event->actor, id, orig_size);
     return;
-  int received = strcmp(event->op, "receive") == 0;
-  /* The message being received holds the binary: its count can be read. */
-  refctrace_internal_process_event(event->op, id, event->actor, event->to, received);
-  if (received) refctrace_internal_note_holder("receive", event->actor, id, orig_size);
+  }
 }
 
 /* The bytes of every binary of a command's data. */
@@ -251,7 +330,7 @@ static void ProcessEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM state, E
     MessageEvent event = {"send", actor, receiver};
     VisitBinaries(env, message, 0, RecordBinary, &event);
   } else if (Same(tag, atom_exit)) {
-    refctrace_internal_process_event("exit", 0, actor, NULL, 0);
+    recorders[0]->process_event("exit", 0, actor, NULL, 0);
   } else if (Same(tag, atom_gc_minor_end) || Same(tag, atom_gc_major_end)) {
     ErlNifPid tracer;
     if (enif_get_local_pid(env, state, &tracer))
@@ -319,8 +398,9 @@ static ERL_NIF_TERM Trace(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
 /* recording() -> true | {false, Why} */
 static ERL_NIF_TERM Recording(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc, (void)argv;
-  const char* why = "";
-  if (refctrace_internal_recording(&why)) return enif_make_atom(env, "true");
+  const char* why = "no recorder";
+  for (int i = 0; i < recorder_count; ++i)
+    if (recorders[i]->recording(&why)) return enif_make_atom(env, "true");
   return enif_make_tuple2(env, enif_make_atom(env, "false"),
                           enif_make_string(env, why, ERL_NIF_LATIN1));
 }
@@ -330,7 +410,7 @@ static ERL_NIF_TERM Write(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
   ErlNifBinary line;
   if (!enif_inspect_iolist_as_binary(env, argv[0], &line)) return enif_make_badarg(env);
-  refctrace_internal_write_line((const char*)line.data, line.size);
+  recorders[0]->write_line((const char*)line.data, line.size);
   return atom_ok;
 }
 
@@ -350,12 +430,13 @@ static void AddNewsItem(void* context, const char* kind, const char* pid, uintpt
   news->list = enif_make_list_cell(news->env, item, news->list);
 }
 
-/* take_news() -> [{receive | borrow | gone, Pid, Id, OrigSize}], oldest
+/* take_news() -> [{receive | borrow | made | gone, Pid, Id, OrigSize}], oldest
  * first (Pid and Id as strings). */
 static ERL_NIF_TERM TakeNews(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc, (void)argv;
   NewsList news = {env, enif_make_list(env, 0)};
-  refctrace_internal_take_news(AddNewsItem, &news);
+  for (int i = 0; i < recorder_count; ++i)
+    recorders[i]->take_news(AddNewsItem, &news);
   ERL_NIF_TERM oldest_first;
   enif_make_reverse_list(env, news.list, &oldest_first);
   return oldest_first;
@@ -370,7 +451,8 @@ static ERL_NIF_TERM Released(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]
   if (enif_get_string(env, argv[0], text, sizeof text, ERL_NIF_LATIN1) <= 0 ||
       !enif_get_long(env, argv[1], &count) || sscanf(text, "0x%" SCNxPTR, &id) != 1)
     return enif_make_badarg(env);
-  refctrace_internal_released(id, count);
+  for (int i = 0; i < recorder_count; ++i)
+    recorders[i]->released(id, count);
   return atom_ok;
 }
 

@@ -37,7 +37,7 @@
 %% are not recorded (stop/0 reports how many).
 -module(refctrace_tracer).
 
--export([start/2, trace/1, trace/2, sync/0, collect/1, stop/0]).
+-export([start/2, start/3, trace/1, trace/2, sync/0, collect/1, stop/0]).
 
 -define(NAME, ?MODULE).
 
@@ -76,10 +76,18 @@
 %% Starts the tracer. DriverDir and DriverName are what
 %% erl_ddll:load_driver/2 was given: the trace module's NIFs are in that
 %% file. Relative paths are relative to the emulator's working directory.
-start(DriverDir, DriverName) ->
+start(DriverDir, DriverName) -> start(DriverDir, DriverName, []).
+
+%% The same, also recording the process side of recorded NIF libraries
+%% (NifLibraries: what erlang:load_nif/2 was given for each, already loaded).
+%% LibDir/LibName is the library holding the trace module's NIFs: a recorded
+%% driver, or, without one, refctrace_tracer_nif.c built alone as
+%% refctrace_tracer_nif.so (see docs/recording.md).
+start(LibDir, LibName, NifLibraries) ->
     Caller = self(),
-    Path = filename:absname(filename:join(DriverDir, DriverName)),
-    Pid = spawn(fun() -> init(Path, Caller) end),
+    Path = filename:absname(filename:join(LibDir, LibName)),
+    Nifs = [filename:absname(Lib) || Lib <- NifLibraries],
+    Pid = spawn(fun() -> init(Path, Nifs, Caller) end),
     Ref = monitor(process, Pid),
     receive
         {?NAME, Pid, Result} ->
@@ -125,8 +133,8 @@ call(Request) ->
             end
     end.
 
-init(Path, Caller) ->
-    case load(Path) of
+init(Path, Nifs, Caller) ->
+    case load(Path, Nifs) of
         ok ->
             register(?NAME, self()),
             erlang:trace(new_ports, true, port_flags()),
@@ -139,8 +147,8 @@ init(Path, Caller) ->
             Caller ! {?NAME, self(), {error, Reason}}
     end.
 
-load(Path) ->
-    case refctrace_tracer_nif:load(Path) of
+load(Path, Nifs) ->
+    case refctrace_tracer_nif:load(Path, Nifs) of
         ok ->
             case refctrace_tracer_nif:recording() of
                 true -> ok;
@@ -317,7 +325,7 @@ take_news({Kind, PidText, DriverId, Size}, State) ->
 relate(Pid, Old, New, State) ->
     Pending = maps:get(Pid, State#state.pending, []),
     Borrows = [Item || {borrow, _, _} = Item <- Pending],
-    Sizes = lists:usort([Size || {'receive', _, Size} <- Pending]),
+    Sizes = lists:usort([Size || {Kind, _, Size} <- Pending, Kind =/= borrow]),
     State1 = lists:foldl(fun(Size, S) -> relate_received(Pid, Old, New, Size, S) end,
                          State, Sizes),
     lists:foldl(
@@ -332,8 +340,8 @@ relate(Pid, Old, New, State) ->
         end, State1, Borrows).
 
 relate_received(Pid, Old, New, Size, State) ->
-    Items = [Item || {'receive', _, ItemSize} = Item <- maps:get(Pid, State#state.pending, []),
-                     ItemSize =:= Size],
+    Items = [Item || {Kind, _, ItemSize} = Item <- maps:get(Pid, State#state.pending, []),
+                     Kind =/= borrow, ItemSize =:= Size],
     Drivers = [DriverId || {_, DriverId, _} <- Items],
     Ids = [Id || {Id, {N, _, IdSize}} <- lists:sort(maps:to_list(New)), IdSize =:= Size,
                  not maps:is_key(Id, State#state.ids), N > wrappers(Id, Old)],
@@ -341,7 +349,16 @@ relate_received(Pid, Old, New, Size, State) ->
     Dropped = lists:foldl(fun(Item, S) -> drop_pending(Pid, Item, S) end, State, Items),
     case {Drivers, Ids} of
         {_, []} ->
-            State; % not taken from the queue yet: next look
+            %% A received one is not taken from the queue yet: next look. A
+            %% binary a NIF made in Pid's call has no queue: with no wrapper of
+            %% its size left unrelated, Pid released it already.
+            Unrelated = [Id || {Id, {_, _, IdSize}} <- maps:to_list(New), IdSize =:= Size,
+                               not maps:is_key(Id, State#state.ids),
+                               not maps:is_key(Id, State#state.grouped)],
+            case Unrelated of
+                [] -> lists:foldl(fun(Item, S) -> made_gone(Pid, Item, S) end, State, Items);
+                _ -> State
+            end;
         {[DriverId], [Id]} ->
             relate_id(Id, DriverId, Dropped);
         _ when length(Ids) =< length(Drivers), Fresh =:= Ids ->
@@ -356,6 +373,15 @@ relate_received(Pid, Old, New, Size, State) ->
             lists:foldl(fun(DriverId, S) -> unrelated(Pid, DriverId, Size, Ids, S) end,
                         Dropped, Drivers)
     end.
+
+%% A binary a NIF made in Pid's call whose wrapper went before a look saw it.
+made_gone(Pid, {made, DriverId, _} = Item, State) ->
+    write([<<"{\"op\":\"gc\",\"bin\":\"">>, DriverId, <<"\",\"actor\":\"">>,
+           pid_to_list(Pid), <<"\"">>, timestamp(), <<"}\n">>]),
+    ok = refctrace_tracer_nif:released(DriverId, 1),
+    drop_pending(Pid, Item, State);
+made_gone(_Pid, _Item, State) ->
+    State.
 
 unrelated(Pid, DriverId, Size, Candidates, State) ->
     io:format(standard_error,
@@ -453,6 +479,9 @@ held_refcs(State) ->
               end, #{}, State#state.snapshots).
 
 forget_dead(Pid, Old, State) ->
+    %% Binaries a NIF made in its calls that no look related went with it.
+    [ok = refctrace_tracer_nif:released(DriverId, 1)
+     || {made, DriverId, _} <- maps:get(Pid, State#state.pending, [])],
     S0 = State#state{snapshots = maps:remove(Pid, State#state.snapshots),
                      pending = maps:remove(Pid, State#state.pending)},
     %% Its exit released every reference of its groups' wrappers: a group

@@ -2,19 +2,26 @@
 %% erl_tracer behaviour). Its NIFs are refctrace_tracer_nif.c, compiled into
 %% the recorded driver's own shared object: load/1 loads that object, which
 %% the emulator already has open as the driver, so the NIFs share the C
-%% recorder's trace file, lock and table of driver binaries.
+%% recorder's trace file, lock and table of driver binaries. For recorded NIF
+%% libraries (load/2), the NIFs find each library's recorder in it; a node
+%% without a recorded driver loads them from refctrace_tracer_nif.c built
+%% alone (refctrace_tracer_nif.so).
 -module(refctrace_tracer_nif).
 
--export([load/1, loaded/0]).
+-export([load/1, load/2, loaded/0]).
 -export([enabled/3, trace/5, recording/0, write/1, take_news/0, released/2]).
 
 -nifs([enabled/3, trace/5, recording/0, write/1, take_news/0, released/2]).
 
 %% Path: the driver's file without ".so", as erlang:load_nif/2 wants it.
-load(Path) ->
+load(Path) -> load(Path, []).
+
+%% NifLibraries: the recorded NIF libraries (absolute paths without ".so",
+%% already loaded) whose recorders the module serves too.
+load(Path, NifLibraries) ->
     case loaded() of
         true -> ok;
-        false -> erlang:load_nif(Path, 0)
+        false -> erlang:load_nif(Path, NifLibraries)
     end.
 
 loaded() ->
