@@ -1,7 +1,13 @@
 %% refctrace_nif_e2e: drives sample_nif in the real emulator while the NIF
 %% recorder writes the trace.
 %%
-%%   REFCTRACE_TRACE=TRACE erl -noshell -pa EBIN -run refctrace_nif_e2e main BUG LIB_DIR
+%%   REFCTRACE_TRACE=TRACE erl -noshell -pa EBIN -run refctrace_nif_e2e main BUG LIB_DIR [TRACER_DIR]
+%%
+%% With TRACER_DIR (where refctrace_tracer_nif.so, the trace module built
+%% alone, is), the Erlang tracer records the process side: the test process
+%% and a holder process it hands NIF-made binaries to are traced, so their
+%% receive, send, gc and exit of those binaries are in the trace, gc with
+%% process_info's counts (stop/0 must have related every one).
 %%
 %% BUG is one of sample_nif.c's seeds (`none`: a clean run) or `crash` (the
 %% library aborts the emulator in the middle of a call). Exits 0 when the
@@ -16,18 +22,21 @@
 
 -export([main/1]).
 
-main([Bug, LibDir]) ->
-    refctrace_test_script:run("refctrace_nif_e2e " ++ Bug, fun() -> run(Bug, LibDir) end).
+main([Bug, LibDir]) -> main([Bug, LibDir, none]);
+main([Bug, LibDir, TracerDir]) ->
+    refctrace_test_script:run("refctrace_nif_e2e " ++ Bug,
+                              fun() -> run(Bug, LibDir, TracerDir) end).
 
-run(Bug, LibDir) ->
+run(Bug, LibDir, TracerDir) ->
     ok = sample_nif:load(LibDir),
     case Bug of
         "crash" ->
             sample_nif:crash(),
             error(crash_returned);
         _ ->
+            Traced = start_tracer(TracerDir, LibDir),
             ok = sample_nif:set_bug(list_to_atom(Bug)),
-            session(),
+            session(Traced),
             garbage_collect(),
             %% A resource the NIF never released (res-leak), or whose select
             %% was never stopped, is never destroyed.
@@ -36,13 +45,72 @@ run(Bug, LibDir) ->
                            "select-never-stopped" -> 1;
                            _ -> 0
                        end,
-            wait_for(fun() -> element(1, sample_nif:counts()) =:= Leftover end, destructors)
+            wait_for(fun() -> element(1, sample_nif:counts()) =:= Leftover end, destructors),
+            stop_tracer(Traced)
     end.
 
-session() ->
+start_tracer(none, _LibDir) -> false;
+start_tracer(TracerDir, LibDir) ->
+    {ok, _} = refctrace_tracer:start(TracerDir, refctrace_tracer_nif,
+                                     [filename:join(LibDir, "sample_nif")]),
+    ok = refctrace_tracer:trace(self()),
+    true.
+
+stop_tracer(false) -> ok;
+stop_tracer(true) ->
+    ok = refctrace_tracer:collect(self()),
+    {ok, #{unrelated := 0}} = refctrace_tracer:stop(),
+    ok.
+
+%% The process side of NIF binaries: a binary made in this process's call
+%% (held by its heap), and one a NIF sends from a message environment, each
+%% forwarded to a traced holder; this process's releases are then recorded
+%% with process_info's count (the holder's reference), and the holder's exit
+%% releases the rest.
+pass_to_holder(Traced) ->
+    Holder = spawn(fun() -> receive stop -> ok end end),
+    ok = trace(Traced, Holder),
+    forward_made(Holder, Traced),
+    forward_sent(Holder, Traced),
+    sync(Traced),
+    collect(Traced),
+    Ref = monitor(process, Holder),
+    Holder ! stop,
+    receive {'DOWN', Ref, process, Holder, _} -> ok end,
+    sync(Traced).
+
+forward_made(Holder, Traced) ->
+    Made = sample_nif:make_bin(250),
+    true = Made =:= ok orelse byte_size(Made) =:= 250,
+    sync(Traced),
+    Holder ! {made, Made},
+    ok.
+
+forward_sent(Holder, Traced) ->
+    ok = sample_nif:send_bin(self(), 700),
+    Sent = receive {bin, B} -> B after 5000 -> error(no_bin) end,
+    700 = byte_size(Sent),
+    sync(Traced),
+    Holder ! {sent, Sent},
+    ok.
+
+trace(false, _Pid) -> ok;
+trace(true, Pid) -> refctrace_tracer:trace(Pid).
+
+sync(false) -> ok;
+sync(true) -> refctrace_tracer:sync().
+
+collect(false) -> ok;
+collect(true) -> refctrace_tracer:collect(self()).
+
+session(Traced) ->
+    pass_to_holder(Traced),
     %% bin-leak returns ok instead of the binary, write-after-make changes it.
     Made = sample_nif:make_bin(200),
     true = Made =:= ok orelse byte_size(Made) =:= 200,
+    %% A look before this process makes a binary of that size itself: the
+    %% tracer relates the one new wrapper of 200 bytes to the NIF's binary.
+    sync(Traced),
     Big = binary:copy(<<"m">>, 200),
     <<"mmmmmmmmmm">> = sample_nif:make_bin(10),
     ok = sample_nif:scratch(100),

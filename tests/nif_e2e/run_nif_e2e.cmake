@@ -1,6 +1,10 @@
 # One end-to-end run: sample_nif under the real emulator writes a trace with
 # the NIF recorder, then `refctrace check` judges it.
-#   -DERL -DEBIN -DLIB_DIR -DREFCTRACE -DSEED -DEXPECTED_CODE -DTRACE -DNIF_SOURCE
+#   -DERL -DEBIN -DLIB_DIR -DTRACER_DIR -DREFCTRACE -DSEED -DEXPECTED_CODE -DTRACE -DNIF_SOURCE
+# The Erlang tracer (the trace module built alone, in TRACER_DIR) records the
+# process side of the NIF's binaries: every run but the crash must have its
+# receive, send, gc and exit lines, and gc lines with process_info's count,
+# which the judge compares with the model's (a refc-mismatch is a finding).
 # A clean run (EXPECTED_CODE empty) must give no diagnostic at all, warnings
 # included; a seed exactly one, with that code, at the line of sample_nif.c
 # marked "seed-SEED:CODE". SEED `crash`: the library aborts the emulator
@@ -11,7 +15,7 @@ include(${CMAKE_CURRENT_LIST_DIR}/../judged_run.cmake)
 file(REMOVE ${TRACE})
 # No core file from the crash run (sh: ulimit, then the emulator itself).
 execute_process(COMMAND ${CMAKE_COMMAND} -E env REFCTRACE_TRACE=${TRACE}
-                        sh -c "ulimit -c 0 && exec \"$0\" \"$@\"" ${ERL} -noshell -pa ${EBIN} -run refctrace_nif_e2e main ${SEED} ${LIB_DIR}
+                        sh -c "ulimit -c 0 && exec \"$0\" \"$@\"" ${ERL} -noshell -pa ${EBIN} -run refctrace_nif_e2e main ${SEED} ${LIB_DIR} ${TRACER_DIR}
                 RESULT_VARIABLE erl_result OUTPUT_VARIABLE erl_out ERROR_VARIABLE erl_err
                 TIMEOUT 60)
 if(SEED STREQUAL "crash")
@@ -35,10 +39,24 @@ set(enters 0)
 set(returns 0)
 set(ops "")
 set(failed_send 0)
+set(counted 0)
 foreach(line IN LISTS lines)
   string(JSON op ERROR_VARIABLE json_error GET "${line}" op)
   if(json_error)
     message(FATAL_ERROR "${TRACE}: a line that is no event: ${line}")
+  endif()
+  if(op MATCHES "^(receive|send|gc|exit)$")
+    # The tracer's lines: a process, no source line.
+    if(NOT line MATCHES "\"actor\":\"<[0-9.]+>\"")
+      message(FATAL_ERROR "${TRACE}: a process event without its process: ${line}")
+    endif()
+    if(line MATCHES "\"refc\":")
+      math(EXPR counted "${counted} + 1")
+    endif()
+    if(NOT op IN_LIST ops)
+      list(APPEND ops ${op})
+    endif()
+    continue()
   endif()
   if(NOT line MATCHES "\"src\":\"sample_nif.c:[0-9]+\"")
     message(FATAL_ERROR "${TRACE}: an event without its source line: ${line}")
@@ -73,9 +91,16 @@ else()
     message(FATAL_ERROR "${TRACE}: no failed env_send (the session sends to a process that is gone)")
   endif()
   # The session uses every call the recorder writes.
+  # The process side: the NIF's binaries received, forwarded, collected, and a
+  # holder's exit; at least two counts from process_info (one per forwarded
+  # binary, collected while the holder still has it).
+  if(counted LESS 2)
+    message(FATAL_ERROR "${TRACE}: ${counted} process events carry a count (at least 2 expected)")
+  endif()
   foreach(op IN ITEMS nif_enter nif_return env_alloc env_clear env_free env_send make_copy
                       bin_alloc bin_realloc bin_release bin_make bin_make_new bin_inspect bin_use
-                      ioq_enq res_alloc res_keep res_release res_make res_use res_down res_dtor)
+                      ioq_enq res_alloc res_keep res_release res_make res_use res_down res_dtor
+                      receive send gc exit)
     if(NOT op IN_LIST ops)
       if(NOT (op STREQUAL "env_clear" AND SEED STREQUAL "env-not-cleared"))
         message(FATAL_ERROR "${TRACE}: no ${op} event (the session makes every recorded call)")
@@ -93,4 +118,5 @@ if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "
                       "got [${found}] (exit ${check_result})\n${text}${text_err}${check_err}")
 endif()
 list(LENGTH lines events)
-message(STATUS "nif_e2e/${SEED}: ${events} events, ${enters} NIF calls; findings [${found}]")
+message(STATUS "nif_e2e/${SEED}: ${events} events, ${enters} NIF calls, ${counted} process "
+               "counts; findings [${found}]")

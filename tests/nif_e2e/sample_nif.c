@@ -256,6 +256,29 @@ REFCTRACE_NIF(notify) {
   return Ok(env);
 }
 
+/* send_bin(Pid, Size): {bin, Binary} to Pid, the binary made into a
+ * message environment and sent with enif_send (its reference moves into the
+ * message; the receiver holds it from then on). */
+REFCTRACE_NIF(send_bin) {
+  (void)argc;
+  ErlNifPid to;
+  unsigned size;
+  if (!enif_get_local_pid(env, argv[0], &to) || !enif_get_uint(env, argv[1], &size))
+    return enif_make_badarg(env);
+  ErlNifEnv* msg_env = enif_alloc_env();
+  ErlNifBinary bin;
+  if (!enif_alloc_binary(size, &bin)) {
+    enif_free_env(msg_env);
+    return enif_make_badarg(env);
+  }
+  Fill(&bin, 'e');
+  ERL_NIF_TERM msg =
+      enif_make_tuple2(msg_env, enif_make_atom(msg_env, "bin"), enif_make_binary(msg_env, &bin));
+  int sent = enif_send(env, &to, msg_env, msg);
+  enif_free_env(msg_env);
+  return sent ? Ok(env) : enif_make_badarg(env);
+}
+
 /* env_scratch(): a process-independent environment used and freed. */
 REFCTRACE_NIF(env_scratch) {
   (void)argc, (void)argv;
@@ -459,6 +482,7 @@ static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
                                  {"t2b", 1, t2b, 0},
                                  {"ioq", 1, ioq, 0},
                                  {"notify", 2, notify, 0},
+                                 {"send_bin", 2, send_bin, 0},
                                  {"env_scratch", 0, env_scratch, 0},
                                  {"copy_to_env", 1, copy_to_env, 0},
                                  {"res_new", 0, res_new, 0},
