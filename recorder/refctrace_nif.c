@@ -390,12 +390,17 @@ static void NifWriteLine(const char* text, size_t len) {
   Unlock();
 }
 
+/* Set on this thread while a recorded enif_send runs: the emulator traces
+ * the calling process's `send` of the message, whose references are the
+ * message environment's (env_send moves them), not a copy by the process. */
+static __thread int in_enif_send;
+
 /* A process's line; erl_nif reads no binary's count, so none is written
  * (the tracer's gc lines carry process_info's). */
 static void NifProcessEvent(const char* op, uintptr_t bin, const char* actor, const char* to,
                             int counted) {
   (void)counted;
-  if (!Enabled()) return;
+  if (!Enabled() || (in_enif_send && strcmp(op, "send") == 0)) return;
   Lock();
   Line line;
   Begin(&line, op);
@@ -653,7 +658,9 @@ int refctrace_enif_send(ErlNifEnv* caller_env, const ErlNifPid* to, ErlNifEnv* m
   Site site = AT(file, line, func);
   if (msg_env == NULL || !Start(&site)) return enif_send(caller_env, to, msg_env, msg);
   ERL_NIF_TERM receiver = to->pid; /* read before the call: `to` may be in msg_env */
+  in_enif_send = 1;
   int ok = enif_send(caller_env, to, msg_env, msg);
+  in_enif_send = 0;
   if (ok) EnvTermsGone(msg_env, 1);
   Line text;
   Begin(&text, "env_send");

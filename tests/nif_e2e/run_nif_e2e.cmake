@@ -3,8 +3,8 @@
 #   -DERL -DEBIN -DLIB_DIR -DTRACER_DIR -DREFCTRACE -DSEED -DEXPECTED_CODE -DTRACE -DNIF_SOURCE
 # The Erlang tracer (the trace module built alone, in TRACER_DIR) records the
 # process side of the NIF's binaries: every run but the crash must have its
-# receive, send, gc and exit lines, and gc lines with process_info's count,
-# which the judge compares with the model's (a refc-mismatch is a finding).
+# receive, send, gc and exit lines; any count on them is compared with the
+# model's by the judge (a refc-mismatch is a finding).
 # A clean run (EXPECTED_CODE empty) must give no diagnostic at all, warnings
 # included; a seed exactly one, with that code, at the line of sample_nif.c
 # marked "seed-SEED:CODE". SEED `crash`: the library aborts the emulator
@@ -92,11 +92,10 @@ else()
   endif()
   # The session uses every call the recorder writes.
   # The process side: the NIF's binaries received, forwarded, collected, and a
-  # holder's exit; at least two counts from process_info (one per forwarded
-  # binary, collected while the holder still has it).
-  if(counted LESS 2)
-    message(FATAL_ERROR "${TRACE}: ${counted} process events carry a count (at least 2 expected)")
-  endif()
+  # holder's exit. Any count a line carries is compared by the judge; the
+  # tracer writes process_info's only on a full look's gc (sync), and the
+  # session's releases come with the collections' own looks, so a run may
+  # carry none (docs/decisions.md 105).
   foreach(op IN ITEMS nif_enter nif_return env_alloc env_clear env_free env_send make_copy
                       bin_alloc bin_realloc bin_release bin_make bin_make_new bin_inspect bin_use
                       ioq_enq res_alloc res_keep res_release res_make res_use res_down res_dtor
