@@ -632,7 +632,7 @@ void NifModel::ApplyBinary(const Event& e) {
     case Op::kBinRealloc: {
       if (e.op == Op::kBinAlloc || e.readonly) {
         if (term_refs_ && term_refs_->TermsStillHold(e)) {
-          // Reported by the process side: the old binary ends there, the new one starts.
+          // The process side's binary ended there; the new one starts.
           if (Object* old = Live(Space::kBin, e.bin)) End(*old, &e);
         }
         if (Object* old = Live(Space::kBin, e.bin)) {

@@ -34,8 +34,9 @@ class TermReferences {
   // An independent environment's term reference to `bin` went: into a message to e.to
   // (`sent`, env_send) or away with the term (env_clear, env_free).
   virtual void TermLeftEnv(const trace::Event& e, const trace::BinId& bin, bool sent) = 0;
-  // A new NIF binary at e.bin (bin_alloc, a read-only bin_realloc): if terms still hold a
-  // binary there, that is reported (alloc-live) and it ends. Returns whether it did.
+  // A new NIF binary at e.bin (bin_alloc, a read-only bin_realloc): a binary terms still hold
+  // there was freed by the emulator, so its holders released it; it ends. Returns whether one
+  // did.
   virtual bool TermsStillHold(const trace::Event& e) = 0;
 };
 
