@@ -526,7 +526,10 @@ void NifModel::ApplyEnvironment(const Event& e) {
       }
       if (e.bin.present()) {
         Entry* bin = Find(Space::kBin, e.bin);
-        if (bin && !bin->obj.live) {
+        // Model 1.4: whether a made binary is still alive is the process side's to say (the
+        // NIF's view of it ends with its environment's terms; a process's term lives on).
+        const bool counted_there = term_refs_ && bin && bin->obj.state == BinState::kMade;
+        if (bin && !bin->obj.live && !counted_there) {
           Report(Code::kUseAfterFree, bin->obj, e,
                  "enif_make_copy of a term holding a binary that is gone" + At(bin->obj.gone_at));
           return;

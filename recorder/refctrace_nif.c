@@ -30,6 +30,7 @@
  * below). */
 #include "refctrace_internal.h"
 #include "refctrace_live_binaries.h"
+#include "refctrace_term_binaries.h"
 
 static void RecorderOtpRelease(char* text, size_t size) {
   ErlNifSysInfo info;
@@ -1020,9 +1021,32 @@ int refctrace_enif_select(ErlNifEnv* env, ErlNifEvent event, enum ErlNifSelectFl
   return result;
 }
 
+/* The binaries a copied term holds that the NIF made (found by their bytes
+ * in the table of followed binaries), each with one more reference: the
+ * copy's wrapper. */
+enum { kMaxCopiedBinaries = 64 };
+typedef struct {
+  ErlNifEnv* env;
+  uintptr_t ids[kMaxCopiedBinaries];
+  int count;
+} CopiedBinaries;
+
+static void CollectCopied(void* context, const ErlNifBinary* bin) {
+  CopiedBinaries* copied = context;
+  uintptr_t id;
+  size_t orig_size;
+  if (bin->size == 0 || copied->count == kMaxCopiedBinaries ||
+      !FindByBytes(bin->data, bin->size, 0, &id, &orig_size))
+    return;
+  copied->ids[copied->count++] = id;
+  const LiveBinary* b = FindLive(id);
+  if (b != NULL) TermHolds(copied->env, id, b->bytes, b->size);
+}
+
 /* make_copy names the resource a copied term holds when its type was opened
- * through the wrapper. A copied binary is not named: erl_nif gives no way
- * from a term to its Binary (enif_inspect_binary leaves ref_bin NULL). */
+ * through the wrapper, and each binary of it the NIF made (one line per
+ * binary, the first with the resource): the copy references the same
+ * Binary, one reference more (docs/decisions.md 108). */
 ERL_NIF_TERM refctrace_enif_make_copy(ErlNifEnv* dst_env, ERL_NIF_TERM src_term, const char* file,
                                       int line, const char* func) {
   Site site = AT(file, line, func);
@@ -1032,11 +1056,20 @@ ERL_NIF_TERM refctrace_enif_make_copy(ErlNifEnv* dst_env, ERL_NIF_TERM src_term,
   for (int i = 0; i < type_slot_count && obj == NULL; ++i)
     if (type_slots[i].type != NULL && !enif_get_resource(dst_env, copy, type_slots[i].type, &obj))
       obj = NULL;
-  Line text;
-  Begin(&text, "make_copy");
-  AddPointer(&text, "env", dst_env);
-  if (obj != NULL) AddPointer(&text, "res", obj);
-  End(&text, &site);
+  static __thread CopiedBinaries copied;
+  copied.env = dst_env;
+  copied.count = 0;
+  VisitBinaries(dst_env, copy, 0, CollectCopied, &copied);
+  int i = 0;
+  do {
+    Line text;
+    Begin(&text, "make_copy");
+    AddPointer(&text, "env", dst_env);
+    if (i == 0 && obj != NULL) AddPointer(&text, "res", obj);
+    if (i < copied.count) AddId(&text, "bin", copied.ids[i]);
+    FinishLine(&text, &site);
+  } while (++i < copied.count);
+  Unlock();
   return copy;
 }
 

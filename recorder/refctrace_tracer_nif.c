@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "refctrace_internal.h"
+#include "refctrace_term_binaries.h"
 
 static ERL_NIF_TERM atom_trace, atom_discard, atom_remove, atom_ok, atom_send, atom_receive,
     atom_exit, atom_gc_minor_end, atom_gc_major_end, atom_trace_status, atom_extra, atom_command,
@@ -165,41 +166,6 @@ static ERL_NIF_TERM Enabled(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[])
       Same(tag, atom_exception_from) || Same(tag, atom_spawn))
     return atom_trace;
   return atom_discard;
-}
-
-/* Calls `visit` for every binary in `term` (tuples, lists, maps), depth
- * first, in the order the term shows them. */
-typedef void (*BinaryVisitor)(void* context, const ErlNifBinary* bin);
-
-static void VisitBinaries(ErlNifEnv* env, ERL_NIF_TERM term, int depth, BinaryVisitor visit,
-                          void* context) {
-  if (depth > 100) return;
-  ErlNifBinary bin;
-  int arity;
-  const ERL_NIF_TERM* elements;
-  ERL_NIF_TERM head, tail;
-  if (enif_is_binary(env, term)) {
-    if (enif_inspect_binary(env, term, &bin)) visit(context, &bin);
-  } else if (enif_get_tuple(env, term, &arity, &elements)) {
-    for (int i = 0; i < arity; ++i)
-      VisitBinaries(env, elements[i], depth + 1, visit, context);
-  } else if (enif_is_list(env, term)) {
-    while (enif_get_list_cell(env, term, &head, &tail)) {
-      VisitBinaries(env, head, depth + 1, visit, context);
-      term = tail;
-    }
-    if (!enif_is_empty_list(env, term)) VisitBinaries(env, term, depth + 1, visit, context);
-  } else if (enif_is_map(env, term)) {
-    ErlNifMapIterator it;
-    if (!enif_map_iterator_create(env, term, &it, ERL_NIF_MAP_ITERATOR_FIRST)) return;
-    ERL_NIF_TERM key, value;
-    while (enif_map_iterator_get_pair(env, &it, &key, &value)) {
-      VisitBinaries(env, key, depth + 1, visit, context);
-      VisitBinaries(env, value, depth + 1, visit, context);
-      enif_map_iterator_next(env, &it);
-    }
-    enif_map_iterator_destroy(env, &it);
-  }
 }
 
 /* A process's message: one line per driver binary it carries. */

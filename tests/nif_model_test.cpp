@@ -167,6 +167,20 @@ TEST_CASE("AMadeBinaryInAnEnvironmentFreedUnsentIsReleasedWithIt") {
   CHECK(Codes(run) == "double-free@6 binary b; ");
 }
 
+TEST_CASE("ACopyOfAMadeBinaryIntoAMessageEnvironmentIsOneMoreReference") {
+  // The process passes the binary back to a NIF, which copies it into a message environment
+  // and sends it: the receiver holds a second reference.
+  const Run run =
+      Replay({kEnter, kMakeInCall, kReturn, kEnter, R"({"op":"env_alloc","env":"m"})",
+              R"({"op":"make_copy","env":"m","bin":"b"})",
+              R"({"op":"env_send","env":"m","to":"<0.91.0>"})", R"({"op":"env_free","env":"m"})",
+              kReturn, R"({"op":"receive","bin":"b","actor":"<0.91.0>"})",
+              R"({"op":"gc","bin":"b","actor":"<0.90.0>","refc":1})",
+              R"({"op":"gc","bin":"b","actor":"<0.91.0>"})"});
+  CHECK(Codes(run).empty());
+  CHECK(run.stats.live == 0);
+}
+
 TEST_CASE("AnAllocationWhereTermsStillHoldABinaryEndsItWithoutAFinding") {
   // The emulator freed it: its process released it in a collection the tracer writes later.
   const Run run = Replay({kEnter, kMakeInCall, kReturn, kEnter,

@@ -85,6 +85,8 @@ forward_made(Holder, Traced) ->
     100000 = byte_size(Made),
     sync(Traced),
     Holder ! {made, Made},
+    %% A copy into a message environment: the holder's second reference.
+    ok = sample_nif:copy_send(Made, Holder),
     ok.
 
 forward_sent(Holder, Traced) ->

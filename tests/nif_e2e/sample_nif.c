@@ -279,6 +279,21 @@ REFCTRACE_NIF(send_bin) {
   return sent ? Ok(env) : enif_make_badarg(env);
 }
 
+/* copy_send(Term, Pid): {copy, Term} to Pid, Term copied with
+ * enif_make_copy into a message environment (a binary in it gets one more
+ * reference, the copy's). */
+REFCTRACE_NIF(copy_send) {
+  (void)argc;
+  ErlNifPid to;
+  if (!enif_get_local_pid(env, argv[1], &to)) return enif_make_badarg(env);
+  ErlNifEnv* msg_env = enif_alloc_env();
+  ERL_NIF_TERM copy = enif_make_copy(msg_env, argv[0]);
+  int sent = enif_send(env, &to, msg_env,
+                       enif_make_tuple2(msg_env, enif_make_atom(msg_env, "copy"), copy));
+  enif_free_env(msg_env);
+  return sent ? Ok(env) : enif_make_badarg(env);
+}
+
 /* env_scratch(): a process-independent environment used and freed. */
 REFCTRACE_NIF(env_scratch) {
   (void)argc, (void)argv;
@@ -483,6 +498,7 @@ static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
                                  {"ioq", 1, ioq, 0},
                                  {"notify", 2, notify, 0},
                                  {"send_bin", 2, send_bin, 0},
+                                 {"copy_send", 2, copy_send, 0},
                                  {"env_scratch", 0, env_scratch, 0},
                                  {"copy_to_env", 1, copy_to_env, 0},
                                  {"res_new", 0, res_new, 0},

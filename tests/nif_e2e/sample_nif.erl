@@ -3,12 +3,12 @@
 -module(sample_nif).
 
 -export([load/1, set_bug/1, make_bin/1, scratch/1, grow/1, grow_owned/0, checksum/1,
-         keep_view/1, use_view/0, new_bin/1, t2b/1, ioq/1, notify/2, send_bin/2, env_scratch/0,
+         keep_view/1, use_view/0, new_bin/1, t2b/1, ioq/1, notify/2, send_bin/2, copy_send/2, env_scratch/0,
          copy_to_env/1, res_new/0, res_bin/1, keep_release/1, res_temp/0, watch/1, pipe_open/0,
          pipe_close/1, counts/0, crash/0]).
 
 -nifs([set_bug/1, make_bin/1, scratch/1, grow/1, grow_owned/0, checksum/1, keep_view/1,
-       use_view/0, new_bin/1, t2b/1, ioq/1, notify/2, send_bin/2, env_scratch/0, copy_to_env/1, res_new/0,
+       use_view/0, new_bin/1, t2b/1, ioq/1, notify/2, send_bin/2, copy_send/2, env_scratch/0, copy_to_env/1, res_new/0,
        res_bin/1, keep_release/1, res_temp/0, watch/1, pipe_open/0, pipe_close/1, counts/0,
        crash/0]).
 
@@ -28,6 +28,7 @@ t2b(_) -> erlang:nif_error(not_loaded).
 ioq(_) -> erlang:nif_error(not_loaded).
 notify(_, _) -> erlang:nif_error(not_loaded).
 send_bin(_, _) -> erlang:nif_error(not_loaded).
+copy_send(_, _) -> erlang:nif_error(not_loaded).
 env_scratch() -> erlang:nif_error(not_loaded).
 copy_to_env(_) -> erlang:nif_error(not_loaded).
 res_new() -> erlang:nif_error(not_loaded).
