@@ -463,6 +463,10 @@ int refctrace_enif_realloc_binary(ErlNifBinary* bin, size_t size, const char* fi
     Unlock();
     return ok;
   }
+  /* A new binary at an address the tracer still follows: that one ended
+   * untold (as for WriteAlloc). */
+  if (bin->ref_bin != old_ref && FindLive((uintptr_t)bin->ref_bin) != NULL)
+    Untrack((uintptr_t)bin->ref_bin);
   Line text;
   Begin(&text, "bin_realloc");
   if (old_ref == NULL) {
