@@ -116,6 +116,17 @@ if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "
   message(FATAL_ERROR "nif_e2e/${SEED}: expected [${expected}] (exit ${expected_result}), "
                       "got [${found}] (exit ${check_result})\n${text}${text_err}${check_err}")
 endif()
+# Every reference a process got of the NIF's binaries was recorded released
+# (gc, exit): none is left held at the end (the session collects and stops
+# the tracer, whose stop/0 requires every wrapper related).
+if(NOT SEED STREQUAL "crash")
+  execute_process(COMMAND ${REFCTRACE} check --format json ${TRACE} OUTPUT_VARIABLE report
+                  ERROR_VARIABLE report_err)
+  string(JSON held ERROR_VARIABLE held_error GET "${report}" summary held_by_processes)
+  if(held_error OR NOT held EQUAL 0)
+    message(FATAL_ERROR "${TRACE}: processes still hold NIF binaries at the end (${held}${held_error})")
+  endif()
+endif()
 list(LENGTH lines events)
 message(STATUS "nif_e2e/${SEED}: ${events} events, ${enters} NIF calls, ${counted} process "
                "counts; findings [${found}]")
