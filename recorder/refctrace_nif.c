@@ -346,6 +346,9 @@ static size_t env_term_count, env_term_capacity;
  * relates the process's new wrapper of that size to it), an independent
  * environment's is the environment's until it is sent. Under the lock. */
 static void TermHolds(ErlNifEnv* env, uintptr_t id, const void* data, size_t size) {
+  /* Without the tracer nobody releases them: the table would keep binaries
+   * the emulator freed, whose bytes a later copy could be taken for. */
+  if (!tracer_attached) return;
   if (FindLive(id) == NULL) {
     TrackBytes(id, data, size);
     SetCount(id, 1);
