@@ -21,6 +21,9 @@ struct Model::Incarnation {
   bool live = false;
   bool borrowed = false;
   bool adopted = false;
+  // The process side of a binary a NIF made (model 1.4): observers see the NIF's object of
+  // that id, not this one (one id, one lifetime drawn).
+  bool nif_made = false;
   uint32_t generation = 0;  // bumped when the slot is reused
   // The port instance whose stop checks it: the one of the event that started it, or of the
   // driver event that touched it after that port stopped (kNoPort: none yet).
@@ -237,7 +240,7 @@ void Model::TermMade(const Event& e, std::string_view process) {
     Record(slots_[static_cast<uint32_t>(state.live_slot)], e);
   } else {
     if (e.op != Op::kBinMake) return;  // a copy of a binary the process side does not hold
-    StartIncarnation(e, state, e.bin, /*adopted=*/false);
+    StartIncarnation(e, state, e.bin, /*adopted=*/false).nif_made = true;
     --binaries_;  // the NIF model counted it at its allocation
   }
   const auto slot = static_cast<uint32_t>(state.live_slot);
@@ -535,7 +538,7 @@ void Model::AbandonIncarnation(uint32_t slot) {
   inc.holders.driver = inc.holders.vm = 0;
   inc.holders.Clear();
   inc.refc = inc.vm_refc = 0;
-  inc.borrowed = inc.adopted = false;
+  inc.borrowed = inc.adopted = inc.nif_made = false;
   inc.owner_port = kNoPort;
   inc.unborrow_release = 0;
   inc.uncertain.clear();
@@ -1269,6 +1272,7 @@ void Model::Record(Incarnation& inc, const Event& e) {
 
 void Model::Notify(uint32_t slot, bool ended) {
   const Incarnation& inc = slots_[slot];
+  if (inc.nif_made) return;
   LifetimeStep step;
   step.step = ToStep(inc.history.back());
   step.refc = inc.refc;
