@@ -277,7 +277,7 @@ bool Model::TermsStillHold(const Event& e) {
   SetNifStrings(e);
   // A process may have released it (a gc with `among`): the address coming back decides that.
   if (old.uncertain.size() == 1 && UncertainRelease(old) >= old.vm_refc) {
-    ResolveByCount(slot, 0);
+    ResolveByCount(slot, 0, "its address came back as a new NIF binary");
     EndIncarnation(slot, &state);
     return true;
   }
