@@ -388,10 +388,7 @@ static int NifRecording(const char** why) {
 }
 
 static void NifWriteLine(const char* text, size_t len) {
-  if (!Enabled()) return;
-  Lock();
-  WriteAll(text, len);
-  Unlock();
+  if (Enabled()) AppendLine(text, len);
 }
 
 /* Set on this thread while a recorded enif_send runs: the emulator traces
@@ -412,8 +409,8 @@ static void NifProcessEvent(const char* op, uintptr_t bin, const char* actor, co
   AddString(&line, "actor", actor);
   if (to != NULL) AddString(&line, "to", to);
   if (strcmp(op, "send") == 0) AddToCount(bin, 1);
-  Site none = {NULL, 0, NULL, NULL, NULL, 0, {{0}}};
-  FinishLine(&line, &none);
+  AddTime(&line);
+  WriteLine(&line);
   Unlock();
 }
 
