@@ -142,14 +142,34 @@ class CheckRun {
 
   const model::ModelOptions& model_options() const { return model_options_; }
 
-  // False once nobody reads standard output any more (`| head`).
-  bool Add(render::InputReport report) {
-    std::vector<model::Finding> before_baseline;
+  // One plan's reports: a trace, or a run's named parts (trace format 1.5), whose text output
+  // is a line per test case, then their findings. False once nobody reads standard output any
+  // more (`| head`).
+  bool AddPlan(std::vector<render::InputReport> reports) {
+    const bool run = !reports.empty() && reports.front().header.IsPart();
+    std::vector<std::vector<model::Finding>> before_baseline(reports.size());
+    for (size_t i = 0; i < reports.size(); ++i)
+      TriageOne(&reports[i], &before_baseline[i]);
+    if (text_ && run) render::RenderTextRunCases(reports, out_style_, std::cout);
+    for (size_t i = 0; i < reports.size(); ++i) {
+      if (!Add(std::move(reports[i]), std::move(before_baseline[i]), run)) return false;
+    }
+    return true;
+  }
+
+ private:
+  void TriageOne(render::InputReport* report, std::vector<model::Finding>* before_baseline) {
     const bool keep_for_baseline = !opts_.write_baseline.empty();
-    Triage(&report, suppressions_, baseline_, keep_for_baseline ? &before_baseline : nullptr);
+    Triage(report, suppressions_, baseline_, keep_for_baseline ? before_baseline : nullptr);
+  }
+
+  bool Add(render::InputReport report, std::vector<model::Finding> before_baseline,
+           bool part_of_run) {
+    const bool keep_for_baseline = !opts_.write_baseline.empty();
     if (text_) {
       render::RenderTextFindings(report, out_style_, std::cout);
-      if (several_) render::RenderTextInputSummary(report, out_style_, std::cout);
+      // A part's line came before its run's findings.
+      if (several_ && !part_of_run) render::RenderTextInputSummary(report, out_style_, std::cout);
     } else if (github_) {
       render::RenderGithubInput(report, std::cout);  // its input error is an annotation
     }
@@ -173,6 +193,7 @@ class CheckRun {
     return !StandardOutputClosed();
   }
 
+ public:
   // Prints the summary or the document, writes the baseline; the exit status.
   int Finish(bool arguments_failed) {
     run_.suppressions = SuppressionUses(*suppressions_);
@@ -255,8 +276,9 @@ int RunCheck(const CheckOptions& opts) {
   for (const trace::InputError& error : inputs.errors)
     PrintFileError(error, std::cerr);
   CheckRun run(opts, &suppressions, baseline ? &*baseline : nullptr, inputs.paths.size() > 1);
-  ReplayInOrder(inputs.paths, opts.jobs, run.model_options(), opts.max_findings,
-                [&](render::InputReport&& report) { return run.Add(std::move(report)); });
+  ReplayInOrder(
+      inputs.paths, opts.jobs, run.model_options(), opts.max_findings,
+      [&](std::vector<render::InputReport>&& reports) { return run.AddPlan(std::move(reports)); });
   return run.Finish(!inputs.errors.empty());
 }
 

@@ -40,6 +40,11 @@ bool WriteFindingGraphs(const render::InputReport& report, const std::string& di
               "drawn; give the trace as a file\n";
     return true;
   }
+  if (report.header.IsPart()) {
+    errors << "refctrace: --graph-dir: " << report.path << " is a part of run " << report.header.run
+           << ", and pictures of a run's parts are not drawn yet\n";
+    return true;
+  }
   LifetimeRequest request;
   request.only_findings = true;
   request.max_lifetimes = kMaxGraphs;

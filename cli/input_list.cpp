@@ -8,19 +8,14 @@ namespace refctrace::cli {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// A compressed trace keeps its name with the compressor's suffix after it (trace.ndjson.zst);
-// what it is, is decided from its bytes when it is read.
-bool IsTraceName(const fs::path& p) {
-  fs::path name = p.filename();
+// A compressed trace keeps its name with the compressor's suffix after it (trace.ndjson.zst).
+bool IsTraceFileName(const std::string& path) {
+  fs::path name = fs::path(path).filename();
   const std::string outer = name.extension().string();
   if (outer == ".gz" || outer == ".zst") name = name.stem();
   const std::string ext = name.extension().string();
   return ext == ".ndjson" || ext == ".json";
 }
-
-}  // namespace
 
 InputList ExpandInputs(const std::vector<std::string>& args) {
   InputList list;
@@ -34,7 +29,7 @@ InputList ExpandInputs(const std::vector<std::string>& args) {
     fs::recursive_directory_iterator it(arg, fs::directory_options::skip_permission_denied, ec);
     for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
       std::error_code type_ec;
-      if (it->is_regular_file(type_ec) && IsTraceName(it->path())) {
+      if (it->is_regular_file(type_ec) && IsTraceFileName(it->path().string())) {
         found.push_back(it->path().string());
       }
     }

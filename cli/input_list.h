@@ -25,6 +25,10 @@ struct InputList {
 // not exist) is passed through and reported when it is opened.
 InputList ExpandInputs(const std::vector<std::string>& args);
 
+// A name a trace file has: `.ndjson` or `.json`, or those followed by `.gz` or `.zst` (what a
+// compressed trace is, is decided from its bytes when it is read).
+bool IsTraceFileName(const std::string& path);
+
 // `graph` and `show` draw one trace: a directory is refused before anything is
 // read or written, with a message that says what to do instead. Empty when
 // `path` is not a directory.

@@ -3,7 +3,9 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
+#include "cli/run_parts.h"
 #include "model/model.h"
 #include "render/report.h"
 #include "trace/reader.h"
@@ -40,8 +42,17 @@ struct ReplayOptions {
 render::InputReport ReplayInput(const std::string& path, const ReplayOptions& options);
 
 // The same for a reader the caller opened (from memory, in tests and the
-// fuzzer); `path` names the input in the report.
+// fuzzer); `path` names the input in the report. A part of a run (trace format 1.5) is refused
+// with an input error: its run's other parts are replayed with it by ReplayPlanned.
 render::InputReport ReplayReader(trace::TraceReader& reader, const std::string& path,
                                  const ReplayOptions& options);
+
+// Replays a plan (cli/run_parts.h): one trace as ReplayInput does, or a run's parts as one
+// stream, the model's state carried from each part to the next and the end-of-input pass only
+// after the last (trace format 1.5). One report per reported file, in the plan's order; each
+// finding is in the report of the file holding its anchor event (for a leak: where the binary
+// was made), with that file's event index and line.
+std::vector<render::InputReport> ReplayPlanned(const ReplayPlan& plan,
+                                               const ReplayOptions& options);
 
 }  // namespace refctrace::cli

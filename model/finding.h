@@ -16,6 +16,10 @@ namespace refctrace::model {
 struct Step {
   uint64_t event = 0;
   uint64_t line = 0;  // 0: unknown
+  // The trace file holding this event when it is not the one holding the finding's own event:
+  // another part of the same run (trace format 1.5). Empty otherwise; the model never sets it,
+  // the replay of a run does.
+  std::string file;
   trace::Op op = trace::Op::kEnd;
   std::string actor;
   std::string to;  // output/send destination; realloc: the id it moved to

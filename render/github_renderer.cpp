@@ -80,12 +80,14 @@ void RenderGithubInput(const InputReport& input, std::ostream& out) {
     if (!f.port.empty()) message += "port " + f.port + ", ";
     message += "event " + std::to_string(f.event) + " of " + input.path;
     if (f.line) message += ":" + std::to_string(f.line);
+    if (!input.header.case_name.empty()) message += ", test case " + input.header.case_name;
     for (const model::Step& step : f.history) {
       message += "\n  " + model::DescribeStep(step) + " (refc " + std::to_string(step.refc) + ")";
     }
-    out << Command(kind, Where(f.src, input.path, f.line),
-                   "refctrace " + std::string(model::CodeName(f.code)))
-        << GithubEscapeData(message) << "\n";
+    std::string title = "refctrace " + std::string(model::CodeName(f.code));
+    if (!input.header.case_name.empty()) title += " in " + input.header.case_name;
+    out << Command(kind, Where(f.src, input.path, f.line), title) << GithubEscapeData(message)
+        << "\n";
   }
   if (DriverUnrecorded(input)) {
     out << Command("warning", Where("", input.path, 0), "refctrace: no driver event")

@@ -25,17 +25,21 @@ Json StepJson(const model::Step& step) {
   if (!step.src.empty()) j["src"] = step.src;
   if (!step.func.empty()) j["func"] = step.func;
   if (step.line) j["line"] = step.line;
+  // Output 1.4: the event is in another part of the run than the finding's.
+  if (!step.file.empty()) j["path"] = step.file;
   if (step.size) j["size"] = *step.size;
   if (step.copied) j["copied"] = true;
   if (!step.note.empty()) j["note"] = step.note;
   return j;
 }
 
-Json FindingJson(const std::string& path, const model::Finding& f) {
+Json FindingJson(const InputReport& input, const model::Finding& f) {
   Json j;
   j["code"] = std::string(model::CodeName(f.code));
   j["severity"] = std::string(model::SeverityName(f.severity));
-  j["path"] = path;
+  j["path"] = input.path;
+  // Output 1.4: the test case whose trace holds the finding's event (trace format 1.5).
+  if (!input.header.case_name.empty()) j["case"] = input.header.case_name;
   if (f.object != model::ObjectKind::kBinary)
     j["object"] = std::string(model::ObjectKindName(f.object));
   j["bin"] = BinJson(f.bin);
@@ -72,6 +76,12 @@ void RenderJson(const RunReport& run, std::ostream& out) {
   for (const InputReport& input : inputs) {
     Json ji;
     ji["path"] = input.path;
+    // Output 1.4: what the trace's header says of its run and test case (trace format 1.5).
+    if (input.header.IsPart()) {
+      ji["run"] = input.header.run;
+      ji["part"] = input.header.part;
+    }
+    if (!input.header.case_name.empty()) ji["case"] = input.header.case_name;
     ji["events"] = input.events;
     ji["complete"] = input.complete;
     const Totals counts = InputTotals(input);
@@ -87,7 +97,7 @@ void RenderJson(const RunReport& run, std::ostream& out) {
     }
     jinputs.push_back(std::move(ji));
     for (const model::Finding& f : input.findings)
-      diagnostics.push_back(FindingJson(input.path, f));
+      diagnostics.push_back(FindingJson(input, f));
   }
   const Totals totals = ComputeTotals(inputs);
   root["inputs"] = std::move(jinputs);

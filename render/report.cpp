@@ -4,13 +4,27 @@
 
 namespace refctrace::render {
 
+namespace {
+
+// The figures the warning is about: a part's run's, else the input's own.
+const model::ModelStats* JudgedStats(const InputReport& input) {
+  if (!input.header.IsPart()) return &input.stats;
+  return input.run_stats ? &*input.run_stats : nullptr;
+}
+
+}  // namespace
+
 bool DriverUnrecorded(const InputReport& input) {
-  return input.complete && input.stats.driver_events == 0 && input.stats.nif_events == 0 &&
-         input.stats.process_events != 0;
+  const model::ModelStats* stats = JudgedStats(input);
+  return input.complete && stats && stats->driver_events == 0 && stats->nif_events == 0 &&
+         stats->process_events != 0;
 }
 
 std::string DriverUnrecordedText(const InputReport& input) {
-  return "no driver event in " + model::Plural(input.stats.events, "event") +
+  const model::ModelStats* stats = JudgedStats(input);
+  const uint64_t events = stats ? stats->events : input.stats.events;
+  return "no driver event in " + model::Plural(events, "event") +
+         (input.header.IsPart() ? " of run " + input.header.run : std::string()) +
          ": the driver's calls were not recorded (build the driver with -DREFCTRACE and include "
          "refctrace_recorder.h in every file that calls erl_driver's binary functions)";
 }

@@ -9,6 +9,7 @@
 #include "model/finding.h"
 #include "model/model.h"
 #include "trace/input_error.h"
+#include "trace/trace_header.h"
 
 namespace refctrace::render {
 
@@ -21,6 +22,12 @@ struct InputReport {
   uint64_t suppressed = 0;               // findings a suppression rule removed
   uint64_t baselined = 0;                // findings removed because the baseline has them
   model::ModelStats stats;
+  // What the trace's header says about its run and test case (trace format 1.5). For a part of
+  // a run, `events` and the counters in `stats` are the part's own; what a run holds at its
+  // end (held, uncertain, live) is on its last part, and `run_stats` there has the whole run's
+  // figures.
+  trace::TraceHeader header;
+  std::optional<model::ModelStats> run_stats;
 };
 
 // How one suppression rule fared over the whole run.
@@ -55,6 +62,7 @@ struct Totals {
 // it passes with no finding, yet says nothing about the driver, whose calls
 // were not recorded. A warning about the input, counted with the warnings.
 bool DriverUnrecorded(const InputReport& input);
+// For a part of a run, the run is judged, once, on its last part.
 // The sentence every format uses for it (without the input's name).
 std::string DriverUnrecordedText(const InputReport& input);
 

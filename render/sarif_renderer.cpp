@@ -100,12 +100,15 @@ Json RuleJson(model::Code code) {
        {{"tags", {"erlang-driver", "reference-counting", "memory"}}, {"precision", "high"}}}};
 }
 
-std::string ResultMessage(const std::string& path, const model::Finding& f) {
+std::string ResultMessage(const InputReport& input, const model::Finding& f) {
+  const std::string& path = input.path;
   std::string s = f.message + " (" + std::string(model::ObjectKindName(f.object)) + " " +
                   f.bin.ToDisplay() + ", incarnation " + std::to_string(f.incarnation);
   if (!f.port.empty()) s += ", port " + f.port;
   s += "; event " + std::to_string(f.event) + " of " + path;
   if (f.line) s += " line " + std::to_string(f.line);
+  // Code scanning shows the message, not a result's properties: the test case is said here.
+  if (!input.header.case_name.empty()) s += "; test case " + input.header.case_name;
   return s + ")";
 }
 
@@ -122,7 +125,7 @@ Json ThreadFlowLocations(const std::string& path, const model::Finding& f, uint6
   for (size_t i = 0; i < n; ++i) {
     if (i >= head && i < tail_start) continue;
     const model::Step& step = f.history[i];
-    Json location = EventLocation(step.src, path, step.line);
+    Json location = EventLocation(step.src, step.file.empty() ? path : step.file, step.line);
     std::string text = DescribeStepWithCount(step);
     if (step.omitted_before) {
       text = "after " + std::to_string(step.omitted_before) + " omitted events: " + text;
@@ -135,13 +138,14 @@ Json ThreadFlowLocations(const std::string& path, const model::Finding& f, uint6
   return locations;
 }
 
-Json ResultJson(const std::string& path, const model::Finding& f, const SarifLimits& limits,
+Json ResultJson(const InputReport& input, const model::Finding& f, const SarifLimits& limits,
                 bool* flow_truncated) {
+  const std::string& path = input.path;
   const std::string id(model::CodeName(f.code));
   Json result{{"ruleId", id},
               {"ruleIndex", static_cast<int>(f.code)},
               {"level", Level(f.severity)},
-              {"message", {{"text", ResultMessage(path, f)}}}};
+              {"message", {{"text", ResultMessage(input, f)}}}};
   Json primary = EventLocation(f.src, path, f.line);
   if (!primary.empty() && !f.func.empty()) {
     primary["logicalLocations"] = Json::array({Json{{"name", f.func}, {"kind", "function"}}});
@@ -163,6 +167,14 @@ Json ResultJson(const std::string& path, const model::Finding& f, const SarifLim
                           {"threadFlows", Json::array({std::move(flow)})}}});
   }
   result["partialFingerprints"] = Json{{model::kSarifFingerprintKey, model::Fingerprint(f)}};
+  // Output 1.4: the test case, run and part for tools that read them (trace format 1.5).
+  Json properties = Json::object();
+  if (!input.header.case_name.empty()) properties["testCase"] = input.header.case_name;
+  if (input.header.IsPart()) {
+    properties["run"] = input.header.run;
+    properties["part"] = input.header.part;
+  }
+  if (!properties.empty()) result["properties"] = std::move(properties);
   return result;
 }
 
@@ -203,7 +215,7 @@ SarifCuts RenderSarif(const RunReport& run, const SarifOptions& options, std::os
         continue;
       }
       bool truncated = false;
-      results.push_back(ResultJson(input.path, f, options.limits, &truncated));
+      results.push_back(ResultJson(input, f, options.limits, &truncated));
       if (truncated) ++cuts.flows_truncated;
       ++emitted;
     }

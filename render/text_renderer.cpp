@@ -39,7 +39,12 @@ std::string Location(const std::string& path, uint64_t line) {
 std::string DescribeStepWithCount(const Step& step) {
   std::string s = DescribeStep(step) + " (";
   // The end-of-trace step of a leak has no event of its own to name.
-  if (step.op != Op::kEnd || step.line) s += "event " + std::to_string(step.event) + ", ";
+  if (step.op != Op::kEnd || step.line) {
+    s += "event " + std::to_string(step.event);
+    // In another part of the run (trace format 1.5): where, since it is not the finding's file.
+    if (!step.file.empty()) s += " in " + Location(step.file, step.line);
+    s += ", ";
+  }
   return s + "refc " + std::to_string(step.refc) + ")";
 }
 
@@ -57,6 +62,7 @@ void RenderTextFindings(const InputReport& input, const TextStyle& style, std::o
     if (!f.src.empty()) out << ", at " << paint(kBold, f.src);
     if (!f.func.empty()) out << " in " << f.func;
     out << "\n";
+    if (!input.header.case_name.empty()) out << "  test case " << input.header.case_name << "\n";
     if (!f.stack.empty()) {
       out << "  stack:";
       for (size_t i = 0; i < f.stack.size(); ++i)
@@ -150,6 +156,25 @@ void RenderSuppressionUses(const std::vector<SuppressionUse>& uses, const TextSt
     if (!use.matched) continue;
     out << paint(kBold, "refctrace:") << " suppression " << use.file << ":" << use.line << " \""
         << use.rule << "\" matched " << Plural(use.matched, "finding") << "\n";
+  }
+}
+
+void RenderTextRunCases(const std::vector<InputReport>& parts, const TextStyle& style,
+                        std::ostream& out) {
+  if (parts.empty()) return;
+  const Painter paint(style.color);
+  out << paint(kBold, "refctrace:") << " run " << parts.front().header.run << ", "
+      << Plural(parts.size(), "part") << ":\n";
+  for (const InputReport& part : parts) {
+    const Totals totals = InputTotals(part);
+    const std::string& name = part.header.case_name.empty() ? part.path : part.header.case_name;
+    std::string status;
+    if (totals.errors || totals.warnings) status = SummaryText(totals);
+    if (part.error) status += std::string(status.empty() ? "" : "; ") + "input error";
+    if (status.empty()) status = "ok";
+    out << "  " << paint(kBold, name + ":") << " " << status;
+    if (name != part.path) out << " (" << part.path << ")";
+    out << "\n";
   }
 }
 

@@ -25,6 +25,10 @@ void RenderTextSummary(const Totals& totals, size_t inputs, const TextStyle& sty
                        std::ostream& out);
 // One line per input when several are checked: "refctrace: a.ndjson: 1 error, ...".
 void RenderTextInputSummary(const InputReport& input, const TextStyle& style, std::ostream& out);
+// A run's parts (trace format 1.5), one line per test case: "  CASE: ok (PATH)" or its errors
+// and warnings, after a line naming the run.
+void RenderTextRunCases(const std::vector<InputReport>& parts, const TextStyle& style,
+                        std::ostream& out);
 // "refctrace: suppression FILE:LINE "RULE" matched N findings", for rules that matched.
 void RenderSuppressionUses(const std::vector<SuppressionUse>& uses, const TextStyle& style,
                            std::ostream& out);

@@ -179,12 +179,14 @@ TEST_CASE("DiagnosticsAndValidTracesOnFourJobsComeBackInInputOrderAsOnOne") {
   const std::vector<std::string> paths = SomeTraces();
   REQUIRE(paths.size() > 8);
   std::vector<render::InputReport> one, four;
-  ReplayInOrder(paths, 1, {}, kDefaultMaxFindings, [&](render::InputReport&& r) {
-    one.push_back(std::move(r));
+  ReplayInOrder(paths, 1, {}, kDefaultMaxFindings, [&](std::vector<render::InputReport>&& r) {
+    for (render::InputReport& report : r)
+      one.push_back(std::move(report));
     return true;
   });
-  ReplayInOrder(paths, 4, {}, kDefaultMaxFindings, [&](render::InputReport&& r) {
-    four.push_back(std::move(r));
+  ReplayInOrder(paths, 4, {}, kDefaultMaxFindings, [&](std::vector<render::InputReport>&& r) {
+    for (render::InputReport& report : r)
+      four.push_back(std::move(report));
     return true;
   });
   REQUIRE(one.size() == paths.size());
@@ -204,12 +206,151 @@ TEST_CASE("DiagnosticsTracesOnFourJobsStopWhenTheConsumerSaysSo") {
   for (unsigned jobs : {1u, 4u}) {
     INFO("jobs ", jobs);
     std::vector<std::string> seen;
-    ReplayInOrder(paths, jobs, {}, kDefaultMaxFindings, [&](render::InputReport&& r) {
-      seen.push_back(r.path);
+    ReplayInOrder(paths, jobs, {}, kDefaultMaxFindings, [&](std::vector<render::InputReport>&& r) {
+      REQUIRE(r.size() == 1);  // no parts among them
+      seen.push_back(r.front().path);
       return seen.size() < 2;
     });
     CHECK(seen == std::vector<std::string>{paths[0], paths[1]});
   }
+}
+
+// ---------------------------------------------------------------------------
+// Runs in parts (trace format 1.5)
+
+const std::string kParts = kTestdata + "/parts";
+
+// Every report of every plan, in the order check shows them.
+std::vector<render::InputReport> ReplayAll(const std::vector<std::string>& args,
+                                           unsigned jobs = 1) {
+  std::vector<render::InputReport> all;
+  const InputList inputs = ExpandInputs(args);
+  REQUIRE(inputs.errors.empty());
+  ReplayInOrder(inputs.paths, jobs, {}, kDefaultMaxFindings,
+                [&](std::vector<render::InputReport>&& reports) {
+                  for (render::InputReport& r : reports)
+                    all.push_back(std::move(r));
+                  return true;
+                });
+  return all;
+}
+
+std::vector<std::string> CasesOf(const std::vector<render::InputReport>& reports) {
+  std::vector<std::string> cases;
+  for (const render::InputReport& r : reports)
+    cases.push_back(r.header.case_name);
+  return cases;
+}
+
+TEST_CASE("OneRunDirectoryChargesTheLeakFoundAtEndPerSuitesStopToTheLeakCase") {
+  for (unsigned jobs : {1u, 4u}) {
+    INFO("jobs ", jobs);
+    const std::vector<render::InputReport> reports = ReplayAll({kParts + "/one-run"}, jobs);
+    // Part order, not the files' byte order.
+    REQUIRE(CasesOf(reports) == std::vector<std::string>{"echo_SUITE.init_per_suite",
+                                                         "echo_SUITE.leak", "echo_SUITE.clean",
+                                                         "echo_SUITE.end_per_suite"});
+    for (const render::InputReport& r : reports) {
+      INFO(r.path);
+      CHECK(r.complete);
+      CHECK(r.header.run == "echo-2026-12-01T07:00:00Z");
+      CHECK(r.findings.size() == (r.header.case_name == "echo_SUITE.leak" ? 1u : 0u));
+    }
+    const model::Finding& leak = reports[1].findings.at(0);
+    CHECK(model::CodeName(leak.code) == "leak");
+    CHECK(leak.event == 0);  // the alloc, the part's own first event
+    CHECK(leak.line == 2);
+    // Its history runs into end_per_suite, whose stop found it: that step names its file.
+    REQUIRE(!leak.history.empty());
+    CHECK(leak.history.front().file.empty());
+    const model::Step& stop = leak.history.back();
+    CHECK(stop.op == trace::Op::kStop);
+    CHECK(stop.event == 1);
+    CHECK(stop.line == 3);
+    CHECK(stop.file == kParts + "/one-run/echo_SUITE.end_per_suite.ndjson");
+    // Per-part figures: the leak case made one binary; the run's end is on the last part.
+    CHECK(reports[1].events == 4);
+    CHECK(reports[1].stats.binaries == 1);
+    CHECK(reports[3].run_stats.has_value());
+    CHECK_FALSE(reports[1].run_stats.has_value());
+  }
+}
+
+TEST_CASE("LeakCasePartNamedAloneIsReplayedWithItsRunFoundBesideIt") {
+  const std::vector<render::InputReport> reports =
+      ReplayAll({kParts + "/one-run/echo_SUITE.leak.ndjson"});
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].complete);
+  REQUIRE(reports[0].findings.size() == 1);
+  CHECK(reports[0].findings[0].event == 0);
+  // Without its later parts, the end of this part would have raised the leak of the buffer
+  // init_per_suite made and end_per_suite frees.
+  const std::vector<render::InputReport> init =
+      ReplayAll({kParts + "/one-run/echo_SUITE.init_per_suite.ndjson"});
+  REQUIRE(init.size() == 1);
+  CHECK(init[0].findings.empty());
+}
+
+TEST_CASE("RunWithoutPart1StopsBeforePart2AndReportsNoEndOfRunLeak") {
+  const std::vector<render::InputReport> reports = ReplayAll({kParts + "/missing-part"});
+  REQUIRE(CasesOf(reports) ==
+          std::vector<std::string>{"m_SUITE.init_per_suite", "m_SUITE.end_per_suite"});
+  // Part 0 is replayed; the run's end is unknown, so its live binary is no leak.
+  CHECK(reports[0].findings.empty());
+  CHECK(reports[0].events == 1);
+  CHECK(reports[0].complete);
+  REQUIRE(reports[1].error.has_value());
+  CHECK_FALSE(reports[1].complete);
+  CHECK(reports[1].events == 0);
+  CHECK(reports[1].error->message.find("part 1 of run \"m1\" is missing") == 0);
+  CHECK(reports[1].error->line == 1);
+}
+
+TEST_CASE("RunWithTwoFilesForPart1ReportsBothWithTheError") {
+  const std::vector<render::InputReport> reports = ReplayAll({kParts + "/duplicate-part"});
+  REQUIRE(reports.size() == 3);
+  CHECK_FALSE(reports[0].error.has_value());
+  for (size_t i : {1u, 2u}) {
+    REQUIRE(reports[i].error.has_value());
+    CHECK(reports[i].error->message.find("part 1 of run \"d1\" is in two files") == 0);
+  }
+}
+
+TEST_CASE("EndEventInPart0OfTwoIsAnInputErrorAtIt") {
+  const std::vector<render::InputReport> reports = ReplayAll({kParts + "/end-before-last"});
+  REQUIRE(reports.size() == 2);
+  REQUIRE(reports[0].error.has_value());
+  CHECK(reports[0].error->line == 3);
+  CHECK(reports[0].error->message.find("\"end\" ends the run") == 0);
+  REQUIRE(reports[1].error.has_value());
+  CHECK(reports[1].error->message.find("not replayed") == 0);
+}
+
+TEST_CASE("TwoRunsAndAWholeTraceInOneDirectoryKeepTheirStatesApart") {
+  const std::vector<render::InputReport> reports = ReplayAll({kParts + "/two-runs"});
+  REQUIRE(CasesOf(reports) ==
+          std::vector<std::string>{"a_SUITE.one", "a_SUITE.two", "b_SUITE.one", "b_SUITE.two", ""});
+  CHECK(reports[0].findings.empty());
+  REQUIRE(reports[1].findings.size() == 1);
+  CHECK(model::CodeName(reports[1].findings[0].code) == "double-free");
+  CHECK(reports[1].findings[0].event == 1);
+  // Run b's alloc of 0x10 is not run a's: its leak, found at the run's end, is b_SUITE.one's.
+  REQUIRE(reports[2].findings.size() == 1);
+  CHECK(model::CodeName(reports[2].findings[0].code) == "leak");
+  CHECK(reports[3].findings.empty());
+  CHECK_FALSE(reports[4].header.IsPart());
+  CHECK(reports[4].findings.empty());
+}
+
+TEST_CASE("PartReadFromMemoryIsRefusedAtItsHeader") {
+  const render::InputReport report =
+      ReplayText("{\"refctrace\":1,\"run\":\"r\",\"part\":1}\n{\"op\":\"alloc\",\"bin\":1}\n");
+  REQUIRE(report.error.has_value());
+  CHECK_FALSE(report.complete);
+  CHECK(report.error->line == 1);
+  CHECK(report.error->column == 1);
+  CHECK(report.error->message.find("part 1 of run \"r\" cannot be replayed alone") == 0);
+  CHECK(report.findings.empty());
 }
 
 // ---------------------------------------------------------------------------

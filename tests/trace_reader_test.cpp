@@ -1561,4 +1561,85 @@ TEST_CASE("ReadErrorMidwayIsAnErrorAtLineZero") {
   CHECK(r.error.message == "read error: Input/output error");
 }
 
+// ---------------------------------------------------------------------------
+// Header parts fields (trace format 1.5)
+
+TEST_CASE("NdjsonHeaderWithRunPartAndCaseIsReadBeforeTheFirstEvent") {
+  auto reader = TraceReader::FromString(
+      "\n{\"refctrace\":1,\"run\":\"r\\u0031\",\"part\":2,\"case\":\"s.c\"}\n"
+      "{\"op\":\"alloc\",\"bin\":1}\n");
+  Event event;
+  REQUIRE(reader->Next(&event) == ReadStatus::kEvent);
+  CHECK(reader->header().run == "r1");  // escapes are read
+  CHECK(reader->header().part == 2);
+  CHECK(reader->header().case_name == "s.c");
+  CHECK(reader->header().line == 2);
+  CHECK(reader->header().column == 1);
+  CHECK(event.pos.index == 0);
+}
+
+TEST_CASE("DocumentHeaderWithRunAndPartIsRead") {
+  auto reader = TraceReader::FromString(
+      "{\"refctrace\":1,\"part\":0,\"run\":\"r\",\"events\":[{\"op\":\"alloc\",\"bin\":1}]}");
+  Event event;
+  REQUIRE(reader->Next(&event) == ReadStatus::kEvent);
+  CHECK(reader->header().IsPart());
+  CHECK(reader->header().run == "r");
+  CHECK(reader->header().part == 0);
+  CHECK(reader->header().case_name.empty());
+}
+
+TEST_CASE("HeaderWithBrokenFirstEventStillSaysItsRun") {
+  auto reader = TraceReader::FromString(
+      "{\"refctrace\":1,\"run\":\"r\",\"part\":3}\n{\"op\":\"frobnicate\"}\n");
+  Event event;
+  REQUIRE(reader->Next(&event) == ReadStatus::kError);
+  CHECK(reader->header().run == "r");
+  CHECK(reader->header().part == 3);
+}
+
+TEST_CASE("HeaderPartsFieldsOfTheWrongKindAreErrorsAtTheirValue") {
+  struct Bad {
+    const char* header;
+    uint64_t column;
+    const char* message;
+  };
+  const Bad cases[] = {
+      {R"({"refctrace":1,"run":"r","part":-1})", 33,
+       "field \"part\" must be a non-negative integer, got -1"},
+      {R"({"refctrace":1,"run":"r","part":"1"})", 33,
+       "field \"part\" must be a non-negative integer, got \"1\""},
+      {R"({"refctrace":1,"run":7,"part":1})", 22,
+       "field \"run\" must be a non-empty string, got 7"},
+      {R"({"refctrace":1,"run":"","part":1})", 22,
+       "field \"run\" must be a non-empty string, got \"\""},
+      {R"({"refctrace":1,"case":{"a":1}})", 23,
+       "field \"case\" must be a non-empty string, got an object"},
+      {R"({"refctrace":1,"part":1})", 16,
+       "field \"part\" needs field \"run\": a part is a place in a named run"},
+      {R"({"refctrace":1,"run":"r"})", 16,
+       "field \"run\" needs field \"part\": every file of a run says which part it is"},
+      {R"({"refctrace":1,"case":"a","case":"b"})", 27, "duplicate field \"case\""},
+  };
+  for (const Bad& bad : cases) {
+    INFO(bad.header);
+    for (bool document : {false, true}) {
+      INFO("document ", document);
+      std::string text = bad.header;
+      if (document) {
+        text.insert(text.size() - 1, R"(,"events":[])");
+      } else {
+        text += "\n{\"op\":\"end\"}\n";
+      }
+      auto reader = TraceReader::FromString(text);
+      Event event;
+      REQUIRE(reader->Next(&event) == ReadStatus::kError);
+      CHECK(reader->error().message == bad.message);
+      CHECK(reader->error().line == 1);
+      CHECK(reader->error().column == bad.column);
+      CHECK_FALSE(reader->header().IsPart());
+    }
+  }
+}
+
 }  // namespace refctrace::trace

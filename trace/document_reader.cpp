@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "trace/header_fields.h"
 #include "trace/input_diagnostics.h"
 #include "trace/json_token.h"
 
@@ -111,6 +112,7 @@ ReadStatus DocumentReader::CheckHeader(InputError* error) {
   od::object top;
   if (auto err = doc_.get_object().get(top)) return SyntaxError(err, nullptr, error);
   bool have_version = false;
+  HeaderFieldsReader fields;        // run, part, case (trace format 1.5)
   const char* events_at = nullptr;  // the "events" value, if seen
   std::string events_problem;       // reported after the version
   for (auto field_result : top) {
@@ -140,6 +142,12 @@ ReadStatus DocumentReader::CheckHeader(InputError* error) {
         events_problem = "field \"events\" must be an array, got " + DescribeJsonValue(raw);
       }
       // Not walked here: Next() decodes the events one by one.
+    } else if (key == "run" || key == "part" || key == "case") {
+      problem_.Reset();
+      if (!fields.Field(key, key_at, value, &problem_)) {
+        if (problem_.syntax) return SyntaxError(problem_.code, key_at, error);
+        return ErrorAt(problem_.where, std::move(problem_.message), error);
+      }
     } else {
       problem_.Reset();
       if (!ValidateJsonValue(value, &problem_)) {
@@ -155,6 +163,10 @@ ReadStatus DocumentReader::CheckHeader(InputError* error) {
   }
   if (events_at == nullptr) return ErrorAt(text_, "missing required field \"events\"", error);
   if (!events_problem.empty()) return ErrorAt(events_at, std::move(events_problem), error);
+  problem_.Reset();
+  if (!fields.Finish(&problem_)) return ErrorAt(problem_.where, std::move(problem_.message), error);
+  header_ = std::move(fields.header());
+  Locate(text_, &header_.line, &header_.column);
   return ReadStatus::kEvent;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "trace/header_fields.h"
 #include "trace/input_diagnostics.h"
 #include "trace/json_token.h"
 #include "trace/plain_event_parser.h"
@@ -165,6 +166,33 @@ ReadStatus NdjsonReader::DecodeLine(const Line& line, char* json, bool header_al
     return SyntaxError(line, json, simdjson::TRAILING_CONTENT, error);
   }
   *is_header = outcome == DecodeOutcome::kHeader;
+  if (*is_header) return DecodeHeaderFields(line, json, doc, error);
+  return ReadStatus::kEvent;
+}
+
+// The header's version and JSON were checked by DecodeEvent; a second walk reads the parts
+// fields, which an event does not have (once per trace, off the events' path).
+ReadStatus NdjsonReader::DecodeHeaderFields(const Line& line, const char* json, od::document& doc,
+                                            InputError* error) {
+  HeaderFieldsReader fields;
+  problem_.Reset();
+  od::object object;
+  doc.rewind();
+  if (auto err = doc.get_object().get(object)) return SyntaxError(line, json, err, error);
+  for (auto field_result : object) {
+    od::field field;
+    if (auto err = std::move(field_result).get(field)) return SyntaxError(line, json, err, error);
+    const char* key_at = field.key().raw() - 1;
+    std::string_view key;
+    if (!ReadFieldKey(field, &key)) return SyntaxError(line, json, simdjson::STRING_ERROR, error);
+    if (!fields.Field(key, key_at, field.value(), &problem_)) break;
+  }
+  if (!problem_.where && !problem_.syntax) fields.Finish(&problem_);
+  if (problem_.syntax) return SyntaxError(line, json, problem_.code, error);
+  if (problem_.where) return ErrorAt(line, problem_.where, std::move(problem_.message), error);
+  header_ = std::move(fields.header());
+  header_.line = line_number_;
+  header_.column = static_cast<uint64_t>(json - line.data) + 1;
   return ReadStatus::kEvent;
 }
 

@@ -44,6 +44,10 @@ class NdjsonReader : public FormReader {
   // header when *is_header), or kError with *error set.
   ReadStatus DecodeLine(const Line& line, char* json, bool header_allowed, Event* event,
                         bool* is_header, InputError* error);
+  // Reads the header's parts fields into header_ (trace format 1.5); `doc` is the header line,
+  // already walked once.
+  ReadStatus DecodeHeaderFields(const Line& line, const char* json,
+                                simdjson::ondemand::document& doc, InputError* error);
   // The JSON of `line`, from `json` on, is malformed (`code` is simdjson's view).
   ReadStatus SyntaxError(const Line& line, const char* json, simdjson::error_code code,
                          InputError* error);

@@ -93,6 +93,10 @@ class ReaderImpl : public TraceReader {
 
   const InputError& error() const override { return error_; }
   Encoding encoding() const override { return encoding_; }
+  const TraceHeader& header() const override {
+    static const TraceHeader kNone;
+    return form_ ? form_->header() : kNone;
+  }
   uint64_t events_read() const override { return events_read_; }
   uint64_t bytes_read() const override { return input_ ? input_->bytes_read() : 0; }
 

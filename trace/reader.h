@@ -8,6 +8,7 @@
 
 #include "trace/event.h"
 #include "trace/input_error.h"
+#include "trace/trace_header.h"
 
 namespace refctrace::trace {
 
@@ -59,6 +60,10 @@ class TraceReader {
   virtual ReadStatus Next(Event* event) = 0;
   virtual const InputError& error() const = 0;
   virtual Encoding encoding() const = 0;
+  // What the header says about the run this trace is a part of (trace format 1.5). Known once
+  // Next() has returned for the first time, even when the first event was malformed (the
+  // header before it was read); empty for a trace without header or parts fields.
+  virtual const TraceHeader& header() const = 0;
   // Events delivered so far.
   virtual uint64_t events_read() const = 0;
   // Input bytes consumed so far (for throughput figures).
