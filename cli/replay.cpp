@@ -155,6 +155,16 @@ render::InputReport PieceReport(const StreamReplay::Piece& piece) {
   return report;
 }
 
+// A part's leaked bytes are those of the leaks charged to it (made in it), wherever they were
+// found: the model counts each leaked incarnation's size once, with its `leak` finding.
+uint64_t LeakedBytes(const std::vector<model::Finding>& findings) {
+  uint64_t bytes = 0;
+  for (const model::Finding& f : findings) {
+    if (f.code == model::Code::kLeak && f.size) bytes += std::min(*f.size, UINT64_MAX - bytes);
+  }
+  return bytes;
+}
+
 // What happened while a part was replayed: counters are the part's own.
 model::ModelStats PartStats(const model::ModelStats& before, const model::ModelStats& after) {
   model::ModelStats s;
@@ -163,7 +173,6 @@ model::ModelStats PartStats(const model::ModelStats& before, const model::ModelS
   s.process_events = after.process_events - before.process_events;
   s.nif_events = after.nif_events - before.nif_events;
   s.binaries = after.binaries - before.binaries;
-  s.leaked_bytes = after.leaked_bytes - before.leaked_bytes;
   return s;
 }
 
@@ -224,6 +233,7 @@ std::vector<render::InputReport> ReplayPlanned(const ReplayPlan& plan,
       report = PieceReport(pieces[i]);
       report.stats = PartStats(pieces[i].before, pieces[i].after);
       report.findings = std::move(findings[i]);
+      report.stats.leaked_bytes = LeakedBytes(report.findings);
       // What the run holds at its end is said once, on the part that ends it.
       if (i + 1 == pieces.size() && !stopped && plan.finish) {
         const model::ModelStats& end = pieces[i].after;

@@ -273,6 +273,10 @@ TEST_CASE("OneRunDirectoryChargesTheLeakFoundAtEndPerSuitesStopToTheLeakCase") {
     CHECK(reports[1].stats.binaries == 1);
     CHECK(reports[3].run_stats.has_value());
     CHECK_FALSE(reports[1].run_stats.has_value());
+    // Leaked bytes go with the leak, to the case that made it; the run's total is the model's.
+    CHECK(reports[1].stats.leaked_bytes == 256);
+    CHECK(reports[3].stats.leaked_bytes == 0);
+    CHECK(render::ComputeTotals(reports).leaked_bytes == reports[3].run_stats->leaked_bytes);
   }
 }
 
