@@ -140,7 +140,11 @@ std::vector<ReplayPlan> PlanReplays(const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
     ReplayFile file;
     file.path = path;
-    if (path != "-") file.header = CachedHeader(path, &cache);
+    // Only a regular file can be read twice: a pipe (`<(zcat t.gz)`) or standard input read
+    // for its header would lose those bytes for the replay. Such an input is a trace alone,
+    // and refused then if its header says it is a part.
+    std::error_code ec;
+    if (path != "-" && fs::is_regular_file(path, ec)) file.header = CachedHeader(path, &cache);
     if (!file.header.IsPart()) {
       ReplayPlan plan;
       plan.files.push_back(std::move(file));

@@ -34,8 +34,9 @@ struct ReplayPlan {
 
 // Groups `paths` (check's expanded arguments, in order) into plans, in the order of each
 // plan's first named file. A part named without all of its run is completed from the traces
-// beside it (same directory), which are replayed and not reported. Standard input is never
-// looked into before its replay: a part read from it is refused then (ReplayPlanned).
+// beside it (same directory), which are replayed and not reported. Standard input and pipes
+// are never looked into before their replay: a part read from one is refused then
+// (ReplayReader).
 std::vector<ReplayPlan> PlanReplays(const std::vector<std::string>& paths);
 
 // The header of the trace at `path`, read without replaying it; empty when the file cannot be

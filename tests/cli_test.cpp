@@ -2,6 +2,7 @@
 // ordering, exit statuses and option words. The whole-process tests
 // (tests/golden, ci/*) check the same paths through the executable.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/exit_status.h"
@@ -344,6 +346,24 @@ TEST_CASE("TwoRunsAndAWholeTraceInOneDirectoryKeepTheirStatesApart") {
   CHECK(reports[3].findings.empty());
   CHECK_FALSE(reports[4].header.IsPart());
   CHECK(reports[4].findings.empty());
+}
+
+TEST_CASE("TraceFromAPipeIsReadOnceNotLookedIntoForItsHeaderFirst") {
+  const fs::path dir = ScratchDir("fifo");
+  const fs::path fifo = dir / "trace.ndjson";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // One writer, once: a header read before the replay would take these bytes (and the replay
+  // would then wait for a writer that never comes).
+  std::thread writer([&] {
+    std::ofstream(fifo) << "{\"refctrace\":1}\n{\"op\":\"alloc\",\"bin\":1}\n"
+                           "{\"op\":\"free\",\"bin\":1}\n";
+  });
+  const std::vector<render::InputReport> reports = ReplayAll({fifo.string()});
+  writer.join();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].complete);
+  CHECK(reports[0].events == 2);
+  fs::remove_all(dir);
 }
 
 TEST_CASE("PartReadFromMemoryIsRefusedAtItsHeader") {
