@@ -276,10 +276,9 @@ if(leak_line LESS leak_first_line OR leak_line GREATER leak_last_line)
                       "lines ${leak_first_line}-${leak_last_line}")
 endif()
 
-# The directory: the leak, in the case leak's part. This version's check reads each part
-# alone, so the binary the spawned process got in the case spawned is unknown to the part
-# of dropped, where it releases it: an unknown-binary warning there, and nothing else. (A
-# check that reads a run's parts as one stream, trace format 1.5, has none: the leak alone.)
+# The directory: check reads the run's parts as one stream (trace format 1.5), so the
+# binary the spawned process got in the case spawned and released in dropped is known
+# there: the one finding is the leak, charged to the case leak's part and named by it.
 execute_process(COMMAND ${REFCTRACE} check --format json ${traces} RESULT_VARIABLE result
                 OUTPUT_VARIABLE report ERROR_VARIABLE err)
 string(JSON count LENGTH "${report}" diagnostics)
@@ -290,10 +289,12 @@ if(count GREATER 0)
   foreach(i RANGE ${last})
     string(JSON code GET "${report}" diagnostics ${i} code)
     string(JSON path GET "${report}" diagnostics ${i} path)
-    if(code STREQUAL "leak" AND path STREQUAL "${traces}/${leak_case}.ndjson")
+    string(JSON case ERROR_VARIABLE no_case GET "${report}" diagnostics ${i} case)
+    if(code STREQUAL "leak" AND path STREQUAL "${traces}/${leak_case}.ndjson"
+       AND case STREQUAL "${leak_case}")
       math(EXPR leaks "${leaks} + 1")
-    elseif(NOT (code STREQUAL "unknown-binary" AND path STREQUAL "${traces}/sample_SUITE.dropped.ndjson"))
-      list(APPEND others "${code} in ${path}")
+    else()
+      list(APPEND others "${code} in ${path} (case ${case})")
     endif()
   endforeach()
 endif()
