@@ -240,11 +240,10 @@ static ERL_NIF_TERM RunTableCall(int slot, ErlNifEnv* env, int argc, const ERL_N
   table_call = &call;
   ERL_NIF_TERM result = fptr(env, argc, argv);
   table_call = call.outer;
-  if (call.entered) {
-    Site site = {NULL, 0, call.c_name, NULL, NULL, 0, {{0}}};
-    Lock();
+  Site site = {NULL, 0, call.c_name, NULL, NULL, 0, {{0}}};
+  if (call.entered && StartRecordedCall(&site)) {
     WriteReturn(env, &site);
-    Unlock();
+    EndRecordedCall();
   }
   return result;
 }

@@ -626,6 +626,10 @@ class FaultInjector {
         return RefcMismatch();
       case Code::kUnknownBinary:
         return UnknownBinary();
+      case Code::kBorrowExpired:
+      case Code::kEnvReused:
+        // NIF-only codes: tests/nif_property_test.cpp injects them.
+        return std::nullopt;
     }
     return std::nullopt;
   }
