@@ -85,12 +85,12 @@ NdjsonReader::LineStatus NdjsonReader::NextLine(Line* line, InputError* error) {
 // emulator crashes (trace format 1.5): a line that starts with NUL starts that tail, which must
 // be NUL bytes to the end of the input and is then the end of the trace.
 NdjsonReader::LineStatus NdjsonReader::SkipNulTail(InputError* error) {
-  bool skipped = false;
   for (;;) {
     const char* begin = input_->begin();
     const char* stop = begin + input_->size();
     if (std::find_if(begin, stop, [](char c) { return c != '\0'; }) != stop) {
-      if (!skipped) return LineStatus::kLine;  // the line's own error names the NUL byte
+      // The same error whether the data after the NUL bytes came in the same read or a
+      // later one (the reader's result must not depend on how the input is chunked).
       SetInputError(line_number_ + 1, 1,
                     "NUL bytes (\\x00) before more data: only the end of a trace may be NUL "
                     "bytes (what a recorder leaves after its last line when the emulator crashes)",
@@ -98,7 +98,6 @@ NdjsonReader::LineStatus NdjsonReader::SkipNulTail(InputError* error) {
       return LineStatus::kError;
     }
     input_->Consume(input_->size());
-    skipped = true;
     if (input_->Fill()) continue;
     if (!input_->failed()) return LineStatus::kEnd;
     SetInputError(0, 0, "read error: " + input_->error(), {}, error);
