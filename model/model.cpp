@@ -347,6 +347,12 @@ void Model::ApplyEvent(const Event& e) {
     if (old.uncertain.size() == 1 && UncertainRelease(old) >= old.vm_refc) {
       ResolveByCount(slot, 0, "its address came back as a new binary");
       EndIncarnation(slot, &state);
+    } else if (!unknown_sent_after_exits_.empty() && old.vm_refc == old.refc && !old.borrowed &&
+               old.refc <= DroppableUnknown(slot)) {
+      // Only unknown receivers' messages held it, and one may have exited since: the
+      // emulator freed it, so they were dropped (decision 163).
+      DropUnknown(slot, old.refc);
+      EndIncarnation(slot, &state);
     }
   }
   if (state.live_slot >= 0) {
@@ -377,7 +383,7 @@ void Model::ApplyEvent(const Event& e) {
       }
     }
     inc.history.mutable_back().vm_refc = inc.vm_refc;
-    const bool emulator_freed = !raised && comparable && CheckReportedRefc(e, inc);
+    const bool emulator_freed = !raised && comparable && CheckReportedRefc(e, slot);
     if (emulator_freed || (inc.refc == 0 && !inc.borrowed)) EndIncarnation(slot, &now);
     return;
   }
@@ -389,8 +395,8 @@ void Model::ApplyEvent(const Event& e) {
     Incarnation& inc = StartIncarnation(e, state, e.bin, /*adopted=*/false);
     inc.history.mutable_back().vm_refc = inc.vm_refc;
     // A borrow's `refc` sets the count instead of checking it.
-    if (e.op != Op::kBorrow && CheckReportedRefc(e, inc))
-      EndIncarnation(static_cast<uint32_t>(state.live_slot), &state);
+    const auto slot = static_cast<uint32_t>(state.live_slot);
+    if (e.op != Op::kBorrow && CheckReportedRefc(e, slot)) EndIncarnation(slot, &state);
     return;
   }
   ApplyOnUnknown(e, state);
@@ -528,6 +534,7 @@ void Model::AbandonIncarnation(uint32_t slot) {
   if (observer_) Notify(slot, /*ended=*/true);
   Incarnation& inc = slots_[slot];
   if (!inc.uncertain.empty()) LeaveGroups(inc);
+  if (!unknown_sent_after_exits_.empty()) unknown_sent_after_exits_.erase(slot);
   // Reset field by field rather than assigning a fresh Incarnation: the slot
   // is reused for the next binary, and keeping its vectors' capacity saves
   // several allocations per binary. What a slot keeps is bounded by the
@@ -859,13 +866,14 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
              " a binary the trace never allocated; assuming " +
              (assumed == "driver holds 0" ? std::string("no holder") : assumed) +
              " before it (was the trace started late?)");
-  const bool emulator_freed = !raised && CheckReportedRefc(e, inc);
+  const bool emulator_freed = !raised && CheckReportedRefc(e, slot);
   if (emulator_freed || (inc.refc == 0 && !inc.borrowed)) EndIncarnation(slot);
 }
 
 void Model::ApplyExit(const Event& e) {
   const StrRef pid = cur_.actor;
   exited_.insert(pid);
+  ++exits_;
   // Its uncertain releases are settled: the exit releases all its references anyway.
   for (auto& [number, group] : groups_) {
     if (group.pid == pid) dirty_groups_.push_back(number);
@@ -1041,11 +1049,36 @@ void Model::AddMessageRef(const Event& e, uint32_t slot) {
   const StrRef pid = cur_.to;
   if (e.copied || exited_.count(pid)) return;
   ProcessHold& p = Hold(slot, pid);
+  if (pid == unknown_receiver_ && p.msg == 0) unknown_sent_after_exits_[slot] = exits_;
   AddRef(slots_[slot], &p.msg);
 }
 
-bool Model::CheckReportedRefc(const Event& e, Incarnation& inc) {
+int64_t Model::DroppableUnknown(uint32_t slot) {
+  auto since = unknown_sent_after_exits_.find(slot);
+  if (since == unknown_sent_after_exits_.end() || since->second == exits_) return 0;
+  const ProcessHold* unknown = slots_[slot].holders.Find(unknown_receiver_);
+  return unknown ? unknown->msg : 0;
+}
+
+void Model::DropUnknown(uint32_t slot, int64_t n) {
+  Incarnation& inc = slots_[slot];
+  ProcessHold* unknown = inc.holders.Find(unknown_receiver_);
+  // Release may erase the holder: whether any are left is read first.
+  const bool none_left = unknown->msg == n;
+  Release(inc, &unknown->msg, n, unknown);
+  if (none_left) unknown_sent_after_exits_.erase(slot);
+}
+
+bool Model::CheckReportedRefc(const Event& e, uint32_t slot) {
+  Incarnation& inc = slots_[slot];
   if (!e.refc || *e.refc == inc.vm_refc) return false;
+  // A lower count that unknown receivers' exits explain: those messages were dropped.
+  if (const int64_t d = inc.vm_refc - TraceCount(*e.refc);
+      d > 0 && !unknown_sent_after_exits_.empty() && d <= DroppableUnknown(slot)) {
+    DropUnknown(slot, d);
+    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    return false;
+  }
   const int64_t expected = inc.vm_refc;
   // Trust the emulator from here on, so one discrepancy is reported once.
   inc.vm_refc = TraceCount(*e.refc);

@@ -1,4 +1,4 @@
-// The reference refcount model (docs/spec/model.md, version 1.3): replays events one at a time
+// The reference refcount model (docs/spec/model.md, version 1.5): replays events one at a time
 // as an explicit state machine and reports rule violations to a FindingSink.
 #pragma once
 
@@ -198,7 +198,7 @@ class Model : private TermReferences {
   bool ReportIfNoAccess(const trace::Event& e, const Incarnation& inc);
   // Returns whether the incarnation ends by the emulator's word: a refc-mismatch that
   // recorded 0.
-  bool CheckReportedRefc(const trace::Event& e, Incarnation& inc);
+  bool CheckReportedRefc(const trace::Event& e, uint32_t slot);
   // The port a finding on `e` about `inc` names (see Finding::port).
   std::string_view FindingPort(const trace::Event& e, const Incarnation* inc) const;
 
@@ -245,6 +245,18 @@ class Model : private TermReferences {
   std::unordered_map<uint32_t, UncertainGroup> groups_;
   uint32_t next_group_ = 0;
   std::vector<uint32_t> dirty_groups_;
+
+  // Messages to the unknown receiver that its exit may have dropped (model 1.5, decision
+  // 163). The trace cannot tie an exit to such a message, so only the emulator's word (a
+  // lower count, the address coming back) says it was dropped, and only an exit after the
+  // message was sent can have dropped it. Slot -> exits_ when the oldest of the slot's
+  // pending unknown messages was sent; nearly always empty.
+  std::unordered_map<uint32_t, uint64_t> unknown_sent_after_exits_;
+  uint64_t exits_ = 0;
+  // How many of the slot's unknown messages an exit may have dropped.
+  int64_t DroppableUnknown(uint32_t slot);
+  // Drops n of the slot's unknown messages (their receivers exited) with their references.
+  void DropUnknown(uint32_t slot, int64_t n);
 
   // Evidence.
   HistoryEntry MakeEntry(const trace::Event& e, int64_t vm_refc);

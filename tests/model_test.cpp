@@ -170,6 +170,53 @@ TEST_CASE("AReceiveWithNoMessageLeftStillCountsAnUntracedSend") {
   CHECK(run.stats.live == 0);
 }
 
+TEST_CASE("AnUnknownReceiversMessageDroppedByAnExitLowersTheCountWithoutAFinding") {
+  // P never takes the thread's message: it exits, the emulator drops the message and its
+  // reference, and the driver's free then frees the binary (decision 163).
+  const Run run = Replay(
+      {"alloc a size=500 refc=1", "output a to=unknown refc=2", "exit actor=P", "free a refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("AnUnknownReceiversMessageDroppedByAnExitLetsTheAddressComeBack") {
+  // Without a later count: the address coming back is the emulator's word that it freed it.
+  const Run run = Replay({"alloc a size=500 refc=1", "output a to=unknown refc=2", "free a refc=1",
+                          "exit actor=P", "alloc a size=64 refc=1", "free a"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.binaries == 2);
+  CHECK(run.stats.live == 0);
+}
+
+TEST_CASE("ALowerCountWithAnUnknownMessageButNoExitIsStillAMismatch") {
+  // No process exited since the message was sent: nothing can have dropped it.
+  const Run run =
+      Replay({"alloc a size=500 refc=1", "output a to=unknown refc=2", "free a refc=0"});
+  CHECK(run.Codes() == "refc-mismatch@2");
+}
+
+TEST_CASE("AnAddressComingBackWithAnUnknownMessageButNoExitIsStillAllocLive") {
+  const Run run = Replay({"alloc a size=500 refc=1", "output a to=unknown refc=2", "free a refc=1",
+                          "alloc a size=64 refc=1", "free a"});
+  CHECK(run.Codes() == "alloc-live@3");
+}
+
+TEST_CASE("AnExitBeforeTheUnknownMessageWasSentCannotHaveDroppedIt") {
+  const Run run = Replay(
+      {"exit actor=P", "alloc a size=500 refc=1", "output a to=unknown refc=2", "free a refc=0"});
+  CHECK(run.Codes() == "refc-mismatch@3");
+}
+
+TEST_CASE("AnExitDropsNoMoreUnknownMessagesThanTheCountSays") {
+  // Two unknown messages, one exit, and a count one lower: one was dropped, one is pending
+  // and its receiver takes it later.
+  const Run run =
+      Replay({"alloc a size=500 refc=1", "output a to=unknown refc=2", "output a to=unknown refc=3",
+              "exit actor=P", "free a refc=1", "receive a actor=Q refc=1", "gc a actor=Q refc=0"});
+  CHECK(run.findings.empty());
+  CHECK(run.stats.live == 0);
+}
+
 TEST_CASE("InetDrvReuseObservesOneThenWritesAndOutputsAgain") {
   const Run run = Replay({"alloc a", "write a", "output a to=P", "receive a actor=P",
                           "gc a actor=P", "observe a refc=1", "write a", "output a to=P", "free a",
