@@ -35,3 +35,22 @@ function(refctrace_otp_release dir prefix)
   set(${prefix}_ERLC "${erlc}" PARENT_SCOPE)
   set(${prefix}_INCLUDE_DIR "${root}/usr/include" PARENT_SCOPE)
 endfunction()
+
+# refctrace_loaded_by_erl([OUR_CODE]): the settings of a test directory whose
+# libraries a plain `erl` loads (drivers, NIF libraries), for the release
+# refctrace_otp_release named (otp_*): `rel` is that release; no sanitizer
+# flags, since the emulator has no ASan runtime; Threads found. OUR_CODE adds
+# the project's warnings (-Werror with REFCTRACE_WERROR), for code we wrote,
+# not for vendored code compiled as upstream writes it.
+macro(refctrace_loaded_by_erl)
+  cmake_parse_arguments(loaded_by_erl "OUR_CODE" "" "" ${ARGN})
+  set(rel ${otp_RELEASE})
+  set_directory_properties(PROPERTIES COMPILE_OPTIONS "" LINK_OPTIONS "")
+  if(loaded_by_erl_OUR_CODE)
+    add_compile_options(-Wall -Wextra -Wshadow)
+    if(REFCTRACE_WERROR)
+      add_compile_options(-Werror)
+    endif()
+  endif()
+  find_package(Threads REQUIRED)
+endmacro()
