@@ -43,13 +43,24 @@ static ERL_NIF_TERM atom_trace, atom_discard, atom_remove, atom_ok, atom_send, a
     atom_exit, atom_gc_minor_end, atom_gc_major_end, atom_trace_status, atom_extra, atom_command,
     atom_refctrace_gc, atom_in, atom_out, atom_control, atom_call, atom_return_from,
     atom_exception_from, atom_erlang, atom_port_command, atom_true, atom_spawn,
-    atom_refctrace_spawned;
+    atom_refctrace_spawned, atom_not_loaded, atom_no_recorder, atom_too_many, atom_error;
 
 /* ---- the recorders ---------------------------------------------------- */
 
 enum { kMaxRecorders = 16 };
 static const RefctraceRecorder* recorders[kMaxRecorders];
+/* attach/1 adds a recorder while trace callbacks read the table on other
+ * schedulers: an entry is written before the count that publishes it. */
 static int recorder_count;
+
+static int RecorderCount(void) {
+  return __atomic_load_n(&recorder_count, __ATOMIC_ACQUIRE);
+}
+
+static void AddRecorder(const RefctraceRecorder* recorder) {
+  recorders[recorder_count] = recorder;
+  __atomic_store_n(&recorder_count, recorder_count + 1, __ATOMIC_RELEASE);
+}
 
 #ifdef REFCTRACE_TRACER_ALONE
 /* No driver recorder: a port's events have nobody to tell (these stand in
@@ -78,34 +89,39 @@ void refctrace_internal_port_running(int how) {
 #endif
 
 /* The RefctraceRecorder of the loaded NIF library `path` (without ".so"), or
- * NULL: not loaded, or not built with the recorder. */
-static const RefctraceRecorder* NifRecorder(const char* path) {
+ * NULL: not loaded (*loaded = 0), or not built with the recorder. */
+static const RefctraceRecorder* NifRecorder(const char* path, int* loaded) {
   char file[4096];
+  *loaded = 0;
   if (snprintf(file, sizeof file, "%s.so", path) >= (int)sizeof file) return NULL;
   void* handle = dlopen(file, RTLD_NOW | RTLD_NOLOAD);
   if (handle == NULL) return NULL;
+  *loaded = 1;
   const RefctraceRecorder* recorder = dlsym(handle, REFCTRACE_NIF_RECORDER_SYMBOL);
   dlclose(handle); /* the emulator's own handle keeps the library loaded */
   return recorder;
 }
 
 /* The recorders: this object's driver recorder, then the NIF libraries
- * named in `info` (a list of paths). Load fails (2, 3) when a library is not
- * loaded or has no recorder, or when there is no recorder at all. */
+ * named in `info` (a list of paths). Load fails (2) when a library is not
+ * loaded or has no recorder. Built alone, the module may start with no
+ * recorder: attach/1 adds NIF libraries loaded later (the Common Test hook
+ * starts the tracer before a suite loads its library). */
 static int FindRecorders(ErlNifEnv* env, ERL_NIF_TERM info) {
   recorder_count = 0;
 #ifndef REFCTRACE_TRACER_ALONE
-  recorders[recorder_count++] = &refctrace_driver_recorder;
+  AddRecorder(&refctrace_driver_recorder);
 #endif
   ERL_NIF_TERM head, tail = info;
   char path[4096];
+  int loaded;
   while (enif_get_list_cell(env, tail, &head, &tail)) {
     if (enif_get_string(env, head, path, sizeof path, ERL_NIF_LATIN1) <= 0) return 2;
-    const RefctraceRecorder* recorder = NifRecorder(path);
+    const RefctraceRecorder* recorder = NifRecorder(path, &loaded);
     if (recorder == NULL || recorder_count == kMaxRecorders) return 2;
-    recorders[recorder_count++] = recorder;
+    AddRecorder(recorder);
   }
-  return recorder_count > 0 ? 0 : 3;
+  return 0;
 }
 
 static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
@@ -114,6 +130,10 @@ static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   if (failed) return failed;
   for (int i = 0; i < recorder_count; ++i)
     recorders[i]->attach();
+  atom_not_loaded = enif_make_atom(env, "not_loaded");
+  atom_no_recorder = enif_make_atom(env, "no_recorder");
+  atom_too_many = enif_make_atom(env, "too_many");
+  atom_error = enif_make_atom(env, "error");
   atom_trace = enif_make_atom(env, "trace");
   atom_discard = enif_make_atom(env, "discard");
   atom_remove = enif_make_atom(env, "remove");
@@ -180,7 +200,7 @@ static void RecordBinary(void* context, const ErlNifBinary* bin) {
   uintptr_t id;
   size_t orig_size;
   if (bin->size == 0) return;
-  for (int i = 0; i < recorder_count; ++i) {
+  for (int i = 0, n = RecorderCount(); i < n; ++i) {
     const RefctraceRecorder* r = recorders[i];
     if (!r->find_binary(bin->data, bin->size, &id, &orig_size)) continue;
     int received = strcmp(event->op, "receive") == 0;
@@ -296,7 +316,7 @@ static void ProcessEvent(ErlNifEnv* env, ERL_NIF_TERM tag, ERL_NIF_TERM state, E
     MessageEvent event = {"send", actor, receiver};
     VisitBinaries(env, message, 0, RecordBinary, &event);
   } else if (Same(tag, atom_exit)) {
-    recorders[0]->process_event("exit", 0, actor, NULL, 0);
+    if (RecorderCount() > 0) recorders[0]->process_event("exit", 0, actor, NULL, 0);
   } else if (Same(tag, atom_gc_minor_end) || Same(tag, atom_gc_major_end)) {
     ErlNifPid tracer;
     if (enif_get_local_pid(env, state, &tracer))
@@ -365,7 +385,10 @@ static ERL_NIF_TERM Trace(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
 static ERL_NIF_TERM Recording(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc, (void)argv;
   const char* why = "no recorder";
-  for (int i = 0; i < recorder_count; ++i)
+  const int n = RecorderCount();
+  /* Built alone and started before any NIF library was loaded (attach/1). */
+  if (n == 0) return enif_make_tuple2(env, enif_make_atom(env, "false"), atom_no_recorder);
+  for (int i = 0; i < n; ++i)
     if (recorders[i]->recording(&why)) return enif_make_atom(env, "true");
   return enif_make_tuple2(env, enif_make_atom(env, "false"),
                           enif_make_string(env, why, ERL_NIF_LATIN1));
@@ -376,7 +399,7 @@ static ERL_NIF_TERM Write(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc;
   ErlNifBinary line;
   if (!enif_inspect_iolist_as_binary(env, argv[0], &line)) return enif_make_badarg(env);
-  recorders[0]->write_line((const char*)line.data, line.size);
+  if (RecorderCount() > 0) recorders[0]->write_line((const char*)line.data, line.size);
   return atom_ok;
 }
 
@@ -401,7 +424,7 @@ static void AddNewsItem(void* context, const char* kind, const char* pid, uintpt
 static ERL_NIF_TERM TakeNews(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
   (void)argc, (void)argv;
   NewsList news = {env, enif_make_list(env, 0)};
-  for (int i = 0; i < recorder_count; ++i)
+  for (int i = 0, n = RecorderCount(); i < n; ++i)
     recorders[i]->take_news(AddNewsItem, &news);
   ERL_NIF_TERM oldest_first;
   enif_make_reverse_list(env, news.list, &oldest_first);
@@ -417,14 +440,36 @@ static ERL_NIF_TERM Released(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]
   if (enif_get_string(env, argv[0], text, sizeof text, ERL_NIF_LATIN1) <= 0 ||
       !enif_get_long(env, argv[1], &count) || sscanf(text, "0x%" SCNxPTR, &id) != 1)
     return enif_make_badarg(env);
-  for (int i = 0; i < recorder_count; ++i)
+  for (int i = 0, n = RecorderCount(); i < n; ++i)
     recorders[i]->released(id, count);
+  return atom_ok;
+}
+
+/* attach(Path :: string()) -> ok | {error, not_loaded | no_recorder | too_many}:
+ * also serve the recorder of NIF library Path (without ".so"), loaded since
+ * load/2. Attaching one twice is ok. The tracer process calls it, so calls
+ * never race one another; trace callbacks read the table meanwhile. */
+static ERL_NIF_TERM Attach(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)argc;
+  char path[4096];
+  int loaded;
+  if (enif_get_string(env, argv[0], path, sizeof path, ERL_NIF_LATIN1) <= 0)
+    return enif_make_badarg(env);
+  const RefctraceRecorder* recorder = NifRecorder(path, &loaded);
+  if (recorder == NULL)
+    return enif_make_tuple2(env, atom_error, loaded ? atom_no_recorder : atom_not_loaded);
+  for (int i = 0; i < recorder_count; ++i)
+    if (recorders[i] == recorder) return atom_ok;
+  if (recorder_count == kMaxRecorders) return enif_make_tuple2(env, atom_error, atom_too_many);
+  recorder->attach();
+  AddRecorder(recorder);
   return atom_ok;
 }
 
 static ErlNifFunc functions[] = {
     {"enabled", 3, Enabled, 0}, {"trace", 5, Trace, 0},        {"recording", 0, Recording, 0},
     {"write", 1, Write, 0},     {"take_news", 0, TakeNews, 0}, {"released", 2, Released, 0},
+    {"attach", 1, Attach, 0},
 };
 
 ERL_NIF_INIT(refctrace_tracer_nif, functions, Load, NULL, Upgrade, NULL)

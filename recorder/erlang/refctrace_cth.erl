@@ -28,7 +28,17 @@
 %%                              was started in (not Common Test's log directory).
 %%   {driver, Path}             the recorded driver's file without ".so"
 %%                              (Dir/Name, as erl_ddll:load_driver/2 takes them);
-%%                              without it only the driver or NIF side is recorded.
+%%                              the tracer's NIFs are in it.
+%%   {nifs, [Path]}             recorded NIF libraries whose process side is
+%%                              recorded too (paths as erlang:load_nif/2 takes
+%%                              them). A suite usually loads its library after the
+%%                              hook started: each is attached at the first phase
+%%                              that begins after it was loaded; what it made
+%%                              before is recorded on the NIF side only.
+%%   {tracer_library, Path}     without a driver: refctrace_tracer_nif.c built
+%%                              alone (docs/recording.md), for the tracer's NIFs.
+%%                              Without `driver` or this, only the driver or NIF
+%%                              side is recorded (no process events).
 %%   {processes, spawned | phase | none}
 %%                              which processes the tracer follows: the phase's
 %%                              process and every process it spawns (default),
@@ -210,6 +220,7 @@ ensure_started(Hook) ->
     part = 0 :: non_neg_integer(),
     names = #{} :: #{string() => pos_integer()},
     tracer :: boolean(),
+    nifs_pending = [] :: [file:filename()], % {nifs, _} not attached yet, absolute
     processes :: spawned | phase | none,
     keep :: boolean()
 }).
@@ -243,8 +254,9 @@ keeper_call(Request) ->
 keeper_loop(Run) ->
     receive
         {?KEEPER, From, Ref, {begin_phase, Pid}} ->
-            From ! {?KEEPER, Ref, follow(Pid, Run)},
-            keeper_loop(Run);
+            Run1 = attach_loaded(Run),
+            From ! {?KEEPER, Ref, follow(Pid, Run1)},
+            keeper_loop(Run1);
         {?KEEPER, From, Ref, sync} ->
             From ! {?KEEPER, Ref, sync(Run)},
             keeper_loop(Run);
@@ -267,18 +279,27 @@ start_run(Options) ->
     Dir = filename:absname(proplists:get_value(dir, Options, "traces"), StartDir),
     Processes = proplists:get_value(processes, Options, spawned),
     Driver = proplists:get_value(driver, Options),
+    TracerLibrary = proplists:get_value(tracer_library, Options),
+    Nifs = [filename:absname(Nif, StartDir) || Nif <- proplists:get_value(nifs, Options, [])],
+    Tracer = case {Driver, TracerLibrary} of
+                 {undefined, undefined} -> undefined;
+                 {undefined, _} -> {alone, TracerLibrary};
+                 _ -> {driver, Driver}
+             end,
     Appending = os:getenv("REFCTRACE_APPEND") =:= "1",
     Size = content_size(File),
     maybe_error(
       [fun() -> lists:member(Processes, [spawned, phase, none])
                     orelse {error, {bad_option, {processes, Processes}}} end,
+       fun() -> Nifs =:= [] orelse Tracer =/= undefined
+                    orelse {error, {nifs_without_tracer, Nifs}} end,
        fun() -> Size =:= 0 orelse Appending orelse {error, {run_file_not_empty, File}} end,
        fun() -> no_parts_in(Dir) end,
        fun() -> filelib:ensure_dir(filename:join(Dir, "x")) end,
-       fun() -> start_tracer(Driver, StartDir) end],
+       fun() -> start_tracer(Tracer, StartDir) end],
       fun() ->
           {ok, #run{file = File, dir = Dir, id = run_id(), offset = Size,
-                    tracer = Driver =/= undefined, processes = Processes,
+                    tracer = Tracer =/= undefined, nifs_pending = Nifs, processes = Processes,
                     keep = proplists:get_value(keep_run_file, Options, false) =:= true}}
       end).
 
@@ -325,16 +346,18 @@ no_parts_in(Dir) ->
         [First | _] -> {error, {parts_already_in, Dir, First}}
     end.
 
-%% The tracer's trace module is in the driver's file: start/2 loads it (the
-%% driver itself need not be loaded yet). The recorder opens REFCTRACE_TRACE
-%% then, relative to the working directory: the run's start directory.
+%% The tracer's trace module is in the driver's file, or in the tracer
+%% library built alone: start/3 loads it (the driver itself need not be
+%% loaded yet; NIF libraries are attached later). The recorder opens
+%% REFCTRACE_TRACE then, relative to the working directory: the run's start
+%% directory.
 start_tracer(undefined, _StartDir) ->
     ok;
-start_tracer(Driver, StartDir) ->
-    Path = filename:absname(Driver, StartDir),
+start_tracer({_, Library}, StartDir) ->
+    Path = filename:absname(Library, StartDir),
     {ok, Cwd} = file:get_cwd(),
     ok = file:set_cwd(StartDir),
-    try refctrace_tracer:start(filename:dirname(Path), filename:basename(Path)) of
+    try refctrace_tracer:start(filename:dirname(Path), filename:basename(Path), []) of
         {ok, _} -> ok;
         {error, Why} -> {error, {tracer, Why}}
     after
@@ -354,6 +377,24 @@ follow(Pid, #run{processes = Processes}) ->
               end,
     refctrace_tracer:trace(Pid, Options).
 
+%% The NIF libraries loaded since the last phase began are attached; those
+%% still not loaded stay pending, and one that cannot be attached is said
+%% once and dropped.
+attach_loaded(Run = #run{nifs_pending = []}) ->
+    Run;
+attach_loaded(Run = #run{nifs_pending = Nifs}) ->
+    Pending = lists:filter(
+                fun(Nif) ->
+                        case refctrace_tracer:attach_nif(Nif) of
+                            ok -> false;
+                            {error, not_loaded} -> true;
+                            {error, Why} ->
+                                say("~s: its process side is not recorded: ~p", [Nif, Why]),
+                                false
+                        end
+                end, Nifs),
+    Run#run{nifs_pending = Pending}.
+
 %% Every complete line recorded up to now (the tracer synced first) goes
 %% into the part Name.
 cut(Name, Run) ->
@@ -363,7 +404,9 @@ cut(Name, Run) ->
 sync(#run{tracer = true}) -> refctrace_tracer:sync();
 sync(#run{tracer = false}) -> ok.
 
-finish(Run = #run{tracer = Tracer}) ->
+finish(Run = #run{tracer = Tracer, nifs_pending = NeverLoaded}) ->
+    [say("~s was never loaded while the run was recorded: no process side recorded", [Nif])
+     || Nif <- NeverLoaded],
     Unrelated = case Tracer of
                     true ->
                         {ok, #{unrelated := U}} = refctrace_tracer:stop(),
@@ -496,6 +539,9 @@ describe({run_file_not_empty, File}) ->
                   "REFCTRACE_APPEND=1 to add to it", [File]);
 describe({parts_already_in, Dir, First}) ->
     io_lib:format("~s already holds parts (~s, an earlier run?); remove them first", [Dir, First]);
+describe({nifs_without_tracer, Nifs}) ->
+    io_lib:format("{nifs, ~p} needs {driver, Path} or {tracer_library, Path}: the tracer's NIFs "
+                  "are in one of them", [Nifs]);
 describe({tracer, Why}) ->
     io_lib:format("refctrace_tracer did not start: ~p", [Why]);
 describe(Why) ->

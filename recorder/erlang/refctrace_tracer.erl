@@ -37,7 +37,7 @@
 %% are not recorded (stop/0 reports how many).
 -module(refctrace_tracer).
 
--export([start/2, start/3, trace/1, trace/2, sync/0, collect/1, stop/0]).
+-export([start/2, start/3, attach_nif/1, trace/1, trace/2, sync/0, collect/1, stop/0]).
 
 -define(NAME, ?MODULE).
 
@@ -97,6 +97,13 @@ start(LibDir, LibName, NifLibraries) ->
             {error, Reason}
     end.
 
+%% Also records the process side of the recorded NIF library Lib (what
+%% erlang:load_nif/2 was given), loaded since start/3: ok, or {error, Why}
+%% with Why not_loaded (not loaded yet: try again later), no_recorder (not
+%% built with the NIF recorder) or too_many. Attaching a library twice is ok.
+%% Binaries the library made before are not followed.
+attach_nif(Lib) -> refctrace_tracer_nif:attach(filename:absname(Lib)).
+
 %% Starts recording Pid (its current binaries are the baseline), or a port
 %% that was opened before start/2.
 trace(PidOrPort) -> trace(PidOrPort, []).
@@ -152,6 +159,8 @@ load(Path, Nifs) ->
         ok ->
             case refctrace_tracer_nif:recording() of
                 true -> ok;
+                %% Built alone, with NIF libraries to come (attach_nif/1).
+                {false, no_recorder} when Nifs =:= [] -> ok;
                 {false, Why} -> {error, {not_recording, Why}}
             end;
         {error, Reason} ->

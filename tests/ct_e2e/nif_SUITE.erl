@@ -1,7 +1,8 @@
 %% nif_SUITE: a Common Test suite that calls the sample NIF library
 %% (tests/nif_e2e) with no refctrace call in it: the hook refctrace_cth,
-%% without a driver (the NIF recorder has no process side), cuts the NIF
-%% recorder's file into one part per case (tests/ct_e2e/run_ct.cmake).
+%% without a driver, runs the tracer from refctrace_tracer_nif.so built
+%% alone, attaches the library once init_per_suite has loaded it (option
+%% nifs), and cuts the run into one part per case (tests/ct_e2e/run_ct.cmake).
 %% SAMPLE_NIF_DIR names the folder of sample_nif.so; sample_nif.erl is
 %% compiled beside this suite.
 %%

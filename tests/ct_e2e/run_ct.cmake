@@ -5,6 +5,7 @@
 #   directory, emptied first), and the sample: -DSAMPLE=drv -DDRIVER_DIR (sample_drv.so)
 #   -DSUITE (sample_SUITE.erl) -DDRIVER_SOURCE, or -DSAMPLE=nif -DNIF_DIR (sample_nif.so)
 #   -DSUITE (nif_SUITE.erl) -DNIF_MODULE (sample_nif.erl) -DNIF_SOURCE (record only)
+#   -DTRACER_DIR (refctrace_tracer_nif.so built alone)
 #
 # record: every part the hook must write is there, in this order, with the
 # header of one run (run, part, case); no finding in any clean case's part
@@ -35,8 +36,10 @@ if(SAMPLE STREQUAL "nif")
   get_filename_component(suite_name ${SUITE} NAME_WE)
   set(source ${NIF_SOURCE})
   set(mark seed-bin-leak)
-  # No driver: the NIF recorder has no process side, the hook only cuts.
-  set(hook_driver "")
+  # No driver: the tracer's NIFs come from refctrace_tracer_nif.so built alone, and the
+  # hook attaches the NIF library once the suite has loaded it (init_per_suite).
+  set(hook_driver "{tracer_library, \"${TRACER_DIR}/refctrace_tracer_nif\"}, ")
+  string(APPEND hook_driver "{nifs, [\"${NIF_DIR}/sample_nif\"]}, ")
   set(expected_cases ${suite_name}.init_per_suite ${suite_name}.clean ${suite_name}.leak
                      ${suite_name}.end_per_suite end_of_run)
 else()
@@ -259,6 +262,19 @@ if(RUNNER STREQUAL "ct_run")
   if(NOT run_body STREQUAL whole_text)
     message(FATAL_ERROR "the parts, concatenated without their headers, are not ${run_file} "
                         "without its header (compare ${whole})")
+  endif()
+endif()
+
+# The NIF's process side is recorded once the hook attached the library: the binary the
+# clean case's process got from make_bin/1 is released by that process (a `gc`, or its
+# exit) in the run.
+if(SAMPLE STREQUAL "nif")
+  file(READ ${whole} whole_text)
+  string(REGEX MATCH "\"op\":\"bin_make\"[^\n]*\"bin\":\"([^\"]+)\"" made "${whole_text}")
+  set(made_bin "${CMAKE_MATCH_1}")
+  if(made_bin STREQUAL "" OR NOT whole_text MATCHES "\"op\":\"gc\",\"bin\":\"${made_bin}\"")
+    message(FATAL_ERROR "the NIF's process side is not recorded: no gc of the first made "
+                        "binary (${made_bin}) in ${whole}")
   endif()
 endif()
 
