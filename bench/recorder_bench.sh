@@ -4,14 +4,16 @@
 # enif_release_binary from a NIF, each call timed alone, from PROCS Erlang processes
 # at once on SCHEDULERS scheduler threads; the median and p99 in ns, for the library
 # built without the recorder (REFCTRACE_TRACE does not matter), with the recorder of
-# BEFORE (a git revision: the write(2)-per-line writer by default) and with this tree's.
+# BEFORE (a git revision: by default 8667b2c, the mapped writer before decisions
+# 200-202; cf190cf is the write(2)-per-line one) and with this tree's. Then the line
+# building alone, outside the emulator (recorder_bench_format.c), with both writers.
 #   bench/recorder_bench.sh [PROCS] [SCHEDULERS]       (from the repository root)
-# Environment: BEFORE (git revision, default cf190cf), ROUNDS and K (calls per process:
+# Environment: BEFORE (git revision, default 8667b2c), ROUNDS and K (calls per process:
 # 2 * ROUNDS * K), ERL, ERLC, CC.
 set -eu
 procs=${1:-4}
 schedulers=${2:-4}
-before=${BEFORE:-cf190cf}
+before=${BEFORE:-8667b2c}
 rounds=${ROUNDS:-20}
 k=${K:-2000}
 erl=${ERL:-erl}
@@ -52,4 +54,18 @@ for kind in drv nif; do
       -run recorder_bench main "$kind" "$work/$variant" "$procs" "$rounds" "$k"
     rm -f "$trace"
   done
+done
+
+# The line building alone (CPU time; a writer too old for the benchmark says so).
+for variant in before after; do
+  dir="$work/before-src/recorder"
+  [ "$variant" = after ] && dir="$root/recorder"
+  printf '%-6s format ' "$variant"
+  if "$cc" -O2 -I"$include" -I"$dir" -o "$work/format-$variant" "$root/bench/recorder_bench_format.c" \
+    -lpthread -ldl 2>/dev/null; then
+    "$work/format-$variant" 500000 7 | head -2 | tr '\n' ' '
+    echo
+  else
+    echo "(this writer has no line functions the benchmark knows)"
+  fi
 done

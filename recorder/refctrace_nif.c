@@ -39,8 +39,10 @@ static void RecorderOtpRelease(char* text, size_t size) {
   if (info.otp_release != NULL) snprintf(text, size, "%s", info.otp_release);
 }
 
-static long long RecorderNow(void) {
-  return (long long)enif_monotonic_time(ERL_NIF_NSEC);
+/* The emulator answers on its scheduler threads only (see RecorderNow). */
+static long long RecorderEmulatorNow(void) {
+  ErlNifTime now = enif_monotonic_time(ERL_NIF_NSEC);
+  return now == ERL_NIF_TIME_ERROR ? LLONG_MIN : (long long)now;
 }
 
 /* A function REFCTRACE_NIF(name) defined runs in refctrace_body_NAME: the
@@ -433,7 +435,7 @@ static void WriteAlloc(const ErlNifBinary* bin, Site* site) {
   Line text;
   Begin(&text, "bin_alloc");
   AddBinary(&text, bin->ref_bin, bin->data);
-  Add(&text, ",\"size\":%zu", bin->size);
+  AddUnsignedField(&text, "size", bin->size);
   End(&text, site);
 }
 
@@ -470,13 +472,13 @@ int refctrace_enif_realloc_binary(ErlNifBinary* bin, size_t size, const char* fi
   Begin(&text, "bin_realloc");
   if (old_ref == NULL) {
     AddBinary(&text, bin->ref_bin, bin->data);
-    Add(&text, ",\"readonly\":true");
+    AddTrueField(&text, "readonly");
   } else {
     AddPointer(&text, "bin", old_ref);
     if (bin->ref_bin != old_ref) AddPointer(&text, "new_bin", bin->ref_bin);
     AddPointer(&text, "data", bin->data);
   }
-  Add(&text, ",\"size\":%zu", size);
+  AddUnsignedField(&text, "size", size);
   End(&text, &site);
   return ok;
 }
@@ -514,8 +516,8 @@ ERL_NIF_TERM refctrace_enif_make_binary(ErlNifEnv* env, ErlNifBinary* bin, const
   Begin(&text, "bin_make");
   AddPointer(&text, "env", env);
   AddBinary(&text, ref_bin, data);
-  Add(&text, ",\"size\":%zu", size);
-  if (ref_bin != NULL && size <= 64) Add(&text, ",\"copied\":true");
+  AddUnsignedField(&text, "size", size);
+  if (ref_bin != NULL && size <= 64) AddTrueField(&text, "copied");
   End(&text, &site);
   return term;
 }
@@ -533,7 +535,7 @@ unsigned char* refctrace_enif_make_new_binary(ErlNifEnv* env, size_t size, ERL_N
   Begin(&text, "bin_make_new");
   AddPointer(&text, "env", env);
   AddPointer(&text, "data", data);
-  Add(&text, ",\"size\":%zu", size);
+  AddUnsignedField(&text, "size", size);
   End(&text, &site);
   return data;
 }
@@ -566,7 +568,7 @@ static int Inspect(Inspection inspect, ErlNifEnv* env, ERL_NIF_TERM term, ErlNif
   Begin(&text, "bin_inspect");
   AddPointer(&text, "env", env);
   AddPointer(&text, "data", bin->data);
-  Add(&text, ",\"size\":%zu", bin->size);
+  AddUnsignedField(&text, "size", bin->size);
   End(&text, site);
   return ok;
 }
@@ -608,7 +610,7 @@ void refctrace_bin_use(const ErlNifBinary* bin, int write, const char* file, int
   Line text;
   Begin(&text, "bin_use");
   AddBinary(&text, bin->ref_bin, bin->data);
-  if (write) Add(&text, ",\"write\":true");
+  if (write) AddTrueField(&text, "write");
   End(&text, &site);
 }
 
@@ -670,7 +672,7 @@ int refctrace_enif_send(ErlNifEnv* caller_env, const ErlNifPid* to, ErlNifEnv* m
   Begin(&text, "env_send");
   AddPointer(&text, "env", msg_env);
   AddPid(&text, "to", receiver);
-  if (!ok) Add(&text, ",\"failed\":true");
+  if (!ok) AddTrueField(&text, "failed");
   End(&text, &site);
   return ok;
 }
@@ -887,7 +889,7 @@ void* refctrace_enif_alloc_resource(ErlNifResourceType* type, size_t size, const
   Begin(&text, "res_alloc");
   AddPointer(&text, "res", obj);
   AddString(&text, "rtype", TypeName(type));
-  Add(&text, ",\"size\":%zu", size);
+  AddUnsignedField(&text, "size", size);
   End(&text, &site);
   return obj;
 }
@@ -979,7 +981,7 @@ int refctrace_enif_monitor_process(ErlNifEnv* env, void* obj, const ErlNifPid* t
   Begin(&text, "res_monitor");
   AddPointer(&text, "res", obj);
   if (target != NULL) AddPid(&text, "to", target->pid);
-  if (result != 0) Add(&text, ",\"failed\":true");
+  if (result != 0) AddTrueField(&text, "failed");
   End(&text, &site);
   return result;
 }
@@ -992,7 +994,7 @@ int refctrace_enif_demonitor_process(ErlNifEnv* env, void* obj, const ErlNifMoni
   Line text;
   Begin(&text, "res_demonitor");
   AddPointer(&text, "res", obj);
-  if (result != 0) Add(&text, ",\"failed\":true");
+  if (result != 0) AddTrueField(&text, "failed");
   End(&text, &site);
   return result;
 }
@@ -1019,7 +1021,7 @@ int refctrace_enif_select(ErlNifEnv* env, ErlNifEvent event, enum ErlNifSelectFl
   Begin(&text, cancel ? "res_use" : "res_select");
   AddPointer(&text, "res", obj);
   if (cancel) AddString(&text, "note", "enif_select cancel");
-  if (!cancel && result < 0) Add(&text, ",\"failed\":true");
+  if (!cancel && result < 0) AddTrueField(&text, "failed");
   End(&text, &site);
   return result;
 }

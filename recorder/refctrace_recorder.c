@@ -34,15 +34,18 @@ static void RecorderOtpRelease(char* text, size_t size) {
   if (info.otp_release != NULL) snprintf(text, size, "%s", info.otp_release);
 }
 
-static long long RecorderNow(void) {
-  return (long long)erl_drv_monotonic_time(ERL_DRV_NSEC);
+/* The emulator answers on its scheduler threads only (see RecorderNow). */
+static long long RecorderEmulatorNow(void) {
+  ErlDrvTime now = erl_drv_monotonic_time(ERL_DRV_NSEC);
+  return now == ERL_DRV_TIME_ERROR ? LLONG_MIN : (long long)now;
 }
 
 /* seeded-bug tests only (REFCTRACE_DEFUSE_NEXT_FREE) */
 static __thread int defuse_next_free;
 
+/* bin or new_bin: the binary the line's refc is about (AddRefc). */
 static void AddBin(Line* line, const char* key, uintptr_t id) {
-  if (strcmp(key, "port") != 0) line->bin = id;
+  line->bin = id;
   AddId(line, key, id);
 }
 
@@ -51,7 +54,7 @@ static void SetCount(uintptr_t id, long refc);
 /* The count after the line's op; the table of live binaries follows it. */
 static void AddRefc(Line* line, ErlDrvSInt refc) {
   SetCount(line->bin, (long)refc);
-  if (with_refc) Add(line, ",\"refc\":%ld", (long)refc);
+  if (with_refc) AddSignedField(line, "refc", refc);
 }
 
 /* The receiver of the message a recorded output call is making, as the
@@ -71,7 +74,7 @@ static void AddReceiver(Line* line) {
 }
 
 static void AddPort(Line* line, ErlDrvPort port) {
-  if (port != NULL) AddBin(line, "port", (uintptr_t)port);
+  if (port != NULL) AddId(line, "port", (uintptr_t)port);
 }
 
 static void Finish(Line* line, const Site* site) {
@@ -581,7 +584,7 @@ static void EmitAlloc(const char* op, Call* c) {
   TrackNew(c->bin_result);
   Begin(&line, "alloc");
   AddBin(&line, "bin", (uintptr_t)c->bin_result);
-  Add(&line, ",\"size\":%lu", (unsigned long)c->size);
+  AddUnsignedField(&line, "size", c->size);
   AddRefc(&line, driver_binary_get_refc(c->bin_result));
   Finish(&line, &c->site);
 }
@@ -602,7 +605,7 @@ static void EmitRealloc(const char* op, Call* c) {
   Begin(&line, "realloc");
   AddBin(&line, "bin", (uintptr_t)c->bin);
   if (c->bin_result != c->bin) AddBin(&line, "new_bin", (uintptr_t)c->bin_result);
-  Add(&line, ",\"size\":%lu", (unsigned long)c->size);
+  AddUnsignedField(&line, "size", c->size);
   AddRefc(&line, driver_binary_get_refc(c->bin_result));
   Finish(&line, &c->site);
 }
@@ -631,7 +634,7 @@ static void EmitObserve(const char* op, Call* c) {
   Begin(&line, op);
   AddBin(&line, "bin", (uintptr_t)c->bin);
   SetCount(line.bin, (long)c->refc_result);
-  Add(&line, ",\"refc\":%ld", (long)c->refc_result); /* required for observe */
+  AddSignedField(&line, "refc", c->refc_result); /* required for observe */
   Finish(&line, &c->site);
 }
 
@@ -640,7 +643,7 @@ static void EmitOutput(const Call* c, const ErlDrvBinary* bin, int copied, ErlDr
   Begin(&line, "output");
   AddBin(&line, "bin", (uintptr_t)bin);
   AddReceiver(&line);
-  if (copied) Add(&line, ",\"copied\":true");
+  if (copied) AddTrueField(&line, "copied");
   AddRefc(&line, refc);
   Finish(&line, &c->site);
 }
@@ -686,7 +689,8 @@ static void EmitQueueCopies(Call* c) {
     Line line;
     Begin(&line, "enq");
     AddBin(&line, "bin", (uintptr_t)bin);
-    Add(&line, ",\"size\":%lu,\"copy\":true", (unsigned long)bin->orig_size);
+    AddUnsignedField(&line, "size", bin->orig_size);
+    AddTrueField(&line, "copy");
     AddRefc(&line, driver_binary_get_refc(bin));
     Finish(&line, &c->site);
   }
@@ -750,13 +754,13 @@ static void EmitBorrows(const char* op, Call* c) {
     Line line;
     Begin(&line, op);
     AddBin(&line, "bin", (uintptr_t)t->bin);
-    Add(&line, ",\"size\":%lu", (unsigned long)t->bin->orig_size);
+    AddUnsignedField(&line, "size", t->bin->orig_size);
     if (b.from) {
       AddString(&line, "from", command_from);
       AddNews("borrow", command_from, (uintptr_t)t->bin, (size_t)t->bin->orig_size);
     }
-    if (b.gathered) Add(&line, ",\"gathered\":true");
-    if (b.task > 0) Add(&line, ",\"task\":%d", b.task);
+    if (b.gathered) AddTrueField(&line, "gathered");
+    if (b.task > 0) AddSignedField(&line, "task", b.task);
     AddRefc(&line, t->before);
     Finish(&line, &c->site);
   }
@@ -797,7 +801,7 @@ static void EmitReply(const char* op, Call* c) {
   Begin(&line, op);
   AddBin(&line, "bin", (uintptr_t)c->bin);
   if (command_from[0] != '\0') AddString(&line, "to", command_from);
-  if (copied) Add(&line, ",\"copied\":true");
+  if (copied) AddTrueField(&line, "copied");
   AddRefc(&line, copied ? before - 1 : before);
   Finish(&line, &c->site);
   if (copied && before - 1 <= 0) Untrack((uintptr_t)c->bin);

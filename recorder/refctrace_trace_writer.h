@@ -22,6 +22,7 @@
 #include <execinfo.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -32,11 +33,11 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Defined by the including recorder. */
 static void RecorderOtpRelease(char* text, size_t size); /* e.g. "27"; untouched if unknown */
-static long long RecorderNow(void);                      /* monotonic time, ns */
 
 /* A recorder uses what it needs of the rest. */
 #pragma GCC diagnostic push
@@ -432,9 +433,14 @@ static void CaptureStack(Site* site) {
     site->frames[site->frame_count++] = CachedFrame(addresses[i]);
 }
 
-/* One JSON object, written with one write(2). It starts in `inline_text`
- * and moves to the heap only for a line that does not fit (long paths), so
- * a line is never cut: a cut line would not be JSON. */
+/* One JSON object. It starts in `inline_text` and moves to the heap only
+ * for a line that does not fit (long paths), so a line is never cut: a cut
+ * line would not be JSON.
+ *
+ * The recorder builds a line under call_lock for every recorded call, so
+ * its pieces are written straight into the text: one room check per field
+ * and the digits formatted in place, no stdio and no format string parsed
+ * (docs/decisions.md 200). */
 typedef struct {
   char* text;
   uintptr_t bin; /* the binary the line names last (bin, new_bin) */
@@ -467,151 +473,130 @@ __attribute__((noinline)) static int GrowLine(Line* line, size_t more) {
 }
 
 /* Room for `more` bytes (a failed line has none: capacity 0). */
-static inline int Reserve(Line* line, size_t more) {
-  return line->used + more < line->capacity || GrowLine(line, more);
+static inline __attribute__((always_inline)) int Reserve(Line* line, size_t more) {
+  return __builtin_expect(line->used + more < line->capacity, 1) || GrowLine(line, more);
 }
 
-/* Appends len bytes as they are. */
-static void AddBytes(Line* line, const char* text, size_t len) {
+/* Where the next byte goes; only after Reserve. */
+static inline char* TextEnd(Line* line) {
+  return line->text + line->used;
+}
+
+/* Appends len bytes as they are (a constant len is copied inline). */
+static inline __attribute__((always_inline)) void AddBytes(Line* line, const char* text,
+                                                           size_t len) {
   if (!Reserve(line, len)) return;
-  memcpy(line->text + line->used, text, len);
+  memcpy(TextEnd(line), text, len);
   line->used += len;
 }
 
 /* A string literal, as it is. */
 #define AddLiteral(line, literal) AddBytes((line), "" literal, sizeof(literal) - 1)
 
-/* The digits of value at the end of digits[24]; returns where they start. */
-static char* FormatUnsigned(char* end, unsigned long long value) {
-  static const char kPairs[] =
-      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-      "8081828384858687888990919293949596979899";
-  char* at = end;
+/* The most bytes PutUnsigned, PutDecimal or PutHex write. */
+enum { kMaxNumber = 24 };
+
+/* "00" to "99". */
+static const char kDecimalPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* The decimal digits of value at `at`; returns their end. */
+static char* PutUnsigned(char* at, unsigned long long value) {
+  // clang-format off
+  static const unsigned long long kPowers[20] = {
+      1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+      100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+      10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+      100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull};
+  // clang-format on
+  /* Digits from the bit length (log10(2) ~ 1233 / 4096), corrected once. */
+  int bits = 64 - __builtin_clzll(value | 1);
+  int digits = (bits * 1233) >> 12;
+  digits += digits < 20 && value >= kPowers[digits];
+  if (digits == 0) digits = 1;
+  char* end = at + digits;
+  char* put = end;
   while (value >= 100) {
     unsigned pair = (unsigned)(value % 100) * 2;
     value /= 100;
-    *--at = kPairs[pair + 1];
-    *--at = kPairs[pair];
+    *--put = kDecimalPairs[pair + 1];
+    *--put = kDecimalPairs[pair];
   }
   if (value >= 10) {
-    *--at = kPairs[value * 2 + 1];
-    *--at = kPairs[value * 2];
+    *--put = kDecimalPairs[value * 2 + 1];
+    *--put = kDecimalPairs[value * 2];
   } else {
-    *--at = (char)('0' + value);
+    *--put = (char)('0' + value);
   }
-  return at;
+  return end;
 }
 
-/* Decimal digits of value (negative too), without stdio. */
+/* value in decimal, negative too. */
+static char* PutDecimal(char* at, long long value) {
+  if (value >= 0) return PutUnsigned(at, (unsigned long long)value);
+  *at = '-';
+  return PutUnsigned(at + 1, 0ull - (unsigned long long)value);
+}
+
+/* value in lowercase hexadecimal, without 0x; two digits at a time. */
+static char* PutHex(char* at, unsigned long long value) {
+  static const char kHexPairs[] =
+      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+      "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+      "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+      "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+      "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+      "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+      "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+      "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+  int digits = (64 - __builtin_clzll(value | 1) + 3) / 4;
+  char* end = at + digits;
+  char* put = end;
+  for (; put - at >= 2; value >>= 8) {
+    put -= 2;
+    memcpy(put, kHexPairs + (value & 0xff) * 2, 2);
+  }
+  if (put > at) *--put = kHexPairs[(value & 0xf) * 2 + 1];
+  return end;
+}
+
+/* Exactly nine digits of value (< 10^9), leading zeros included. */
+static char* PutNineDigits(char* at, unsigned value) {
+  for (int i = 7; i >= 1; i -= 2) {
+    memcpy(at + i, kDecimalPairs + (value % 100) * 2, 2);
+    value /= 100;
+  }
+  at[0] = (char)('0' + value);
+  return at + 9;
+}
+
 static void AddDecimal(Line* line, long long value) {
-  char digits[24];
-  char* end = digits + sizeof digits;
-  unsigned long long magnitude =
-      value < 0 ? 0ull - (unsigned long long)value : (unsigned long long)value;
-  char* at = FormatUnsigned(end, magnitude);
-  if (value < 0) *--at = '-';
-  AddBytes(line, at, (size_t)(end - at));
+  if (Reserve(line, kMaxNumber))
+    line->used = (size_t)(PutDecimal(TextEnd(line), value) - line->text);
 }
 
 static void AddUnsigned(Line* line, unsigned long long value) {
-  char digits[24];
-  char* end = digits + sizeof digits;
-  char* at = FormatUnsigned(end, value);
-  AddBytes(line, at, (size_t)(end - at));
+  if (Reserve(line, kMaxNumber))
+    line->used = (size_t)(PutUnsigned(TextEnd(line), value) - line->text);
 }
 
-static void AddHex(Line* line, unsigned long long value) {
-  static const char kHex[] = "0123456789abcdef";
-  char digits[20];
-  char* end = digits + sizeof digits;
-  char* at = end;
-  do {
-    *--at = kHex[value & 0xf];
-    value >>= 4;
-  } while (value != 0);
-  AddBytes(line, at, (size_t)(end - at));
-}
+/* ,"KEY":VALUE for a number field; KEY is a string literal. */
+#define AddSignedField(line, key, value) \
+  (AddLiteral((line), ",\"" key "\":"), AddDecimal((line), (long long)(value)))
+#define AddUnsignedField(line, key, value) \
+  (AddLiteral((line), ",\"" key "\":"), AddUnsigned((line), (unsigned long long)(value)))
+/* ,"KEY":true */
+#define AddTrueField(line, key) AddLiteral((line), ",\"" key "\":true")
 
-/* The general case, through vsnprintf. */
-static void AddPrintf(Line* line, const char* format, va_list args) {
-  va_list again;
-  va_copy(again, args);
-  char scratch[64];
-  int n = vsnprintf(scratch, sizeof scratch, format, args);
-  if (n >= 0 && Reserve(line, (size_t)n)) {
-    if ((size_t)n < sizeof scratch)
-      memcpy(line->text + line->used, scratch, (size_t)n);
-    else
-      vsnprintf(line->text + line->used, (size_t)n + 1, format, again);
-    line->used += (size_t)n;
-  }
-  va_end(again);
-}
-
-/* JSON syntax and numbers; never a string from outside (see AddEscaped).
- * printf's %d %i %u %x %s %% with the length modifiers l, ll and z are
- * formatted here without stdio (a recorded call must cost well under a
- * microsecond); anything else (flags, widths) goes to vsnprintf. */
-static void AddFormatted(Line* line, const char* format, va_list args) {
-  va_list whole;
-  va_copy(whole, args);
-  size_t at_start = line->used;
-  const char* plain = format;
-  for (const char* f = format;; ++f) {
-    if (*f != '%' && *f != '\0') continue;
-    AddBytes(line, plain, (size_t)(f - plain));
-    if (*f == '\0') break;
-    const char* spec = f + 1;
-    int longs = 0, size_t_arg = 0;
-    while (*spec == 'l') {
-      ++longs;
-      ++spec;
-    }
-    if (*spec == 'z') {
-      size_t_arg = 1;
-      ++spec;
-    }
-    char conversion = *spec;
-    if (conversion == 'd' || conversion == 'i') {
-      long long value = size_t_arg   ? (long long)va_arg(args, ssize_t)
-                        : longs >= 2 ? va_arg(args, long long)
-                        : longs == 1 ? (long long)va_arg(args, long)
-                                     : (long long)va_arg(args, int);
-      AddDecimal(line, value);
-    } else if (conversion == 'u' || conversion == 'x') {
-      unsigned long long value = size_t_arg   ? (unsigned long long)va_arg(args, size_t)
-                                 : longs >= 2 ? va_arg(args, unsigned long long)
-                                 : longs == 1 ? (unsigned long long)va_arg(args, unsigned long)
-                                              : (unsigned long long)va_arg(args, unsigned);
-      if (conversion == 'u')
-        AddUnsigned(line, value);
-      else
-        AddHex(line, value);
-    } else if (conversion == 's' && longs == 0 && !size_t_arg) {
-      const char* text = va_arg(args, const char*);
-      AddBytes(line, text, strlen(text));
-    } else if (conversion == '%' && longs == 0 && !size_t_arg) {
-      AddBytes(line, "%", 1);
-    } else {
-      /* Not ours: the whole format through vsnprintf, from the start. */
-      line->used = at_start;
-      AddPrintf(line, format, whole);
-      va_end(whole);
-      return;
-    }
-    f = spec;
-    plain = spec + 1;
-  }
-  va_end(whole);
-}
-
-static void Add(Line* line, const char* format, ...) {
-  va_list args;
-  va_start(args, format);
-  AddFormatted(line, format, args);
-  va_end(args);
-}
+/* Bytes a JSON string cannot hold as they are: `"`, `\` and controls. */
+// clang-format off
+static const unsigned char kEscaped[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00-0x0f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10-0x1f */
+    ['"'] = 1, ['\\'] = 1};
+// clang-format on
 
 /* The contents of a JSON string: `"` and `\` escaped, control bytes as
  * \u00XX; other bytes (UTF-8 included) as they are, copied a run at a
@@ -619,8 +604,10 @@ static void Add(Line* line, const char* format, ...) {
 static void AddEscaped(Line* line, const char* text) {
   static const char kHex[] = "0123456789abcdef";
   const unsigned char* run = (const unsigned char*)text;
-  for (const unsigned char* c = run;; ++c) {
-    if (*c >= 0x20 && *c != '"' && *c != '\\') continue;
+  for (;;) {
+    const unsigned char* c = run;
+    while (!kEscaped[*c])
+      ++c;
     AddBytes(line, (const char*)run, (size_t)(c - run));
     if (*c == '\0') return;
     if (*c == '"' || *c == '\\') {
@@ -643,6 +630,8 @@ static void AddString(Line* line, const char* key, const char* value) {
   AddLiteral(line, "\"");
 }
 
+/* op: one of the recorder's own names ("alloc", "bin_make", ...), which
+ * need no escaping. */
 static void Begin(Line* line, const char* op) {
   line->text = line->inline_text;
   line->used = 0;
@@ -650,8 +639,24 @@ static void Begin(Line* line, const char* op) {
   line->failed = 0;
   line->bin = 0;
   AddLiteral(line, "{\"op\":\"");
-  AddEscaped(line, op);
+  AddBytes(line, op, strlen(op));
   AddLiteral(line, "\"");
+}
+
+/* ,"KEY":"0x..." for an id the emulator gave (a pointer): one room check
+ * for the whole field. */
+static void AddId(Line* line, const char* key, uintptr_t id) {
+  size_t key_len = strlen(key);
+  if (!Reserve(line, key_len + 8 + kMaxNumber)) return;
+  char* at = TextEnd(line);
+  at[0] = ',';
+  at[1] = '"';
+  memcpy(at + 2, key, key_len);
+  at += 2 + key_len;
+  memcpy(at, "\":\"0x", 5);
+  at = PutHex(at + 5, id);
+  *at++ = '"';
+  line->used = (size_t)(at - line->text);
 }
 
 static void AddSrcAndFunc(Line* line, const Site* site) {
@@ -717,28 +722,20 @@ static void AddSite(Line* line, const Site* site) {
 /* "stack":["my_drv_output","?? beam.smp",...], innermost first. */
 static void AddStack(Line* line, const Site* site) {
   if (site->frame_count == 0) return;
-  Add(line, ",\"stack\":[");
+  AddLiteral(line, ",\"stack\":[");
   for (int i = 0; i < site->frame_count; ++i) {
     const Frame* frame = &site->frames[i];
-    Add(line, i == 0 ? "\"" : ",\"");
+    if (i > 0) AddLiteral(line, ",");
+    AddLiteral(line, "\"");
     if (frame->function != NULL) {
       AddEscaped(line, frame->function);
     } else {
-      Add(line, "?? ");
+      AddLiteral(line, "?? ");
       AddEscaped(line, frame->module);
     }
-    Add(line, "\"");
+    AddLiteral(line, "\"");
   }
-  Add(line, "]");
-}
-
-/* ,"KEY":"0x..." for an id the emulator gave (a pointer). */
-static void AddId(Line* line, const char* key, uintptr_t id) {
-  AddLiteral(line, ",\"");
-  AddBytes(line, key, strlen(key));
-  AddLiteral(line, "\":\"0x");
-  AddHex(line, id);
-  AddLiteral(line, "\"");
+  AddLiteral(line, "]");
 }
 
 /* The line is whole: it goes to the file (never half: a line that ran out
@@ -748,10 +745,74 @@ static void WriteLine(Line* line) {
   if (line->text != line->inline_text) free(line->text);
 }
 
+/* ---- the clock: `t` -------------------------------------------------- */
+
+/* `t` is on the scale of erlang:monotonic_time(nanosecond), which the
+ * Erlang tracer's lines carry, so driver and process lines can be compared
+ * by eye. The emulator's clock (erl_drv_monotonic_time, enif_monotonic_time)
+ * answers on scheduler threads only: on any other thread (a driver's own,
+ * an async one) it returns ERL_DRV_TIME_ERROR, INT64_MIN
+ * (erts_napi_monotonic_time); and it costs about 50 ns more than
+ * clock_gettime. So `t` is CLOCK_MONOTONIC (the emulator's own source on
+ * Linux: erlang:system_info(os_monotonic_time_source)) plus the offset to
+ * the emulator's clock, measured once, at the first line written on a
+ * thread where the emulator answers; lines before it have no `t` (an
+ * optional field). The emulator's time correction may move its clock away
+ * from CLOCK_MONOTONIC by a few parts per million afterwards: `t` is for
+ * display only (docs/decisions.md 201). Used under call_lock. */
+static long long RecorderEmulatorNow(void); /* ns; LLONG_MIN: no answer on this thread */
+static int clock_offset_known;
+static long long clock_offset;
+
+static long long MonotonicNs(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (long long)now.tv_sec * 1000000000ll + now.tv_nsec;
+}
+
+/* 1 and *now (ns, the emulator's scale); 0: the offset is not known yet. */
+static int RecorderNow(long long* now) {
+  if (!__builtin_expect(clock_offset_known, 1)) {
+    long long before = MonotonicNs();
+    long long emulator = RecorderEmulatorNow();
+    long long after = MonotonicNs();
+    if (emulator == LLONG_MIN) return 0;
+    clock_offset = emulator - (before + (after - before) / 2);
+    clock_offset_known = 1;
+  }
+  *now = MonotonicNs() + clock_offset;
+  return 1;
+}
+
+/* The digits of |t| above its last nine change once a second: they are
+ * formatted then, and copied on every other line. Under call_lock. */
+static unsigned long long time_seconds;
+static char time_seconds_text[kMaxNumber];
+static size_t time_seconds_len;
+
 /* ,"t":NOW} and the newline end every line. */
 static void AddTime(Line* line) {
-  AddLiteral(line, ",\"t\":");
-  AddDecimal(line, RecorderNow());
+  long long now;
+  if (RecorderNow(&now) && Reserve(line, 6 + kMaxNumber)) {
+    char* at = TextEnd(line);
+    memcpy(at, ",\"t\":", 5);
+    at += 5;
+    unsigned long long magnitude =
+        now < 0 ? 0ull - (unsigned long long)now : (unsigned long long)now;
+    if (now < 0) *at++ = '-';
+    unsigned long long seconds = magnitude / 1000000000u;
+    if (seconds == 0) {
+      at = PutUnsigned(at, magnitude);
+    } else {
+      if (seconds != time_seconds || time_seconds_len == 0) {
+        time_seconds = seconds;
+        time_seconds_len = (size_t)(PutUnsigned(time_seconds_text, seconds) - time_seconds_text);
+      }
+      memcpy(at, time_seconds_text, time_seconds_len);
+      at = PutNineDigits(at + time_seconds_len, (unsigned)(magnitude % 1000000000u));
+    }
+    line->used = (size_t)(at - line->text);
+  }
   AddLiteral(line, "}\n");
 }
 

@@ -1,8 +1,8 @@
 /* fake_emulator.c: the erl_driver functions the C recorder calls, for
  * recorder_test.c. Counts are kept in front of each binary, one port has a
- * queue of whole binaries, and the clock ticks once per read, so every line
- * the recorder writes is known in advance. Compiled without the recorder's
- * macros: these are the "real" calls. */
+ * queue of whole binaries, and the clock ticks once per read (the
+ * recorder reads it to learn its offset to CLOCK_MONOTONIC). Compiled
+ * without the recorder's macros: these are the "real" calls. */
 #include <erl_driver.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -211,8 +211,16 @@ void driver_system_info(ErlDrvSysInfo* info, size_t size) {
 }
 
 static ErlDrvTime clock_ticks;
+static __thread int not_a_scheduler;
 
+void fake_emulator_leave_schedulers(void) {
+  not_a_scheduler = 1;
+}
+
+/* The emulator's clock answers on its schedulers only
+ * (erts_napi_monotonic_time). */
 ErlDrvTime erl_drv_monotonic_time(ErlDrvTimeUnit unit) {
   (void)unit;
+  if (not_a_scheduler) return ERL_DRV_TIME_ERROR;
   return ++clock_ticks;
 }

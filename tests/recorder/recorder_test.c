@@ -1,7 +1,8 @@
 /* recorder_test.c: the C recorder against a fake emulator (fake_emulator.c:
- * counts kept in front of each binary, a one-port queue, a clock that ticks
- * once per read), so every line the recorder writes is known in advance and
- * compared byte for byte.
+ * counts kept in front of each binary, a one-port queue, a clock that
+ * answers on the test's main thread only), so every line the recorder
+ * writes is known in advance and compared byte for byte (`t` by its order,
+ * below).
  *
  *   recorder_test TRACE      record into TRACE (must not exist) and compare
  *   recorder_test TRACE off  without REFCTRACE_TRACE: the calls still work
@@ -17,12 +18,25 @@
  *                            nothing and does not cut the parent's file
  *   recorder_test TRACE locked  TRACE is empty but another writer holds it
  *                            (flock): nothing is recorded, TRACE stays empty
+ *   recorder_test TRACE thread-first  the first call is made on a thread where
+ *                            the emulator's clock does not answer (a driver's
+ *                            own thread): its lines have no `t`; the next
+ *                            call's, on a scheduler, have
+ *
+ * `t` is CLOCK_MONOTONIC plus the offset to the emulator's clock, so its
+ * values are not known in advance: every `t` written must be at least the
+ * one before it (a line from a thread where the emulator's clock does not
+ * answer included, which once got INT64_MIN), and is then compared as its
+ * position among the `t`s (1, 2, ...).
  *
  * The last call is compiled under `#line 27 "my\"drv\\x.c"`, a file name
  * with a quote and a backslash, which must come out escaped. */
 #define _GNU_SOURCE /* setenv */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -38,6 +52,9 @@
 /* fake_emulator.c: frees what the test leaked on purpose; takes (n > 0) or
  * drops (n < 0) references as the emulator does around a callback. */
 void fake_emulator_free_all(void);
+/* This thread is none of the emulator's schedulers: its clock does not
+ * answer here (ERL_DRV_TIME_ERROR), as on a driver's own thread. */
+void fake_emulator_leave_schedulers(void);
 void fake_emulator_take(ErlDrvBinary* bin, int n);
 /* A binary the emulator made itself (a gathered copy): count 1, no line. */
 ErlDrvBinary* fake_emulator_binary(ErlDrvSizeT size);
@@ -50,6 +67,22 @@ static int64_t expected_ticks;
 static int failures;
 /* The `port` every line names after REFCTRACE_SERVING(kPort); "" before. */
 static const char* serving = "";
+
+/* Lines written before the recorder knows the emulator's clock have no `t`
+ * (see "thread-first"). */
+static int clock_unknown;
+
+/* The line's end: its `t` (as its position among the `t`s, see
+ * NormalizeTimes) and the newline. */
+static void ExpectTime(void) {
+  if (clock_unknown) {
+    expected_used +=
+        (size_t)snprintf(expected + expected_used, sizeof expected - expected_used, "}\n");
+    return;
+  }
+  expected_used += (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
+                                    ",\"t\":%" PRId64 "}\n", (int64_t)++expected_ticks);
+}
 
 /* The line's start (printf), then the function that made the call and
  * the stack when one is expected, then the clock. */
@@ -73,9 +106,7 @@ static void Expect(const char* func, const char* stack, const char* format, ...)
   }
   expected_used += (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
                                     ",\"func\":\"%s\"%s", func, stack);
-  /* The recorder reads the clock once per line. */
-  expected_used += (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
-                                    ",\"t\":%" PRId64 "}\n", (int64_t)++expected_ticks);
+  ExpectTime();
 }
 
 /* The id the recorder writes for a binary. */
@@ -109,8 +140,7 @@ static void ExpectProcessLine(const char* format, ...) {
   expected_used +=
       (size_t)vsnprintf(expected + expected_used, sizeof expected - expected_used, format, args);
   va_end(args);
-  expected_used += (size_t)snprintf(expected + expected_used, sizeof expected - expected_used,
-                                    ",\"t\":%" PRId64 "}\n", (int64_t)++expected_ticks);
+  ExpectTime();
 }
 /* The line of the call inside AT(): the recorder's __LINE__ comes from the
  * same macro invocation, so the two agree however the call is wrapped. */
@@ -370,9 +400,62 @@ __attribute__((noinline)) ErlDrvBinary* AllocFromExportedFunction(void) {
   return b;
 }
 
+/* A driver's own thread (erl_drv_thread_create): no port served, and the
+ * emulator's clock does not answer. */
+static void* AllocOnDriverThread(void* unused) {
+  (void)unused;
+  fake_emulator_leave_schedulers();
+  ErlDrvBinary* b = AT(driver_alloc_binary(8));
+  EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":8,\"refc\":1,\"src\":\"%s:%d\"", Id(b), kFile,
+         at);
+  AT(driver_free_binary(b));
+  EXPECT("{\"op\":\"free\",\"bin\":\"%s\",\"refc\":0,\"src\":\"%s:%d\"", Id(b), kFile, at);
+  return NULL;
+}
+
+static void CallsOnDriverThread(void) {
+  const char* port = serving;
+  serving = "";
+  pthread_t thread;
+  CHECK(pthread_create(&thread, NULL, AllocOnDriverThread, NULL) == 0 &&
+        pthread_join(thread, NULL) == 0);
+  serving = port;
+}
+
+/* Every `t` in text, which must not decrease, becomes its position among
+ * them (1, 2, ...), as Expect writes it. 0: a `t` is out of order or not
+ * a number. */
+static int NormalizeTimes(const char* text, char* out, size_t size) {
+  static const char kKey[] = ",\"t\":";
+  long long previous = LLONG_MIN;
+  int64_t position = 0;
+  size_t used = 0;
+  for (const char* from = text;;) {
+    const char* t = strstr(from, kKey);
+    size_t plain = t == NULL ? strlen(from) : (size_t)(t - from) + sizeof kKey - 1;
+    if (used + plain + 24 >= size) return 0;
+    memcpy(out + used, from, plain);
+    used += plain;
+    if (t == NULL) break;
+    char* end;
+    errno = 0;
+    long long value = strtoll(t + sizeof kKey - 1, &end, 10);
+    if (errno != 0 || end == t + sizeof kKey - 1 || value < previous) {
+      fprintf(stderr, "`t` out of order or not a number: %.40s\n", t);
+      return 0;
+    }
+    previous = value;
+    used += (size_t)snprintf(out + used, size - used, "%" PRId64, ++position);
+    from = end;
+  }
+  out[used] = '\0';
+  return 1;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: recorder_test TRACE [off|stack|refuse|append]\n");
+    fprintf(stderr,
+            "usage: recorder_test TRACE [off|stack|refuse|append|locked|fork|thread-first]\n");
     return 2;
   }
   const char* path = argv[1];
@@ -421,11 +504,21 @@ int main(int argc, char** argv) {
     }
     int status = 0;
     if (child < 0 || waitpid(child, &status, 0) != child || status != 0) return 2;
+  } else if (strcmp(mode, "thread-first") == 0) {
+    clock_unknown = 1;
+    CallsOnDriverThread();
+    clock_unknown = 0;
+    ErlDrvBinary* b = AT(driver_alloc_binary(8));
+    EXPECT("{\"op\":\"alloc\",\"bin\":\"%s\",\"size\":8,\"refc\":1,\"src\":\"%s:%d\"", Id(b), kFile,
+           at);
+    AT(driver_free_binary(b));
+    EXPECT("{\"op\":\"free\",\"bin\":\"%s\",\"refc\":0,\"src\":\"%s:%d\"", Id(b), kFile, at);
   } else if (strcmp(mode, "stack") == 0) {
     setenv("REFCTRACE_STACK", "2", 1);
     AllocFromExportedFunction();
   } else {
     Calls();
+    CallsOnDriverThread();
     LeakInQuotedFile();
     AllocInLongFile();
     Stop();
@@ -441,10 +534,18 @@ int main(int argc, char** argv) {
   } else if (written == NULL) {
     fprintf(stderr, "no trace written to %s\n", path);
     ++failures;
-  } else if (strcmp(written, expected) != 0) {
-    fprintf(stderr, "the trace differs from the expected lines\n--- expected\n%s--- written\n%s",
-            expected, written);
-    ++failures;
+  } else {
+    static char normalized[1 << 14];
+    if (!NormalizeTimes(written, normalized, sizeof normalized)) {
+      fprintf(stderr, "--- written\n%s", written);
+      ++failures;
+    } else if (strcmp(normalized, expected) != 0) {
+      fprintf(stderr,
+              "the trace differs from the expected lines (`t` as its position)\n--- "
+              "expected\n%s--- written\n%s",
+              expected, normalized);
+      ++failures;
+    }
   }
   fake_emulator_free_all();
   return failures == 0 ? 0 : 1;

@@ -11,7 +11,7 @@ execute_process(COMMAND "${RECORDER_TEST}" "${trace}" RESULT_VARIABLE rc ERROR_V
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "recorder_test failed (${rc}):\n${err}")
 endif()
-foreach(mode off stack refuse append locked fork)
+foreach(mode off stack refuse append locked fork thread-first)
   execute_process(COMMAND "${RECORDER_TEST}" "${OUT}/${mode}.ndjson" ${mode} RESULT_VARIABLE rc
                   ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
