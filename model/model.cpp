@@ -1456,6 +1456,7 @@ ModelStats Model::Stats() const {
     stats.binaries += nif.binaries;
     stats.leaked_bytes += nif.leaked_bytes;
     stats.live += nif.live;
+    stats.held_by_nif = nif.held_by_nif;
   }
   for (const Incarnation& inc : slots_) {
     if (!inc.live) continue;

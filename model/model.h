@@ -47,6 +47,9 @@ struct ModelStats {
   // Live incarnations a process may or may not have released (a `gc` with `among` the trace
   // never resolved, model 1.3): neither freed nor held for sure.
   uint64_t uncertain_end = 0;
+  // NIF objects that would be leaks but that the library still referenced at the clean end of
+  // recording (a `held`, trace format 1.6).
+  uint64_t held_by_nif = 0;
 };
 
 // What one process holds of one incarnation.

@@ -122,6 +122,8 @@ void NifModel::Record(Object& obj, const Event& e) {
   // `to`: where the event sends or ties the object (a receiver, an environment, a moved id).
   if (!e.to.empty()) {
     entry.to = strings_.Intern(e.to);
+  } else if (e.op == Op::kHeld) {
+    entry.to = strings_.Intern(e.in);  // where the library's reference is
   } else if (e.op == Op::kBinRealloc && e.new_bin.present()) {
     entry.to = strings_.Intern(e.new_bin.ToDisplay());
   } else if (e.env.present() && obj.space != Space::kEnv) {
@@ -279,6 +281,9 @@ void NifModel::ApplyOp(const Event& e) {
     case Op::kResStop:
       ApplyResource(e);
       return;
+    case Op::kHeld:
+      ApplyHeld(e);
+      return;
     default:
       ApplyBinary(e);
       return;
@@ -299,10 +304,30 @@ bool NifModel::ApplyProcessEvent(const Event& e) {
   return true;
 }
 
+// Trace format 1.6: the library still references the object at the clean end of recording (the
+// recorder's scan of its memory), so the end of the trace is no leak of it. Only what is live
+// now is marked: a conservative scan may match a value that is no longer a pointer, and an
+// object gone (or never seen) has nothing to excuse.
+void NifModel::ApplyHeld(const Event& e) {
+  const Space space = e.bin.present() ? Space::kBin : e.res.present() ? Space::kRes : Space::kEnv;
+  const BinId& id = space == Space::kBin ? e.bin : space == Space::kRes ? e.res : e.env;
+  scanned_ = true;
+  Object* obj = Live(space, id);
+  if (obj == nullptr) return;
+  obj->held = true;
+  Record(*obj, e);
+}
+
 NifStats NifModel::Stats() const {
   NifStats stats;
   stats.binaries = binaries_;
   stats.leaked_bytes = leaked_bytes_;
+  for (const Table& table : tables_) {
+    for (const auto& [id, entry] : table) {
+      if (entry.present && entry.obj.live && entry.obj.held && OwnedAtEnd(entry.obj))
+        ++stats.held_by_nif;
+    }
+  }
   for (const auto& [id, entry] : tables_[static_cast<size_t>(Space::kBin)]) {
     // Model 1.4: a made binary is live on the process side, which counts it.
     const bool counted_there = term_refs_ && entry.obj.state == BinState::kMade;
@@ -311,18 +336,22 @@ NifStats NifModel::Stats() const {
   return stats;
 }
 
+bool NifModel::OwnedAtEnd(const Object& obj) {
+  const bool owned = obj.space == Space::kBin && obj.state == BinState::kOwned;
+  // A resource the NIF still counts, or whose select was never stopped (the emulator keeps it,
+  // and its file descriptor, for good).
+  const bool counted = obj.space == Space::kRes && (obj.nif > 0 || obj.selected);
+  const bool unfreed = obj.space == Space::kEnv && obj.independent;
+  return owned || counted || unfreed;
+}
+
 void NifModel::Finish() {
   std::vector<const Object*> leaked;
   for (const Table& table : tables_) {
     for (const auto& [id, entry] : table) {
       const Object& obj = entry.obj;
-      if (!entry.present || !obj.live || obj.adopted) continue;
-      const bool owned = obj.space == Space::kBin && obj.state == BinState::kOwned;
-      // A resource the NIF still counts, or whose select was never stopped (the emulator
-      // keeps it, and its file descriptor, for good).
-      const bool counted = obj.space == Space::kRes && (obj.nif > 0 || obj.selected);
-      const bool unfreed = obj.space == Space::kEnv && obj.independent;
-      if (owned || counted || unfreed) leaked.push_back(&obj);
+      if (entry.present && obj.live && !obj.adopted && !obj.held && OwnedAtEnd(obj))
+        leaked.push_back(&obj);
     }
   }
   std::sort(leaked.begin(), leaked.end(),
@@ -359,6 +388,9 @@ void NifModel::Finish() {
             "allocated";
         break;
     }
+    // The recorder looked (it wrote `held` lines) and found no pointer to this one: the
+    // library lost it, which is the evidence that makes it a leak rather than a cache.
+    if (scanned_) message += "; the library's memory held no pointer to it at exit";
     ReportLeak(*obj, std::move(message));
   }
 }

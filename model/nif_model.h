@@ -51,6 +51,7 @@ struct NifStats {
   uint64_t binaries = 0;  // NIF binary incarnations started
   uint64_t live = 0;      // NIF binaries still owned or made at the end
   uint64_t leaked_bytes = 0;
+  uint64_t held_by_nif = 0;  // live objects a `held` named (trace format 1.6)
 };
 
 class NifModel {
@@ -87,6 +88,7 @@ class NifModel {
     uint64_t serial = 0;  // start order across all spaces, for observers
     bool live = false;    // false: gone, kept in quarantine as evidence
     bool adopted = false;
+    bool held = false;  // a `held` named it: the library still references it (not a leak)
     std::optional<uint64_t> size;
     std::vector<std::string> start_stack;
     History history;
@@ -143,6 +145,9 @@ class NifModel {
   void Record(Object& obj, const trace::Event& e);
   void Report(Code code, const Object& obj, const trace::Event& e, std::string message);
   void ReportLeak(const Object& obj, std::string message);
+  // A live object that is a leak at the end of the trace unless the library still references
+  // it: an owned binary, a resource the NIF counts or still selects, an independent environment.
+  static bool OwnedAtEnd(const Object& obj);
 
   // Environments.
   // Checks that `env` can take a term (live, not sent); reports and returns false otherwise.
@@ -172,6 +177,7 @@ class NifModel {
   // emulator held for the callback ends, and with a stop callback the select's.
   void EndCallbackHold(const trace::BinId& env, const trace::Event& e);
   void ApplyEnvironment(const trace::Event& e);
+  void ApplyHeld(const trace::Event& e);
 
   void ApplyOp(const trace::Event& e);
   void Notify(const Object& obj, bool ended);
@@ -202,6 +208,7 @@ class NifModel {
   std::vector<Object::Tied> touched_;  // objects recorded during this event (observer only)
   uint64_t binaries_ = 0;
   uint64_t leaked_bytes_ = 0;
+  bool scanned_ = false;  // a `held` was read: the recorder scanned the library's memory
 };
 
 }  // namespace refctrace::model

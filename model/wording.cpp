@@ -57,6 +57,7 @@ constexpr std::array<OpWords, trace::kOpCount> kOpWords = {{
     {"selected an event with", "enif_select", ""},                // kResSelect
     {"asked to stop the select of", "enif_select STOP", ""},      // kResSelectStop
     {"ran the stop callback of", "stop callback", ""},            // kResStop
+    {"still referenced", "still referenced by the library", ""},  // kHeld
     {"", "end of trace", "end of trace"},                         // kEnd
 }};
 
@@ -128,6 +129,9 @@ std::string DescribeStep(const Step& step) {
     case Op::kResAlloc:
       if (step.size) s += " " + Plural(*step.size, "byte");
       break;
+    case Op::kHeld:
+      if (!step.to.empty()) s += " (in " + step.to + ")";
+      break;
     case Op::kBinRealloc:
       if (step.size) s += " to " + Plural(*step.size, "byte");
       if (!step.to.empty()) s += ", moved to " + step.to;
@@ -175,6 +179,9 @@ std::string EventSummary(const Step& step) {
     case Op::kResMake:
     case Op::kMakeCopy:
       if (!step.to.empty()) text += " → " + step.to;
+      break;
+    case Op::kHeld:
+      if (!step.to.empty()) text += " (" + step.to + ")";
       break;
     default:
       break;

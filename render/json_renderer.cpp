@@ -113,6 +113,8 @@ void RenderJson(const RunReport& run, std::ostream& out) {
   if (totals.unrecorded_driver) root["summary"]["unrecorded_driver"] = totals.unrecorded_driver;
   // Only when it happened: a trace whose process releases were all attributed has none.
   if (totals.uncertain_end) root["summary"]["uncertain_end"] = totals.uncertain_end;
+  // Only when it happened: a NIF library's recorder scanned what it still references at exit.
+  if (totals.held_by_nif) root["summary"]["held_by_nif"] = totals.held_by_nif;
   if (!run.suppressions.empty()) {
     Json uses = Json::array();
     for (const SuppressionUse& use : run.suppressions) {

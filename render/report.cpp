@@ -39,6 +39,7 @@ Totals InputTotals(const InputReport& input) {
   t.leaked_bytes = input.stats.leaked_bytes;
   t.held_by_processes = input.stats.held_by_processes;
   t.uncertain_end = input.stats.uncertain_end;
+  t.held_by_nif = input.stats.held_by_nif;
   t.events = input.events;
   t.input_errors = input.error ? 1 : 0;
   t.suppressed = input.suppressed;
@@ -58,6 +59,7 @@ Totals ComputeTotals(const std::vector<InputReport>& inputs) {
     sum.leaked_bytes += t.leaked_bytes;
     sum.held_by_processes += t.held_by_processes;
     sum.uncertain_end += t.uncertain_end;
+    sum.held_by_nif += t.held_by_nif;
     sum.input_errors += t.input_errors;
     sum.events += t.events;
     sum.suppressed += t.suppressed;

@@ -51,6 +51,7 @@ struct Totals {
   uint64_t leaked_bytes = 0;
   uint64_t held_by_processes = 0;
   uint64_t uncertain_end = 0;  // live binaries a process may have released (model 1.3)
+  uint64_t held_by_nif = 0;    // NIF objects the library still referenced at exit (1.6)
   uint64_t input_errors = 0;
   uint64_t events = 0;
   uint64_t suppressed = 0;

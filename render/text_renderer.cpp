@@ -117,6 +117,9 @@ std::string FactsText(const Totals& totals) {
     s += ", " + std::to_string(totals.uncertain_end) +
          " perhaps released (which of several a process released is unknown)";
   }
+  if (totals.held_by_nif) {
+    s += ", " + std::to_string(totals.held_by_nif) + " still referenced by the NIF library at exit";
+  }
   if (totals.suppressed || totals.baselined) {
     s += "; " + std::to_string(totals.suppressed) + " suppressed, " +
          std::to_string(totals.baselined) + " in the baseline";

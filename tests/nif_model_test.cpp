@@ -226,5 +226,69 @@ TEST_CASE("AnUnexpectedDestructorIsOneFindingAndTheNifsLaterReleasesOfItsCountAr
   CHECK(Codes(run) == "refc-mismatch@6 resource r; double-free@11 resource r; ");
 }
 
+// --- What the library still references at exit (trace format 1.6) ---
+
+const std::string kKept[] = {
+    R"({"op":"env_alloc","env":"E"})",
+    R"({"op":"res_alloc","res":"r","size":64})",
+    R"({"op":"bin_alloc","bin":"b","data":"d","size":100})",
+};
+
+TEST_CASE("ObjectsTheLibraryKeepsAreLeaksWithoutHeld") {
+  const Run run = Replay({kKept[0], kKept[1], kKept[2]});
+  CHECK(Codes(run) == "leak@0 environment E; leak@1 resource r; leak@2 binary b; ");
+  CHECK(run.stats.held_by_nif == 0);
+}
+
+TEST_CASE("HeldObjectsAreNotLeaksAndAreCounted") {
+  const Run run = Replay(
+      {kKept[0], kKept[1], kKept[2], R"({"op":"held","env":"E","in":"priv_data"})",
+       R"({"op":"held","res":"r","in":"priv_data"})", R"({"op":"held","bin":"b","in":"static"})"});
+  CHECK(run.error.empty());
+  CHECK(Codes(run).empty());
+  CHECK(run.stats.held_by_nif == 3);
+  CHECK(run.stats.leaked_bytes == 0);
+}
+
+TEST_CASE("AnObjectTheLibraryLostIsStillALeakBesideHeldOnes") {
+  const Run run =
+      Replay({kKept[0], kKept[1], kKept[2], R"({"op":"held","env":"E","in":"priv_data"})",
+              R"({"op":"held","bin":"b","in":"static"})"});
+  CHECK(Codes(run) == "leak@1 resource r; ");
+  CHECK(run.stats.held_by_nif == 2);
+  CHECK(run.stats.leaked_bytes == 64);
+}
+
+TEST_CASE("HeldOfAGoneObjectChangesNothingAndItsNewIncarnationStillLeaks") {
+  // The scan matched a stale value: the old resource is gone; a later one at the same
+  // address is not excused by a held that came before it.
+  const Run run = Replay({kKept[1], R"({"op":"res_release","res":"r"})",
+                          R"({"op":"held","res":"r","in":"static"})", kKept[1]});
+  CHECK(Codes(run) == "leak@3 resource r; ");
+  CHECK(run.stats.held_by_nif == 0);
+}
+
+TEST_CASE("HeldOfAnIdNeverSeenIsNotAnUnknownBinary") {
+  const Run run = Replay({R"({"op":"held","bin":"b","in":"static"})"});
+  CHECK(run.error.empty());
+  CHECK(Codes(run).empty());
+  CHECK(run.stats.held_by_nif == 0);
+}
+
+TEST_CASE("HeldWithoutItsObjectSaysTheThreeFields") {
+  const Run run = Replay({R"({"op":"held","in":"static"})"});
+  CHECK(run.error == "1:1: missing required field \"bin\", \"res\" or \"env\" for op \"held\"");
+}
+
+TEST_CASE("HeldWithoutInIsAnInputError") {
+  const Run run = Replay({R"({"op":"held","res":"r"})"});
+  CHECK(run.error == "1:1: missing required field \"in\" for op \"held\"");
+}
+
+TEST_CASE("HeldNamingTwoObjectsIsAnInputError") {
+  const Run run = Replay({R"({"op":"held","res":"r","env":"E","in":"static"})"});
+  CHECK(run.error == "1:1: op \"held\" names one object: \"bin\", \"res\" or \"env\", not two");
+}
+
 }  // namespace
 }  // namespace refctrace::model

@@ -109,6 +109,7 @@ TEST_CASE("TestdataTracesProduceTheirHandWrittenExpectations") {
       if (s.contains("held_by_processes")) {
         CHECK(stats.held_by_processes == s["held_by_processes"].get<uint64_t>());
       }
+      if (s.contains("held_by_nif")) CHECK(stats.held_by_nif == s["held_by_nif"].get<uint64_t>());
     }
   }
 }

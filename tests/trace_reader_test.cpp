@@ -252,7 +252,9 @@ TEST_CASE("OpNamesRoundTripAndUnknownNamesAreRejected") {
       "bin_use", "ioq_enq", "res_alloc", "res_keep", "res_release", "res_make", "res_use",
       "res_down", "res_dtor",
       // trace format 1.5
-      "res_monitor", "res_demonitor", "res_select", "res_select_stop", "res_stop", "end"};
+      "res_monitor", "res_demonitor", "res_select", "res_select_stop", "res_stop",
+      // trace format 1.6
+      "held", "end"};
   REQUIRE(std::size(names) == static_cast<size_t>(kOpCount));
   for (int i = 0; i < kOpCount; ++i) {
     Op op = static_cast<Op>(i);
@@ -273,7 +275,7 @@ TEST_CASE("OpClassesFollowTheSpec") {
     const std::string_view name = OpName(op);
     const bool nif = name.substr(0, 4) == "nif_" || name.substr(0, 4) == "env_" ||
                      name.substr(0, 4) == "bin_" || name.substr(0, 4) == "res_" ||
-                     name == "make_copy" || name == "ioq_enq";
+                     name == "make_copy" || name == "ioq_enq" || name == "held";
     CHECK(IsNifOp(op) == nif);
     CHECK(OpNeedsBin(op) == (op != Op::kExit && op != Op::kStop && op != Op::kEnd && !nif));
     bool process = op == Op::kReceive || op == Op::kSend || op == Op::kGc || op == Op::kExit;

@@ -55,6 +55,7 @@ constexpr std::array<std::string_view, kOpCount> kOpNames = {
     "res_select",
     "res_select_stop",
     "res_stop",
+    "held",
     "end",
 };
 
@@ -183,6 +184,9 @@ std::optional<Op> OpFromName(std::string_view name) {
     case 'g':
       if (is(Op::kGc)) return Op::kGc;
       break;
+    case 'h':
+      if (is(Op::kHeld)) return Op::kHeld;
+      break;
     case 'i':
       if (is(Op::kInc)) return Op::kInc;
       if (is(Op::kIoqEnq)) return Op::kIoqEnq;
@@ -285,6 +289,7 @@ void Event::Clear() {
   write = false;
   readonly = false;
   failed = false;
+  in.clear();
   among.clear();
   t.reset();
   seq.reset();

@@ -59,6 +59,8 @@ enum class Op : uint8_t {
   kResSelect,
   kResSelectStop,
   kResStop,
+  // What a NIF library still references at the clean end of recording (trace format 1.6).
+  kHeld,
   kEnd,
 };
 inline constexpr int kOpCount = static_cast<int>(Op::kEnd) + 1;
@@ -160,6 +162,7 @@ struct Event {
   bool write = false;     // bin_use: the NIF stored into the bytes
   bool readonly = false;  // bin_realloc: of a read-only struct (a new binary `bin`)
   bool failed = false;    // env_send: enif_send returned 0
+  std::string in;         // held (trace format 1.6): where the library's reference was found
   // Trace format 1.4: a gc whose binary is one of these (at least two, distinct), which one
   // unknown; `bin` is then absent.
   std::vector<BinId> among;

@@ -168,7 +168,7 @@ class Decoder {
   bool header_allowed_;
   Event* event_;
   DecodeProblem* problem_;
-  uint32_t seen_ = 0;
+  FieldMask seen_ = 0;
   Held event_problem_;
   Held version_problem_;
   const char* among_where_ = nullptr;  // the "among" key, for the checks that need the op
@@ -398,6 +398,8 @@ bool Decoder::Field(FieldId id, od::value& v) {
       return BoolField(id, v, &e.readonly);
     case kFailedField:
       return BoolField(id, v, &e.failed);
+    case kInField:
+      return StringField(id, v, &e.in);
     case kTField: {
       std::string_view raw = v.raw_json_token();
       TokenInfo info = ClassifyToken(raw);
@@ -442,7 +444,7 @@ DecodeOutcome Decoder::Run(od::object& object, const char* object_start) {
     FieldId id = MatchField(key);
     if (id == kRefctraceField && !header_allowed_) id = kUnknownField;
     if (id != kUnknownField) {
-      uint32_t bit = FieldBit(id);
+      FieldMask bit = FieldBit(id);
       if (seen_ & bit) {
         Problem(id, key_where, "duplicate field " + Quoted(kFieldNames[id]));
         id = kUnknownField;  // still walked, for syntax errors
@@ -475,10 +477,18 @@ DecodeOutcome Decoder::Run(od::object& object, const char* object_start) {
   }
   if (FieldId missing = MissingRequiredField(op, seen_); missing != kUnknownField) {
     std::string names = Quoted(kFieldNames[missing]);
-    // bin_release, bin_use, bin_make, ioq_enq name their binary by ref_bin or by data.
-    if (missing == kBinField && IsNifOp(op)) names += " or " + Quoted(kFieldNames[kDataField]);
+    if (missing == kBinField && op == Op::kHeld) {
+      names += ", " + Quoted(kFieldNames[kResField]) + " or " + Quoted(kFieldNames[kEnvField]);
+    } else if (missing == kBinField && IsNifOp(op)) {
+      // bin_release, bin_use, bin_make, ioq_enq name their binary by ref_bin or by data.
+      names += " or " + Quoted(kFieldNames[kDataField]);
+    }
     return report(object_start,
                   "missing required field " + names + " for op " + Quoted(OpName(op)));
+  }
+  if (op == Op::kHeld && HeldObjects(seen_) > 1) {
+    return report(object_start,
+                  "op \"held\" names one object: \"bin\", \"res\" or \"env\", not two");
   }
   return DecodeOutcome::kEvent;
 }

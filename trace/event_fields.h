@@ -8,7 +8,7 @@
 
 namespace refctrace::trace {
 
-// Also bit positions in a "seen" mask (uint32_t{1} << id).
+// Also bit positions in a "seen" mask (FieldMask{1} << id).
 enum FieldId : uint8_t {
   kOpField,
   kBinField,
@@ -40,20 +40,24 @@ enum FieldId : uint8_t {
   kReadonlyField,   // 1.4
   kFailedField,     // 1.4
   kAmongField,      // 1.4
+  kInField,         // 1.6: held
   kRefctraceField,  // the header's version; an unknown field in an event
   kUnknownField,
 };
 
 inline constexpr std::string_view kFieldNames[] = {
-    "op",     "bin",      "actor", "to",       "size",   "new_bin",  "refc",      "count",
-    "copied", "t",        "seq",   "src",      "stack",  "note",     "func",      "port",
-    "from",   "gathered", "task",  "copy",     "env",    "env_kind", "res",       "rtype",
-    "nif",    "data",     "write", "readonly", "failed", "among",    "refctrace",
+    "op",     "bin",      "actor", "to",       "size",   "new_bin",  "refc", "count",
+    "copied", "t",        "seq",   "src",      "stack",  "note",     "func", "port",
+    "from",   "gathered", "task",  "copy",     "env",    "env_kind", "res",  "rtype",
+    "nif",    "data",     "write", "readonly", "failed", "among",    "in",   "refctrace",
 };
-static_assert(kUnknownField < 32, "a field's bit must fit the 32-bit seen mask");
 
-constexpr uint32_t FieldBit(FieldId id) {
-  return uint32_t{1} << id;
+// The fields an object had, one bit per FieldId.
+using FieldMask = uint64_t;
+static_assert(kUnknownField < 64, "a field's bit must fit the seen mask");
+
+constexpr FieldMask FieldBit(FieldId id) {
+  return FieldMask{1} << id;
 }
 
 // Inlined: the NDJSON fast path calls it for every key.
@@ -65,6 +69,7 @@ constexpr uint32_t FieldBit(FieldId id) {
     case 2:
       if (k == "op") return kOpField;
       if (k == "to") return kToField;
+      if (k == "in") return kInField;
       break;
     case 3:
       if (k == "bin") return kBinField;
@@ -116,7 +121,7 @@ constexpr uint32_t FieldBit(FieldId id) {
 
 // The first field the NIF op `op` requires and `seen` lacks (docs/spec/nif.md, "Required
 // fields"); kBinField stands for "bin or data" where either will do.
-inline FieldId MissingNifField(Op op, uint32_t seen) {
+inline FieldId MissingNifField(Op op, FieldMask seen) {
   auto lacks = [&](FieldId id) { return (seen & FieldBit(id)) == 0; };
   switch (op) {
     case Op::kBinAlloc:
@@ -154,6 +159,10 @@ inline FieldId MissingNifField(Op op, uint32_t seen) {
     case Op::kResStop:
       if (lacks(kResField)) return kResField;
       break;
+    case Op::kHeld:  // one of bin, res, env (kBinField stands for the three), and where
+      if (lacks(kBinField) && lacks(kResField) && lacks(kEnvField)) return kBinField;
+      if (lacks(kInField)) return kInField;
+      break;
     default:  // nif_enter, nif_return, env_*, make_copy
       if (lacks(kEnvField)) return kEnvField;
       break;
@@ -161,9 +170,15 @@ inline FieldId MissingNifField(Op op, uint32_t seen) {
   return kUnknownField;
 }
 
+// How many of the objects a `held` may name (bin, res, env) `seen` has; exactly one is valid.
+inline int HeldObjects(FieldMask seen) {
+  return ((seen & FieldBit(kBinField)) != 0) + ((seen & FieldBit(kResField)) != 0) +
+         ((seen & FieldBit(kEnvField)) != 0);
+}
+
 // The first field that `op` requires and `seen` (a mask of FieldBit) lacks, in the order the
 // errors are reported; kUnknownField when none is missing. "op" itself is not checked here.
-inline FieldId MissingRequiredField(Op op, uint32_t seen) {
+inline FieldId MissingRequiredField(Op op, FieldMask seen) {
   auto lacks = [&](FieldId id) { return (seen & FieldBit(id)) == 0; };
   // A gc with `among` (trace format 1.4) names its candidates instead of one bin.
   if (OpNeedsBin(op) && lacks(kBinField) && (op != Op::kGc || lacks(kAmongField))) return kBinField;

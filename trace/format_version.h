@@ -12,6 +12,6 @@ inline constexpr int kSupportedFormatVersion = 1;
 
 // The spec's revision: every revision of the same header version is read (additive changes or
 // stricter checks; the spec's "Changes" list says which).
-inline constexpr std::string_view kFormatRevision = "1.5";
+inline constexpr std::string_view kFormatRevision = "1.6";
 
 }  // namespace refctrace::trace

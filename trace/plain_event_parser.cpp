@@ -376,6 +376,8 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
       return ParseBool(p, &e->readonly);
     case kFailedField:
       return ParseBool(p, &e->failed);
+    case kInField:
+      return ParseString(p, last, &e->in);
     case kAmongField:
       return nullptr;  // an array of ids: the full decoder reads it
     case kTField:
@@ -396,7 +398,7 @@ bool Parse(const char* begin, const char* end, Event* event) {
   const char* last = end - 1;  // see the top of the file
 
   event->Clear();
-  uint32_t seen = 0;
+  FieldMask seen = 0;
   const char* p = begin + 1;
   for (;;) {
     FieldId id;
@@ -417,7 +419,9 @@ bool Parse(const char* begin, const char* end, Event* event) {
     ++p;
   }
   if (p != last) return false;  // not the end of the object, or content after it
-  return (seen & FieldBit(kOpField)) != 0 && MissingRequiredField(event->op, seen) == kUnknownField;
+  return (seen & FieldBit(kOpField)) != 0 &&
+         MissingRequiredField(event->op, seen) == kUnknownField &&
+         (event->op != Op::kHeld || HeldObjects(seen) == 1);
 }
 
 }  // namespace
