@@ -9,7 +9,7 @@
  * reports the processes' releases, which bring the count to 0.
  *
  * Not a public header: static functions, included once by each recorder
- * after refctrace_trace_writer.h (it uses its lock). Used under call_lock. */
+ * after refctrace_trace_writer.h (it uses its lock). Used under the writer's lock. */
 #ifndef REFCTRACE_LIVE_BINARIES_H
 #define REFCTRACE_LIVE_BINARIES_H
 

@@ -51,124 +51,137 @@ static void RecorderOtpRelease(char* text, size_t size); /* e.g. "27"; untouched
  * there is in the file as soon as the copy ends, for read(2) at once and
  * after the process dies (abort(), a signal) without a system call per
  * line. The bytes after the last line are NUL until written; a clean exit
- * (atexit, which runs at exit() and when the library is unloaded) cuts
- * the file to its lines. A reader stops at the first NUL byte
- * (docs/spec/trace-format.md, 1.5). Every line is appended under
- * call_lock, so the file is always whole lines followed by NUL bytes, and
- * a line's first byte is stored last: a crash in the middle of a copy (on
- * another thread) leaves a NUL where the cut line starts. */
+ * (atexit, which runs at exit() and when the library is unloaded; with
+ * several libraries writing the file, the last one's) cuts the file to its
+ * lines. A reader stops at the first NUL byte (docs/spec/trace-format.md,
+ * 1.5). Every line is appended under the writer's lock, so the file is
+ * always whole lines followed by NUL bytes, and a line's first byte is
+ * stored last: a crash in the middle of a copy (on another thread) leaves
+ * a NUL where the cut line starts.
+ *
+ * The file, its mapping, lock and offset are a TraceWriter shared by every
+ * recorder library of the process that writes the same file
+ * (refctrace_shared_writer.h). */
 
 enum { kMaxStack = 16 };
 enum { kTraceChunk = 4 << 20 }; /* file growth and mapping window, bytes */
 
+#include "refctrace_shared_writer.h"
+
 static pthread_once_t open_once = PTHREAD_ONCE_INIT;
-static int trace_fd = -1;
-static int trace_closed; /* the clean exit ran: nothing more is written */
 static const char* not_recording_why = "REFCTRACE_TRACE is not set";
 static int with_refc = 1;
 static int stack_depth = 0; /* REFCTRACE_STACK: frames per line, 0 = none */
-static char* window;        /* the mapping of [window_start, window_start + window_size) */
-static off_t window_start;
-static size_t window_size;
-static off_t trace_used;         /* bytes of whole lines: where the next line goes */
-static off_t trace_size;         /* the file's size: trace_used + the NUL bytes after it */
-static char compress_path[4096]; /* "" or where the clean exit writes the zstd file */
-/* Held across the real call and the write of its line, so the order of the
- * lines in the file is the order in which the calls happened (an address
- * one thread frees and another gets back from the allocator is freed
- * first in the file too). The tracer module's callbacks take it too; a
- * callback that fires inside a recorded call (a port's send trace) runs on
- * the thread that already holds it. */
-static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
-static __thread int lock_depth;
+/* Not recording: a writer with no file, whose lock still orders what the
+ * recorder keeps (its tables). */
+static TraceWriter idle_writer = {.lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP, .fd = -1};
+/* Set once, by OpenTrace (under open_once); read after it. */
+static TraceWriter* writer = &idle_writer;
 
+static void OpenTrace(void);
+
+/* The writer's lock; the first one opens the trace (a recorder's lock is
+ * the writer's, which is known once REFCTRACE_TRACE was looked at). */
 static void Lock(void) {
-  if (lock_depth++ == 0) pthread_mutex_lock(&call_lock);
+  pthread_once(&open_once, OpenTrace);
+  pthread_mutex_lock(&writer->lock);
 }
 
 static void Unlock(void) {
-  if (--lock_depth == 0) pthread_mutex_unlock(&call_lock);
+  pthread_mutex_unlock(&writer->lock);
 }
 
-/* Maps the window that holds [trace_used, trace_used + len), growing the
- * file first when it ends before. 0: no room (disk full, no address
- * space): the line is dropped. Under call_lock. */
-static int MapWindowFor(size_t len) {
+/* Maps the window that holds [w->used, w->used + len), growing the file
+ * first when it ends before. 0: no room (disk full, no address space): the
+ * line is dropped. Under w->lock. */
+static int MapWindowFor(TraceWriter* w, size_t len) {
   long page = sysconf(_SC_PAGESIZE);
-  off_t start = trace_used - trace_used % page;
+  off_t start = w->used - w->used % page;
   size_t size = kTraceChunk;
-  while ((off_t)size < trace_used - start + (off_t)len)
+  while ((off_t)size < w->used - start + (off_t)len)
     size += kTraceChunk;
-  if (start + (off_t)size > trace_size) {
-    if (ftruncate(trace_fd, start + (off_t)size) != 0) return 0;
-    trace_size = start + (off_t)size;
+  if (start + (off_t)size > w->size) {
+    if (ftruncate(w->fd, start + (off_t)size) != 0) return 0;
+    w->size = start + (off_t)size;
   }
-  if (window != NULL) munmap(window, window_size);
-  window = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, trace_fd, start);
-  if (window == MAP_FAILED) {
-    window = NULL;
+  if (w->window != NULL) munmap(w->window, w->window_size);
+  w->window = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, start);
+  if (w->window == MAP_FAILED) {
+    w->window = NULL;
     return 0;
   }
-  window_start = start;
-  window_size = size;
+  w->window_start = start;
+  w->window_size = size;
   return 1;
+}
+
+/* Appends one whole line (it ends with '\n') to w. Under w->lock. */
+static void AppendLocked(TraceWriter* w, const char* text, size_t len) {
+  if (len == 0 || w->fd < 0 || w->closed) return;
+  if ((w->window == NULL || w->used + (off_t)len > w->window_start + (off_t)w->window_size) &&
+      !MapWindowFor(w, len))
+    return;
+  char* at = w->window + (w->used - w->window_start);
+  memcpy(at + 1, text + 1, len - 1);
+  __atomic_store_n(at, text[0], __ATOMIC_RELEASE);
+  w->used += (off_t)len;
 }
 
 /* Appends one whole line (it ends with '\n'); the one way a line reaches
  * the file. Best effort: a line that finds no room is dropped whole, and
  * the driver goes on. */
 static void AppendLine(const char* text, size_t len) {
-  if (len == 0) return;
   Lock();
-  if (trace_fd >= 0 && !trace_closed) {
-    if ((window == NULL || trace_used + (off_t)len > window_start + (off_t)window_size) &&
-        !MapWindowFor(len)) {
-      Unlock();
-      return;
-    }
-    char* at = window + (trace_used - window_start);
-    memcpy(at + 1, text + 1, len - 1);
-    __atomic_store_n(at, text[0], __ATOMIC_RELEASE);
-    trace_used += (off_t)len;
-  }
+  AppendLocked(writer, text, len);
   Unlock();
 }
 
-/* A clean exit: the file is cut to its lines (and compressed when asked,
- * refctrace_trace_compress.h). Lines recorded after it (other threads
- * still running during exit()) are dropped. */
+/* This library stops writing (at exit, or when it is unloaded). The last
+ * library to leave makes the clean exit: the file is cut to its lines (and
+ * compressed when asked, refctrace_trace_compress.h) and closed. Lines
+ * recorded after it (other threads still running during exit()) are
+ * dropped. */
 static void CompressTrace(int fd, off_t size, const char* path);
 static void CloseTrace(void) {
-  Lock();
-  if (trace_fd >= 0 && !trace_closed) {
-    trace_closed = 1;
-    if (window != NULL) munmap(window, window_size);
-    window = NULL;
-    if (ftruncate(trace_fd, trace_used) == 0) trace_size = trace_used;
-    if (compress_path[0] != '\0') CompressTrace(trace_fd, trace_used, compress_path);
+  TraceWriter* w = writer;
+  pthread_mutex_lock(&w->lock);
+  if (w->fd >= 0 && !w->closed && --w->users == 0) {
+    w->closed = 1;
+    if (w->window != NULL) munmap(w->window, w->window_size);
+    w->window = NULL;
+    if (ftruncate(w->fd, w->used) == 0) w->size = w->used;
+    if (w->compress_path[0] != '\0') CompressTrace(w->fd, w->used, w->compress_path);
+    /* The flock goes with it: a library loaded later is told the file is
+     * not empty, not that someone writes it. */
+    close(w->fd);
+    __atomic_store_n(&w->fd, -1, __ATOMIC_RELAXED); /* read unlocked by Enabled */
   }
-  Unlock();
+  pthread_mutex_unlock(&w->lock);
 }
 
 /* A child the emulator's process forks (a driver that forks, a port
  * program started without the forker) inherits the mapping and the lock
  * state: it must neither write lines at the parent's offset nor cut the
- * parent's file at its own exit. It stops recording. */
+ * parent's file at its own exit. It stops recording (the writer is the
+ * child's own copy: private memory). */
 static void ForgetTraceInChild(void) {
-  trace_fd = -1;
-  trace_closed = 1;
-  lock_depth = 0;
-  pthread_mutex_t unlocked = PTHREAD_MUTEX_INITIALIZER;
-  call_lock = unlocked;
+  writer->fd = -1;
+  writer->closed = 1;
+  pthread_mutex_t unlocked = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+  writer->lock = unlocked;
 }
 
-static void WriteHeader(void) {
+static void WriteHeader(TraceWriter* w) {
   char release[32] = "?";
   RecorderOtpRelease(release, sizeof release);
   char header[160];
   int n = snprintf(header, sizeof header, "{\"refctrace\":1,\"source\":\"%s\",\"otp\":\"%s\"}\n",
                    REFCTRACE_WRITER_SOURCE, release);
-  if (n > 0 && (size_t)n < sizeof header) AppendLine(header, (size_t)n);
+  if (n > 0 && (size_t)n < sizeof header) {
+    pthread_mutex_lock(&w->lock);
+    AppendLocked(w, header, (size_t)n);
+    pthread_mutex_unlock(&w->lock);
+  }
 }
 
 /* The end of an appended-to file's lines: an earlier run that crashed left
@@ -195,11 +208,45 @@ static int WantsCompression(const char* path) {
   return len > 4 && strcmp(path + len - 4, ".zst") == 0;
 }
 
+/* This library writes through w from now on: it leaves at exit or when it
+ * is unloaded (CloseTrace), and stops in a forked child. */
+static void UseWriter(TraceWriter* w) {
+  writer = w;
+  PublishWriter(w);
+  atexit(CloseTrace);
+  pthread_atfork(NULL, NULL, ForgetTraceInChild);
+}
+
+/* Another library of this process writes the file (found by
+ * FindSharedWriter): this one joins it. 1: joined or refused; 0: none to
+ * join (or it closed), the caller opens the file itself. */
+static int JoinOrRefuse(const char* path, const struct stat* file) {
+  TraceWriter* found = NULL;
+  switch (FindSharedWriter(file, &found)) {
+    case kWriterFound:
+      if (!JoinWriter(found)) return 0;
+      UseWriter(found);
+      return 1;
+    case kWriterOfAnotherLayout:
+      not_recording_why = "REFCTRACE_TRACE is being written by a recorder of another refctrace";
+      fprintf(stderr,
+              "refctrace: REFCTRACE_TRACE=%s is being written by a recorder library built from "
+              "another refctrace (a different writer layout); build every recorded library of "
+              "this node from one refctrace, or give each its own file; not recording\n",
+              path);
+      return 1;
+    case kNoWriter:
+      break;
+  }
+  return 0;
+}
+
 /* A trace is one emulator run: a file that already has lines (an earlier
  * run) is refused, unless REFCTRACE_APPEND=1 asks to add to it, so two runs
- * never merge silently into one trace. One writer at a time: a file another
- * recorder is writing (another library in this emulator, or another
- * emulator; flock) is refused, since each would map it at its own end. */
+ * never merge silently into one trace. Recorder libraries of one emulator
+ * share one writer per file (refctrace_shared_writer.h): the first opens
+ * it, the others join. Another emulator writing the file holds its flock:
+ * refused, since each would map it at its own end. */
 static void OpenTrace(void) {
   const char* path = getenv("REFCTRACE_TRACE");
   if (path == NULL || *path == '\0') return;
@@ -212,23 +259,39 @@ static void OpenTrace(void) {
   const char* append = getenv("REFCTRACE_APPEND");
   int may_append = append != NULL && strcmp(append, "1") == 0;
   int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
     not_recording_why = "REFCTRACE_TRACE cannot be opened";
     fprintf(stderr, "refctrace: cannot open REFCTRACE_TRACE=%s; not recording\n", path);
+    if (fd >= 0) close(fd);
     return;
   }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    not_recording_why = "REFCTRACE_TRACE is being written by another recorder";
+  if (JoinOrRefuse(path, &st)) {
+    close(fd);
+    return;
+  }
+  /* A library of this process that opens the file at the same moment holds
+   * the lock before it publishes its writer: look again for a while. */
+  int locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+  for (int tries = 0; !locked && tries < 200; ++tries) {
+    struct timespec pause = {0, 5000000};
+    nanosleep(&pause, NULL);
+    if (JoinOrRefuse(path, &st)) {
+      close(fd);
+      return;
+    }
+    locked = flock(fd, LOCK_EX | LOCK_NB) == 0;
+  }
+  if (!locked) {
+    not_recording_why = "REFCTRACE_TRACE is being written by another emulator";
     fprintf(stderr,
-            "refctrace: REFCTRACE_TRACE=%s is being written by another recorder (another "
-            "library in this emulator, or another emulator); give each its own file; not "
-            "recording\n",
+            "refctrace: REFCTRACE_TRACE=%s is being written by another emulator (or a recorder "
+            "of this one that has no shared writer); give each its own file; not recording\n",
             path);
     close(fd);
     return;
   }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || (st.st_size > 0 && !may_append)) {
+  if (st.st_size > 0 && !may_append) {
     not_recording_why = "REFCTRACE_TRACE is not empty (remove it, or set REFCTRACE_APPEND=1)";
     fprintf(stderr,
             "refctrace: REFCTRACE_TRACE=%s is not empty (an earlier run?); remove it, or set "
@@ -237,12 +300,11 @@ static void OpenTrace(void) {
     close(fd);
     return;
   }
-  trace_size = st.st_size;
-  trace_used = EndOfLines(fd, st.st_size);
-  if (WantsCompression(path)) {
+  off_t used = EndOfLines(fd, st.st_size);
+  int compress = WantsCompression(path);
+  if (compress) {
     char magic[4] = {0};
-    if (trace_used >= 4 && pread(fd, magic, 4, 0) == 4 &&
-        memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0) {
+    if (used >= 4 && pread(fd, magic, 4, 0) == 4 && memcmp(magic, "\x28\xb5\x2f\xfd", 4) == 0) {
       not_recording_why = "REFCTRACE_TRACE is compressed: cannot append to it";
       fprintf(stderr,
               "refctrace: REFCTRACE_TRACE=%s is zstd-compressed; the recorder appends to plain "
@@ -251,21 +313,31 @@ static void OpenTrace(void) {
       close(fd);
       return;
     }
-    if (strlen(path) < sizeof compress_path) strcpy(compress_path, path);
   }
-  trace_fd = fd;
-  atexit(CloseTrace);
-  pthread_atfork(NULL, NULL, ForgetTraceInChild);
-  if (trace_used == 0) WriteHeader();
+  TraceWriter* w = NewWriter(&st);
+  if (w == NULL) {
+    not_recording_why = "out of memory";
+    close(fd);
+    return;
+  }
+  w->fd = fd;
+  w->users = 1;
+  w->size = st.st_size;
+  w->used = used;
+  if (compress && strlen(path) < sizeof w->compress_path) strcpy(w->compress_path, path);
+  /* The header before the writer is published: it is the file's first line. */
+  if (used == 0) WriteHeader(w);
+  UseWriter(w);
 }
 
 static int Enabled(void) {
   pthread_once(&open_once, OpenTrace);
-  return trace_fd >= 0;
+  /* Unlocked: a call that saw the file open checks again under the lock. */
+  return __atomic_load_n(&writer->fd, __ATOMIC_RELAXED) >= 0;
 }
 
 /* The guarded entry of every recorded call, driver's and NIF's alike: when
- * recording, takes call_lock (held until EndRecordedCall, across the real
+ * recording, takes the writer's lock (held until EndRecordedCall, across the real
  * call, so lines keep the calls' order; a call recorded inside another on
  * the same thread, e.g. a trace callback, nests) and captures the caller's
  * stack (REFCTRACE_STACK). 0: not recording, nothing is held, the caller
@@ -274,13 +346,13 @@ typedef struct Site Site;
 static void CaptureStack(Site* site);
 static int StartRecordedCall(Site* site) {
   if (!Enabled()) return 0;
-  Lock();
+  pthread_mutex_lock(&writer->lock);
   if (stack_depth > 0) CaptureStack(site);
   return 1;
 }
 
 static void EndRecordedCall(void) {
-  Unlock();
+  pthread_mutex_unlock(&writer->lock);
 }
 
 /* ---- compression at a clean exit ----------------------------------- */
@@ -402,7 +474,7 @@ static Frame NameFrame(void* address) {
 
 /* dladdr1 scans a module's whole symbol table (tens of microseconds for
  * libc), while a driver calls from a few hundred places at most: names are
- * kept per return address. Used under call_lock. The recorder lives in the
+ * kept per return address. Used under the writer's lock. The recorder lives in the
  * driver, so no module it names is unloaded while it records. */
 enum { kFrameCacheSize = 512 };
 static struct {
@@ -437,7 +509,7 @@ static void CaptureStack(Site* site) {
  * for a line that does not fit (long paths), so a line is never cut: a cut
  * line would not be JSON.
  *
- * The recorder builds a line under call_lock for every recorded call, so
+ * The recorder builds a line under the writer's lock for every recorded call, so
  * its pieces are written straight into the text: one room check per field
  * and the digits formatted in place, no stdio and no format string parsed
  * (docs/decisions.md 200). */
@@ -681,7 +753,7 @@ static void AddSrcAndFunc(Line* line, const Site* site) {
 /* ,"src":"FILE:LINE","func":"FUNC" of a call site, formatted once per
  * site: a driver calls from a few hundred places, and these are most of a
  * line's bytes. Keyed by the macro's __FILE__ and __func__ pointers and
- * __LINE__. Used under call_lock. */
+ * __LINE__. Used under the writer's lock. */
 enum { kSiteCacheSize = 512 };
 static struct {
   const char* file;
@@ -756,13 +828,12 @@ static void WriteLine(Line* line) {
  * clock_gettime. So `t` is CLOCK_MONOTONIC (the emulator's own source on
  * Linux: erlang:system_info(os_monotonic_time_source)) plus the offset to
  * the emulator's clock, measured once, at the first line written on a
- * thread where the emulator answers; lines before it have no `t` (an
+ * thread where the emulator answers (once per file: kept in the writer
+ * every recorder library of the process shares); lines before it have no `t` (an
  * optional field). The emulator's time correction may move its clock away
  * from CLOCK_MONOTONIC by a few parts per million afterwards: `t` is for
- * display only (docs/decisions.md 201). Used under call_lock. */
+ * display only (docs/decisions.md 201). Used under the writer's lock. */
 static long long RecorderEmulatorNow(void); /* ns; LLONG_MIN: no answer on this thread */
-static int clock_offset_known;
-static long long clock_offset;
 
 static long long MonotonicNs(void) {
   struct timespec now;
@@ -772,20 +843,21 @@ static long long MonotonicNs(void) {
 
 /* 1 and *now (ns, the emulator's scale); 0: the offset is not known yet. */
 static int RecorderNow(long long* now) {
-  if (!__builtin_expect(clock_offset_known, 1)) {
+  TraceWriter* w = writer;
+  if (!__builtin_expect(w->clock_offset_known, 1)) {
     long long before = MonotonicNs();
     long long emulator = RecorderEmulatorNow();
     long long after = MonotonicNs();
     if (emulator == LLONG_MIN) return 0;
-    clock_offset = emulator - (before + (after - before) / 2);
-    clock_offset_known = 1;
+    w->clock_offset = emulator - (before + (after - before) / 2);
+    w->clock_offset_known = 1;
   }
-  *now = MonotonicNs() + clock_offset;
+  *now = MonotonicNs() + w->clock_offset;
   return 1;
 }
 
 /* The digits of |t| above its last nine change once a second: they are
- * formatted then, and copied on every other line. Under call_lock. */
+ * formatted then, and copied on every other line. Under the writer's lock. */
 static unsigned long long time_seconds;
 static char time_seconds_text[kMaxNumber];
 static size_t time_seconds_len;

@@ -145,3 +145,35 @@ function(refctrace_trace_figures trace)
     set(${figure} "${${figure}}" PARENT_SCOPE)
   endforeach()
 endfunction()
+
+# refctrace_t_in_order(TRACE LINE...): the `t` of each LINE that has one is
+# not below the previous one's (the recorder reads its clock under the
+# writer's lock, so its lines' `t` never goes back in file order).
+function(refctrace_t_in_order trace)
+  set(previous_t "")
+  foreach(line IN LISTS ARGN)
+    if(NOT line MATCHES ",\"t\":(-?[0-9]+)[,}]")
+      continue()
+    endif()
+    set(t ${CMAKE_MATCH_1})
+    if(NOT previous_t STREQUAL "")
+      math(EXPR step "(${t}) - (${previous_t})")
+      if(step LESS 0)
+        message(FATAL_ERROR "${trace}: `t` goes back by ${step} ns at: ${line}")
+      endif()
+    endif()
+    set(previous_t ${t})
+  endforeach()
+endfunction()
+
+# refctrace_none_held(REFCTRACE TRACE WHAT): at the trace's end no process
+# holds a reference to a recorded binary (every one was recorded released:
+# gc, exit); WHAT names the binaries in the message.
+function(refctrace_none_held refctrace trace what)
+  execute_process(COMMAND ${refctrace} check --format json ${trace} OUTPUT_VARIABLE report
+                  ERROR_VARIABLE report_err)
+  string(JSON held ERROR_VARIABLE held_error GET "${report}" summary held_by_processes)
+  if(held_error OR NOT held EQUAL 0)
+    message(FATAL_ERROR "${trace}: processes still hold ${what} at the end (${held}${held_error})")
+  endif()
+endfunction()

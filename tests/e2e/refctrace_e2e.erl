@@ -22,7 +22,7 @@
 %% no release.
 -module(refctrace_e2e).
 
--export([main/1]).
+-export([main/1, traced_session/1]).
 
 -define(PING, 0).
 -define(OUTPUT, 1).
@@ -47,10 +47,7 @@ run(Bug, DriverDir, Mode) ->
     ok = erl_ddll:load_driver(DriverDir, sample_drv),
     case {Mode, refctrace_tracer:start(DriverDir, sample_drv)} of
         {"traced", {ok, _}} ->
-            put(traced, true),
-            session(Bug),
-            %% session/1 has returned: nothing refers to its binaries any more.
-            collect(),
+            traced_session(Bug),
             %% Every process-side id was related to its driver binary.
             {ok, #{unrelated := 0}} = refctrace_tracer:stop();
         {"untraced", {error, {no_recorder_in, _, _}}} ->
@@ -61,6 +58,14 @@ run(Bug, DriverDir, Mode) ->
         {_, Other} ->
             error({tracer_start, Mode, Other})
     end.
+
+%% The session with the tracer started (by the caller: tests/mixed_e2e
+%% starts it for a NIF library too), up to the last collection.
+traced_session(Bug) ->
+    put(traced, true),
+    session(Bug),
+    %% session/1 has returned: nothing refers to its binaries any more.
+    collect().
 
 traced() -> get(traced).
 

@@ -20,7 +20,7 @@
 %% res_dtor before the emulator halts.
 -module(refctrace_nif_e2e).
 
--export([main/1]).
+-export([main/1, run_session/2]).
 
 main([Bug, LibDir]) -> main([Bug, LibDir, none]);
 main([Bug, LibDir, TracerDir]) ->
@@ -35,19 +35,25 @@ run(Bug, LibDir, TracerDir) ->
             error(crash_returned);
         _ ->
             Traced = start_tracer(TracerDir, LibDir),
-            ok = sample_nif:set_bug(list_to_atom(Bug)),
-            session(Traced),
-            garbage_collect(),
-            %% A resource the NIF never released (res-leak), or whose select
-            %% was never stopped, is never destroyed.
-            Leftover = case Bug of
-                           "res-leak" -> 1;
-                           "select-never-stopped" -> 1;
-                           _ -> 0
-                       end,
-            wait_for(fun() -> element(1, sample_nif:counts()) =:= Leftover end, destructors),
+            run_session(Bug, Traced),
             stop_tracer(Traced)
     end.
+
+%% The session with seed Bug, up to the last resource destructor; Traced:
+%% the caller traces this process (tests/mixed_e2e starts the tracer for a
+%% driver too).
+run_session(Bug, Traced) ->
+    ok = sample_nif:set_bug(list_to_atom(Bug)),
+    session(Traced),
+    garbage_collect(),
+    %% A resource the NIF never released (res-leak), or whose select was
+    %% never stopped, is never destroyed.
+    Leftover = case Bug of
+                   "res-leak" -> 1;
+                   "select-never-stopped" -> 1;
+                   _ -> 0
+               end,
+    wait_for(fun() -> element(1, sample_nif:counts()) =:= Leftover end, destructors).
 
 start_tracer(none, _LibDir) -> false;
 start_tracer(TracerDir, LibDir) ->

@@ -117,12 +117,7 @@ endif()
 # (gc, exit): none is left held at the end (the session collects and stops
 # the tracer, whose stop/0 requires every wrapper related).
 if(NOT SEED STREQUAL "crash")
-  execute_process(COMMAND ${REFCTRACE} check --format json ${TRACE} OUTPUT_VARIABLE report
-                  ERROR_VARIABLE report_err)
-  string(JSON held ERROR_VARIABLE held_error GET "${report}" summary held_by_processes)
-  if(held_error OR NOT held EQUAL 0)
-    message(FATAL_ERROR "${TRACE}: processes still hold NIF binaries at the end (${held}${held_error})")
-  endif()
+  refctrace_none_held(${REFCTRACE} ${TRACE} "NIF binaries")
 endif()
 list(LENGTH lines events)
 message(STATUS "nif_e2e/${SEED}: ${events} events, ${enters} NIF calls, ${counted} process "
