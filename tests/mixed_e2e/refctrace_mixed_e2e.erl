@@ -14,6 +14,12 @@
 %% process. NIF_SEED `crash`: after the driver's session and the tracer's
 %% stop, the library aborts the emulator inside a call.
 %%
+%% ORDER `nif-unloaded` (DRIVER_BUG none): no tracer; the library opens the
+%% trace and runs its session, the driver joins (a port opened and closed),
+%% the library is unloaded (its module deleted and purged: its handler
+%% leaves the writer), and the driver records one more port, which must be
+%% in the file, cut to its lines at exit by the driver, the last to leave.
+%%
 %% Exits 0 when the run went as planned (what the trace says is judged by
 %% `refctrace check` afterwards), 1 with a message otherwise.
 -module(refctrace_mixed_e2e).
@@ -24,6 +30,16 @@ main([Order, DriverBug, NifSeed, DriverDir, LibDir]) ->
     refctrace_test_script:run("refctrace_mixed_e2e " ++ Order ++ " " ++ DriverBug ++ " " ++ NifSeed,
                               fun() -> run(Order, DriverBug, NifSeed, DriverDir, LibDir) end).
 
+run("nif-unloaded", "none", NifSeed, DriverDir, LibDir) ->
+    ok = refctrace_test_script:require_trace_path(),
+    ok = sample_nif:load(LibDir),
+    refctrace_nif_e2e:run_session(NifSeed, false),
+    ok = erl_ddll:load_driver(DriverDir, sample_drv),
+    open_driver(),
+    true = code:delete(sample_nif),
+    true = code:soft_purge(sample_nif),
+    unmapped("sample_nif.so", 100),
+    open_driver();
 run(Order, DriverBug, NifSeed, DriverDir, LibDir) ->
     ok = refctrace_test_script:require_trace_path(),
     case Order of
@@ -56,3 +72,16 @@ run(Order, DriverBug, NifSeed, DriverDir, LibDir) ->
 open_driver() ->
     Port = open_port({spawn, "sample_drv"}, [binary]),
     true = port_close(Port).
+
+%% The emulator unloads a purged module's NIF library once nothing of it is
+%% left (dlclose): wait until it is no longer mapped.
+unmapped(Library, 0) -> error({still_loaded, Library});
+unmapped(Library, Tries) ->
+    {ok, Maps} = file:read_file("/proc/self/maps"),
+    case binary:match(Maps, list_to_binary(Library)) of
+        nomatch -> ok;
+        _ ->
+            erlang:garbage_collect(),
+            timer:sleep(10),
+            unmapped(Library, Tries - 1)
+    end.

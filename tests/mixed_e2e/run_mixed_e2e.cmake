@@ -8,7 +8,8 @@
 # driver's at the line of sample_drv.c marked "e2e:DRIVER_CODE", the
 # library's at the line of sample_nif.c marked "seed-NIF_SEED:NIF_CODE"
 # (none for a code ""). NIF_SEED `crash`: the emulator aborts inside the
-# library's last call, whose lines end the file.
+# library's last call, whose lines end the file. ORDER `nif-unloaded`: the
+# driver's last line, recorded after the library was unloaded, ends it.
 
 include(${CMAKE_CURRENT_LIST_DIR}/../judged_run.cmake)
 file(REMOVE ${TRACE})
@@ -35,6 +36,10 @@ endif()
 
 file(STRINGS ${TRACE} lines)
 list(GET lines 0 header)
+set(unloaded FALSE)
+if(ORDER STREQUAL "nif-unloaded")
+  set(unloaded TRUE)
+endif()
 if(ORDER STREQUAL "driver-first")
   set(first refctrace_recorder)
 else()
@@ -78,7 +83,17 @@ set(least_nif_lines 30)
 if(crashed)
   set(least_nif_lines 3)
 endif()
-if(driver_lines LESS 30 OR nif_lines LESS least_nif_lines OR process_lines LESS 10 OR exit_count LESS 1)
+if(unloaded)
+  # Untraced: the two ports' stops, the second recorded after the library
+  # (the writer's first user) was unloaded, last in the file.
+  list(GET lines -1 last_line)
+  if(NOT driver_lines EQUAL 2 OR nif_lines LESS 30 OR
+     NOT last_line MATCHES "^{\"op\":\"stop\".*\"src\":\"sample_drv.c:")
+    message(FATAL_ERROR "${TRACE}: not the library's session and the driver's two stops, "
+                        "the last one after the unload (${driver_lines} driver lines, "
+                        "${nif_lines} NIF lines; last: ${last_line})")
+  endif()
+elseif(driver_lines LESS 30 OR nif_lines LESS least_nif_lines OR process_lines LESS 10 OR exit_count LESS 1)
   message(FATAL_ERROR "${TRACE}: too little of each side (${driver_lines} driver lines, "
                       "${nif_lines} NIF lines, ${process_lines} process lines, ${exit_count} exits)")
 endif()
@@ -117,7 +132,7 @@ if(NOT check_result EQUAL expected_exit OR NOT "${found_sorted}" STREQUAL "${exp
                       "got [${found}] (exit ${check_result})\n${text}${text_err}${check_err}")
 endif()
 # A clean run recorded every release a process made (gc, exit).
-if(NOT crashed AND "${DRIVER_CODE}${NIF_CODE}" STREQUAL "")
+if(NOT crashed AND NOT unloaded AND "${DRIVER_CODE}${NIF_CODE}" STREQUAL "")
   refctrace_none_held(${REFCTRACE} ${TRACE} "binaries")
 endif()
 list(LENGTH lines events)
