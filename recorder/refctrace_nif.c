@@ -32,6 +32,9 @@
 #include "refctrace_live_binaries.h"
 #include "refctrace_term_binaries.h"
 
+/* What the library still holds at a clean exit: the held lines. */
+#include "refctrace_held.h"
+
 static void RecorderOtpRelease(char* text, size_t size) {
   ErlNifSysInfo info;
   memset(&info, 0, sizeof info);
@@ -294,10 +297,52 @@ static const NifFunction kTableTrampolines[kTableSlots] = {
     TABLE_GROUP(12), TABLE_GROUP(13), TABLE_GROUP(14), TABLE_GROUP(15)};
 #undef TABLE_GROUP
 
+/* The library's load, upgrade and unload, wrapped (below) so that the
+ * recorder knows each live load's priv_data, the roots of the held scan,
+ * and when the library is unloaded (what it held is then lost). */
+static int (*library_load)(ErlNifEnv*, void**, ERL_NIF_TERM);
+static int (*library_upgrade)(ErlNifEnv*, void**, void**, ERL_NIF_TERM);
+static void (*library_unload)(ErlNifEnv*, void*);
+
+static int RecordedLoad(ErlNifEnv* env, void** priv_data, ERL_NIF_TERM load_info) {
+  int result = library_load != NULL ? library_load(env, priv_data, load_info) : 0;
+  if (result == 0) HeldLoaded(*priv_data);
+  return result;
+}
+
+static int RecordedUpgrade(ErlNifEnv* env, void** priv_data, void** old_priv_data,
+                           ERL_NIF_TERM load_info) {
+  int result = library_upgrade(env, priv_data, old_priv_data, load_info);
+  if (result == 0) HeldLoaded(*priv_data);
+  return result;
+}
+
+static void RecordedUnload(ErlNifEnv* env, void* priv_data) {
+  HeldUnloaded(priv_data);
+  if (library_unload != NULL) library_unload(env, priv_data);
+}
+
+/* Run by dlopen, before the emulator reads the entry: the held lines are
+ * written at the clean exit, and the library's callbacks are wrapped (an
+ * upgrade only where the library has one: without it the emulator refuses
+ * an upgrade, and must still). A library built with
+ * STATIC_ERLANG_NIF_LIBNAME has no nif_init: no load is known, no scan. */
+static void WrapLifeCallbacks(ErlNifEntry* entry) {
+  before_close = WriteHeld;
+  library_load = entry->load;
+  library_upgrade = entry->upgrade;
+  library_unload = entry->unload;
+  entry->load = RecordedLoad;
+  if (entry->upgrade != NULL) entry->upgrade = RecordedUpgrade;
+  entry->unload = RecordedUnload;
+}
+
 __attribute__((constructor)) static void WrapFunctionTable(void) {
   if (nif_init == NULL) return;
   ErlNifEntry* entry = nif_init();
-  if (entry == NULL || entry->funcs == NULL || entry->num_of_funcs <= 0) return;
+  if (entry == NULL) return;
+  WrapLifeCallbacks(entry);
+  if (entry->funcs == NULL || entry->num_of_funcs <= 0) return;
   if (entry->num_of_funcs > kTableSlots) {
     fprintf(stderr,
             "refctrace: %s has %d NIF functions, more than %d; calls are recorded only "
@@ -432,6 +477,7 @@ __attribute__((visibility("default"))) const RefctraceRecorder refctrace_nif_rec
 static void WriteAlloc(const ErlNifBinary* bin, Site* site) {
   /* A binary the tracer still follows at this address ended untold. */
   if (FindLive((uintptr_t)bin->ref_bin) != NULL) Untrack((uintptr_t)bin->ref_bin);
+  HeldPut(&held_bins, (uintptr_t)bin->ref_bin, (uintptr_t)bin->data);
   Line text;
   Begin(&text, "bin_alloc");
   AddBinary(&text, bin->ref_bin, bin->data);
@@ -468,6 +514,8 @@ int refctrace_enif_realloc_binary(ErlNifBinary* bin, size_t size, const char* fi
    * untold (as for WriteAlloc). */
   if (bin->ref_bin != old_ref && FindLive((uintptr_t)bin->ref_bin) != NULL)
     Untrack((uintptr_t)bin->ref_bin);
+  if (old_ref != NULL && bin->ref_bin != old_ref) HeldRemove(&held_bins, (uintptr_t)old_ref);
+  HeldPut(&held_bins, (uintptr_t)bin->ref_bin, (uintptr_t)bin->data);
   Line text;
   Begin(&text, "bin_realloc");
   if (old_ref == NULL) {
@@ -494,6 +542,7 @@ void refctrace_enif_release_binary(ErlNifBinary* bin, const char* file, int line
   const void* ref_bin = bin->ref_bin;
   const void* data = bin->data;
   if (!defused) enif_release_binary(bin);
+  HeldRemove(&held_bins, (uintptr_t)ref_bin);
   Line text;
   Begin(&text, "bin_release");
   AddBinary(&text, ref_bin, data);
@@ -511,6 +560,7 @@ ERL_NIF_TERM refctrace_enif_make_binary(ErlNifEnv* env, ErlNifBinary* bin, const
   const void* data = bin->data;
   size_t size = bin->size;
   ERL_NIF_TERM term = enif_make_binary(env, bin);
+  HeldRemove(&held_bins, (uintptr_t)ref_bin);
   if (ref_bin != NULL) TermHolds(env, (uintptr_t)ref_bin, data, size);
   Line text;
   Begin(&text, "bin_make");
@@ -596,6 +646,7 @@ int refctrace_enif_ioq_enq_binary(ErlNifIOQueue* q, ErlNifBinary* bin, size_t sk
     Unlock();
     return ok;
   }
+  HeldRemove(&held_bins, (uintptr_t)ref_bin);
   Line text;
   Begin(&text, "ioq_enq");
   AddBinary(&text, ref_bin, data);
@@ -628,10 +679,12 @@ ErlNifEnv* refctrace_enif_alloc_env(const char* file, int line, const char* func
   Site site = AT(file, line, func);
   if (!Start(&site)) return enif_alloc_env();
   ErlNifEnv* env = enif_alloc_env();
-  if (env != NULL)
-    WriteEnv("env_alloc", env, &site);
-  else
+  if (env == NULL) {
     Unlock();
+    return env;
+  }
+  HeldPut(&held_envs, (uintptr_t)env, 0);
+  WriteEnv("env_alloc", env, &site);
   return env;
 }
 
@@ -653,6 +706,7 @@ void refctrace_enif_free_env(ErlNifEnv* env, const char* file, int line, const c
     return;
   }
   enif_free_env(env);
+  HeldRemove(&held_envs, (uintptr_t)env);
   EnvTermsGone(env, 0);
   WriteEnv("env_free", env, &site);
 }
@@ -701,6 +755,13 @@ static const char* TypeName(const ErlNifResourceType* type) {
   return "?";
 }
 
+/* Opened through the wrapper: its destructor is recorded. */
+static int TypeRecorded(const ErlNifResourceType* type) {
+  for (int i = 0; i < type_slot_count; ++i)
+    if (type_slots[i].type == type) return 1;
+  return 0;
+}
+
 /* nif_enter, the NIF's callback, the callback's own line, nif_return. */
 static void RunDtor(int slot, ErlNifEnv* env, void* obj) {
   TypeSlot* t = &type_slots[slot];
@@ -709,6 +770,8 @@ static void RunDtor(int slot, ErlNifEnv* env, void* obj) {
     if (t->dtor != NULL) t->dtor(env, obj);
     return;
   }
+  /* Out of the held table before the emulator frees the object. */
+  HeldRemove(&held_resources, (uintptr_t)obj);
   WriteEnter(env, "callback", "dtor", &site);
   Unlock();
   if (t->dtor != NULL) t->dtor(env, obj);
@@ -885,6 +948,9 @@ void* refctrace_enif_alloc_resource(ErlNifResourceType* type, size_t size, const
     Unlock();
     return obj;
   }
+  /* Followed only when its destructor is recorded (it leaves the table
+   * there): a type not opened through the wrapper may free it unseen. */
+  if (TypeRecorded(type)) HeldPut(&held_resources, (uintptr_t)obj, size);
   Line text;
   Begin(&text, "res_alloc");
   AddPointer(&text, "res", obj);

@@ -131,6 +131,9 @@ void refctrace_bin_use(const ErlNifBinary* bin, int write, const char* file, int
                        const char* func);
 void refctrace_res_use(const void* obj, const char* file, int line, const char* func);
 void refctrace_defuse_next(void);
+void* refctrace_enif_alloc(size_t size);
+void* refctrace_enif_realloc(void* ptr, size_t size);
+void refctrace_enif_free(void* ptr);
 
 #ifdef __cplusplus
 }
@@ -183,6 +186,10 @@ void refctrace_defuse_next(void);
   refctrace_enif_demonitor_process((env), (obj), (mon), REFCTRACE_NIF_SITE)
 #define enif_select(env, event, mode, obj, pid, ref) \
   refctrace_enif_select((env), (event), (mode), (obj), (pid), (ref), REFCTRACE_NIF_SITE)
+/* No line: the blocks are followed for the held scan at exit. */
+#define enif_alloc(size) refctrace_enif_alloc((size))
+#define enif_realloc(ptr, size) refctrace_enif_realloc((ptr), (size))
+#define enif_free(ptr) refctrace_enif_free((ptr))
 #define enif_schedule_nif(env, fun_name, flags, fp, argc, argv) \
   refctrace_enif_schedule_nif((env), (fun_name), (flags), (fp), (argc), (argv))
 #endif

@@ -142,9 +142,15 @@ static void AppendLine(const char* text, size_t len) {
  * recorded after it (other threads still running during exit()) are
  * dropped. */
 static void CompressTrace(int fd, off_t size, const char* path);
+/* A recorder's last lines, written when its library leaves the writer at
+ * a clean exit, under the writer's lock (the NIF recorder's held lines);
+ * NULL: none. */
+static void (*before_close)(void);
 static void CloseTrace(void) {
   TraceWriter* w = writer;
   pthread_mutex_lock(&w->lock);
+  /* This library's last lines, whether or not it is the last to leave. */
+  if (w->fd >= 0 && !w->closed && before_close != NULL) before_close();
   if (w->fd >= 0 && !w->closed && --w->users == 0) {
     w->closed = 1;
     if (w->window != NULL) munmap(w->window, w->window_size);

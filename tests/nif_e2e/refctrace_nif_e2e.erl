@@ -154,6 +154,11 @@ session(Traced) ->
     true = is_reference(Watcher) orelse is_binary(Watcher) orelse Watcher =/= undefined,
     Pipe = sample_nif:pipe_open(),
     ok = sample_nif:pipe_close(Pipe),
+    %% State the library keeps for its life (held at exit, not leaked).
+    ok = sample_nif:send_kept(self()),
+    receive {kept, $c} -> ok after 5000 -> error(no_kept) end,
+    ok = sample_nif:remember(),
+    ok = sample_nif:remember(),
     ok.
 
 wait_for(Done, What) -> wait_for(Done, What, 500).

@@ -5,7 +5,12 @@
  * nothing. The comment "seed-BUG:CODE" marks the line where the test
  * expects `refctrace check` to report CODE for that seed, and no other
  * finding. A seed that would corrupt the emulator (a double release, a
- * keep after the end) is defused: written to the trace, not made. */
+ * keep after the end) is defused: written to the trace, not made.
+ *
+ * The library also keeps objects for its whole life, as real ones do (a
+ * message environment for sends from outside a call, a resource, a cached
+ * binary): at the emulator's exit the recorder's scan finds them still
+ * held (trace format 1.6 `held`), so a clean run has no finding. */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +32,10 @@ typedef enum {
   kResLeak,            /* hyper#10, exmagick#9: a resource never released */
   kResDoubleRelease,   /* hdr_histogram_erl#16: one release too many */
   kResUseAfterRelease, /* hierdis#5, erlang/otp#7193: used after the last release */
-  kSelectNeverStopped  /* erl_nif's rule for enif_select: the fd closed with close(2)
+  kSelectNeverStopped, /* erl_nif's rule for enif_select: the fd closed with close(2)
                           instead of ERL_NIF_SELECT_STOP; the emulator keeps the object */
+  kRememberLost        /* hyper#10: a kept resource's only pointer overwritten, never
+                          released, while the library still holds others */
 } SeededBug;
 
 static const char* const kBugNames[] = {"none",
@@ -44,19 +51,37 @@ static const char* const kBugNames[] = {"none",
                                         "res-leak",
                                         "res-double-release",
                                         "res-use-after-release",
-                                        "select-never-stopped"};
+                                        "select-never-stopped",
+                                        "remember-lost"};
 
 static SeededBug bug = kNone;
 
 static ErlNifResourceType* buffer_type;  /* enif_open_resource_type */
 static ErlNifResourceType* watcher_type; /* enif_open_resource_type_x, with down */
 static ErlNifResourceType* pipe_type;    /* enif_open_resource_type_x, with stop */
-static atomic_long live_resources;       /* allocated minus destroyed */
+static ErlNifResourceType* kept_type;    /* the library's own, never a term */
+static atomic_long live_resources;       /* buffers, watchers, pipes: allocated minus destroyed */
 static atomic_long downs;
 
 typedef struct {
   unsigned char bytes[128];
 } Buffer;
+
+/* Kept for the library's life, from load() on: priv_data is an enif_alloc
+ * block with a resource of its own, whose data holds the environment
+ * send_kept/1 builds its messages in; a static global holds a binary the
+ * library owns (a cache). At exit they are held, not leaked. */
+typedef struct {
+  ErlNifEnv* msg_env;
+  unsigned char bytes[64];
+} Kept;
+
+typedef struct {
+  Kept* kept;
+  void* remembered; /* remember/0's latest resource */
+} Priv;
+
+static ErlNifBinary cache;
 
 static ERL_NIF_TERM Ok(ErlNifEnv* env) {
   return enif_make_atom(env, "ok");
@@ -457,6 +482,43 @@ REFCTRACE_NIF(pipe_close) {
   return stopped ? Ok(env) : enif_make_badarg(env);
 }
 
+/* ---- state kept for the library's life ------------------------------ */
+
+static void KeptDtor(ErlNifEnv* env, void* obj) {
+  (void)env, (void)obj;
+}
+
+/* send_kept(Pid): {kept, C} to Pid, built in the kept environment (C: the
+ * cache's first byte); the environment is cleared for the next one. */
+REFCTRACE_NIF(send_kept) {
+  (void)argc;
+  ErlNifPid to;
+  if (!enif_get_local_pid(env, argv[0], &to)) return enif_make_badarg(env);
+  Priv* priv = enif_priv_data(env);
+  ErlNifEnv* msg_env = priv->kept->msg_env;
+  REFCTRACE_RES_USE(priv->kept);
+  REFCTRACE_BIN_READ(&cache);
+  ERL_NIF_TERM msg = enif_make_tuple2(msg_env, enif_make_atom(msg_env, "kept"),
+                                      enif_make_uint(msg_env, cache.data[0]));
+  int sent = enif_send(env, &to, msg_env, msg);
+  enif_clear_env(msg_env);
+  return sent ? Ok(env) : enif_make_badarg(env);
+}
+
+/* remember(): a new resource the library keeps, in place of the last one,
+ * which it lets go. Seeded: the last one's pointer is overwritten without
+ * its release (lost: a leak, not held). */
+REFCTRACE_NIF(remember) {
+  (void)argc, (void)argv;
+  Priv* priv = enif_priv_data(env);
+  Buffer* buffer = enif_alloc_resource(kept_type, sizeof *buffer); /* seed-remember-lost:leak */
+  REFCTRACE_RES_USE(buffer);
+  memset(buffer->bytes, 'k', sizeof buffer->bytes);
+  if (priv->remembered != NULL && bug != kRememberLost) enif_release_resource(priv->remembered);
+  priv->remembered = buffer;
+  return Ok(env);
+}
+
 /* counts(): {live resources, downs}; not recorded (plain atomics). */
 REFCTRACE_NIF(counts) {
   (void)argc, (void)argv;
@@ -475,14 +537,27 @@ REFCTRACE_NIF(crash) {
 }
 
 static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
-  (void)priv, (void)info;
+  (void)info;
   buffer_type =
       enif_open_resource_type(env, NULL, "sample_buffer", BufferDtor, ERL_NIF_RT_CREATE, NULL);
   ErlNifResourceTypeInit init = {.dtor = WatcherDtor, .down = WatcherDown};
   watcher_type = enif_open_resource_type_x(env, "sample_watcher", &init, ERL_NIF_RT_CREATE, NULL);
   ErlNifResourceTypeInit pipe_init = {.dtor = PipeDtor, .stop = PipeStop};
   pipe_type = enif_open_resource_type_x(env, "sample_pipe", &pipe_init, ERL_NIF_RT_CREATE, NULL);
-  return buffer_type != NULL && watcher_type != NULL && pipe_type != NULL ? 0 : 1;
+  kept_type = enif_open_resource_type(env, NULL, "sample_kept", KeptDtor, ERL_NIF_RT_CREATE, NULL);
+  if (buffer_type == NULL || watcher_type == NULL || pipe_type == NULL || kept_type == NULL)
+    return 1;
+  Priv* state = enif_alloc(sizeof *state);
+  if (state == NULL) return 1;
+  state->remembered = NULL;
+  state->kept = enif_alloc_resource(kept_type, sizeof *state->kept);
+  state->kept->msg_env = enif_alloc_env();
+  memset(state->kept->bytes, 'k', sizeof state->kept->bytes);
+  REFCTRACE_RES_USE(state->kept);
+  if (!enif_alloc_binary(256, &cache)) return 1;
+  Fill(&cache, 'c');
+  *priv = state;
+  return 0;
 }
 
 static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
@@ -508,6 +583,8 @@ static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
                                  {"watch", 1, watch, 0},
                                  {"pipe_open", 0, pipe_open, 0},
                                  {"pipe_close", 1, pipe_close, 0},
+                                 {"send_kept", 1, send_kept, 0},
+                                 {"remember", 0, remember, 0},
                                  {"counts", 0, counts, 0},
                                  {"crash", 0, crash, 0}};
 

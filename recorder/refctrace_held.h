@@ -1,0 +1,436 @@
+/* refctrace_held.h: what a NIF library still holds when the emulator exits
+ * (trace format 1.6 `held`, docs/recording.md "What the NIF still holds at
+ * exit"). Not a public header: static functions, included once by
+ * refctrace_nif.c.
+ *
+ * While recording, four tables follow the objects a library may keep for
+ * its whole life: the binaries it owns (ref_bin and data), the resources
+ * it allocated (with their size), its process-independent environments,
+ * and the blocks enif_alloc gave it (with their size). At the clean end of
+ * recording (CloseTrace, through the writer's before_close hook, under
+ * call_lock) a conservative scan, as LeakSanitizer's, reads word by word
+ * (aligned uintptr_t) the roots: the priv_data of each live load, then the
+ * library's writable segments; and transitively every tracked enif_alloc
+ * block and every reached resource's data that a word points into (start
+ * or interior). Every followed object a word names exactly (a binary by
+ * ref_bin or data) gets one `held` line, with the root it was first
+ * reached from, in the order the objects were allocated.
+ *
+ * The tables live on the heap (calloc), never inside the library's
+ * segments, and the scan reads only the segments and tracked blocks, so
+ * the recorder's own state is never taken for the library's; the little
+ * held state that is static (the priv_data roots) is one struct, skipped
+ * by address. */
+#ifndef REFCTRACE_HELD_H
+#define REFCTRACE_HELD_H
+
+/* ---- a table of followed objects: address -> (value, order) ---------- */
+
+typedef struct {
+  uintptr_t key; /* 0: empty */
+  uintptr_t value;
+  unsigned long long order; /* when it was added: the held lines' order */
+} HeldEntry;
+
+typedef struct {
+  HeldEntry* slots;
+  size_t capacity; /* a power of two, or 0 */
+  size_t used;
+} HeldTable;
+
+static unsigned long long held_order;
+
+static size_t HeldSlot(const HeldTable* table, uintptr_t key) {
+  return (size_t)(((unsigned long long)key >> 4) * 0x9E3779B97F4A7C15ull >> 32) &
+         (table->capacity - 1);
+}
+
+/* Linear probing; grown at half full. Out of memory: the object is not
+ * followed (at worst it is reported a leak, as without the scan). */
+static void HeldPut(HeldTable* table, uintptr_t key, uintptr_t value) {
+  if (key == 0) return;
+  if (2 * (table->used + 1) > table->capacity) {
+    size_t capacity = table->capacity == 0 ? 64 : 2 * table->capacity;
+    HeldEntry* slots = calloc(capacity, sizeof *slots);
+    if (slots == NULL) return;
+    HeldTable grown = {slots, capacity, 0};
+    for (size_t i = 0; i < table->capacity; ++i) {
+      if (table->slots[i].key == 0) continue;
+      size_t at = HeldSlot(&grown, table->slots[i].key);
+      while (slots[at].key != 0)
+        at = (at + 1) & (capacity - 1);
+      slots[at] = table->slots[i];
+      ++grown.used;
+    }
+    free(table->slots);
+    *table = grown;
+  }
+  size_t at = HeldSlot(table, key);
+  while (table->slots[at].key != 0 && table->slots[at].key != key)
+    at = (at + 1) & (table->capacity - 1);
+  if (table->slots[at].key == 0) {
+    ++table->used;
+    table->slots[at] = (HeldEntry){key, value, held_order++};
+  } else {
+    table->slots[at].value = value; /* the same object, moved or grown */
+  }
+}
+
+static const HeldEntry* HeldFind(const HeldTable* table, uintptr_t key) {
+  if (table->used == 0 || key == 0) return NULL;
+  for (size_t at = HeldSlot(table, key); table->slots[at].key != 0;
+       at = (at + 1) & (table->capacity - 1))
+    if (table->slots[at].key == key) return &table->slots[at];
+  return NULL;
+}
+
+/* Removes key (backward-shift deletion: no tombstones). */
+static void HeldRemove(HeldTable* table, uintptr_t key) {
+  if (table->used == 0 || key == 0) return;
+  size_t mask = table->capacity - 1;
+  size_t at = HeldSlot(table, key);
+  while (table->slots[at].key != key) {
+    if (table->slots[at].key == 0) return;
+    at = (at + 1) & mask;
+  }
+  size_t hole = at;
+  for (size_t next = (hole + 1) & mask; table->slots[next].key != 0; next = (next + 1) & mask) {
+    size_t home = HeldSlot(table, table->slots[next].key);
+    /* Moves back unless its home lies cyclically in (hole, next]. */
+    if (((next - home) & mask) >= ((next - hole) & mask)) {
+      table->slots[hole] = table->slots[next];
+      hole = next;
+    }
+  }
+  table->slots[hole].key = 0;
+  --table->used;
+}
+
+/* Binaries the NIF owns (ref_bin -> data), resources (obj -> size) and
+ * independent environments: under call_lock. enif_alloc blocks (address
+ * -> size): under block_lock, since enif_alloc writes no line and takes no
+ * call_lock (call_lock, when both, first). */
+static HeldTable held_bins, held_resources, held_envs, held_blocks;
+static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The static part of the held state: the roots each live load returned,
+ * skipped by the scan of the segments (it would reach them as `static`). */
+enum { kMaxLoads = 8 };
+static struct {
+  int loads;             /* live loads (load or upgrade done, unload not yet) */
+  void* priv[kMaxLoads]; /* their priv_data; NULL: none */
+  int overflow;          /* more loads than kMaxLoads: no scan */
+} held_roots;
+
+static void HeldLoaded(void* priv) {
+  Lock();
+  if (held_roots.loads == kMaxLoads)
+    held_roots.overflow = 1;
+  else
+    held_roots.priv[held_roots.loads] = priv;
+  ++held_roots.loads;
+  Unlock();
+}
+
+/* Unloaded: what it held is lost for good, and no longer a root. */
+static void HeldUnloaded(void* priv) {
+  Lock();
+  int kept = held_roots.loads < kMaxLoads ? held_roots.loads : kMaxLoads;
+  for (int i = 0; i < kept; ++i) {
+    if (held_roots.priv[i] == priv) {
+      held_roots.priv[i] = held_roots.priv[kept - 1];
+      held_roots.priv[kept - 1] = NULL;
+      break;
+    }
+  }
+  if (held_roots.loads > 0) --held_roots.loads;
+  Unlock();
+}
+
+/* ---- enif_alloc, enif_realloc, enif_free (refctrace_nif.h) ----------- */
+
+void* refctrace_enif_alloc(size_t size) {
+  void* block = enif_alloc(size);
+  if (block != NULL && Enabled()) {
+    pthread_mutex_lock(&block_lock);
+    HeldPut(&held_blocks, (uintptr_t)block, size);
+    pthread_mutex_unlock(&block_lock);
+  }
+  return block;
+}
+
+/* The old block leaves the table before the call (which may free it), so
+ * the scan never reads freed memory. */
+void* refctrace_enif_realloc(void* ptr, size_t size) {
+  if (!Enabled()) return enif_realloc(ptr, size);
+  pthread_mutex_lock(&block_lock);
+  const HeldEntry* old = HeldFind(&held_blocks, (uintptr_t)ptr);
+  size_t old_size = old != NULL ? old->value : 0;
+  int tracked = old != NULL;
+  HeldRemove(&held_blocks, (uintptr_t)ptr);
+  pthread_mutex_unlock(&block_lock);
+  void* moved = enif_realloc(ptr, size);
+  pthread_mutex_lock(&block_lock);
+  if (moved != NULL)
+    HeldPut(&held_blocks, (uintptr_t)moved, size);
+  else if (tracked && size != 0)
+    HeldPut(&held_blocks, (uintptr_t)ptr, old_size); /* failed: the old block stays */
+  pthread_mutex_unlock(&block_lock);
+  return moved;
+}
+
+void refctrace_enif_free(void* ptr) {
+  if (ptr != NULL && Enabled()) {
+    pthread_mutex_lock(&block_lock);
+    HeldRemove(&held_blocks, (uintptr_t)ptr);
+    pthread_mutex_unlock(&block_lock);
+  }
+  enif_free(ptr);
+}
+
+/* ---- the scan at the clean end of recording ------------------------- */
+
+/* Past this many bytes read, the scan gives up and writes no held line:
+ * every object is then reported as before (a leak), never silenced. */
+enum { kMaxScanBytes = 64 << 20 };
+
+typedef enum { kHeldBin, kHeldResource, kHeldEnv } HeldKind;
+static const char* const kHeldKeys[] = {"bin", "res", "env"};
+static const char* const kHeldRoots[] = {NULL, "priv_data", "static"};
+
+typedef struct {
+  uintptr_t id;
+  size_t size; /* a resource's: its data is scanned when it is reached */
+  unsigned long long order;
+  HeldKind kind;
+  int root; /* 0: not reached; 1 priv_data, 2 static */
+} HeldObject;
+
+typedef struct {
+  uintptr_t address; /* an id, or a binary's data */
+  size_t object;
+} HeldPoint;
+
+typedef struct {
+  uintptr_t start;
+  size_t size;
+  int reached;
+} HeldBlock;
+
+typedef struct {
+  uintptr_t start, end;
+  int root;
+} HeldRange;
+
+typedef struct {
+  HeldObject* objects;
+  size_t object_count;
+  HeldPoint* points;
+  size_t point_count;
+  HeldBlock* blocks;
+  size_t block_count;
+  HeldRange* stack; /* ranges still to read */
+  size_t stack_count, stack_capacity;
+  uintptr_t low, high; /* every point and block lies in [low, high) */
+  size_t scanned;      /* bytes read */
+  int failed;          /* out of memory or past kMaxScanBytes */
+} HeldScan;
+
+static int CompareObjects(const void* a, const void* b) {
+  const HeldObject *x = a, *y = b;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int ComparePoints(const void* a, const void* b) {
+  const HeldPoint *x = a, *y = b;
+  return x->address < y->address ? -1 : x->address > y->address;
+}
+
+static int CompareBlocks(const void* a, const void* b) {
+  const HeldBlock *x = a, *y = b;
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void AddObjects(HeldScan* scan, const HeldTable* table, HeldKind kind) {
+  for (size_t i = 0; i < table->capacity; ++i) {
+    const HeldEntry* e = &table->slots[i];
+    if (e->key == 0) continue;
+    scan->objects[scan->object_count++] =
+        (HeldObject){e->key, kind == kHeldResource ? e->value : 0, e->order, kind, 0};
+  }
+}
+
+static void Widen(HeldScan* scan, uintptr_t start, uintptr_t end) {
+  if (start < scan->low) scan->low = start;
+  if (end > scan->high) scan->high = end;
+}
+
+static void PushRange(HeldScan* scan, uintptr_t start, uintptr_t end, int root) {
+  if (scan->failed || end <= start) return;
+  if (scan->stack_count == scan->stack_capacity) {
+    size_t capacity = scan->stack_capacity == 0 ? 64 : 2 * scan->stack_capacity;
+    HeldRange* stack = realloc(scan->stack, capacity * sizeof *stack);
+    if (stack == NULL) {
+      scan->failed = 1;
+      return;
+    }
+    scan->stack = stack;
+    scan->stack_capacity = capacity;
+  }
+  scan->stack[scan->stack_count++] = (HeldRange){start, end, root};
+}
+
+/* One word: an object it names is held from `root`; a block it points
+ * into, or a resource's data, is read next. */
+static void Visit(HeldScan* scan, uintptr_t word, int root) {
+  if (word < scan->low || word >= scan->high) return;
+  size_t lo = 0, hi = scan->point_count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (scan->points[mid].address < word)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < scan->point_count && scan->points[lo].address == word) {
+    HeldObject* o = &scan->objects[scan->points[lo].object];
+    if (o->root == 0) {
+      o->root = root;
+      if (o->kind == kHeldResource) PushRange(scan, o->id, o->id + o->size, root);
+    }
+  }
+  /* The last block starting at or below word. */
+  lo = 0, hi = scan->block_count;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (scan->blocks[mid].start <= word)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo == 0) return;
+  HeldBlock* b = &scan->blocks[lo - 1];
+  if (!b->reached && word - b->start < (b->size > 0 ? b->size : 1)) {
+    b->reached = 1;
+    PushRange(scan, b->start, b->start + b->size, root);
+  }
+}
+
+/* Reads [start, end) word by word, skipping `skip_start` to `skip_end`. */
+static void ReadRange(HeldScan* scan, uintptr_t start, uintptr_t end, int root) {
+  const uintptr_t word = sizeof(uintptr_t);
+  start = (start + word - 1) & ~(word - 1);
+  const uintptr_t skip_start = (uintptr_t)&held_roots;
+  const uintptr_t skip_end = skip_start + sizeof held_roots;
+  for (uintptr_t at = start; at + word <= end; at += word) {
+    if (at >= skip_start && at < skip_end) continue;
+    Visit(scan, *(const uintptr_t*)at, root);
+  }
+  scan->scanned += end > start ? end - start : 0;
+  if (scan->scanned > kMaxScanBytes) scan->failed = 1;
+}
+
+static void Drain(HeldScan* scan) {
+  while (scan->stack_count > 0 && !scan->failed) {
+    HeldRange r = scan->stack[--scan->stack_count];
+    ReadRange(scan, r.start, r.end, r.root);
+  }
+}
+
+/* The writable PT_LOAD segments of the object this code is in. */
+static int ScanOwnSegments(struct dl_phdr_info* info, size_t size, void* context) {
+  (void)size;
+  HeldScan* scan = context;
+  const uintptr_t self = (uintptr_t)&ScanOwnSegments;
+  int ours = 0;
+  for (int i = 0; i < info->dlpi_phnum && !ours; ++i) {
+    const ElfW(Phdr)* p = &info->dlpi_phdr[i];
+    uintptr_t start = info->dlpi_addr + p->p_vaddr;
+    ours = p->p_type == PT_LOAD && self >= start && self < start + p->p_memsz;
+  }
+  if (!ours) return 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)* p = &info->dlpi_phdr[i];
+    if (p->p_type != PT_LOAD || !(p->p_flags & PF_W)) continue;
+    uintptr_t start = info->dlpi_addr + p->p_vaddr;
+    ReadRange(scan, start, start + p->p_memsz, 2);
+    Drain(scan);
+  }
+  return 1;
+}
+
+static void FreeScan(HeldScan* scan) {
+  free(scan->objects);
+  free(scan->points);
+  free(scan->blocks);
+  free(scan->stack);
+}
+
+/* The held lines, before the trace is cut (the writer's before_close):
+ * under call_lock. Nothing when no load is live (unloaded: what it held is
+ * lost), when nothing is followed, or when the scan failed. */
+static void WriteHeld(void) {
+  size_t objects = held_bins.used + held_resources.used + held_envs.used;
+  if (held_roots.loads == 0 || held_roots.overflow || objects == 0) return;
+  pthread_mutex_lock(&block_lock);
+  HeldScan scan;
+  memset(&scan, 0, sizeof scan);
+  scan.low = UINTPTR_MAX;
+  scan.objects = calloc(objects, sizeof *scan.objects);
+  scan.points = calloc(objects + held_bins.used, sizeof *scan.points);
+  scan.blocks = calloc(held_blocks.used + 1, sizeof *scan.blocks);
+  if (scan.objects == NULL || scan.points == NULL || scan.blocks == NULL) goto done;
+  AddObjects(&scan, &held_bins, kHeldBin);
+  AddObjects(&scan, &held_resources, kHeldResource);
+  AddObjects(&scan, &held_envs, kHeldEnv);
+  qsort(scan.objects, scan.object_count, sizeof *scan.objects, CompareObjects);
+  for (size_t i = 0; i < scan.object_count; ++i) {
+    HeldObject* o = &scan.objects[i];
+    scan.points[scan.point_count++] = (HeldPoint){o->id, i};
+    Widen(&scan, o->id, o->id + 1);
+    if (o->kind != kHeldBin) continue;
+    /* An owned binary's data too: a struct keeps both, a cache may keep
+     * the bytes only. */
+    const HeldEntry* bin = HeldFind(&held_bins, o->id);
+    uintptr_t data = bin != NULL ? bin->value : 0;
+    if (data != 0) {
+      scan.points[scan.point_count++] = (HeldPoint){data, i};
+      Widen(&scan, data, data + 1);
+    }
+  }
+  qsort(scan.points, scan.point_count, sizeof *scan.points, ComparePoints);
+  for (size_t i = 0; i < held_blocks.capacity; ++i) {
+    const HeldEntry* e = &held_blocks.slots[i];
+    if (e->key == 0) continue;
+    scan.blocks[scan.block_count++] = (HeldBlock){e->key, e->value, 0};
+    Widen(&scan, e->key, e->key + (e->value > 0 ? e->value : 1));
+  }
+  qsort(scan.blocks, scan.block_count, sizeof *scan.blocks, CompareBlocks);
+  for (int i = 0; i < held_roots.loads && i < kMaxLoads; ++i) {
+    Visit(&scan, (uintptr_t)held_roots.priv[i], 1);
+    Drain(&scan);
+  }
+  dl_iterate_phdr(ScanOwnSegments, &scan);
+  if (scan.failed) {
+    fprintf(stderr,
+            "refctrace: the scan of what the NIF library holds at exit stopped (more than %d "
+            "bytes, or out of memory); what it holds is reported as leaks\n",
+            (int)kMaxScanBytes);
+    goto done;
+  }
+  for (size_t i = 0; i < scan.object_count; ++i) {
+    const HeldObject* o = &scan.objects[i];
+    if (o->root == 0) continue;
+    Line text;
+    Begin(&text, "held");
+    AddId(&text, kHeldKeys[o->kind], o->id);
+    AddString(&text, "in", kHeldRoots[o->root]);
+    AddTime(&text);
+    WriteLine(&text);
+  }
+done:
+  FreeScan(&scan);
+  pthread_mutex_unlock(&block_lock);
+}
+
+#endif /* REFCTRACE_HELD_H */
