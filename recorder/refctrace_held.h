@@ -24,6 +24,9 @@
 #ifndef REFCTRACE_HELD_H
 #define REFCTRACE_HELD_H
 
+#include <errno.h>
+#include <sys/uio.h> /* process_vm_readv (_GNU_SOURCE) */
+
 /* ---- a table of followed objects: address -> (value, order) ---------- */
 
 typedef struct {
@@ -220,6 +223,7 @@ typedef struct {
 typedef struct {
   uintptr_t start, end;
   int root;
+  int block; /* an enif_alloc block: read through ReadBlock */
 } HeldRange;
 
 typedef struct {
@@ -265,7 +269,7 @@ static void Widen(HeldScan* scan, uintptr_t start, uintptr_t end) {
   if (end > scan->high) scan->high = end;
 }
 
-static void PushRange(HeldScan* scan, uintptr_t start, uintptr_t end, int root) {
+static void PushRange(HeldScan* scan, uintptr_t start, uintptr_t end, int root, int block) {
   if (scan->failed || end <= start) return;
   if (scan->stack_count == scan->stack_capacity) {
     size_t capacity = scan->stack_capacity == 0 ? 64 : 2 * scan->stack_capacity;
@@ -277,7 +281,7 @@ static void PushRange(HeldScan* scan, uintptr_t start, uintptr_t end, int root) 
     scan->stack = stack;
     scan->stack_capacity = capacity;
   }
-  scan->stack[scan->stack_count++] = (HeldRange){start, end, root};
+  scan->stack[scan->stack_count++] = (HeldRange){start, end, root, block};
 }
 
 /* One word: an object it names is held from `root`; a block it points
@@ -296,7 +300,7 @@ static void Visit(HeldScan* scan, uintptr_t word, int root) {
     HeldObject* o = &scan->objects[scan->points[lo].object];
     if (o->root == 0) {
       o->root = root;
-      if (o->kind == kHeldResource) PushRange(scan, o->id, o->id + o->size, root);
+      if (o->kind == kHeldResource) PushRange(scan, o->id, o->id + o->size, root, 0);
     }
   }
   /* The last block starting at or below word. */
@@ -312,11 +316,16 @@ static void Visit(HeldScan* scan, uintptr_t word, int root) {
   HeldBlock* b = &scan->blocks[lo - 1];
   if (!b->reached && word - b->start < (b->size > 0 ? b->size : 1)) {
     b->reached = 1;
-    PushRange(scan, b->start, b->start + b->size, root);
+    PushRange(scan, b->start, b->start + b->size, root, 1);
   }
 }
 
-/* Reads [start, end) word by word, skipping `skip_start` to `skip_end`. */
+static void Count(HeldScan* scan, size_t bytes) {
+  scan->scanned += bytes;
+  if (scan->scanned > kMaxScanBytes) scan->failed = 1;
+}
+
+/* Reads [start, end) word by word, but the held state's own statics. */
 static void ReadRange(HeldScan* scan, uintptr_t start, uintptr_t end, int root) {
   const uintptr_t word = sizeof(uintptr_t);
   start = (start + word - 1) & ~(word - 1);
@@ -326,14 +335,46 @@ static void ReadRange(HeldScan* scan, uintptr_t start, uintptr_t end, int root) 
     if (at >= skip_start && at < skip_end) continue;
     Visit(scan, *(const uintptr_t*)at, root);
   }
-  scan->scanned += end > start ? end - start : 0;
-  if (scan->scanned > kMaxScanBytes) scan->failed = 1;
+  Count(scan, end > start ? end - start : 0);
+}
+
+/* An enif_alloc block is copied out with process_vm_readv, which fails
+ * where a direct read would fault: a block the library freed with the
+ * real enif_free (through a function pointer, which the macro does not
+ * replace) stays in the table, and its memory may be unmapped. Where the
+ * call is refused (a seccomp profile), blocks are read directly. */
+static void ReadBlock(HeldScan* scan, uintptr_t start, uintptr_t end, int root) {
+  static int refused;
+  enum { kWords = 2048 };
+  uintptr_t copy[kWords];
+  const uintptr_t word = sizeof(uintptr_t);
+  start = (start + word - 1) & ~(word - 1);
+  while (!refused && start + word <= end) {
+    size_t len = (size_t)(end - start) / word * word;
+    if (len > sizeof copy) len = sizeof copy;
+    struct iovec local = {copy, len}, remote = {(void*)start, len};
+    ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    if (n < 0 && (errno == EPERM || errno == ENOSYS)) {
+      refused = 1;
+      break;
+    }
+    if (n <= 0) return; /* not mapped: nothing more of it */
+    for (size_t i = 0; i < (size_t)n / word; ++i)
+      Visit(scan, copy[i], root);
+    Count(scan, (size_t)n);
+    if ((size_t)n < len) return;
+    start += (uintptr_t)n;
+  }
+  if (refused) ReadRange(scan, start, end, root);
 }
 
 static void Drain(HeldScan* scan) {
   while (scan->stack_count > 0 && !scan->failed) {
     HeldRange r = scan->stack[--scan->stack_count];
-    ReadRange(scan, r.start, r.end, r.root);
+    if (r.block)
+      ReadBlock(scan, r.start, r.end, r.root);
+    else
+      ReadRange(scan, r.start, r.end, r.root);
   }
 }
 

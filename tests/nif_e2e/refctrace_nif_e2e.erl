@@ -9,8 +9,9 @@
 %% receive, send, gc and exit of those binaries are in the trace, gc with
 %% process_info's counts (stop/0 must have related every one).
 %%
-%% BUG is one of sample_nif.c's seeds (`none`: a clean run) or `crash` (the
-%% library aborts the emulator in the middle of a call). Exits 0 when the
+%% BUG is one of sample_nif.c's seeds (`none`: a clean run), `crash` (the
+%% library aborts the emulator in the middle of a call) or `unloaded` (the
+%% library is loaded, then unloaded at once). Exits 0 when the
 %% session went as planned (what the trace says is judged by
 %% `refctrace check` afterwards), 1 with a message otherwise.
 %%
@@ -27,6 +28,13 @@ main([Bug, LibDir, TracerDir]) ->
     refctrace_test_script:run("refctrace_nif_e2e " ++ Bug,
                               fun() -> run(Bug, LibDir, TracerDir) end).
 
+run("unloaded", LibDir, _TracerDir) ->
+    %% The library is unloaded (its unload callback runs at the purge): what
+    %% it kept from load() on is lost for good.
+    ok = sample_nif:load(LibDir, 1),
+    true = code:delete(sample_nif),
+    _ = code:purge(sample_nif),
+    ok;
 run(Bug, LibDir, TracerDir) ->
     ok = sample_nif:load(LibDir),
     case Bug of
@@ -159,6 +167,9 @@ session(Traced) ->
     receive {kept, $c} -> ok after 5000 -> error(no_kept) end,
     ok = sample_nif:remember(),
     ok = sample_nif:remember(),
+    %% A forked child's clean exit writes nothing (the held lines are the
+    %% parent's, once).
+    ok = sample_nif:fork_exit(),
     ok.
 
 wait_for(Done, What) -> wait_for(Done, What, 500).

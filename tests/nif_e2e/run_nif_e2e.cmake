@@ -9,6 +9,12 @@
 # included; a seed exactly one, with that code, at the line of sample_nif.c
 # marked "seed-SEED:CODE". SEED `crash`: the library aborts the emulator
 # inside a call; the trace must still hold every line up to the abort.
+# What the library keeps for its life (sample_nif.c's load: an environment
+# and a resource through priv_data, a cached binary in a static) must be
+# named by `held` lines at the clean exit, and is a leak without them (the
+# clean run is judged again with them removed: 4 leaks). SEED `unloaded`:
+# the library (loaded without its kept resource) is unloaded at once; no
+# `held` line, and the cache it kept is reported as a leak.
 
 cmake_policy(SET CMP0057 NEW) # if(... IN_LIST ...)
 include(${CMAKE_CURRENT_LIST_DIR}/../judged_run.cmake)
@@ -40,6 +46,8 @@ set(returns 0)
 set(ops "")
 set(failed_send 0)
 set(counted 0)
+set(held_lines "")
+set(held_roots "")
 foreach(line IN LISTS lines)
   string(JSON op ERROR_VARIABLE json_error GET "${line}" op)
   if(json_error)
@@ -56,6 +64,15 @@ foreach(line IN LISTS lines)
     if(line MATCHES "\"refc\":")
       math(EXPR counted "${counted} + 1")
     endif()
+    continue()
+  endif()
+  if(op STREQUAL "held")
+    # The scan at exit: no call site, where it was found.
+    string(JSON root GET "${line}" in)
+    if(NOT root IN_LIST held_roots)
+      list(APPEND held_roots ${root})
+    endif()
+    list(APPEND held_lines "${line}")
     continue()
   endif()
   if(NOT line MATCHES "\"src\":\"sample_nif.c:[0-9]+\"")
@@ -80,7 +97,19 @@ if(SEED STREQUAL "crash")
     message(FATAL_ERROR "${TRACE}: the trace does not end in the crashing call "
                         "(${enters} entered, ${returns} returned; last: ${last_line})")
   endif()
+elseif(SEED STREQUAL "unloaded")
+  if(held_lines)
+    message(FATAL_ERROR "${TRACE}: held lines after the library was unloaded: ${held_lines}")
+  endif()
 else()
+  # The kept environment, the kept resource and the last remembered one
+  # (priv_data) and the cache (static); nothing else is kept.
+  list(LENGTH held_lines held_count)
+  list(SORT held_roots)
+  if(NOT held_count EQUAL 4 OR NOT held_roots STREQUAL "priv_data;static")
+    message(FATAL_ERROR "${TRACE}: expected 4 held lines, from priv_data and static; got "
+                        "${held_count} from [${held_roots}]: ${held_lines}")
+  endif()
   if(NOT enters EQUAL returns)
     message(FATAL_ERROR "${TRACE}: ${enters} nif_enter, ${returns} nif_return")
   endif()
@@ -96,13 +125,41 @@ else()
   foreach(op IN ITEMS nif_enter nif_return env_alloc env_clear env_free env_send make_copy
                       bin_alloc bin_realloc bin_release bin_make bin_make_new bin_inspect bin_use
                       ioq_enq res_alloc res_keep res_release res_make res_use res_down res_dtor
-                      receive send gc exit)
+                      receive send gc exit held)
     if(NOT op IN_LIST ops)
       if(NOT (op STREQUAL "env_clear" AND SEED STREQUAL "env-not-cleared"))
         message(FATAL_ERROR "${TRACE}: no ${op} event (the session makes every recorded call)")
       endif()
     endif()
   endforeach()
+endif()
+
+# Without its held lines a trace reports what the library keeps as leaks:
+# the clean run's 4 (what the held lines silence), the unloaded run's 1.
+if(SEED STREQUAL "none" OR SEED STREQUAL "unloaded")
+  if(SEED STREQUAL "none")
+    set(kept_leaks 4)
+  else()
+    set(kept_leaks 1)
+  endif()
+  file(READ ${TRACE} text)
+  string(REGEX REPLACE "{\"op\":\"held\"[^\n]*\n" "" text "${text}")
+  file(WRITE ${TRACE}.unheld "${text}")
+  refctrace_judge(${REFCTRACE} ${TRACE}.unheld)
+  set(leaks 0)
+  foreach(finding IN LISTS found)
+    if(finding MATCHES "^leak@sample_nif.c:")
+      math(EXPR leaks "${leaks} + 1")
+    endif()
+  endforeach()
+  if(NOT leaks EQUAL kept_leaks OR NOT finding_count EQUAL kept_leaks)
+    message(FATAL_ERROR "${TRACE} without its held lines: expected ${kept_leaks} leaks, got "
+                        "[${found}]${check_err}")
+  endif()
+endif()
+if(SEED STREQUAL "unloaded")
+  message(STATUS "nif_e2e/unloaded: no held line; without the library, [${found}]")
+  return()
 endif()
 
 refctrace_judge(${REFCTRACE} ${TRACE})

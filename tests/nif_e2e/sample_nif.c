@@ -11,9 +11,13 @@
  * message environment for sends from outside a call, a resource, a cached
  * binary): at the emulator's exit the recorder's scan finds them still
  * held (trace format 1.6 `held`), so a clean run has no finding. */
+#define _GNU_SOURCE /* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "refctrace_nif.h"
@@ -519,6 +523,29 @@ REFCTRACE_NIF(remember) {
   return Ok(env);
 }
 
+/* fork_exit(): a child of the emulator makes a call and exits (exit(3):
+ * the recorder's clean exit runs in it); ok once it is gone (the emulator
+ * may reap it first: its end is the pipe's). The child writes nothing: no
+ * line, no held line, no cut of the parent's file. */
+REFCTRACE_NIF(fork_exit) {
+  (void)argc, (void)argv;
+  int ends[2];
+  if (pipe2(ends, O_CLOEXEC) != 0) return enif_make_badarg(env);
+  pid_t child = fork();
+  if (child == 0) {
+    ErlNifBinary bin;
+    if (enif_alloc_binary(100, &bin)) Fill(&bin, 'f');
+    exit(0);
+  }
+  close(ends[1]);
+  char byte;
+  while (child > 0 && read(ends[0], &byte, 1) != 0 && errno == EINTR) {
+  }
+  close(ends[0]);
+  if (child > 0) waitpid(child, NULL, 0);
+  return child > 0 ? Ok(env) : enif_make_badarg(env);
+}
+
 /* counts(): {live resources, downs}; not recorded (plain atomics). */
 REFCTRACE_NIF(counts) {
   (void)argc, (void)argv;
@@ -536,8 +563,12 @@ REFCTRACE_NIF(crash) {
   abort();
 }
 
+/* load_info 1: no kept resource (a library with none is unloaded at the
+ * purge of its module, refctrace_nif_e2e's `unloaded` run; with one, the
+ * emulator waits for the resource's end). */
 static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
-  (void)info;
+  int unloadable = 0;
+  enif_get_int(env, info, &unloadable);
   buffer_type =
       enif_open_resource_type(env, NULL, "sample_buffer", BufferDtor, ERL_NIF_RT_CREATE, NULL);
   ErlNifResourceTypeInit init = {.dtor = WatcherDtor, .down = WatcherDown};
@@ -550,10 +581,13 @@ static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   Priv* state = enif_alloc(sizeof *state);
   if (state == NULL) return 1;
   state->remembered = NULL;
-  state->kept = enif_alloc_resource(kept_type, sizeof *state->kept);
-  state->kept->msg_env = enif_alloc_env();
-  memset(state->kept->bytes, 'k', sizeof state->kept->bytes);
-  REFCTRACE_RES_USE(state->kept);
+  state->kept = NULL;
+  if (!unloadable) {
+    state->kept = enif_alloc_resource(kept_type, sizeof *state->kept);
+    state->kept->msg_env = enif_alloc_env();
+    memset(state->kept->bytes, 'k', sizeof state->kept->bytes);
+    REFCTRACE_RES_USE(state->kept);
+  }
   if (!enif_alloc_binary(256, &cache)) return 1;
   Fill(&cache, 'c');
   *priv = state;
@@ -585,6 +619,7 @@ static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
                                  {"pipe_close", 1, pipe_close, 0},
                                  {"send_kept", 1, send_kept, 0},
                                  {"remember", 0, remember, 0},
+                                 {"fork_exit", 0, fork_exit, 0},
                                  {"counts", 0, counts, 0},
                                  {"crash", 0, crash, 0}};
 
