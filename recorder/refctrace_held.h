@@ -41,6 +41,13 @@ typedef struct {
   size_t used;
 } HeldTable;
 
+/* Binaries the NIF owns (ref_bin -> data), resources (obj -> size) and
+ * independent environments: under call_lock, numbered in the order they
+ * come (held_order). enif_alloc blocks (address -> size): under
+ * block_lock, since enif_alloc writes no line and takes no call_lock
+ * (call_lock, when both, first); not numbered (never a line). */
+static HeldTable held_bins, held_resources, held_envs, held_blocks;
+static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long held_order;
 
 static size_t HeldSlot(const HeldTable* table, uintptr_t key) {
@@ -73,7 +80,7 @@ static void HeldPut(HeldTable* table, uintptr_t key, uintptr_t value) {
     at = (at + 1) & (table->capacity - 1);
   if (table->slots[at].key == 0) {
     ++table->used;
-    table->slots[at] = (HeldEntry){key, value, held_order++};
+    table->slots[at] = (HeldEntry){key, value, table == &held_blocks ? 0 : held_order++};
   } else {
     table->slots[at].value = value; /* the same object, moved or grown */
   }
@@ -108,13 +115,6 @@ static void HeldRemove(HeldTable* table, uintptr_t key) {
   table->slots[hole].key = 0;
   --table->used;
 }
-
-/* Binaries the NIF owns (ref_bin -> data), resources (obj -> size) and
- * independent environments: under call_lock. enif_alloc blocks (address
- * -> size): under block_lock, since enif_alloc writes no line and takes no
- * call_lock (call_lock, when both, first). */
-static HeldTable held_bins, held_resources, held_envs, held_blocks;
-static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The static part of the held state: the roots each live load returned,
  * skipped by the scan of the segments (it would reach them as `static`). */
