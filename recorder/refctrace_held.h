@@ -407,12 +407,15 @@ static void FreeScan(HeldScan* scan) {
   free(scan->stack);
 }
 
+/* The held lines were written on request (HeldNow): not again at exit. */
+static int held_written;
+
 /* The held lines, before the trace is cut (the writer's before_close):
  * under call_lock. Nothing when no load is live (unloaded: what it held is
  * lost), when nothing is followed, or when the scan failed. */
 static void WriteHeld(void) {
   size_t objects = held_bins.used + held_resources.used + held_envs.used;
-  if (held_roots.loads == 0 || held_roots.overflow || objects == 0) return;
+  if (held_written || held_roots.loads == 0 || held_roots.overflow || objects == 0) return;
   pthread_mutex_lock(&block_lock);
   HeldScan scan;
   memset(&scan, 0, sizeof scan);
@@ -472,6 +475,19 @@ static void WriteHeld(void) {
 done:
   FreeScan(&scan);
   pthread_mutex_unlock(&block_lock);
+}
+
+/* The held lines now, once, for a recording whose end comes before the
+ * emulator's exit (the Common Test hook's last part, refctrace_cth): what
+ * the library holds then. The scan at exit is then not made. */
+static void HeldNow(void) {
+  if (!Enabled()) return;
+  Lock();
+  if (trace_fd >= 0 && !trace_closed && !held_written) {
+    WriteHeld();
+    held_written = 1;
+  }
+  Unlock();
 }
 
 #endif /* REFCTRACE_HELD_H */

@@ -107,6 +107,10 @@ typedef struct {
   void (*note_holder)(const char* kind, const char* pid, uintptr_t id, size_t orig_size);
   size_t (*take_news)(RefctraceNewsSink take, void* context);
   void (*released)(uintptr_t id, long count);
+  /* A NIF recorder's held lines now, in place of the scan at exit (the
+   * Common Test hook's end of run, whose parts end before the emulator
+   * exits); NULL for the driver recorder. */
+  void (*write_held)(void);
 } RefctraceRecorder;
 
 extern const RefctraceRecorder refctrace_driver_recorder;

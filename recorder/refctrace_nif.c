@@ -466,8 +466,8 @@ static int NifFindBinary(const void* data, size_t size, uintptr_t* id, size_t* o
 }
 
 __attribute__((visibility("default"))) const RefctraceRecorder refctrace_nif_recorder = {
-    NifRecording,  AttachTracer, NifWriteLine, NifProcessEvent,
-    NifFindBinary, NoteHolder,   TakeNews,     Released,
+    NifRecording, AttachTracer, NifWriteLine, NifProcessEvent, NifFindBinary,
+    NoteHolder,   TakeNews,     Released,     HeldNow,
 };
 
 /* ---- binaries -------------------------------------------------------- */

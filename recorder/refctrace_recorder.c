@@ -882,10 +882,15 @@ void refctrace_internal_process_event(const char* op, uintptr_t bin, const char*
 }
 
 const RefctraceRecorder refctrace_driver_recorder = {
-    refctrace_internal_recording,   refctrace_internal_attach,
-    refctrace_internal_write_line,  refctrace_internal_process_event,
-    refctrace_internal_find_binary, refctrace_internal_note_holder,
-    refctrace_internal_take_news,   refctrace_internal_released,
+    refctrace_internal_recording,
+    refctrace_internal_attach,
+    refctrace_internal_write_line,
+    refctrace_internal_process_event,
+    refctrace_internal_find_binary,
+    refctrace_internal_note_holder,
+    refctrace_internal_take_news,
+    refctrace_internal_released,
+    NULL, /* write_held: a driver has no held lines */
 };
 
 /* ---- the entry points ------------------------------------------------ */

@@ -445,6 +445,15 @@ static ERL_NIF_TERM Released(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]
   return atom_ok;
 }
 
+/* held() -> ok: every NIF recorder writes its held lines now (the Common
+ * Test hook's end of run; refctrace_held.h). */
+static ERL_NIF_TERM Held(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) {
+  (void)env, (void)argc, (void)argv;
+  for (int i = 0, n = RecorderCount(); i < n; ++i)
+    if (recorders[i]->write_held != NULL) recorders[i]->write_held();
+  return atom_ok;
+}
+
 /* attach(Path :: string()) -> ok | {error, not_loaded | no_recorder | too_many}:
  * also serve the recorder of NIF library Path (without ".so"), loaded since
  * load/2. Attaching one twice is ok. The tracer process calls it, so calls
@@ -469,7 +478,7 @@ static ERL_NIF_TERM Attach(ErlNifEnv* env, int argc, const ERL_NIF_TERM argv[]) 
 static ErlNifFunc functions[] = {
     {"enabled", 3, Enabled, 0}, {"trace", 5, Trace, 0},        {"recording", 0, Recording, 0},
     {"write", 1, Write, 0},     {"take_news", 0, TakeNews, 0}, {"released", 2, Released, 0},
-    {"attach", 1, Attach, 0},
+    {"attach", 1, Attach, 0},   {"held", 0, Held, 0},
 };
 
 ERL_NIF_INIT(refctrace_tracer_nif, functions, Load, NULL, Upgrade, NULL)

@@ -409,6 +409,10 @@ finish(Run = #run{tracer = Tracer, nifs_pending = NeverLoaded}) ->
      || Nif <- NeverLoaded],
     Unrelated = case Tracer of
                     true ->
+                        %% What the NIF libraries still hold is written now, in
+                        %% the last part (at the emulator's exit it would come
+                        %% after it).
+                        ok = refctrace_tracer:held(),
                         {ok, #{unrelated := U}} = refctrace_tracer:stop(),
                         U;
                     false ->

@@ -9,9 +9,11 @@
 -module(refctrace_tracer_nif).
 
 -export([load/1, load/2, loaded/0]).
--export([enabled/3, trace/5, recording/0, write/1, take_news/0, released/2, attach/1]).
+-export([enabled/3, trace/5, recording/0, write/1, take_news/0, released/2, attach/1,
+         held/0]).
 
--nifs([enabled/3, trace/5, recording/0, write/1, take_news/0, released/2, attach/1]).
+-nifs([enabled/3, trace/5, recording/0, write/1, take_news/0, released/2, attach/1,
+       held/0]).
 
 %% Path: the driver's file without ".so", as erlang:load_nif/2 wants it.
 load(Path) -> load(Path, []).
@@ -39,5 +41,6 @@ write(_Line) -> nif_not_loaded().
 take_news() -> nif_not_loaded().
 released(_Id, _Count) -> nif_not_loaded().
 attach(_NifLibrary) -> nif_not_loaded().
+held() -> nif_not_loaded().
 
 nif_not_loaded() -> erlang:nif_error({nif_not_loaded, ?MODULE}).
