@@ -194,8 +194,12 @@ void refctrace_enif_free(void* ptr) {
 /* ---- the scan at the clean end of recording ------------------------- */
 
 /* Past this many bytes read, the scan gives up and writes no held line:
- * every object is then reported as before (a leak), never silenced. */
-enum { kMaxScanBytes = 64 << 20 };
+ * every object is then reported as before (a leak), never silenced.
+ * -DREFCTRACE_HELD_SCAN_LIMIT=N sets another (nif_e2e's scan-limit run). */
+#ifndef REFCTRACE_HELD_SCAN_LIMIT
+#define REFCTRACE_HELD_SCAN_LIMIT (64 << 20)
+#endif
+enum { kMaxScanBytes = REFCTRACE_HELD_SCAN_LIMIT };
 
 typedef enum { kHeldBin, kHeldResource, kHeldEnv } HeldKind;
 static const char* const kHeldKeys[] = {"bin", "res", "env"};

@@ -10,8 +10,9 @@
 %% process_info's counts (stop/0 must have related every one).
 %%
 %% BUG is one of sample_nif.c's seeds (`none`: a clean run), `crash` (the
-%% library aborts the emulator in the middle of a call) or `unloaded` (the
-%% library is loaded, then unloaded at once). Exits 0 when the
+%% library aborts the emulator in the middle of a call), `unloaded` (the
+%% library is loaded, then unloaded at once) or `scan-limit` (the clean
+%% session, the library built with a held scan limit it exceeds). Exits 0 when the
 %% session went as planned (what the trace says is judged by
 %% `refctrace check` afterwards), 1 with a message otherwise.
 %%
@@ -35,17 +36,19 @@ run("unloaded", LibDir, _TracerDir) ->
     true = code:delete(sample_nif),
     _ = code:purge(sample_nif),
     ok;
+run("scan-limit", LibDir, TracerDir) ->
+    %% The clean session, with a library whose held scan stops at its limit.
+    run("none", LibDir, TracerDir);
+run("crash", LibDir, _TracerDir) ->
+    %% Nothing kept for life: a crash has no scan at exit.
+    ok = sample_nif:load(LibDir, 2),
+    sample_nif:crash(),
+    error(crash_returned);
 run(Bug, LibDir, TracerDir) ->
     ok = sample_nif:load(LibDir),
-    case Bug of
-        "crash" ->
-            sample_nif:crash(),
-            error(crash_returned);
-        _ ->
-            Traced = start_tracer(TracerDir, LibDir),
-            run_session(Bug, Traced),
-            stop_tracer(Traced)
-    end.
+    Traced = start_tracer(TracerDir, LibDir),
+    run_session(Bug, Traced),
+    stop_tracer(Traced).
 
 %% The session with seed Bug, up to the last resource destructor; Traced:
 %% the caller traces this process (tests/mixed_e2e starts the tracer for a

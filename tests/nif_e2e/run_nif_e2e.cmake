@@ -14,7 +14,9 @@
 # named by `held` lines at the clean exit, and is a leak without them (the
 # clean run is judged again with them removed: 4 leaks). SEED `unloaded`:
 # the library (loaded without its kept resource) is unloaded at once; no
-# `held` line, and the cache it kept is reported as a leak.
+# `held` line, and the cache it kept is reported as a leak. SEED
+# `scan-limit`: the clean session with a library whose held scan stops at
+# its limit: no `held` line, the 4 kept objects are leaks.
 
 cmake_policy(SET CMP0057 NEW) # if(... IN_LIST ...)
 include(${CMAKE_CURRENT_LIST_DIR}/../judged_run.cmake)
@@ -97,9 +99,12 @@ if(SEED STREQUAL "crash")
     message(FATAL_ERROR "${TRACE}: the trace does not end in the crashing call "
                         "(${enters} entered, ${returns} returned; last: ${last_line})")
   endif()
-elseif(SEED STREQUAL "unloaded")
+elseif(SEED STREQUAL "unloaded" OR SEED STREQUAL "scan-limit")
   if(held_lines)
-    message(FATAL_ERROR "${TRACE}: held lines after the library was unloaded: ${held_lines}")
+    message(FATAL_ERROR "${TRACE}: held lines (${SEED}): ${held_lines}")
+  endif()
+  if(SEED STREQUAL "scan-limit" AND NOT erl_err MATCHES "the scan of what the NIF library holds")
+    message(FATAL_ERROR "${TRACE}: the scan's stop is not said on standard error:\n${erl_err}")
   endif()
 else()
   # The kept environment, the kept resource and the last remembered one
@@ -135,9 +140,9 @@ else()
 endif()
 
 # Without its held lines a trace reports what the library keeps as leaks:
-# the clean run's 4 (what the held lines silence), the unloaded run's 1.
-if(SEED STREQUAL "none" OR SEED STREQUAL "unloaded")
-  if(SEED STREQUAL "none")
+# the clean run's 4 (what the held lines silence), the unloaded run's 1, scan-limit's 4.
+if(SEED MATCHES "^(none|unloaded|scan-limit)$")
+  if(NOT SEED STREQUAL "unloaded")
     set(kept_leaks 4)
   else()
     set(kept_leaks 1)
@@ -157,8 +162,8 @@ if(SEED STREQUAL "none" OR SEED STREQUAL "unloaded")
                         "[${found}]${check_err}")
   endif()
 endif()
-if(SEED STREQUAL "unloaded")
-  message(STATUS "nif_e2e/unloaded: no held line; without the library, [${found}]")
+if(SEED STREQUAL "unloaded" OR SEED STREQUAL "scan-limit")
+  message(STATUS "nif_e2e/${SEED}: no held line; [${found}]")
   return()
 endif()
 

@@ -13,7 +13,7 @@
        remember/0, fork_exit/0, counts/0, crash/0]).
 
 %% LibDir/sample_nif.so; LoadInfo 1: without the resource kept from load
-%% on (sample_nif.c's Load).
+%% on, 2: keeping nothing (sample_nif.c's Load).
 load(LibDir) -> load(LibDir, 0).
 
 load(LibDir, LoadInfo) -> erlang:load_nif(filename:join(LibDir, "sample_nif"), LoadInfo).
