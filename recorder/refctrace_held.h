@@ -8,7 +8,7 @@
  * it allocated (with their size), its process-independent environments,
  * and the blocks enif_alloc gave it (with their size). At the clean end of
  * recording (CloseTrace, through the writer's before_close hook, under
- * call_lock) a conservative scan, as LeakSanitizer's, reads word by word
+ * the writer's lock) a conservative scan, as LeakSanitizer's, reads word by word
  * (aligned uintptr_t) the roots: the priv_data of each live load, then the
  * library's writable segments; and transitively every tracked enif_alloc
  * block and every reached resource's data that a word points into (start
@@ -487,7 +487,7 @@ done:
 static void HeldNow(void) {
   if (!Enabled()) return;
   Lock();
-  if (trace_fd >= 0 && !trace_closed && !held_written) {
+  if (writer->fd >= 0 && !writer->closed && !held_written) {
     WriteHeld();
     held_written = 1;
   }
