@@ -32,7 +32,8 @@ main([Order, DriverBug, NifSeed, DriverDir, LibDir]) ->
 
 run("nif-unloaded", "none", NifSeed, DriverDir, LibDir) ->
     ok = refctrace_test_script:require_trace_path(),
-    ok = sample_nif:load(LibDir),
+    %% Keeping nothing for life: a kept resource would keep it loaded.
+    ok = sample_nif:load(LibDir, 2),
     refctrace_nif_e2e:run_session(NifSeed, false),
     ok = erl_ddll:load_driver(DriverDir, sample_drv),
     open_driver(),
@@ -42,13 +43,18 @@ run("nif-unloaded", "none", NifSeed, DriverDir, LibDir) ->
     open_driver();
 run(Order, DriverBug, NifSeed, DriverDir, LibDir) ->
     ok = refctrace_test_script:require_trace_path(),
+    %% A crash has no held scan at exit: the library keeps nothing for life.
+    Keep = case NifSeed of
+               "crash" -> 2;
+               _ -> 0
+           end,
     case Order of
         "driver-first" ->
             ok = erl_ddll:load_driver(DriverDir, sample_drv),
             open_driver(),
-            ok = sample_nif:load(LibDir);
+            ok = sample_nif:load(LibDir, Keep);
         "nif-first" ->
-            ok = sample_nif:load(LibDir),
+            ok = sample_nif:load(LibDir, Keep),
             ok = sample_nif:set_bug(none),
             ok = erl_ddll:load_driver(DriverDir, sample_drv),
             open_driver()
