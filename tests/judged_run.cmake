@@ -56,6 +56,15 @@ function(refctrace_judge refctrace trace)
   set(found_locations "${locations}" PARENT_SCOPE)
 endfunction()
 
+# refctrace_check_text(REFCTRACE TRACE): the text report of TRACE and its
+# stderr, for a failure message that shows the findings as a user reads them.
+# Sets check_text.
+function(refctrace_check_text refctrace trace)
+  execute_process(COMMAND ${refctrace} check --color never ${trace} OUTPUT_VARIABLE text
+                  ERROR_VARIABLE text_err)
+  set(check_text "${text}${text_err}" PARENT_SCOPE)
+endfunction()
+
 # refctrace_expected_finding(SOURCE MARK CODE SRC_PREFIX): what a run must
 # report. CODE empty: nothing, exit 0. Else exactly one CODE at the line of
 # SOURCE that holds "MARK:CODE " (written SRC_PREFIX + the file's name, as

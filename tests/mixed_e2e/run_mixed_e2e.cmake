@@ -126,10 +126,9 @@ list(SORT expected_all)
 set(found_sorted ${found_locations})
 list(SORT found_sorted)
 if(NOT check_result EQUAL expected_exit OR NOT "${found_sorted}" STREQUAL "${expected_all}")
-  execute_process(COMMAND ${REFCTRACE} check --color never ${TRACE} OUTPUT_VARIABLE text
-                  ERROR_VARIABLE text_err)
+  refctrace_check_text(${REFCTRACE} ${TRACE})
   message(FATAL_ERROR "mixed_e2e: expected [${expected_all}] (exit ${expected_exit}), "
-                      "got [${found}] (exit ${check_result})\n${text}${text_err}${check_err}")
+                      "got [${found}] (exit ${check_result})\n${check_text}${check_err}")
 endif()
 # A clean run recorded every release a process made (gc, exit).
 if(NOT crashed AND NOT unloaded AND "${DRIVER_CODE}${NIF_CODE}" STREQUAL "")

@@ -170,10 +170,9 @@ endif()
 refctrace_judge(${REFCTRACE} ${TRACE})
 refctrace_expected_finding(${NIF_SOURCE} seed-${SEED} "${EXPECTED_CODE}" "")
 if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "${expected}")
-  execute_process(COMMAND ${REFCTRACE} check --color never ${TRACE} OUTPUT_VARIABLE text
-                  ERROR_VARIABLE text_err)
+  refctrace_check_text(${REFCTRACE} ${TRACE})
   message(FATAL_ERROR "nif_e2e/${SEED}: expected [${expected}] (exit ${expected_result}), "
-                      "got [${found}] (exit ${check_result})\n${text}${text_err}${check_err}")
+                      "got [${found}] (exit ${check_result})\n${check_text}${check_err}")
 endif()
 # Every reference a process got of the NIF's binaries was recorded released
 # (gc, exit): none is left held at the end (the session collects and stops

@@ -56,10 +56,9 @@ endforeach()
 refctrace_judge(${REFCTRACE} ${TRACE})
 refctrace_expected_finding(${SOURCE} seeded "${EXPECTED_CODE}" "")
 if(NOT check_result EQUAL expected_result OR NOT "${found_locations}" STREQUAL "${expected}")
-  execute_process(COMMAND ${REFCTRACE} check --color never ${TRACE} OUTPUT_VARIABLE text
-                  ERROR_VARIABLE text_err)
+  refctrace_check_text(${REFCTRACE} ${TRACE})
   string(APPEND problems "expected [${expected}] (exit ${expected_result}), got ${finding_count} "
-                         "[${found}] (exit ${check_result})\n${text}${text_err}${check_err}")
+                         "[${found}] (exit ${check_result})\n${check_text}${check_err}")
 endif()
 if(problems)
   message(FATAL_ERROR "jiffy ${TRACE}: ${figures}\n${problems}")
