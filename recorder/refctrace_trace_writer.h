@@ -142,6 +142,7 @@ static void AppendLine(const char* text, size_t len) {
  * recorded after it (other threads still running during exit()) are
  * dropped. */
 static void CompressTrace(int fd, off_t size, const char* path);
+static int StillNamedBy(int fd, const char* path);
 /* A recorder's last lines, written when its library leaves the writer at
  * a clean exit, under the writer's lock (the NIF recorder's held lines);
  * NULL: none. */
@@ -156,7 +157,8 @@ static void CloseTrace(void) {
     if (w->window != NULL) munmap(w->window, w->window_size);
     w->window = NULL;
     if (ftruncate(w->fd, w->used) == 0) w->size = w->used;
-    if (w->compress_path[0] != '\0') CompressTrace(w->fd, w->used, w->compress_path);
+    if (w->compress_path[0] != '\0' && StillNamedBy(w->fd, w->compress_path))
+      CompressTrace(w->fd, w->used, w->compress_path);
     /* The flock goes with it: a library loaded later is told the file is
      * not empty, not that someone writes it. */
     close(w->fd);
@@ -382,6 +384,17 @@ typedef struct {
   size_t pos;
 } ZstdOutBuffer;       /* ZSTD_outBuffer */
 enum { kZstdEnd = 2 }; /* ZSTD_e_end */
+
+/* Whether path still names the open file. Someone may have removed it
+ * before the clean exit (the Common Test hook removes a clean run's file)
+ * or put another file there: compressing would then create the file again,
+ * or replace the other one. */
+static int StillNamedBy(int fd, const char* path) {
+  struct stat open_file, named;
+  if (fstat(fd, &open_file) != 0 || open_file.st_nlink == 0) return 0;
+  return stat(path, &named) == 0 && named.st_dev == open_file.st_dev &&
+         named.st_ino == open_file.st_ino;
+}
 
 static void CompressTrace(int fd, off_t size, const char* path) {
   void* zstd = dlopen("libzstd.so.1", RTLD_NOW | RTLD_LOCAL);

@@ -3,7 +3,9 @@
 %% PORTS processes, each with a port of its own, record PAIRS alloc/free
 %% pairs each at the same time; then one port records one alloc that is
 %% never freed and END says what follows: `abort` (the driver aborts the
-%% emulator right after that call) or `halt` (a clean exit).
+%% emulator right after that call), `halt` (a clean exit) or `removed` (the
+%% trace file is deleted, as the Common Test hook deletes a clean run's, then
+%% a clean exit).
 -module(recorder_crash).
 -export([main/1]).
 
@@ -23,6 +25,9 @@ main([DriverDir, Ports, Pairs, End]) ->
     Last = open_port({spawn_driver, "crash_drv"}, [binary]),
     case End of
         "abort" -> erlang:port_control(Last, $a, "");
-        "halt" -> erlang:port_control(Last, $e, "")
+        "halt" -> erlang:port_control(Last, $e, "");
+        "removed" ->
+            erlang:port_control(Last, $e, ""),
+            ok = file:delete(os:getenv("REFCTRACE_TRACE"))
     end,
     erlang:halt(0).

@@ -6,7 +6,8 @@
 # leak of the last alloc. After the abort the file keeps the NUL bytes
 # after its last line (the mapping's unwritten rest); after the halt it is
 # cut to its lines, and with COMPRESS=zstd it is then zstd-compressed
-# (after the abort it stays plain).
+# (after the abort it stays plain). END=removed deletes the file before the
+# clean exit, which must leave nothing.
 #   cmake -DERL -DEBIN -DDRIVER_DIR -DREFCTRACE -DTRACE -DPORTS -DPAIRS -DEND [-DCOMPRESS] -P run_crash.cmake
 file(REMOVE ${TRACE})
 # END=append-after-abort: an aborted run, then a second one that appends to
@@ -48,6 +49,17 @@ endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -E env ${env}
                         ${ERL} -noshell -pa ${EBIN} -run recorder_crash main ${DRIVER_DIR} ${PORTS} ${PAIRS} ${END}
                 RESULT_VARIABLE erl_result OUTPUT_VARIABLE erl_out ERROR_VARIABLE erl_err TIMEOUT 120)
+# END=removed: the file is deleted before the clean exit; the exit must not
+# create it again (with COMPRESS, the compression used to), nor leave its
+# temporary file.
+if(END STREQUAL "removed")
+  file(GLOB left "${TRACE}*")
+  if(NOT erl_result EQUAL 0 OR left)
+    message(FATAL_ERROR "exit ${erl_result}; after deleting the trace, left: ${left}\n${erl_out}${erl_err}")
+  endif()
+  message(STATUS "the deleted trace stayed deleted")
+  return()
+endif()
 if(END STREQUAL "abort" AND erl_result EQUAL 0)
   message(FATAL_ERROR "erl exited cleanly; the driver was to abort it:\n${erl_out}${erl_err}")
 endif()
