@@ -48,7 +48,15 @@ class LifetimeObserver {
   // `serial` is unique per incarnation within one replay (1, 2, ... in start
   // order); `bin` is the id at this step (realloc may move it).
   virtual void OnStep(uint64_t serial, const trace::BinId& bin, uint32_t incarnation, bool adopted,
-                      const LifetimeStep& step) = 0;
+                      LifetimeStep&& step) = 0;
+  // Whether OnStep for this step needs `step.holders`, asked with everything else of the step
+  // already filled in. Listing every holder costs as much as there are holders, on every step:
+  // with thousands of processes holding one binary, asking for them for steps nobody keeps made
+  // `show` quadratic.
+  virtual bool WantsHolders(uint64_t /*serial*/, const trace::BinId& /*bin*/,
+                            uint32_t /*incarnation*/, const LifetimeStep& /*step*/) const {
+    return true;
+  }
   // A later event decided the uncertain release at `release_event` (a step of `serial` with
   // `among`). Called before that event's OnStep.
   virtual void OnUncertainDecided(uint64_t /*serial*/, uint64_t /*release_event*/,

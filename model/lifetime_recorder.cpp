@@ -60,7 +60,7 @@ bool LifetimeRecorder::Wanted(const IncarnationKey& key, bool first_step) const 
 }
 
 void LifetimeRecorder::OnStep(uint64_t serial, const trace::BinId& bin, uint32_t incarnation,
-                              bool adopted, const LifetimeStep& step) {
+                              bool adopted, LifetimeStep&& step) {
   // Serials are handed out in start order, so a serial above every one seen
   // is an incarnation's first step.
   const bool first_step = serial > last_serial_;
@@ -68,12 +68,8 @@ void LifetimeRecorder::OnStep(uint64_t serial, const trace::BinId& bin, uint32_t
 
   auto it = recording_.find(serial);
   if (it == recording_.end()) {
-    // Not kept: decided at its first step, unless a realloc moves it onto a
-    // selected id later (then it is kept from there on).
-    const bool moved = step.step.op == trace::Op::kRealloc && !step.step.to.empty();
-    if (!first_step && !(moved && !options_.bins.empty())) return;
     IncarnationKey key{bin, incarnation};
-    if (!Wanted(key, first_step)) return;
+    if (!Selects(key, step, first_step)) return;
     if (recording_.size() >= options_.max_lifetimes) {
       ++left_out_;
       return;
@@ -92,7 +88,23 @@ void LifetimeRecorder::OnStep(uint64_t serial, const trace::BinId& bin, uint32_t
       life.names.push_back({bin, incarnation});
     }
   }
-  Add(it->second, step);
+  Add(it->second, std::move(step));
+}
+
+// Not kept so far: decided at its first step, unless a realloc moves it onto a selected id
+// later (then it is kept from there on).
+bool LifetimeRecorder::Selects(const IncarnationKey& key, const LifetimeStep& step,
+                               bool first_step) const {
+  const bool moved = step.step.op == trace::Op::kRealloc && !step.step.to.empty();
+  if (!first_step && !(moved && !options_.bins.empty())) return false;
+  return Wanted(key, first_step);
+}
+
+bool LifetimeRecorder::WantsHolders(uint64_t serial, const trace::BinId& bin, uint32_t incarnation,
+                                    const LifetimeStep& step) const {
+  if (recording_.count(serial)) return true;
+  return recording_.size() < options_.max_lifetimes &&
+         Selects({bin, incarnation}, step, /*first_step=*/serial > last_serial_);
 }
 
 void LifetimeRecorder::OnUncertainDecided(uint64_t serial, uint64_t release_event,
@@ -108,14 +120,14 @@ void LifetimeRecorder::OnUncertainDecided(uint64_t serial, uint64_t release_even
     decide(step);
 }
 
-void LifetimeRecorder::Add(Recording& rec, const LifetimeStep& step) {
+void LifetimeRecorder::Add(Recording& rec, LifetimeStep&& step) {
   Lifetime& life = rec.life;
   if (life.steps.size() < options_.head_steps && rec.tail.empty() && rec.pending_omitted == 0) {
-    life.steps.push_back(step);
+    life.steps.push_back(std::move(step));
     life.omitted_before.push_back(0);
     return;
   }
-  rec.tail.push_back(step);
+  rec.tail.push_back(std::move(step));
   if (rec.tail.size() <= options_.tail_steps) return;
   // The oldest tail step leaves the tail: kept if pinned, else counted.
   LifetimeStep& oldest = rec.tail.front();
@@ -156,7 +168,7 @@ void IncarnationIndex::Select(Live& live) {
 }
 
 void IncarnationIndex::OnStep(uint64_t serial, const trace::BinId& bin, uint32_t incarnation,
-                              bool /*adopted*/, const LifetimeStep& step) {
+                              bool /*adopted*/, LifetimeStep&& step) {
   IncarnationKey key{bin, incarnation};
   auto [it, inserted] = live_.try_emplace(serial);
   Live& live = it->second;

@@ -83,7 +83,10 @@ class LifetimeRecorder : public LifetimeObserver {
   explicit LifetimeRecorder(RecorderOptions options) : options_(std::move(options)) {}
 
   void OnStep(uint64_t serial, const trace::BinId& bin, uint32_t incarnation, bool adopted,
-              const LifetimeStep& step) override;
+              LifetimeStep&& step) override;
+  // Only for the steps it keeps.
+  bool WantsHolders(uint64_t serial, const trace::BinId& bin, uint32_t incarnation,
+                    const LifetimeStep& step) const override;
   void OnUncertainDecided(uint64_t serial, uint64_t release_event,
                           const UncertainDecision& decision) override;
 
@@ -99,7 +102,10 @@ class LifetimeRecorder : public LifetimeObserver {
     uint64_t pending_omitted = 0;  // left out since the last kept step
   };
   bool Wanted(const IncarnationKey& key, bool first_step) const;
-  void Add(Recording& rec, const LifetimeStep& step);
+  // Whether an incarnation not kept so far is selected at this step (its first, or a realloc
+  // that moves it onto a selected id).
+  bool Selects(const IncarnationKey& key, const LifetimeStep& step, bool first_step) const;
+  void Add(Recording& rec, LifetimeStep&& step);
 
   RecorderOptions options_;
   std::map<uint64_t, Recording> recording_;  // by serial
@@ -118,7 +124,11 @@ class IncarnationIndex : public LifetimeObserver {
       : bins_(std::move(bins)), keep_(keep) {}
 
   void OnStep(uint64_t serial, const trace::BinId& bin, uint32_t incarnation, bool adopted,
-              const LifetimeStep& step) override;
+              LifetimeStep&& step) override;
+  // It follows names only.
+  bool WantsHolders(uint64_t, const trace::BinId&, uint32_t, const LifetimeStep&) const override {
+    return false;
+  }
 
   // The start name of the incarnation that was called `name` at some step.
   IncarnationKey StartOf(const IncarnationKey& name) const;

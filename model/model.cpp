@@ -1311,20 +1311,30 @@ void Model::Notify(uint32_t slot, bool ended) {
   step.refc = inc.refc;
   step.ended = ended;
   step.borrowed = inc.borrowed;
+  if (step.step.op == Op::kGc && step.step.event == cur_event_) step.among = cur_among_;
+  if (observer_->WantsHolders(inc.serial, inc.id, inc.number, step)) AddHolders(inc, &step);
+  observer_->OnStep(inc.serial, inc.id, inc.number, inc.adopted, std::move(step));
+}
+
+void Model::AddHolders(const Incarnation& inc, LifetimeStep* step) const {
   const Holders& h = inc.holders;
-  if (h.driver) step.holders.push_back({Holder::Driver(), h.driver});
+  size_t n = (h.driver != 0) + (h.vm != 0);
+  for (const QueueHold& q : h.queues)
+    n += q.count != 0;
+  for (const ProcessHold& p : h.procs)
+    n += (p.msg != 0) + (p.proc != 0);
+  step->holders.reserve(n);
+  if (h.driver) step->holders.push_back({Holder::Driver(), h.driver});
   for (const QueueHold& q : h.queues) {
     if (q.count)
-      step.holders.push_back(
+      step->holders.push_back(
           {Holder::Queue(std::string(strings_.Get(ports_[q.port].name))), q.count});
   }
   for (const ProcessHold& p : h.procs) {
-    if (p.msg) step.holders.push_back({Holder::Message(std::string(strings_.Get(p.pid))), p.msg});
-    if (p.proc) step.holders.push_back({Holder::Heap(std::string(strings_.Get(p.pid))), p.proc});
+    if (p.msg) step->holders.push_back({Holder::Message(std::string(strings_.Get(p.pid))), p.msg});
+    if (p.proc) step->holders.push_back({Holder::Heap(std::string(strings_.Get(p.pid))), p.proc});
   }
-  if (h.vm) step.holders.push_back({Holder::Emulator(), h.vm});
-  if (step.step.op == Op::kGc && step.step.event == cur_event_) step.among = cur_among_;
-  observer_->OnStep(inc.serial, inc.id, inc.number, inc.adopted, step);
+  if (h.vm) step->holders.push_back({Holder::Emulator(), h.vm});
 }
 
 void Model::NotifyTouched() {

@@ -279,6 +279,7 @@ class Model : private TermReferences {
   Step ToStep(const HistoryEntry& entry) const;
   std::string DescribeHolders(const Incarnation& inc) const;
   void Notify(uint32_t slot, bool ended);
+  void AddHolders(const Incarnation& inc, LifetimeStep* step) const;
   void NotifyTouched();
 
   // The strings of the event being applied, interned once per event.

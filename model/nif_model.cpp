@@ -1056,7 +1056,7 @@ void NifModel::Notify(const Object& obj, bool ended) {
   for (const HolderCount& h : step.holders)
     refc += h.count;
   step.refc = refc;
-  observer_->OnStep(obj.serial, obj.id, obj.number, obj.adopted, step);
+  observer_->OnStep(obj.serial, obj.id, obj.number, obj.adopted, std::move(step));
 }
 
 }  // namespace refctrace::model
