@@ -1,8 +1,9 @@
 %% recorder_bench: runs the recorder's benchmark in the emulator
 %% (recorder_bench.sh). PROCS processes at once, each ROUNDS times K
 %% alloc/free pairs through the driver (a port of its own) or the NIF
-%% (loop/1); prints the median and p99 of the per-call durations, in ns.
-%%   erl -noshell -pa DIR -run recorder_bench main drv|nif DIR PROCS ROUNDS K
+%% (loop/1), or malloc/free pairs in the NIF (malloc_loop/1: one duration a
+%% pair); prints the median and p99 of the per-call durations, in ns.
+%%   erl -noshell -pa DIR -run recorder_bench main drv|nif|malloc DIR PROCS ROUNDS K
 -module(recorder_bench).
 -export([main/1]).
 
@@ -30,6 +31,13 @@ runner("nif", Dir) ->
     fun(Rounds, K) ->
             Count = list_to_integer(K),
             lists:append([decode(recorder_bench_nif:loop(Count)) || _ <- lists:seq(1, Rounds)])
+    end;
+runner("malloc", Dir) ->
+    ok = recorder_bench_nif:load(Dir),
+    fun(Rounds, K) ->
+            Count = list_to_integer(K),
+            lists:append([decode(recorder_bench_nif:malloc_loop(Count))
+                          || _ <- lists:seq(1, Rounds)])
     end.
 
 decode(Bin) -> [D || <<D:32/native>> <= Bin].

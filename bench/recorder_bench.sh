@@ -1,7 +1,8 @@
 #!/bin/sh
 # The recorder's cost per recorded call under the real emulator (README "Recorder"):
 # driver_alloc_binary/driver_free_binary from a driver and enif_alloc_binary/
-# enif_release_binary from a NIF, each call timed alone, from PROCS Erlang processes
+# enif_release_binary from a NIF, each call timed alone, and malloc(64)+free pairs
+# from the NIF (the held scan's block tracking), each pair timed as one, from PROCS Erlang processes
 # at once on SCHEDULERS scheduler threads; the median and p99 in ns, for the library
 # built without the recorder (REFCTRACE_TRACE does not matter), with the recorder of
 # BEFORE (a git revision: by default 8667b2c, the mapped writer before decisions
@@ -46,7 +47,7 @@ build plain ""
 build before "$work/before-src/recorder"
 build after "$root/recorder"
 
-for kind in drv nif; do
+for kind in drv nif malloc; do
   for variant in plain before after; do
     trace="$work/$variant-$kind.ndjson"
     printf '%-6s %-6s ' "$variant" "$kind"

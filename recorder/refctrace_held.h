@@ -6,11 +6,12 @@
  * While recording, four tables follow the objects a library may keep for
  * its whole life: the binaries it owns (ref_bin and data), the resources
  * it allocated (with their size), its process-independent environments,
- * and the blocks enif_alloc gave it (with their size). At the clean end of
+ * and the blocks it allocated through the header (enif_alloc, malloc and
+ * the C library's other allocators, with their size). At the clean end of
  * recording (CloseTrace, through the writer's before_close hook, under
  * the writer's lock) a conservative scan, as LeakSanitizer's, reads word by word
  * (aligned uintptr_t) the roots: the priv_data of each live load, then the
- * library's writable segments; and transitively every tracked enif_alloc
+ * library's writable segments; and transitively every tracked
  * block and every reached resource's data that a word points into (start
  * or interior). Every followed object a word names exactly (a binary by
  * ref_bin or data) gets one `held` line, with the root it was first
@@ -43,8 +44,8 @@ typedef struct {
 
 /* Binaries the NIF owns (ref_bin -> data), resources (obj -> size) and
  * independent environments: under call_lock, numbered in the order they
- * come (held_order). enif_alloc blocks (address -> size): under
- * block_lock, since enif_alloc writes no line and takes no call_lock
+ * come (held_order). Allocated blocks (address -> size): under
+ * block_lock, since enif_alloc and malloc write no line and take no call_lock
  * (call_lock, when both, first); not numbered (never a line). */
 static HeldTable held_bins, held_resources, held_envs, held_blocks;
 static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -150,29 +151,46 @@ static void HeldUnloaded(void* priv) {
   Unlock();
 }
 
-/* ---- enif_alloc, enif_realloc, enif_free (refctrace_nif.h) ----------- */
+/* ---- the blocks the library allocates (refctrace_nif.h) ------------- */
 
-void* refctrace_enif_alloc(size_t size) {
-  void* block = enif_alloc(size);
-  if (block != NULL && Enabled()) {
-    pthread_mutex_lock(&block_lock);
-    HeldPut(&held_blocks, (uintptr_t)block, size);
-    pthread_mutex_unlock(&block_lock);
-  }
+/* A block the library got: followed by the scan (while recording). */
+static void HeldBlockAdd(void* block, size_t size) {
+  if (block == NULL || !Enabled()) return;
+  pthread_mutex_lock(&block_lock);
+  HeldPut(&held_blocks, (uintptr_t)block, size);
+  pthread_mutex_unlock(&block_lock);
+}
+
+/* Before the block is freed, so the scan never reads freed memory. A
+ * pointer the table does not know (allocated before recording, by another
+ * library, or in a file without the header) is simply not there. */
+static void HeldBlockDrop(void* ptr) {
+  if (ptr == NULL || !Enabled()) return;
+  pthread_mutex_lock(&block_lock);
+  HeldRemove(&held_blocks, (uintptr_t)ptr);
+  pthread_mutex_unlock(&block_lock);
+}
+
+/* malloc and enif_alloc. */
+static void* HeldBlockAlloc(size_t size, void* (*real)(size_t)) {
+  void* block = real(size);
+  HeldBlockAdd(block, size);
   return block;
 }
 
-/* The old block leaves the table before the call (which may free it), so
- * the scan never reads freed memory. */
-void* refctrace_enif_realloc(void* ptr, size_t size) {
-  if (!Enabled()) return enif_realloc(ptr, size);
+/* realloc and enif_realloc: the old block leaves the table before the
+ * call (which may free it); a failed call leaves the old block, which it
+ * did not free, followed as before. realloc(NULL, n) is an allocation;
+ * realloc(p, 0) that returns NULL freed p (glibc). */
+static void* HeldBlockRealloc(void* ptr, size_t size, void* (*real)(void*, size_t)) {
+  if (!Enabled()) return real(ptr, size);
   pthread_mutex_lock(&block_lock);
   const HeldEntry* old = HeldFind(&held_blocks, (uintptr_t)ptr);
   size_t old_size = old != NULL ? old->value : 0;
   int tracked = old != NULL;
   HeldRemove(&held_blocks, (uintptr_t)ptr);
   pthread_mutex_unlock(&block_lock);
-  void* moved = enif_realloc(ptr, size);
+  void* moved = real(ptr, size);
   pthread_mutex_lock(&block_lock);
   if (moved != NULL)
     HeldPut(&held_blocks, (uintptr_t)moved, size);
@@ -182,13 +200,66 @@ void* refctrace_enif_realloc(void* ptr, size_t size) {
   return moved;
 }
 
+/* enif_alloc, enif_realloc, enif_free */
+
+void* refctrace_enif_alloc(size_t size) {
+  return HeldBlockAlloc(size, enif_alloc);
+}
+
+void* refctrace_enif_realloc(void* ptr, size_t size) {
+  return HeldBlockRealloc(ptr, size, enif_realloc);
+}
+
 void refctrace_enif_free(void* ptr) {
-  if (ptr != NULL && Enabled()) {
-    pthread_mutex_lock(&block_lock);
-    HeldRemove(&held_blocks, (uintptr_t)ptr);
-    pthread_mutex_unlock(&block_lock);
-  }
+  HeldBlockDrop(ptr);
   enif_free(ptr);
+}
+
+/* The C library's: malloc, calloc, realloc, free, strdup, strndup,
+ * posix_memalign, aligned_alloc (unless REFCTRACE_NO_MALLOC_WRAP in the
+ * library's file: then these are not called). */
+
+void* refctrace_malloc(size_t size) {
+  return HeldBlockAlloc(size, malloc);
+}
+
+void* refctrace_calloc(size_t count, size_t size) {
+  void* block = calloc(count, size);
+  HeldBlockAdd(block, count * size); /* no overflow: calloc checked it */
+  return block;
+}
+
+void* refctrace_realloc(void* ptr, size_t size) {
+  return HeldBlockRealloc(ptr, size, realloc);
+}
+
+void refctrace_free(void* ptr) {
+  HeldBlockDrop(ptr);
+  free(ptr);
+}
+
+char* refctrace_strdup(const char* text) {
+  char* copy = strdup(text);
+  if (copy != NULL) HeldBlockAdd(copy, strlen(copy) + 1);
+  return copy;
+}
+
+char* refctrace_strndup(const char* text, size_t size) {
+  char* copy = strndup(text, size);
+  if (copy != NULL) HeldBlockAdd(copy, strlen(copy) + 1);
+  return copy;
+}
+
+int refctrace_posix_memalign(void** block, size_t alignment, size_t size) {
+  int error = posix_memalign(block, alignment, size);
+  if (error == 0) HeldBlockAdd(*block, size);
+  return error;
+}
+
+void* refctrace_aligned_alloc(size_t alignment, size_t size) {
+  void* block = aligned_alloc(alignment, size);
+  HeldBlockAdd(block, size);
+  return block;
 }
 
 /* ---- the scan at the clean end of recording ------------------------- */
@@ -227,7 +298,7 @@ typedef struct {
 typedef struct {
   uintptr_t start, end;
   int root;
-  int block; /* an enif_alloc block: read through ReadBlock */
+  int block; /* an allocated block: read through ReadBlock */
 } HeldRange;
 
 typedef struct {
@@ -342,11 +413,11 @@ static void ReadRange(HeldScan* scan, uintptr_t start, uintptr_t end, int root) 
   Count(scan, end > start ? end - start : 0);
 }
 
-/* An enif_alloc block is copied out with process_vm_readv, which fails
+/* An allocated block is copied out with process_vm_readv, which fails
  * where a direct read would fault: a block the library freed with the
- * real enif_free (through a function pointer, which the macro does not
- * replace) stays in the table, and its memory may be unmapped. Where the
- * call is refused (a seccomp profile), blocks are read directly. */
+ * real enif_free or free (through a function pointer, which the macro does
+ * not replace, or from a file without the header) stays in the table, and its memory may be
+ * unmapped. Where the call is refused (a seccomp profile), blocks are read directly. */
 static void ReadBlock(HeldScan* scan, uintptr_t start, uintptr_t end, int root) {
   static int refused;
   enum { kWords = 2048 };

@@ -44,6 +44,11 @@
  *   REFCTRACE_BIN_READ(binp)       before reading an ErlNifBinary's bytes
  *   REFCTRACE_BIN_WRITE(binp)      after storing into them
  *   REFCTRACE_RES_USE(obj)         before reading or writing a resource
+ *   REFCTRACE_NO_MALLOC_WRAP       defined before the include: malloc,
+ *                                  calloc, realloc, free, strdup, strndup,
+ *                                  posix_memalign and aligned_alloc stay
+ *                                  the C library's in that file (see
+ *                                  refctrace_malloc_wrap.h)
  *   REFCTRACE_DEFUSE_NEXT()        seeded-bug tests only: the next recorded
  *                                  enif_release_binary, enif_release_resource,
  *                                  enif_keep_resource or enif_make_resource on
@@ -134,6 +139,14 @@ void refctrace_defuse_next(void);
 void* refctrace_enif_alloc(size_t size);
 void* refctrace_enif_realloc(void* ptr, size_t size);
 void refctrace_enif_free(void* ptr);
+void* refctrace_malloc(size_t size);
+void* refctrace_calloc(size_t count, size_t size);
+void* refctrace_realloc(void* ptr, size_t size);
+void refctrace_free(void* ptr);
+char* refctrace_strdup(const char* text);
+char* refctrace_strndup(const char* text, size_t size);
+int refctrace_posix_memalign(void** block, size_t alignment, size_t size);
+void* refctrace_aligned_alloc(size_t alignment, size_t size);
 
 #ifdef __cplusplus
 }
@@ -192,6 +205,7 @@ void refctrace_enif_free(void* ptr);
 #define enif_free(ptr) refctrace_enif_free((ptr))
 #define enif_schedule_nif(env, fun_name, flags, fp, argc, argv) \
   refctrace_enif_schedule_nif((env), (fun_name), (flags), (fp), (argc), (argv))
+#include "refctrace_malloc_wrap.h"
 #endif
 
 /* REFCTRACE_NIF(name) { body } defines `name` as a wrapper that writes

@@ -175,6 +175,8 @@ keep_for_life() ->
     receive {kept, $c} -> ok after 5000 -> error(no_kept) end,
     ok = sample_nif:remember(),
     ok = sample_nif:remember(),
+    %% A resource kept only through malloc'd memory.
+    ok = sample_nif:stash(),
     %% A forked child's clean exit writes nothing (the held lines are the
     %% parent's, once).
     ok = sample_nif:fork_exit().

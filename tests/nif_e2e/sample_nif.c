@@ -9,12 +9,14 @@
  *
  * The library also keeps objects for its whole life, as real ones do (a
  * message environment for sends from outside a call, a resource, a cached
- * binary): at the emulator's exit the recorder's scan finds them still
+ * binary, a resource reached only through the C library's heap): at the
+ * emulator's exit the recorder's scan finds them still
  * held (trace format 1.6 `held`), so a clean run has no finding. */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -38,8 +40,10 @@ typedef enum {
   kResUseAfterRelease, /* hierdis#5, erlang/otp#7193: used after the last release */
   kSelectNeverStopped, /* erl_nif's rule for enif_select: the fd closed with close(2)
                           instead of ERL_NIF_SELECT_STOP; the emulator keeps the object */
-  kRememberLost        /* hyper#10: a kept resource's only pointer overwritten, never
+  kRememberLost,       /* hyper#10: a kept resource's only pointer overwritten, never
                           released, while the library still holds others */
+  kStashLost           /* a malloc'd node freed with the resource it kept never
+                          released (the node's only holder) */
 } SeededBug;
 
 static const char* const kBugNames[] = {"none",
@@ -56,7 +60,8 @@ static const char* const kBugNames[] = {"none",
                                         "res-double-release",
                                         "res-use-after-release",
                                         "select-never-stopped",
-                                        "remember-lost"};
+                                        "remember-lost",
+                                        "stash-lost"};
 
 static SeededBug bug = kNone;
 
@@ -80,9 +85,21 @@ typedef struct {
   unsigned char bytes[64];
 } Kept;
 
+/* stash/0's node, from the C library's heap (malloc, not enif_alloc). The
+ * resource is not its first field: a node freed (the stash-lost seed)
+ * keeps it, past the free list's words, in memory that stays mapped and
+ * that its slot still points at, so only free's leaving the scan's table
+ * shows the loss. */
+typedef struct {
+  char* label;
+  size_t uses;
+  Buffer* buffer;
+} StashNode;
+
 typedef struct {
   Kept* kept;
-  void* remembered; /* remember/0's latest resource */
+  void* remembered;  /* remember/0's latest resource */
+  StashNode** stash; /* stash/0's calloc'd slots; [1]: the node */
 } Priv;
 
 static ErlNifBinary cache;
@@ -523,6 +540,40 @@ REFCTRACE_NIF(remember) {
   return Ok(env);
 }
 
+/* stash(): a resource the library keeps only through the C library's heap:
+ * priv_data (enif_alloc) -> slots (calloc) -> node (realloc(NULL), then
+ * grown by realloc) -> resource, held at exit. On the way, the calls the
+ * recorder's malloc wrappers must get right: a realloc the C library
+ * refuses (the node stays, followed), realloc(p, 0), a free of a block
+ * allocated around the wrapper. Seeded: the node is freed (the slot still
+ * points at it) and the resource never released: lost, a leak, not held. */
+REFCTRACE_NIF(stash) {
+  (void)argc, (void)argv;
+  Priv* priv = enif_priv_data(env);
+  StashNode** slots = calloc(4, sizeof *slots);
+  StashNode* node = realloc(NULL, sizeof *node);
+  if (slots == NULL || node == NULL) return enif_make_badarg(env);
+  node->buffer = enif_alloc_resource(kept_type, sizeof *node->buffer); /* seed-stash-lost:leak */
+  REFCTRACE_RES_USE(node->buffer);
+  memset(node->buffer->bytes, 's', sizeof node->buffer->bytes);
+  node->label = strdup("stash");
+  node->uses = 1;
+  StashNode* grown = realloc(node, 4 * sizeof *node);
+  if (grown == NULL) return enif_make_badarg(env);
+  node = grown;
+  volatile size_t too_big = SIZE_MAX - 1; /* refused: past PTRDIFF_MAX */
+  if (realloc(node, too_big) != NULL) abort();
+  free(realloc(malloc(16), 0));
+  free((malloc)(32)); /* (malloc): not the macro, a block the recorder never saw */
+  slots[1] = node;
+  if (bug == kStashLost) {
+    free(node->label);
+    free(node); /* its slot left dangling, as such a bug goes */
+  }
+  priv->stash = slots;
+  return Ok(env);
+}
+
 /* fork_exit(): a child of the emulator makes a call and exits (exit(3):
  * the recorder's clean exit runs in it); ok once it is gone (the emulator
  * may reap it first: its end is the pipe's). The child writes nothing: no
@@ -584,6 +635,7 @@ static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   if (state == NULL) return 1;
   state->remembered = NULL;
   state->kept = NULL;
+  state->stash = NULL;
   if (keep == 0) {
     state->kept = enif_alloc_resource(kept_type, sizeof *state->kept);
     state->kept->msg_env = enif_alloc_env();
@@ -623,6 +675,7 @@ static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
                                  {"pipe_close", 1, pipe_close, 0},
                                  {"send_kept", 1, send_kept, 0},
                                  {"remember", 0, remember, 0},
+                                 {"stash", 0, stash, 0},
                                  {"fork_exit", 0, fork_exit, 0},
                                  {"counts", 0, counts, 0},
                                  {"crash", 0, crash, 0}};
