@@ -13,11 +13,14 @@
  * so never faulted on). The headers that declare these functions come
  * first, so including them again later finds their guards, not the
  * macros. A name already defined as a macro (an allocator's prefix, a
- * libc's own) is left as it is.
+ * libc's own) is left as it is. The inline code of a header read before
+ * this one (std::malloc in a C++ standard header) keeps the C library's
+ * calls: include refctrace_nif.h first, or force it (-include).
  *
  * A file where such a macro breaks the code (a struct member or method
- * named free or malloc called as one, `ops->free(p)`; a class that declares
- * its own malloc) defines REFCTRACE_NO_MALLOC_WRAP before the include:
+ * named free or malloc called as one, `ops->free(p)`; a function of its
+ * own named strdup, a portability shim) defines REFCTRACE_NO_MALLOC_WRAP
+ * before the include (or -DREFCTRACE_NO_MALLOC_WRAP for the library):
  * that file's blocks are then not followed (a block it frees that another
  * file allocated just stays followed). */
 #ifndef REFCTRACE_MALLOC_WRAP_H
