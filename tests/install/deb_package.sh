@@ -82,7 +82,7 @@ bash -c 'source "$1"; complete -p refctrace' _ "$completion" >/dev/null ||
   fail "the completion does not register itself for refctrace"
 
 recorder="$root/usr/share/refctrace/recorder"
-for file in "$source"/recorder/*.c "$source"/recorder/*.h; do
+for file in "$source"/recorder/*.c "$source"/recorder/*.cc "$source"/recorder/*.h; do
   cmp -s "$file" "$recorder/$(basename "$file")" || fail "recorder file $(basename "$file") not in $recorder"
 done
 # A driver builds with the installed recorder alone, as README's "Install" shows.

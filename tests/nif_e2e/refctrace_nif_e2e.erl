@@ -177,6 +177,8 @@ keep_for_life() ->
     ok = sample_nif:remember(),
     %% A resource kept only through malloc'd memory.
     ok = sample_nif:stash(),
+    %% And one kept only through objects from C++ new.
+    ok = sample_nif:stash_in_cxx(),
     %% A forked child's clean exit writes nothing (the held lines are the
     %% parent's, once).
     ok = sample_nif:fork_exit().

@@ -11,13 +11,14 @@
 # inside a call; the trace must still hold every line up to the abort.
 # What the library keeps for its life (sample_nif.c's load: an environment
 # and a resource through priv_data, a cached binary in a static; remember's
-# resource; stash's, reached only through malloc'd memory) must be
-# named by `held` lines at the clean exit, and is a leak without them (the
-# clean run is judged again with them removed: 5 leaks). SEED `unloaded`:
+# resource; stash's, reached only through malloc'd memory; stash_in_cxx's,
+# only through objects from C++ new) must be named by `held` lines at the
+# clean exit, and is a leak without them (the clean run is judged again
+# with them removed: 6 leaks). SEED `unloaded`:
 # the library (loaded without its kept resource) is unloaded at once; no
 # `held` line, and the cache it kept is reported as a leak. SEED
 # `scan-limit`: the clean session with a library whose held scan stops at
-# its limit: no `held` line, the 5 kept objects are leaks. SEED
+# its limit: no `held` line, the 6 kept objects are leaks. SEED
 # `stash-lost`: stash's node is freed, its resource not released: that
 # resource has no `held` line, and is the one leak.
 
@@ -54,6 +55,7 @@ set(counted 0)
 set(held_lines "")
 set(held_roots "")
 set(stash_res "")
+set(cxx_res "")
 foreach(line IN LISTS lines)
   string(JSON op ERROR_VARIABLE json_error GET "${line}" op)
   if(json_error)
@@ -95,6 +97,9 @@ foreach(line IN LISTS lines)
   if(op STREQUAL "res_alloc" AND line MATCHES "\"func\":\"stash\"")
     string(JSON stash_res GET "${line}" res)
   endif()
+  if(op STREQUAL "res_alloc" AND line MATCHES "\"func\":\"stash_in_cxx\"")
+    string(JSON cxx_res GET "${line}" res)
+  endif()
 endforeach()
 if(SEED STREQUAL "crash")
   # The aborting call's lines: entered, its binary allocated and written.
@@ -114,15 +119,16 @@ elseif(SEED STREQUAL "unloaded" OR SEED STREQUAL "scan-limit")
     message(FATAL_ERROR "${TRACE}: the scan's stop is not said on standard error:\n${erl_err}")
   endif()
 else()
-  # The kept environment, the kept resource, the last remembered one and
-  # the stashed one (priv_data) and the cache (static); nothing else is
-  # kept. The stashed resource is reached only through malloc'd memory
-  # (sample_nif.c's stash): held, unless the seed lost it.
+  # The kept environment, the kept resource, the last remembered one, the
+  # stashed one and the one kept in C++ (priv_data) and the cache (static);
+  # nothing else is kept. The stashed resource is reached only through
+  # malloc'd memory (sample_nif.c's stash): held, unless the seed lost it;
+  # the other only through objects from C++ new (stash_in_cxx).
   list(LENGTH held_lines held_count)
   list(SORT held_roots)
-  set(expected_held 5)
+  set(expected_held 6)
   if(SEED STREQUAL "stash-lost")
-    set(expected_held 4)
+    set(expected_held 5)
   endif()
   if(NOT held_count EQUAL expected_held OR NOT held_roots STREQUAL "priv_data;static")
     message(FATAL_ERROR "${TRACE}: expected ${expected_held} held lines, from priv_data and "
@@ -137,6 +143,11 @@ else()
   elseif(NOT SEED STREQUAL "stash-lost" AND stash_held EQUAL -1)
     message(FATAL_ERROR "${TRACE}: the resource kept through malloc'd memory (${stash_res}) has "
                         "no held line from priv_data: ${held_lines}")
+  endif()
+  string(FIND "${held_lines}" "{\"op\":\"held\",\"res\":\"${cxx_res}\",\"in\":\"priv_data\"" cxx_held)
+  if(NOT cxx_res OR cxx_held EQUAL -1)
+    message(FATAL_ERROR "${TRACE}: the resource kept through C++ new (${cxx_res}) has no held "
+                        "line from priv_data: ${held_lines}")
   endif()
   if(NOT enters EQUAL returns)
     message(FATAL_ERROR "${TRACE}: ${enters} nif_enter, ${returns} nif_return")
@@ -163,10 +174,10 @@ else()
 endif()
 
 # Without its held lines a trace reports what the library keeps as leaks:
-# the clean run's 5 (what the held lines silence), the unloaded run's 1, scan-limit's 5.
+# the clean run's 6 (what the held lines silence), the unloaded run's 1, scan-limit's 6.
 if(SEED MATCHES "^(none|unloaded|scan-limit)$")
   if(NOT SEED STREQUAL "unloaded")
-    set(kept_leaks 5)
+    set(kept_leaks 6)
   else()
     set(kept_leaks 1)
   endif()

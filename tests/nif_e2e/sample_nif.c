@@ -100,7 +100,10 @@ typedef struct {
   Kept* kept;
   void* remembered;  /* remember/0's latest resource */
   StashNode** stash; /* stash/0's calloc'd slots; [1]: the node */
+  void* in_cxx;      /* stash_in_cxx/0's object (sample_nif_cxx.cc) */
 } Priv;
+
+void* sample_nif_keep_in_cxx(void* resource); /* sample_nif_cxx.cc */
 
 static ErlNifBinary cache;
 
@@ -574,6 +577,18 @@ REFCTRACE_NIF(stash) {
   return Ok(env);
 }
 
+/* stash_in_cxx(): a resource the library keeps only through objects from
+ * C++ new (sample_nif_cxx.cc): held at exit, since the recorder's
+ * refctrace_nif_new.cc follows them. */
+REFCTRACE_NIF(stash_in_cxx) {
+  (void)argc, (void)argv;
+  Priv* priv = enif_priv_data(env);
+  Buffer* buffer = enif_alloc_resource(kept_type, sizeof *buffer);
+  memset(buffer->bytes, 'x', sizeof buffer->bytes);
+  priv->in_cxx = sample_nif_keep_in_cxx(buffer);
+  return Ok(env);
+}
+
 /* fork_exit(): a child of the emulator makes a call and exits (exit(3):
  * the recorder's clean exit runs in it); ok once it is gone (the emulator
  * may reap it first: its end is the pipe's). The child writes nothing: no
@@ -636,6 +651,7 @@ static int Load(ErlNifEnv* env, void** priv, ERL_NIF_TERM info) {
   state->remembered = NULL;
   state->kept = NULL;
   state->stash = NULL;
+  state->in_cxx = NULL;
   if (keep == 0) {
     state->kept = enif_alloc_resource(kept_type, sizeof *state->kept);
     state->kept->msg_env = enif_alloc_env();
@@ -676,6 +692,7 @@ static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
                                  {"send_kept", 1, send_kept, 0},
                                  {"remember", 0, remember, 0},
                                  {"stash", 0, stash, 0},
+                                 {"stash_in_cxx", 0, stash_in_cxx, 0},
                                  {"fork_exit", 0, fork_exit, 0},
                                  {"counts", 0, counts, 0},
                                  {"crash", 0, crash, 0}};

@@ -1,0 +1,91 @@
+// refctrace_nif_new.cc: C++ `new` and `delete` for a NIF library's own code,
+// so the held scan at exit (refctrace_held.h) follows the blocks they give
+// as it follows malloc's (docs/recording.md "C++ new"). Compiled into a
+// C++ NIF library next to refctrace_nif.c, with -DREFCTRACE; without it
+// this file is empty.
+//
+// The replacements are hidden: the static linker binds the library's own
+// calls to them, and the emulator and every other C++ library keep the
+// global ones. Both sides are malloc and free underneath (as libstdc++'s),
+// so a block libstdc++'s compiled code allocated and the library's inline
+// code deletes (or the other way round) is freed correctly: a delete of a
+// block the table does not know just frees it, and a block deleted by the
+// global operator stays followed, read safely, as a block freed behind the
+// malloc wrappers' back. The aligned forms (std::align_val_t) are not
+// replaced: they pair with each other outside the library, not followed.
+#ifdef REFCTRACE
+
+#include <cstddef>
+#include <new>
+
+extern "C" {
+void* refctrace_malloc(std::size_t size);
+void refctrace_free(void* ptr);
+}
+
+// <new> declares these with default visibility, and GCC ignores a later
+// visibility attribute on them; the assembler's .hidden applies whatever
+// the declarations said. Names for a 64-bit size_t (unsigned long: `m`).
+
+__asm__(
+    ".hidden _Znwm\n.hidden _Znam\n.hidden _ZnwmRKSt9nothrow_t\n.hidden _ZnamRKSt9nothrow_t\n"
+    ".hidden _ZdlPv\n.hidden _ZdaPv\n.hidden _ZdlPvm\n.hidden _ZdaPvm\n"
+    ".hidden _ZdlPvRKSt9nothrow_t\n.hidden _ZdaPvRKSt9nothrow_t\n");
+static_assert(sizeof(std::size_t) == sizeof(unsigned long), "the .hidden names above");
+
+namespace {
+
+// As the standard's operator new: retry through the new-handler, else throw.
+void* AllocateFollowed(std::size_t size) {
+  if (size == 0) size = 1;
+  for (;;) {
+    if (void* block = refctrace_malloc(size)) return block;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) throw std::bad_alloc();
+    handler();
+  }
+}
+
+void* AllocateFollowedOrNull(std::size_t size) noexcept {
+  try {
+    return AllocateFollowed(size);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) {
+  return AllocateFollowed(size);
+}
+void* operator new[](std::size_t size) {
+  return AllocateFollowed(size);
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return AllocateFollowedOrNull(size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return AllocateFollowedOrNull(size);
+}
+
+void operator delete(void* block) noexcept {
+  refctrace_free(block);
+}
+void operator delete[](void* block) noexcept {
+  refctrace_free(block);
+}
+void operator delete(void* block, std::size_t) noexcept {
+  refctrace_free(block);
+}
+void operator delete[](void* block, std::size_t) noexcept {
+  refctrace_free(block);
+}
+void operator delete(void* block, const std::nothrow_t&) noexcept {
+  refctrace_free(block);
+}
+void operator delete[](void* block, const std::nothrow_t&) noexcept {
+  refctrace_free(block);
+}
+
+#endif  // REFCTRACE
