@@ -48,6 +48,9 @@ typedef struct {
  * block_lock, since enif_alloc and malloc write no line and take no call_lock
  * (call_lock, when both, first); not numbered (never a line). */
 static HeldTable held_bins, held_resources, held_envs, held_blocks;
+/* Regions the library named as roots (REFCTRACE_HELD_ROOT): start -> size,
+ * under block_lock. */
+static HeldTable held_root_regions;
 static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long held_order;
 
@@ -81,7 +84,8 @@ static void HeldPut(HeldTable* table, uintptr_t key, uintptr_t value) {
     at = (at + 1) & (table->capacity - 1);
   if (table->slots[at].key == 0) {
     ++table->used;
-    table->slots[at] = (HeldEntry){key, value, table == &held_blocks ? 0 : held_order++};
+    table->slots[at] = (HeldEntry){
+        key, value, table == &held_blocks || table == &held_root_regions ? 0 : held_order++};
   } else {
     table->slots[at].value = value; /* the same object, moved or grown */
   }
@@ -260,6 +264,21 @@ void* refctrace_aligned_alloc(size_t alignment, size_t size) {
   void* block = aligned_alloc(alignment, size);
   HeldBlockAdd(block, size);
   return block;
+}
+
+/* REFCTRACE_HELD_ROOT, REFCTRACE_HELD_ROOT_DROP */
+
+void refctrace_held_root(const void* start, size_t size) {
+  if (start == NULL || !Enabled()) return;
+  pthread_mutex_lock(&block_lock);
+  HeldPut(&held_root_regions, (uintptr_t)start, size);
+  pthread_mutex_unlock(&block_lock);
+}
+
+void refctrace_held_root_drop(const void* start) {
+  pthread_mutex_lock(&block_lock);
+  HeldRemove(&held_root_regions, (uintptr_t)start);
+  pthread_mutex_unlock(&block_lock);
 }
 
 /* ---- the scan at the clean end of recording ------------------------- */
@@ -530,6 +549,14 @@ static void WriteHeld(void) {
     Drain(&scan);
   }
   dl_iterate_phdr(ScanOwnSegments, &scan);
+  /* The regions the library named: read as its globals are, safely (a
+   * region unmapped without its drop is skipped). */
+  for (size_t i = 0; i < held_root_regions.capacity && !scan.failed; ++i) {
+    const HeldEntry* e = &held_root_regions.slots[i];
+    if (e->key == 0) continue;
+    PushRange(&scan, e->key, e->key + e->value, 2, 1);
+    Drain(&scan);
+  }
   if (scan.failed) {
     fprintf(stderr,
             "refctrace: the scan of what the NIF library holds at exit stopped (more than %d "

@@ -136,6 +136,8 @@ void refctrace_bin_use(const ErlNifBinary* bin, int write, const char* file, int
                        const char* func);
 void refctrace_res_use(const void* obj, const char* file, int line, const char* func);
 void refctrace_defuse_next(void);
+void refctrace_held_root(const void* start, size_t size);
+void refctrace_held_root_drop(const void* start);
 void* refctrace_enif_alloc(size_t size);
 void* refctrace_enif_realloc(void* ptr, size_t size);
 void refctrace_enif_free(void* ptr);
@@ -235,6 +237,12 @@ void* refctrace_aligned_alloc(size_t alignment, size_t size);
 #define REFCTRACE_BIN_WRITE(binp) refctrace_bin_use((binp), 1, REFCTRACE_NIF_SITE)
 #define REFCTRACE_RES_USE(obj) refctrace_res_use((obj), REFCTRACE_NIF_SITE)
 #define REFCTRACE_DEFUSE_NEXT() refctrace_defuse_next()
+/* Memory the held scan at exit cannot find by itself (another allocator's
+ * block, a mapping, a region holding pointers stored disguised) that the
+ * library keeps objects through: read as a root, like the library's
+ * globals (`held ... "in":"static"`), until dropped. */
+#define REFCTRACE_HELD_ROOT(start, size) refctrace_held_root((start), (size))
+#define REFCTRACE_HELD_ROOT_DROP(start) refctrace_held_root_drop((start))
 
 #else /* !REFCTRACE: compiled out; the arguments are only named, not used */
 
@@ -245,6 +253,8 @@ void* refctrace_aligned_alloc(size_t alignment, size_t size);
 #define REFCTRACE_BIN_WRITE(binp) ((void)(binp))
 #define REFCTRACE_RES_USE(obj) ((void)(obj))
 #define REFCTRACE_DEFUSE_NEXT() ((void)0)
+#define REFCTRACE_HELD_ROOT(start, size) ((void)(start), (void)(size))
+#define REFCTRACE_HELD_ROOT_DROP(start) ((void)(start))
 
 #endif /* REFCTRACE */
 

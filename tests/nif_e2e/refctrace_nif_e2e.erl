@@ -179,6 +179,8 @@ keep_for_life() ->
     ok = sample_nif:stash(),
     %% And one kept only through objects from C++ new.
     ok = sample_nif:stash_in_cxx(),
+    %% And one kept only in a mapping the library names as a root.
+    ok = sample_nif:stash_in_mapping(),
     %% A forked child's clean exit writes nothing (the held lines are the
     %% parent's, once).
     ok = sample_nif:fork_exit().

@@ -12,13 +12,14 @@
 # What the library keeps for its life (sample_nif.c's load: an environment
 # and a resource through priv_data, a cached binary in a static; remember's
 # resource; stash's, reached only through malloc'd memory; stash_in_cxx's,
-# only through objects from C++ new) must be named by `held` lines at the
-# clean exit, and is a leak without them (the clean run is judged again
-# with them removed: 6 leaks). SEED `unloaded`:
+# only through objects from C++ new; stash_in_mapping's, only through a
+# region named with REFCTRACE_HELD_ROOT) must be named by `held` lines at
+# the clean exit, and is a leak without them (the clean run is judged
+# again with them removed: 7 leaks). SEED `unloaded`:
 # the library (loaded without its kept resource) is unloaded at once; no
 # `held` line, and the cache it kept is reported as a leak. SEED
 # `scan-limit`: the clean session with a library whose held scan stops at
-# its limit: no `held` line, the 6 kept objects are leaks. SEED
+# its limit: no `held` line, the 7 kept objects are leaks. SEED
 # `stash-lost`: stash's node is freed, its resource not released: that
 # resource has no `held` line, and is the one leak.
 
@@ -56,6 +57,7 @@ set(held_lines "")
 set(held_roots "")
 set(stash_res "")
 set(cxx_res "")
+set(mapping_res "")
 foreach(line IN LISTS lines)
   string(JSON op ERROR_VARIABLE json_error GET "${line}" op)
   if(json_error)
@@ -100,6 +102,9 @@ foreach(line IN LISTS lines)
   if(op STREQUAL "res_alloc" AND line MATCHES "\"func\":\"stash_in_cxx\"")
     string(JSON cxx_res GET "${line}" res)
   endif()
+  if(op STREQUAL "res_alloc" AND line MATCHES "\"func\":\"stash_in_mapping\"")
+    string(JSON mapping_res GET "${line}" res)
+  endif()
 endforeach()
 if(SEED STREQUAL "crash")
   # The aborting call's lines: entered, its binary allocated and written.
@@ -120,15 +125,16 @@ elseif(SEED STREQUAL "unloaded" OR SEED STREQUAL "scan-limit")
   endif()
 else()
   # The kept environment, the kept resource, the last remembered one, the
-  # stashed one and the one kept in C++ (priv_data) and the cache (static);
+  # stashed one and the one kept in C++ (priv_data), the cache and the mapped one (static);
   # nothing else is kept. The stashed resource is reached only through
   # malloc'd memory (sample_nif.c's stash): held, unless the seed lost it;
-  # the other only through objects from C++ new (stash_in_cxx).
+  # one only through objects from C++ new (stash_in_cxx); one (static) only
+  # through a mapping named with REFCTRACE_HELD_ROOT (stash_in_mapping).
   list(LENGTH held_lines held_count)
   list(SORT held_roots)
-  set(expected_held 6)
+  set(expected_held 7)
   if(SEED STREQUAL "stash-lost")
-    set(expected_held 5)
+    set(expected_held 6)
   endif()
   if(NOT held_count EQUAL expected_held OR NOT held_roots STREQUAL "priv_data;static")
     message(FATAL_ERROR "${TRACE}: expected ${expected_held} held lines, from priv_data and "
@@ -148,6 +154,11 @@ else()
   if(NOT cxx_res OR cxx_held EQUAL -1)
     message(FATAL_ERROR "${TRACE}: the resource kept through C++ new (${cxx_res}) has no held "
                         "line from priv_data: ${held_lines}")
+  endif()
+  string(FIND "${held_lines}" "{\"op\":\"held\",\"res\":\"${mapping_res}\",\"in\":\"static\"" mapping_held)
+  if(NOT mapping_res OR mapping_held EQUAL -1)
+    message(FATAL_ERROR "${TRACE}: the resource kept in a region named with REFCTRACE_HELD_ROOT "
+                        "(${mapping_res}) has no held line from static: ${held_lines}")
   endif()
   if(NOT enters EQUAL returns)
     message(FATAL_ERROR "${TRACE}: ${enters} nif_enter, ${returns} nif_return")
@@ -174,10 +185,10 @@ else()
 endif()
 
 # Without its held lines a trace reports what the library keeps as leaks:
-# the clean run's 6 (what the held lines silence), the unloaded run's 1, scan-limit's 6.
+# the clean run's 7 (what the held lines silence), the unloaded run's 1, scan-limit's 7.
 if(SEED MATCHES "^(none|unloaded|scan-limit)$")
   if(NOT SEED STREQUAL "unloaded")
-    set(kept_leaks 6)
+    set(kept_leaks 7)
   else()
     set(kept_leaks 1)
   endif()

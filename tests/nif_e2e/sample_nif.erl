@@ -5,12 +5,12 @@
 -export([load/1, load/2, set_bug/1, make_bin/1, scratch/1, grow/1, grow_owned/0, checksum/1,
          keep_view/1, use_view/0, new_bin/1, t2b/1, ioq/1, notify/2, send_bin/2, copy_send/2, env_scratch/0,
          copy_to_env/1, res_new/0, res_bin/1, keep_release/1, res_temp/0, watch/1, pipe_open/0,
-         pipe_close/1, send_kept/1, remember/0, stash/0, stash_in_cxx/0, fork_exit/0, counts/0, crash/0]).
+         pipe_close/1, send_kept/1, remember/0, stash/0, stash_in_cxx/0, stash_in_mapping/0, fork_exit/0, counts/0, crash/0]).
 
 -nifs([set_bug/1, make_bin/1, scratch/1, grow/1, grow_owned/0, checksum/1, keep_view/1,
        use_view/0, new_bin/1, t2b/1, ioq/1, notify/2, send_bin/2, copy_send/2, env_scratch/0, copy_to_env/1, res_new/0,
        res_bin/1, keep_release/1, res_temp/0, watch/1, pipe_open/0, pipe_close/1, send_kept/1,
-       remember/0, stash/0, stash_in_cxx/0, fork_exit/0, counts/0, crash/0]).
+       remember/0, stash/0, stash_in_cxx/0, stash_in_mapping/0, fork_exit/0, counts/0, crash/0]).
 
 %% LibDir/sample_nif.so; LoadInfo 1: without the resource kept from load
 %% on, 2: keeping nothing (sample_nif.c's Load).
@@ -45,6 +45,7 @@ send_kept(_) -> erlang:nif_error(not_loaded).
 remember() -> erlang:nif_error(not_loaded).
 stash() -> erlang:nif_error(not_loaded).
 stash_in_cxx() -> erlang:nif_error(not_loaded).
+stash_in_mapping() -> erlang:nif_error(not_loaded).
 fork_exit() -> erlang:nif_error(not_loaded).
 counts() -> erlang:nif_error(not_loaded).
 crash() -> erlang:nif_error(not_loaded).
