@@ -715,6 +715,13 @@ void NifModel::ApplyBinary(const Event& e) {
         // The block moved: the binary continues under new_bin; bin is gone.
         Object moved = *bin;
         End(*bin, &e);
+        // A new Binary at new_bin: a made one the process side still counts there was
+        // freed, as for bin_alloc (decision 214).
+        if (term_refs_) {
+          Event at_new = e;
+          at_new.bin = e.new_bin;
+          term_refs_->TermsStillHold(at_new);
+        }
         if (Object* there = Live(Space::kBin, e.new_bin)) {
           there->adopted = true;
           End(*there, &e);

@@ -42,7 +42,7 @@ constexpr std::array<OpWords, trace::kOpCount> kOpWords = {{
     {"released", "enif_release_binary", ""},                      // kBinRelease
     {"made a term of", "enif_make_binary", ""},                   // kBinMake
     {"made", "enif_make_new_binary", ""},                         // kBinMakeNew
-    {"inspected", "enif_inspect_binary", ""},                     // kBinInspect
+    {"inspected", "inspected", ""},                               // kBinInspect
     {"used", "used", ""},                                         // kBinUse
     {"queued", "enif_ioq_enq_binary", ""},                        // kIoqEnq
     {"allocated", "enif_alloc_resource", ""},                     // kResAlloc

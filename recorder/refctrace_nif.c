@@ -665,6 +665,49 @@ void refctrace_bin_use(const ErlNifBinary* bin, int write, const char* file, int
   End(&text, &site);
 }
 
+/* ---- iovecs ------------------------------------------------------------ */
+
+/* enif_inspect_iovec with an environment: one bin_inspect per element, a
+ * view of the element's bytes in `env` (data = iov_base, size = iov_len).
+ * The emulator takes no reference for them: the bytes are the terms' (or a
+ * copy buffer attached to `env` for heap and unaligned binaries) and the
+ * ErlNifIOVec itself is a temporary of `env`, all gone when `env` ends its
+ * terms, as inspected bytes are (docs/decisions.md 210). With a NULL
+ * environment the iovec holds its own references until enif_free_iovec:
+ * nothing is written (decision 211). */
+int refctrace_enif_inspect_iovec(ErlNifEnv* env, size_t max_elements, ERL_NIF_TERM list,
+                                 ERL_NIF_TERM* tail, ErlNifIOVec** iovec, const char* file,
+                                 int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (env == NULL || !Start(&site)) return enif_inspect_iovec(env, max_elements, list, tail, iovec);
+  int ok = enif_inspect_iovec(env, max_elements, list, tail, iovec);
+  if (!ok || (*iovec)->iovcnt == 0) {
+    Unlock();
+    return ok;
+  }
+  for (int i = 0; i < (*iovec)->iovcnt; ++i) {
+    const SysIOVec* element = &(*iovec)->iov[i];
+    Line text;
+    Begin(&text, "bin_inspect");
+    AddPointer(&text, "env", env);
+    AddPointer(&text, "data", element->iov_base);
+    AddUnsignedField(&text, "size", element->iov_len);
+    FinishLine(&text, &site);
+  }
+  Unlock();
+  return ok;
+}
+
+/* A read of one iovec element's bytes: bin_use naming them by data. */
+void refctrace_iov_use(const SysIOVec* element, const char* file, int line, const char* func) {
+  Site site = AT(file, line, func);
+  if (!Start(&site)) return;
+  Line text;
+  Begin(&text, "bin_use");
+  AddPointer(&text, "data", element->iov_base);
+  End(&text, &site);
+}
+
 /* ---- environments ---------------------------------------------------- */
 
 /* A line naming one environment, after a call that returns nothing. */

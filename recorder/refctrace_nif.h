@@ -15,7 +15,8 @@
  * Recorded calls: enif_alloc_binary, enif_realloc_binary,
  * enif_release_binary, enif_make_binary, enif_make_new_binary,
  * enif_term_to_binary, enif_inspect_binary, enif_inspect_iolist_as_binary,
- * enif_ioq_enq_binary, enif_alloc_env, enif_clear_env, enif_free_env,
+ * enif_ioq_enq_binary, enif_inspect_iovec (with an environment: one view per
+ * element; not with NULL), enif_alloc_env, enif_clear_env, enif_free_env,
  * enif_send (with a message environment), enif_make_copy,
  * enif_alloc_resource, enif_keep_resource, enif_release_resource,
  * enif_make_resource, enif_make_resource_binary, enif_monitor_process,
@@ -43,6 +44,10 @@
  *                                  table already names them)
  *   REFCTRACE_BIN_READ(binp)       before reading an ErlNifBinary's bytes
  *   REFCTRACE_BIN_WRITE(binp)      after storing into them
+ *   REFCTRACE_IOV_READ(elementp)   before reading the bytes of an iovec
+ *                                  element (a SysIOVec* of an ErlNifIOVec
+ *                                  enif_inspect_iovec filled in with an
+ *                                  environment, or a copy of one)
  *   REFCTRACE_RES_USE(obj)         before reading or writing a resource
  *   REFCTRACE_NO_MALLOC_WRAP       defined before the include: malloc,
  *                                  calloc, realloc, free, strdup, strndup,
@@ -134,6 +139,10 @@ ERL_NIF_TERM refctrace_enif_schedule_nif(ErlNifEnv* env, const char* fun_name, i
                                          int argc, const ERL_NIF_TERM argv[]);
 void refctrace_bin_use(const ErlNifBinary* bin, int write, const char* file, int line,
                        const char* func);
+int refctrace_enif_inspect_iovec(ErlNifEnv* env, size_t max_elements, ERL_NIF_TERM list,
+                                 ERL_NIF_TERM* tail, ErlNifIOVec** iovec, const char* file,
+                                 int line, const char* func);
+void refctrace_iov_use(const SysIOVec* element, const char* file, int line, const char* func);
 void refctrace_res_use(const void* obj, const char* file, int line, const char* func);
 void refctrace_defuse_next(void);
 void refctrace_held_root(const void* start, size_t size);
@@ -174,6 +183,8 @@ void* refctrace_aligned_alloc(size_t alignment, size_t size);
   refctrace_enif_inspect_iolist_as_binary((env), (term), (bin), REFCTRACE_NIF_SITE)
 #define enif_ioq_enq_binary(q, bin, skip) \
   refctrace_enif_ioq_enq_binary((q), (bin), (skip), REFCTRACE_NIF_SITE)
+#define enif_inspect_iovec(env, max_elements, list, tail, iovec) \
+  refctrace_enif_inspect_iovec((env), (max_elements), (list), (tail), (iovec), REFCTRACE_NIF_SITE)
 #define enif_alloc_env() refctrace_enif_alloc_env(REFCTRACE_NIF_SITE)
 #define enif_clear_env(env) refctrace_enif_clear_env((env), REFCTRACE_NIF_SITE)
 #define enif_free_env(env) refctrace_enif_free_env((env), REFCTRACE_NIF_SITE)
@@ -235,6 +246,7 @@ void* refctrace_aligned_alloc(size_t alignment, size_t size);
 
 #define REFCTRACE_BIN_READ(binp) refctrace_bin_use((binp), 0, REFCTRACE_NIF_SITE)
 #define REFCTRACE_BIN_WRITE(binp) refctrace_bin_use((binp), 1, REFCTRACE_NIF_SITE)
+#define REFCTRACE_IOV_READ(elementp) refctrace_iov_use((elementp), REFCTRACE_NIF_SITE)
 #define REFCTRACE_RES_USE(obj) refctrace_res_use((obj), REFCTRACE_NIF_SITE)
 #define REFCTRACE_DEFUSE_NEXT() refctrace_defuse_next()
 /* Memory the held scan at exit cannot find by itself (another allocator's
@@ -251,6 +263,7 @@ void* refctrace_aligned_alloc(size_t alignment, size_t size);
 #define REFCTRACE_NIF_INIT ERL_NIF_INIT
 #define REFCTRACE_BIN_READ(binp) ((void)(binp))
 #define REFCTRACE_BIN_WRITE(binp) ((void)(binp))
+#define REFCTRACE_IOV_READ(elementp) ((void)(elementp))
 #define REFCTRACE_RES_USE(obj) ((void)(obj))
 #define REFCTRACE_DEFUSE_NEXT() ((void)0)
 #define REFCTRACE_HELD_ROOT(start, size) ((void)(start), (void)(size))

@@ -92,6 +92,53 @@ TEST_CASE("BytesInspectedInTwoEnvironmentsLiveUntilTheLastEndsThem") {
   CHECK(Codes(run) == "borrow-expired@7 view d; ");
 }
 
+// enif_inspect_iovec with an environment: one bin_inspect per element (decision 210): a
+// large binary's own bytes (d1) and the small ones copied into a buffer of the
+// environment (d2, d3), all borrowed until the environment ends its terms.
+TEST_CASE("IovecElementsAreViewsThatEndWithTheirCall") {
+  const Run run = Replay({kEnter, R"({"op":"bin_inspect","data":"d1","env":"e1","size":200})",
+                          R"({"op":"bin_inspect","data":"d2","env":"e1","size":2})",
+                          R"({"op":"bin_inspect","data":"d3","env":"e1","size":2})",
+                          R"({"op":"bin_use","data":"d1"})", R"({"op":"bin_use","data":"d3"})",
+                          kReturn, R"({"op":"nif_enter","env":"e2"})",
+                          R"({"op":"bin_use","data":"d2"})", R"({"op":"nif_return","env":"e2"})"});
+  CHECK(Codes(run) == "borrow-expired@8 view d2; ");
+}
+
+TEST_CASE("IovecElementsOfAnIndependentEnvironmentLiveUntilItIsCleared") {
+  const Run run = Replay(
+      {kEnter, R"({"op":"env_alloc","env":"m"})", R"({"op":"bin_inspect","data":"d1","env":"m"})",
+       R"({"op":"bin_inspect","data":"d2","env":"m"})", kReturn, R"({"op":"nif_enter","env":"e2"})",
+       R"({"op":"bin_use","data":"d1"})", R"({"op":"bin_use","data":"d2"})",
+       R"({"op":"env_clear","env":"m"})", R"({"op":"bin_use","data":"d1"})",
+       R"({"op":"env_free","env":"m"})", R"({"op":"nif_return","env":"e2"})"});
+  CHECK(Codes(run) == "borrow-expired@9 view d1; ");
+}
+
+TEST_CASE("OneBinaryTwiceInAnIovecIsOneViewAndOneFinding") {
+  // [B, B]: two elements with the same bytes, read after the call.
+  const Run run = Replay({kEnter, R"({"op":"bin_inspect","data":"d","env":"e1"})",
+                          R"({"op":"bin_inspect","data":"d","env":"e1"})", kReturn,
+                          R"({"op":"bin_use","data":"d"})"});
+  CHECK(Codes(run) == "borrow-expired@4 view d; ");
+  CHECK(run.error.empty());
+}
+
+// Decision 214: a realloc that moves onto the address of a made binary (the emulator
+// freed it) ends that binary's process side there, so a later enif_alloc_binary at the
+// address judges the NIF's binary that moved in: abandoned, alloc-live.
+TEST_CASE("ReallocMovedOntoAMadeBinarysAddressEndsItsProcessSide") {
+  const Run run = Replay({kEnter, R"({"op":"bin_alloc","bin":"b3","data":"d1"})",
+                          R"({"op":"bin_make","bin":"b3","data":"d1","env":"e1"})", kReturn,
+                          R"({"op":"nif_enter","env":"e2","actor":"<0.90.0>"})",
+                          R"({"op":"bin_alloc","bin":"b1","data":"d2"})",
+                          R"({"op":"bin_realloc","bin":"b1","new_bin":"b3","data":"d3"})",
+                          R"({"op":"bin_alloc","bin":"b3","data":"d4"})",
+                          R"({"op":"bin_release","bin":"b3","data":"d4"})",
+                          R"({"op":"nif_return","env":"e2"})"});
+  CHECK(Codes(run) == "alloc-live@7 binary b3; ");
+}
+
 TEST_CASE("MakeResourceAfterTheNifCountReachedZeroIsLegalWhileATermHoldsIt") {
   // enif_get_resource on an argument then enif_make_resource: the term keeps it alive.
   const Run run = Replay(

@@ -344,6 +344,17 @@ class NifTraceGenerator {
         }
         views_[data] = {env, writable};
         expired_.erase(data);
+        // enif_inspect_iovec: more read-only views in the same environment at once,
+        // one per element (decision 210).
+        if (!writable && rng_.Chance(300)) {
+          for (const std::string& d : kViewData) {
+            if (views_.count(d)) continue;
+            Emit(Line("bin_inspect").S("env", env).S("data", d).N("size", rng_.Between(1, 256)));
+            views_[d] = {env, false};
+            expired_.erase(d);
+            if (!rng_.Chance(500)) break;
+          }
+        }
         return;
       }
       case 7: {

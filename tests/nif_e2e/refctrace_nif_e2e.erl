@@ -146,6 +146,12 @@ session(Traced) ->
     Term = {tuple, lists:seq(1, 50)},
     Term = binary_to_term(sample_nif:t2b(Term)),
     500 = sample_nif:ioq(500),
+    %% An iovec of a large binary (its own bytes) and two small ones (copied).
+    IovSum = 200 * $m + 2 * $a + 2 * $b,
+    IovSum = sample_nif:iov_sum([Big, <<"aa">>, <<"bb">>]),
+    ok = sample_nif:iov_keep([Big, <<"aa">>]),
+    $m = sample_nif:iov_first(),
+    200 = byte_size(Big),
     ok = sample_nif:notify(self(), 2),
     [receive {tick, I} -> I after 5000 -> error({no_tick, I}) end || I <- [0, 1]],
     %% A send to a process that is gone fails (env_send "failed"): the

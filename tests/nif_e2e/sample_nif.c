@@ -43,8 +43,10 @@ typedef enum {
                           instead of ERL_NIF_SELECT_STOP; the emulator keeps the object */
   kRememberLost,       /* hyper#10: a kept resource's only pointer overwritten, never
                           released, while the library still holds others */
-  kStashLost           /* a malloc'd node freed with the resource it kept never
+  kStashLost,          /* a malloc'd node freed with the resource it kept never
                           released (the node's only holder) */
+  kIovKept             /* erlang/otp#9447 through an iovec: an element's bytes read in a
+                          later call */
 } SeededBug;
 
 static const char* const kBugNames[] = {"none",
@@ -62,7 +64,8 @@ static const char* const kBugNames[] = {"none",
                                         "res-use-after-release",
                                         "select-never-stopped",
                                         "remember-lost",
-                                        "stash-lost"};
+                                        "stash-lost",
+                                        "iov-kept"};
 
 static SeededBug bug = kNone;
 
@@ -283,6 +286,85 @@ REFCTRACE_NIF(ioq) {
   size_t queued = enif_ioq_size(q);
   enif_ioq_destroy(q);
   return ok ? enif_make_uint64(env, queued) : enif_make_badarg(env);
+}
+
+/* ---- iovecs ---------------------------------------------------------- */
+
+/* iov_sum(IoList): the sum of the bytes of a list of binaries, read three
+ * ways: enif_inspect_iovec with the call's environment (one view per
+ * element: a large binary's own bytes, the small ones copied into a buffer
+ * the environment holds), the same elements through an I/O queue
+ * (enif_ioq_enqv takes the queue's own references, enif_ioq_peek reads
+ * them, enif_ioq_deq drops them), and an iovec made without an environment,
+ * which holds its own references until enif_free_iovec. Each sum must be
+ * the same. */
+static unsigned long SumElement(const SysIOVec* element) {
+  unsigned long sum = 0;
+  for (size_t i = 0; i < element->iov_len; ++i)
+    sum += ((const unsigned char*)element->iov_base)[i];
+  return sum;
+}
+
+REFCTRACE_NIF(iov_sum) {
+  (void)argc;
+  ErlNifIOVec* iovec = NULL;
+  ERL_NIF_TERM tail;
+  if (!enif_inspect_iovec(env, 64, argv[0], &tail, &iovec) || !enif_is_empty_list(env, tail))
+    return enif_make_badarg(env);
+  unsigned long sum = 0;
+  for (int i = 0; i < iovec->iovcnt; ++i) {
+    REFCTRACE_IOV_READ(&iovec->iov[i]);
+    sum += SumElement(&iovec->iov[i]);
+  }
+  ErlNifIOQueue* q = enif_ioq_create(ERL_NIF_IOQ_NORMAL);
+  if (q == NULL) return enif_make_badarg(env);
+  unsigned long queued_sum = 0;
+  if (enif_ioq_enqv(q, iovec, 0)) {
+    int count;
+    SysIOVec* queued = enif_ioq_peek(q, &count);
+    for (int i = 0; i < count; ++i)
+      queued_sum += SumElement(&queued[i]);
+    enif_ioq_deq(q, enif_ioq_size(q), NULL);
+  }
+  enif_ioq_destroy(q);
+  ErlNifIOVec* owned = NULL;
+  unsigned long owned_sum = 0;
+  if (enif_inspect_iovec(NULL, 64, argv[0], &tail, &owned)) {
+    for (int i = 0; i < owned->iovcnt; ++i)
+      owned_sum += SumElement(&owned->iov[i]);
+    enif_free_iovec(owned);
+  }
+  if (queued_sum != sum || owned_sum != sum) return enif_make_badarg(env);
+  return enif_make_ulong(env, sum);
+}
+
+/* iov_keep(IoList) then iov_first(): the first byte of the list's first
+ * element, read in a later call. Correct: keep the byte. Seeded: keep the
+ * element, whose bytes are only borrowed for the call (the test keeps the
+ * list's large first binary alive, so the real read stays safe). */
+static SysIOVec kept_element;
+static unsigned char kept_first;
+
+REFCTRACE_NIF(iov_keep) {
+  (void)argc;
+  ErlNifIOVec* iovec = NULL;
+  ERL_NIF_TERM tail;
+  if (!enif_inspect_iovec(env, 64, argv[0], &tail, &iovec) || iovec->iovcnt == 0)
+    return enif_make_badarg(env);
+  if (bug == kIovKept) {
+    kept_element = iovec->iov[0];
+    return Ok(env);
+  }
+  REFCTRACE_IOV_READ(&iovec->iov[0]);
+  kept_first = ((const unsigned char*)iovec->iov[0].iov_base)[0];
+  return Ok(env);
+}
+
+REFCTRACE_NIF(iov_first) {
+  (void)argc, (void)argv;
+  if (bug != kIovKept) return enif_make_uint(env, kept_first);
+  REFCTRACE_IOV_READ(&kept_element); /* seed-iov-kept:borrow-expired */
+  return enif_make_uint(env, ((const unsigned char*)kept_element.iov_base)[0]);
 }
 
 /* ---- environments ---------------------------------------------------- */
@@ -695,6 +777,9 @@ static ErlNifFunc nif_funcs[] = {{"set_bug", 1, set_bug, 0},
                                  {"new_bin", 1, new_bin, 0},
                                  {"t2b", 1, t2b, 0},
                                  {"ioq", 1, ioq, 0},
+                                 {"iov_sum", 1, iov_sum, 0},
+                                 {"iov_keep", 1, iov_keep, 0},
+                                 {"iov_first", 0, iov_first, 0},
                                  {"notify", 2, notify, 0},
                                  {"send_bin", 2, send_bin, 0},
                                  {"copy_send", 2, copy_send, 0},

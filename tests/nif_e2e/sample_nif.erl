@@ -3,12 +3,14 @@
 -module(sample_nif).
 
 -export([load/1, load/2, set_bug/1, make_bin/1, scratch/1, grow/1, grow_owned/0, checksum/1,
-         keep_view/1, use_view/0, new_bin/1, t2b/1, ioq/1, notify/2, send_bin/2, copy_send/2, env_scratch/0,
+         keep_view/1, use_view/0, new_bin/1, t2b/1, ioq/1, iov_sum/1, iov_keep/1, iov_first/0,
+         notify/2, send_bin/2, copy_send/2, env_scratch/0,
          copy_to_env/1, res_new/0, res_bin/1, keep_release/1, res_temp/0, watch/1, pipe_open/0,
          pipe_close/1, send_kept/1, remember/0, stash/0, stash_in_cxx/0, stash_in_mapping/0, fork_exit/0, counts/0, crash/0]).
 
 -nifs([set_bug/1, make_bin/1, scratch/1, grow/1, grow_owned/0, checksum/1, keep_view/1,
-       use_view/0, new_bin/1, t2b/1, ioq/1, notify/2, send_bin/2, copy_send/2, env_scratch/0, copy_to_env/1, res_new/0,
+       use_view/0, new_bin/1, t2b/1, ioq/1, iov_sum/1, iov_keep/1, iov_first/0, notify/2,
+       send_bin/2, copy_send/2, env_scratch/0, copy_to_env/1, res_new/0,
        res_bin/1, keep_release/1, res_temp/0, watch/1, pipe_open/0, pipe_close/1, send_kept/1,
        remember/0, stash/0, stash_in_cxx/0, stash_in_mapping/0, fork_exit/0, counts/0, crash/0]).
 
@@ -29,6 +31,9 @@ use_view() -> erlang:nif_error(not_loaded).
 new_bin(_) -> erlang:nif_error(not_loaded).
 t2b(_) -> erlang:nif_error(not_loaded).
 ioq(_) -> erlang:nif_error(not_loaded).
+iov_sum(_) -> erlang:nif_error(not_loaded).
+iov_keep(_) -> erlang:nif_error(not_loaded).
+iov_first() -> erlang:nif_error(not_loaded).
 notify(_, _) -> erlang:nif_error(not_loaded).
 send_bin(_, _) -> erlang:nif_error(not_loaded).
 copy_send(_, _) -> erlang:nif_error(not_loaded).
