@@ -16,6 +16,7 @@
 #ifdef REFCTRACE
 
 #include <cstddef>
+#include <cstdlib>
 #include <new>
 
 extern "C" {
@@ -35,23 +36,33 @@ static_assert(sizeof(std::size_t) == sizeof(unsigned long), "the .hidden names a
 
 namespace {
 
-// As the standard's operator new: retry through the new-handler, else throw.
+// As the standard's operator new: retry through the new-handler, else throw
+// (abort in a library built with -fno-exceptions).
 void* AllocateFollowed(std::size_t size) {
   if (size == 0) size = 1;
   for (;;) {
     if (void* block = refctrace_malloc(size)) return block;
     std::new_handler handler = std::get_new_handler();
+#if defined(__cpp_exceptions)
     if (handler == nullptr) throw std::bad_alloc();
+#else
+    if (handler == nullptr) std::abort();
+#endif
     handler();
   }
 }
 
 void* AllocateFollowedOrNull(std::size_t size) noexcept {
+#if defined(__cpp_exceptions)
   try {
     return AllocateFollowed(size);
   } catch (...) {
     return nullptr;
   }
+#else
+  if (size == 0) size = 1;
+  return refctrace_malloc(size);
+#endif
 }
 
 }  // namespace
