@@ -3,7 +3,8 @@
  * See README "Recording a trace from your NIF".
  *
  * Include it instead of (or after) <erl_nif.h> in every NIF source file and
- * compile refctrace_nif.c into the library. Compiled with -DREFCTRACE, the
+ * compile refctrace_nif.c into the library (and refctrace_nif_new.cc too
+ * into a C++ library, so that its objects from new are followed). Compiled with -DREFCTRACE, the
  * erl_nif calls below become macros that call the real function and append
  * one event line, with the caller's file:line and function, to the file
  * named by the environment variable REFCTRACE_TRACE (REFCTRACE_STACK=N adds
@@ -49,6 +50,11 @@
  *                                  enif_inspect_iovec filled in with an
  *                                  environment, or a copy of one)
  *   REFCTRACE_RES_USE(obj)         before reading or writing a resource
+ *   REFCTRACE_HELD_ROOT(p, n)      the n bytes at p keep objects for the
+ *                                  library's life: the held scan at exit
+ *                                  reads them as a root (memory it cannot
+ *                                  find by itself); REFCTRACE_HELD_ROOT_DROP(p)
+ *                                  before they are freed
  *   REFCTRACE_NO_MALLOC_WRAP       defined before the include: malloc,
  *                                  calloc, realloc, free, strdup, strndup,
  *                                  posix_memalign and aligned_alloc stay
