@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "cli/event_lookahead.h"
 #include "model/collecting_sink.h"
 
 namespace refctrace::cli {
@@ -60,9 +61,10 @@ class StreamReplay {
     piece.first = next_index_;
     piece.before = model_.Stats();
     bool ok = true;
-    trace::Event event;
+    EventLookahead events(reader);
     for (bool first = true;; first = false) {
-      const trace::ReadStatus status = reader.Next(&event);
+      trace::Event* next = nullptr;
+      const trace::ReadStatus status = events.Next(&next);
       if (first && alone_only && reader.header().IsPart()) {
         piece.error = PartAloneError(reader.header(), path);
         ok = false;
@@ -74,6 +76,7 @@ class StreamReplay {
         ok = false;
         break;
       }
+      trace::Event& event = *next;
       if (event.op == trace::Op::kEnd && more_follow) {
         piece.error = trace::FileError(
             path, "\"end\" ends the run, but a later part of it follows (trace format 1.5)",
@@ -81,6 +84,11 @@ class StreamReplay {
         ok = false;
         break;
       }
+      // The next events' lookups, started now: each stage reads what the one before loaded.
+      if (const trace::Event* e = events.Ahead(4)) model_.PrefetchIdEntry(*e, &events.HintAhead(4));
+      if (const trace::Event* e = events.Ahead(3)) model_.PrefetchIdState(*e, &events.HintAhead(3));
+      if (events.Ahead(2)) model_.PrefetchBinary(&events.HintAhead(2));
+      if (events.Ahead(1)) model_.PrefetchBinaryData(events.HintAhead(1));
       event.pos.index += piece.first;
       model_.Apply(event);
       if (options_.watcher) options_.watcher->AfterEvent(model_, event);
@@ -92,7 +100,7 @@ class StreamReplay {
         break;
       }
     }
-    piece.events = reader.events_read();
+    piece.events = events.delivered();
     next_index_ += piece.events;
     piece.after = model_.Stats();
     pieces_.push_back(std::move(piece));

@@ -50,6 +50,17 @@ class History {
     }
   }
   uint64_t total() const { return total_; }
+  // Where the next Add writes (nullptr when it writes nothing or must grow a vector first):
+  // for a prefetch hint.
+  const HistoryEntry* NextSlot() const {
+    if (head_.size() < head_limit_) {
+      return head_.size() < head_.capacity() ? head_.data() + head_.size() : nullptr;
+    }
+    if (tail_.size() < tail_limit_) {
+      return tail_.size() < tail_.capacity() ? tail_.data() + tail_.size() : nullptr;
+    }
+    return tail_.empty() ? nullptr : tail_.data() + tail_start_;
+  }
   // The newest kept entry that `match` accepts, copied to *out; returns its 1-based position
   // among all the entries added, or 0 when no kept entry matches.
   template <typename Match>

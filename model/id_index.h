@@ -24,6 +24,16 @@ class IdIndex {
   // The id's number, giving it one when absent (*added then true). A new number is either
   // size() before the call or one freed by Erase.
   uint32_t FindOrAdd(const trace::BinId& id, bool* added);
+  // For prefetch hints (changes nothing): the hash Find would place `id` by, the entry where
+  // a lookup of that hash begins, and Find with the hash already known.
+  static uint64_t HashOf(const trace::BinId& id) { return Hash(id); }
+  void Prefetch(uint64_t hash) const {
+    if (!table_.empty()) __builtin_prefetch(&table_[hash & (table_.size() - 1)]);
+  }
+  uint32_t FindHashed(const trace::BinId& id, uint64_t hash) const {
+    if (count_ == 0) return kAbsent;
+    return table_[Probe(id, hash, KeyOf(id))].number;
+  }
   // Forgets the id numbered `number`; the number may be given to another id later.
   void Erase(uint32_t number);
 

@@ -201,6 +201,36 @@ void Model::Apply(const Event& e) {
   if (observer_) NotifyTouched();
 }
 
+void Model::PrefetchIdEntry(const Event& e, PrefetchHint* hint) const {
+  if (!e.bin.present()) return;
+  hint->hash = IdIndex::HashOf(e.bin);
+  id_index_.Prefetch(hint->hash);
+}
+
+void Model::PrefetchIdState(const Event& e, PrefetchHint* hint) const {
+  if (!e.bin.present()) return;
+  hint->number = id_index_.FindHashed(e.bin, hint->hash);
+  if (hint->number != IdIndex::kAbsent) __builtin_prefetch(&StateAt(hint->number));
+}
+
+void Model::PrefetchBinary(PrefetchHint* hint) const {
+  // Numbers are never taken back from the index's range, so a stale one is still a state.
+  if (hint->number == IdIndex::kAbsent || hint->number >= id_index_.size()) return;
+  const int64_t slot = StateAt(hint->number).live_slot;
+  if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return;
+  hint->slot = slot;
+  const char* at = reinterpret_cast<const char*>(&slots_[static_cast<size_t>(slot)]);
+  for (size_t offset = 0; offset < sizeof(Incarnation); offset += 64)
+    __builtin_prefetch(at + offset);
+}
+
+void Model::PrefetchBinaryData(const PrefetchHint& hint) const {
+  if (hint.slot < 0 || static_cast<size_t>(hint.slot) >= slots_.size()) return;
+  const Incarnation& inc = slots_[static_cast<size_t>(hint.slot)];
+  if (const HistoryEntry* next = inc.history.NextSlot()) __builtin_prefetch(next, 1);
+  if (!inc.holders.procs.empty()) __builtin_prefetch(inc.holders.procs.data());
+}
+
 NifModel& Model::Nif() {
   if (!nif_) {
     NifOptions options;

@@ -109,6 +109,22 @@ class Model : private TermReferences {
   // Judges and applies one event. Events must come in trace order; `end` may
   // come once and nothing after it (the reader enforces that).
   void Apply(const trace::Event& event);
+  // Hints for an event that Apply will get a few events from now (cli/replay.cpp reads
+  // ahead), in four stages an event apart: each starts the cache misses that the next stage,
+  // then Apply, would wait for, so the misses of consecutive events overlap instead of adding
+  // up along the chain id table -> id state -> incarnation -> its history and holders. What
+  // a stage found is kept in the event's PrefetchHint for the next one; it may be stale by
+  // then (the events between change the model), which costs a useless prefetch, never a wrong
+  // result. Read only: nothing the model does or says depends on them.
+  struct PrefetchHint {
+    uint64_t hash = 0;
+    uint32_t number = IdIndex::kAbsent;
+    int64_t slot = -1;
+  };
+  void PrefetchIdEntry(const trace::Event& e, PrefetchHint* hint) const;  // its id's table entry
+  void PrefetchIdState(const trace::Event& e, PrefetchHint* hint) const;  // its id's state
+  void PrefetchBinary(PrefetchHint* hint) const;            // its live incarnation's lines
+  void PrefetchBinaryData(const PrefetchHint& hint) const;  // its history's next entry, holders
   // End of a complete input: runs the end-of-trace leak pass unless the trace
   // already ended with `stop` or `end`. Not called for an input cut short.
   void Finish();

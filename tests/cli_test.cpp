@@ -128,6 +128,28 @@ TEST_CASE("TwoLeaksWithMaxFindingsOneStopAtTheSecondWithAnError") {
   CHECK(report.error->message.find("too many findings: the limit is 1 per input") == 0);
 }
 
+// The replay reads a few events ahead of the one it applies (cli/event_lookahead.h): a stop
+// at a limit still counts and shows only the events up to the one that crossed it.
+TEST_CASE("StopAtALimitCountsNoEventReadAheadOfIt") {
+  CountingWatcher watcher;
+  ReplayOptions options;
+  options.max_findings = 1;
+  options.watcher = &watcher;
+  std::string text;
+  for (const char* id : {"0x1", "0x2", "0x3", "0x4"}) {
+    const std::string bin = std::string("\"bin\":\"") + id + "\"";
+    text += "{\"op\":\"alloc\"," + bin + ",\"size\":8,\"refc\":1}\n";
+    text += "{\"op\":\"free\"," + bin + ",\"refc\":0}\n";
+    text += "{\"op\":\"free\"," + bin + "}\n";  // a double free: one finding per id
+  }
+  const render::InputReport report = ReplayText(text, options);
+  REQUIRE(report.error);
+  CHECK(report.error->line == 6);  // the second double free is one finding too many
+  CHECK(report.events == 6);
+  CHECK(watcher.events == 6);
+  CHECK(report.findings.size() == 1);
+}
+
 // ---------------------------------------------------------------------------
 // ExpandInputs
 
