@@ -87,8 +87,9 @@ class StreamReplay {
       // The next events' lookups, started now: each stage reads what the one before loaded.
       if (const trace::Event* e = events.Ahead(4)) model_.PrefetchIdEntry(*e, &events.HintAhead(4));
       if (const trace::Event* e = events.Ahead(3)) model_.PrefetchIdState(*e, &events.HintAhead(3));
-      if (events.Ahead(2)) model_.PrefetchBinary(&events.HintAhead(2));
-      if (events.Ahead(1)) model_.PrefetchBinaryData(events.HintAhead(1));
+      if (const trace::Event* e = events.Ahead(2)) model_.PrefetchBinary(*e, &events.HintAhead(2));
+      if (const trace::Event* e = events.Ahead(1))
+        model_.PrefetchBinaryData(*e, events.HintAhead(1));
       event.pos.index += piece.first;
       model_.Apply(event);
       if (options_.watcher) options_.watcher->AfterEvent(model_, event);

@@ -213,22 +213,50 @@ void Model::PrefetchIdState(const Event& e, PrefetchHint* hint) const {
   if (hint->number != IdIndex::kAbsent) __builtin_prefetch(&StateAt(hint->number));
 }
 
-void Model::PrefetchBinary(PrefetchHint* hint) const {
-  // Numbers are never taken back from the index's range, so a stale one is still a state.
-  if (hint->number == IdIndex::kAbsent || hint->number >= id_index_.size()) return;
-  const int64_t slot = StateAt(hint->number).live_slot;
-  if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return;
-  hint->slot = slot;
-  const char* at = reinterpret_cast<const char*>(&slots_[static_cast<size_t>(slot)]);
-  for (size_t offset = 0; offset < sizeof(Incarnation); offset += 64)
-    __builtin_prefetch(at + offset);
+namespace {
+
+// Prefetches the cache lines of `size` bytes at `p` (for writing when `write`).
+void PrefetchLines(const void* p, size_t size, bool write) {
+  const char* at = static_cast<const char*>(p);
+  for (size_t offset = 0; offset < size; offset += 64) {
+    if (write) {
+      __builtin_prefetch(at + offset, 1);
+    } else {
+      __builtin_prefetch(at + offset);
+    }
+  }
 }
 
-void Model::PrefetchBinaryData(const PrefetchHint& hint) const {
+}  // namespace
+
+void Model::PrefetchBinary(const Event& e, PrefetchHint* hint) const {
+  int64_t slot = -1;
+  // Numbers are never taken back from the index's range, so a stale one is still a state.
+  if (hint->number != IdIndex::kAbsent && hint->number < id_index_.size())
+    slot = StateAt(hint->number).live_slot;
+  if (slot < 0 && e.op == Op::kAlloc && !free_slots_.empty()) slot = free_slots_.back();
+  if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return;
+  hint->slot = slot;
+  PrefetchLines(&slots_[static_cast<size_t>(slot)], sizeof(Incarnation), false);
+}
+
+void Model::PrefetchBinaryData(const Event& e, const PrefetchHint& hint) const {
   if (hint.slot < 0 || static_cast<size_t>(hint.slot) >= slots_.size()) return;
   const Incarnation& inc = slots_[static_cast<size_t>(hint.slot)];
+  if (e.op == Op::kAlloc) {
+    // A reused slot's history keeps its capacity: its first entry is written next.
+    if (!inc.live && !inc.history.head().empty()) __builtin_prefetch(inc.history.head().data(), 1);
+    return;
+  }
   if (const HistoryEntry* next = inc.history.NextSlot()) __builtin_prefetch(next, 1);
   if (!inc.holders.procs.empty()) __builtin_prefetch(inc.holders.procs.data());
+  if ((e.op == Op::kFree || e.op == Op::kGc) && hint.number < id_index_.size() &&
+      !inc.history.head().empty()) {
+    __builtin_prefetch(inc.history.head().data());
+    PrefetchLines(&EvidenceAt(hint.number), sizeof(FreedEvidence), true);
+    __builtin_prefetch(&id_index_.id(hint.number));  // its length counts against the quarantine
+    if (quarantine_newest_ != kNoId) __builtin_prefetch(&StateAt(quarantine_newest_), 1);
+  }
 }
 
 NifModel& Model::Nif() {

@@ -123,8 +123,11 @@ class Model : private TermReferences {
   };
   void PrefetchIdEntry(const trace::Event& e, PrefetchHint* hint) const;  // its id's table entry
   void PrefetchIdState(const trace::Event& e, PrefetchHint* hint) const;  // its id's state
-  void PrefetchBinary(PrefetchHint* hint) const;            // its live incarnation's lines
-  void PrefetchBinaryData(const PrefetchHint& hint) const;  // its history's next entry, holders
+  // Its live incarnation's lines; an event that starts one: the slot it will most likely take.
+  void PrefetchBinary(const trace::Event& e, PrefetchHint* hint) const;
+  // Its history's next entry and its holders; an event that may end the incarnation: what
+  // the quarantine reads and writes (the history's first entry, the id's FreedEvidence and id).
+  void PrefetchBinaryData(const trace::Event& e, const PrefetchHint& hint) const;
   // End of a complete input: runs the end-of-trace leak pass unless the trace
   // already ended with `stop` or `end`. Not called for an input cut short.
   void Finish();
