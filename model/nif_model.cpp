@@ -624,8 +624,8 @@ bool NifModel::CheckBytes(const Event& e, bool write) {
                      At(v.gone_at) + ": the term is read-only from then on");
         } else {
           Report(Code::kBorrowExpired, v, e,
-                 who + " " + Describe(v) + " after their environment ended their term" +
-                     At(v.gone_at) + ": the emulator may have freed them");
+                 who + " " + Describe(v) + " after their borrow ended" + At(v.gone_at) +
+                     ": the emulator may have freed them");
         }
         return false;
       }
