@@ -33,8 +33,7 @@ size_t IdIndex::Probe(const trace::BinId& id, uint64_t hash, const Key& key) con
 }
 
 uint32_t IdIndex::Find(const trace::BinId& id) const {
-  if (count_ == 0) return kAbsent;
-  return table_[Probe(id, Hash(id), KeyOf(id))].number;
+  return FindHashed(id, Hash(id));
 }
 
 uint32_t IdIndex::FindOrAdd(const trace::BinId& id, bool* added) {

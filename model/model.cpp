@@ -326,8 +326,8 @@ void Model::TermLeftEnv(const Event& e, const BinId& bin, bool sent) {
   if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, &state);
 }
 
-bool Model::TermsStillHold(const Event& e) {
-  const uint32_t number = id_index_.Find(e.bin);
+bool Model::TermsStillHold(const Event& e, const BinId& bin) {
+  const uint32_t number = id_index_.Find(bin);
   if (number == IdIndex::kAbsent || StateAt(number).live_slot < 0) return false;
   IdState& state = StateAt(number);
   const auto slot = static_cast<uint32_t>(state.live_slot);

@@ -189,7 +189,7 @@ class Model : private TermReferences {
   // references"); the NIF model calls these.
   void TermMade(const trace::Event& e, std::string_view process) override;
   void TermLeftEnv(const trace::Event& e, const trace::BinId& bin, bool sent) override;
-  bool TermsStillHold(const trace::Event& e) override;
+  bool TermsStillHold(const trace::Event& e, const trace::BinId& bin) override;
   // cur_ for a NIF event that touches the process side.
   void SetNifStrings(const trace::Event& e);
   void ApplyExit(const trace::Event& e);

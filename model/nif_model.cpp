@@ -666,7 +666,7 @@ void NifModel::ApplyBinary(const Event& e) {
     case Op::kBinAlloc:
     case Op::kBinRealloc: {
       if (e.op == Op::kBinAlloc || e.readonly) {
-        if (term_refs_ && term_refs_->TermsStillHold(e)) {
+        if (term_refs_ && term_refs_->TermsStillHold(e, e.bin)) {
           // The process side's binary ended there; the new one starts.
           if (Object* old = Live(Space::kBin, e.bin)) End(*old, &e);
         }
@@ -717,11 +717,7 @@ void NifModel::ApplyBinary(const Event& e) {
         End(*bin, &e);
         // A new Binary at new_bin: a made one the process side still counts there was
         // freed, as for bin_alloc (decision 214).
-        if (term_refs_) {
-          Event at_new = e;
-          at_new.bin = e.new_bin;
-          term_refs_->TermsStillHold(at_new);
-        }
+        if (term_refs_) term_refs_->TermsStillHold(e, e.new_bin);
         if (Object* there = Live(Space::kBin, e.new_bin)) {
           there->adopted = true;
           End(*there, &e);

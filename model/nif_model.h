@@ -34,10 +34,10 @@ class TermReferences {
   // An independent environment's term reference to `bin` went: into a message to e.to
   // (`sent`, env_send) or away with the term (env_clear, env_free).
   virtual void TermLeftEnv(const trace::Event& e, const trace::BinId& bin, bool sent) = 0;
-  // A new NIF binary at e.bin (bin_alloc, a read-only bin_realloc): a binary terms still hold
-  // there was freed by the emulator, so its holders released it; it ends. Returns whether one
-  // did.
-  virtual bool TermsStillHold(const trace::Event& e) = 0;
+  // A new NIF binary at `bin` (e.bin of a bin_alloc or a read-only bin_realloc, e.new_bin of
+  // a moving one): a binary terms still hold there was freed by the emulator, so its holders
+  // released it; it ends, at e. Returns whether one did.
+  virtual bool TermsStillHold(const trace::Event& e, const trace::BinId& bin) = 0;
 };
 
 struct NifOptions {
