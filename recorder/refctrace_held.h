@@ -40,6 +40,7 @@ typedef struct {
   HeldEntry* slots;
   size_t capacity; /* a power of two, or 0 */
   size_t used;
+  int numbered; /* its entries get a held_order (objects that may get a line) */
 } HeldTable;
 
 /* Binaries the NIF owns (ref_bin -> data), resources (obj -> size) and
@@ -47,9 +48,10 @@ typedef struct {
  * come (held_order). Allocated blocks (address -> size): under
  * block_lock, since enif_alloc and malloc write no line and take no call_lock
  * (call_lock, when both, first); not numbered (never a line). */
-static HeldTable held_bins, held_resources, held_envs, held_blocks;
+static HeldTable held_bins = {.numbered = 1}, held_resources = {.numbered = 1},
+                 held_envs = {.numbered = 1}, held_blocks;
 /* Regions the library named as roots (REFCTRACE_HELD_ROOT): start -> size,
- * under block_lock. */
+ * under block_lock; not numbered. */
 static HeldTable held_root_regions;
 static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long held_order;
@@ -67,7 +69,7 @@ static void HeldPut(HeldTable* table, uintptr_t key, uintptr_t value) {
     size_t capacity = table->capacity == 0 ? 64 : 2 * table->capacity;
     HeldEntry* slots = calloc(capacity, sizeof *slots);
     if (slots == NULL) return;
-    HeldTable grown = {slots, capacity, 0};
+    HeldTable grown = {slots, capacity, 0, table->numbered};
     for (size_t i = 0; i < table->capacity; ++i) {
       if (table->slots[i].key == 0) continue;
       size_t at = HeldSlot(&grown, table->slots[i].key);
@@ -84,8 +86,7 @@ static void HeldPut(HeldTable* table, uintptr_t key, uintptr_t value) {
     at = (at + 1) & (table->capacity - 1);
   if (table->slots[at].key == 0) {
     ++table->used;
-    table->slots[at] = (HeldEntry){
-        key, value, table == &held_blocks || table == &held_root_regions ? 0 : held_order++};
+    table->slots[at] = (HeldEntry){key, value, table->numbered ? held_order++ : 0};
   } else {
     table->slots[at].value = value; /* the same object, moved or grown */
   }
@@ -157,22 +158,32 @@ static void HeldUnloaded(void* priv) {
 
 /* ---- the blocks the library allocates (refctrace_nif.h) ------------- */
 
+/* HeldPut and HeldRemove on a table under block_lock (blocks, root
+ * regions), while recording. */
+static void HeldLockedPut(HeldTable* table, const void* key, size_t value) {
+  if (key == NULL || !Enabled()) return;
+  pthread_mutex_lock(&block_lock);
+  HeldPut(table, (uintptr_t)key, value);
+  pthread_mutex_unlock(&block_lock);
+}
+
+static void HeldLockedRemove(HeldTable* table, const void* key) {
+  if (key == NULL || !Enabled()) return;
+  pthread_mutex_lock(&block_lock);
+  HeldRemove(table, (uintptr_t)key);
+  pthread_mutex_unlock(&block_lock);
+}
+
 /* A block the library got: followed by the scan (while recording). */
 static void HeldBlockAdd(void* block, size_t size) {
-  if (block == NULL || !Enabled()) return;
-  pthread_mutex_lock(&block_lock);
-  HeldPut(&held_blocks, (uintptr_t)block, size);
-  pthread_mutex_unlock(&block_lock);
+  HeldLockedPut(&held_blocks, block, size);
 }
 
 /* Before the block is freed, so the scan never reads freed memory. A
  * pointer the table does not know (allocated before recording, by another
  * library, or in a file without the header) is simply not there. */
 static void HeldBlockDrop(void* ptr) {
-  if (ptr == NULL || !Enabled()) return;
-  pthread_mutex_lock(&block_lock);
-  HeldRemove(&held_blocks, (uintptr_t)ptr);
-  pthread_mutex_unlock(&block_lock);
+  HeldLockedRemove(&held_blocks, ptr);
 }
 
 /* malloc and enif_alloc. */
@@ -269,16 +280,11 @@ void* refctrace_aligned_alloc(size_t alignment, size_t size) {
 /* REFCTRACE_HELD_ROOT, REFCTRACE_HELD_ROOT_DROP */
 
 void refctrace_held_root(const void* start, size_t size) {
-  if (start == NULL || !Enabled()) return;
-  pthread_mutex_lock(&block_lock);
-  HeldPut(&held_root_regions, (uintptr_t)start, size);
-  pthread_mutex_unlock(&block_lock);
+  HeldLockedPut(&held_root_regions, start, size);
 }
 
 void refctrace_held_root_drop(const void* start) {
-  pthread_mutex_lock(&block_lock);
-  HeldRemove(&held_root_regions, (uintptr_t)start);
-  pthread_mutex_unlock(&block_lock);
+  HeldLockedRemove(&held_root_regions, start);
 }
 
 /* ---- the scan at the clean end of recording ------------------------- */

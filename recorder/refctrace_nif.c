@@ -603,6 +603,17 @@ int refctrace_enif_term_to_binary(ErlNifEnv* env, ERL_NIF_TERM term, ErlNifBinar
   return ok;
 }
 
+/* A view of `size` bytes at `data` in `env`: one bin_inspect line (its
+ * caller holds the writer's lock). */
+static void WriteInspected(ErlNifEnv* env, const void* data, size_t size, const Site* site) {
+  Line text;
+  Begin(&text, "bin_inspect");
+  AddPointer(&text, "env", env);
+  AddPointer(&text, "data", data);
+  AddUnsignedField(&text, "size", size);
+  FinishLine(&text, site);
+}
+
 /* enif_inspect_binary and enif_inspect_iolist_as_binary: one line, a view. */
 typedef int (*Inspection)(ErlNifEnv*, ERL_NIF_TERM, ErlNifBinary*);
 
@@ -614,12 +625,8 @@ static int Inspect(Inspection inspect, ErlNifEnv* env, ERL_NIF_TERM term, ErlNif
     Unlock();
     return ok;
   }
-  Line text;
-  Begin(&text, "bin_inspect");
-  AddPointer(&text, "env", env);
-  AddPointer(&text, "data", bin->data);
-  AddUnsignedField(&text, "size", bin->size);
-  End(&text, site);
+  WriteInspected(env, bin->data, bin->size, site);
+  EndRecordedCall();
   return ok;
 }
 
@@ -681,19 +688,8 @@ int refctrace_enif_inspect_iovec(ErlNifEnv* env, size_t max_elements, ERL_NIF_TE
   Site site = AT(file, line, func);
   if (env == NULL || !Start(&site)) return enif_inspect_iovec(env, max_elements, list, tail, iovec);
   int ok = enif_inspect_iovec(env, max_elements, list, tail, iovec);
-  if (!ok || (*iovec)->iovcnt == 0) {
-    Unlock();
-    return ok;
-  }
-  for (int i = 0; i < (*iovec)->iovcnt; ++i) {
-    const SysIOVec* element = &(*iovec)->iov[i];
-    Line text;
-    Begin(&text, "bin_inspect");
-    AddPointer(&text, "env", env);
-    AddPointer(&text, "data", element->iov_base);
-    AddUnsignedField(&text, "size", element->iov_len);
-    FinishLine(&text, &site);
-  }
+  for (int i = 0; ok && i < (*iovec)->iovcnt; ++i)
+    WriteInspected(env, (*iovec)->iov[i].iov_base, (*iovec)->iov[i].iov_len, &site);
   Unlock();
   return ok;
 }
