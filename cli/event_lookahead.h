@@ -24,11 +24,11 @@ class EventLookahead {
   // that ended the reader: its kEnd or kError comes after every event read before it.
   trace::ReadStatus Next(trace::Event** event) {
     if (handed_out_) {
-      head_ = (head_ + 1) % kDepth;
+      head_ = (head_ + 1) & kMask;
       --buffered_;
     }
     while (buffered_ < kDepth && !stopped_) {
-      const size_t at = (head_ + buffered_) % kDepth;
+      const size_t at = (head_ + buffered_) & kMask;
       status_[at] = reader_.Next(&events_[at]);
       hints_[at] = {};
       stopped_ = status_[at] != trace::ReadStatus::kEvent;
@@ -44,20 +44,26 @@ class EventLookahead {
   // there is none.
   const trace::Event* Ahead(size_t k) const {
     if (k >= buffered_) return nullptr;
-    const size_t at = (head_ + k) % kDepth;
+    const size_t at = (head_ + k) & kMask;
     return status_[at] == trace::ReadStatus::kEvent ? &events_[at] : nullptr;
   }
-  // What the model's prefetch stages found for that event (see Ahead).
-  model::Model::PrefetchHint& HintAhead(size_t k) { return hints_[(head_ + k) % kDepth]; }
+  // What the model's prefetch stages found for that event (see Ahead; 0: the one handed out).
+  model::Model::PrefetchHint& HintAhead(size_t k) { return hints_[(head_ + k) & kMask]; }
 
   // Events handed out so far (those read ahead are not counted).
   uint64_t delivered() const { return delivered_; }
 
  private:
+  // The ring has a power-of-two size, so a position is a mask, not a division (the replay
+  // computes one per stage per event); the places past kDepth stay unused.
+  static constexpr size_t kRing = 8;
+  static constexpr size_t kMask = kRing - 1;
+  static_assert(kDepth <= kRing);
+
   trace::TraceReader& reader_;
-  std::array<trace::Event, kDepth> events_;
-  std::array<trace::ReadStatus, kDepth> status_{};
-  std::array<model::Model::PrefetchHint, kDepth> hints_{};
+  std::array<trace::Event, kRing> events_;
+  std::array<trace::ReadStatus, kRing> status_{};
+  std::array<model::Model::PrefetchHint, kRing> hints_{};
   size_t head_ = 0;
   size_t buffered_ = 0;  // entries from head_ on: events, then perhaps the final status
   bool handed_out_ = false;

@@ -91,7 +91,7 @@ class StreamReplay {
       if (const trace::Event* e = events.Ahead(1))
         model_.PrefetchBinaryData(*e, events.HintAhead(1));
       event.pos.index += piece.first;
-      model_.Apply(event);
+      model_.Apply(event, events.HintAhead(0));
       if (options_.watcher) options_.watcher->AfterEvent(model_, event);
       // A limit is an error at the event that crossed it; nothing after it
       // is judged, like after malformed input.

@@ -201,6 +201,12 @@ void Model::Apply(const Event& e) {
   if (observer_) NotifyTouched();
 }
 
+void Model::Apply(const Event& e, const PrefetchHint& hint) {
+  cur_number_ = hint.number;
+  Apply(e);
+  cur_number_ = IdIndex::kAbsent;
+}
+
 void Model::PrefetchIdEntry(const Event& e, PrefetchHint* hint) const {
   if (!e.bin.present()) return;
   hint->hash = IdIndex::HashOf(e.bin);
@@ -232,8 +238,10 @@ void PrefetchLines(const void* p, size_t size, bool write) {
 void Model::PrefetchBinary(const Event& e, PrefetchHint* hint) const {
   int64_t slot = -1;
   // Numbers are never taken back from the index's range, so a stale one is still a state.
-  if (hint->number != IdIndex::kAbsent && hint->number < id_index_.size())
+  if (hint->number != IdIndex::kAbsent && hint->number < id_index_.size()) {
     slot = StateAt(hint->number).live_slot;
+    __builtin_prefetch(&id_index_.id(hint->number));  // Apply compares it with the event's id
+  }
   if (slot < 0 && e.op == Op::kAlloc && !free_slots_.empty()) slot = free_slots_.back();
   if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return;
   hint->slot = slot;
@@ -396,7 +404,7 @@ void Model::ApplyEvent(const Event& e) {
     return;
   }
 
-  IdState& state = State(e.bin);
+  IdState& state = EventState(e.bin);
   // A new binary at the address of one that a process may have released: the emulator freed
   // it, so the uncertain release was this one's (and took all its references).
   if (state.live_slot >= 0 && StartsIncarnation(e) && e.op != Op::kBorrow) {
@@ -519,6 +527,14 @@ Model::IdState& Model::State(const BinId& id) {
     state.number = number;
   }
   return state;
+}
+
+Model::IdState& Model::EventState(const BinId& id) {
+  // An erased number's id is cleared (kind none), and a number given again names its new id:
+  // either way the comparison fails and the id is looked up.
+  if (cur_number_ < id_index_.size() && id_index_.id(cur_number_) == id)
+    return StateAt(cur_number_);
+  return State(id);
 }
 
 Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, const BinId& id,

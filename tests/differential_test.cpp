@@ -51,9 +51,16 @@ uint64_t EnvNumber(const char* name, uint64_t fallback) {
   return value && *value ? std::strtoull(value, nullptr, 10) : fallback;
 }
 
+// What refctrace's model is told ahead of each event (Model::PrefetchHint; the replay reads
+// ahead and fills them a few events early, so they may be stale): nothing, the event's id's
+// number as it is just before the event, or numbers drawn at random (most name another id,
+// an erased one or none). What the model says must not depend on them.
+enum class Hints { kNone, kFresh, kRandom };
+
 struct DifferentialCase {
   std::vector<Event> events;
   size_t quarantine = 0;
+  Hints hints = Hints::kNone;
 };
 
 bool ApplyUnheldTakes() {
@@ -137,10 +144,24 @@ Outcome RunRefctrace(const DifferentialCase& c) {
   auto reader = trace::TraceReader::FromString(TraceJson(c.events));
   Outcome out;
   Event e;
+  SplitMix64 random_numbers(c.events.size());
   for (;;) {
     const trace::ReadStatus status = reader->Next(&e);
     if (status == trace::ReadStatus::kEvent) {
-      model.Apply(e);
+      model::Model::PrefetchHint hint;
+      switch (c.hints) {
+        case Hints::kNone:
+          model.Apply(e);
+          continue;
+        case Hints::kFresh:
+          model.PrefetchIdEntry(e, &hint);
+          model.PrefetchIdState(e, &hint);
+          break;
+        case Hints::kRandom:
+          hint.number = static_cast<uint32_t>(random_numbers.Next() % 24);
+          break;
+      }
+      model.Apply(e, hint);
       continue;
     }
     if (status == trace::ReadStatus::kError) {
@@ -611,7 +632,8 @@ TEST_CASE("differential: refctrace and the reference model agree on traces with 
   for (uint64_t n = first; n < last; ++n) {
     ++traces;
     SplitMix64 rng(seed * 1'000'003 + n);
-    const DifferentialCase c = FaultyTraceGenerator(rng).Generate();
+    DifferentialCase c = FaultyTraceGenerator(rng).Generate();
+    c.hints = static_cast<Hints>(n % 3);
     events += c.events.size();
     several += SeveralFaultsOnOneBinary(c);
     const Outcome want = RunReference(c);
@@ -628,8 +650,9 @@ TEST_CASE("differential: refctrace and the reference model agree on traces with 
     const DifferentialCase small = Shrink(c);
     FAIL_CHECK("REFCTRACE_DIFFERENTIAL_SEED=", seed, " REFCTRACE_DIFFERENTIAL_CASE=", n,
                ": refctrace and the reference disagree; shortest trace (quarantine ",
-               small.quarantine, "):\n", TraceJson(small.events), "reference:\n",
-               OutcomeText(RunReference(small)), "refctrace:\n", OutcomeText(RunRefctrace(small)));
+               small.quarantine, ", hints ", static_cast<int>(small.hints), "):\n",
+               TraceJson(small.events), "reference:\n", OutcomeText(RunReference(small)),
+               "refctrace:\n", OutcomeText(RunRefctrace(small)));
     if (!report_all) break;
   }
   MESSAGE("differential: seed ", seed, ", ", traces, " traces, ", events, " events, ", several,

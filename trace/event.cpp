@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
+
+#include "trace/event_fields.h"
 
 namespace refctrace::trace {
 namespace {
@@ -88,6 +91,10 @@ uint64_t HashBytes(const char* p, size_t n) {
     return Mix64((h ^ tail) * kMul);
   }
   const char* last = p + n - 8;
+  if (n <= 16) {
+    // Most ids ("0x7f3a10c0b2e8"): two overlapping words, one mix.
+    return Mix64((h ^ Load64(p)) * kMul ^ Load64(last));
+  }
   while (p < last) {
     h = (h ^ Mix64(Load64(p))) * kMul;
     p += 8;
@@ -95,10 +102,11 @@ uint64_t HashBytes(const char* p, size_t n) {
   return Mix64((h ^ Load64(last)) * kMul);
 }
 
-// The bin_, env_ and res_ ops: few events carry them in a driver trace, so a linear search.
-std::optional<Op> NifOpFromName(std::string_view name) {
-  for (int i = static_cast<int>(Op::kNifEnter); i < static_cast<int>(Op::kEnd); ++i) {
-    if (kOpNames[static_cast<size_t>(i)] == name) return static_cast<Op>(i);
+// Names longer than a word (NIF ops: "bin_release"): few events carry them in a driver trace,
+// so a linear search.
+std::optional<Op> LongOpFromName(std::string_view name) {
+  for (size_t i = 0; i < kOpNames.size(); ++i) {
+    if (kOpNames[i] == name) return static_cast<Op>(i);
   }
   return std::nullopt;
 }
@@ -156,89 +164,58 @@ std::optional<bool> EnvKindIsCallback(std::string_view name) {
   return std::nullopt;
 }
 
-std::optional<Op> OpFromName(std::string_view name) {
-  // Dispatch on the first letter; every candidate is then one comparison.
-  auto is = [&](Op op) { return name == kOpNames[static_cast<size_t>(op)]; };
-  if (name.empty()) return std::nullopt;
-  switch (name[0]) {
-    case 'a':
-      if (is(Op::kAlloc)) return Op::kAlloc;
-      break;
-    case 'b':
-      if (is(Op::kBorrow)) return Op::kBorrow;
-      if (name.size() > 4 && name[3] == '_') return NifOpFromName(name);
-      break;
-    case 'd':
-      if (is(Op::kDec)) return Op::kDec;
-      if (is(Op::kDeq)) return Op::kDeq;
-      break;
-    case 'e':
-      if (is(Op::kEnq)) return Op::kEnq;
-      if (is(Op::kExit)) return Op::kExit;
-      if (is(Op::kEnd)) return Op::kEnd;
-      if (name.size() > 4 && name[3] == '_') return NifOpFromName(name);
-      break;
-    case 'f':
-      if (is(Op::kFree)) return Op::kFree;
-      break;
-    case 'g':
-      if (is(Op::kGc)) return Op::kGc;
-      break;
-    case 'h':
-      if (is(Op::kHeld)) return Op::kHeld;
-      break;
-    case 'i':
-      if (is(Op::kInc)) return Op::kInc;
-      if (is(Op::kIoqEnq)) return Op::kIoqEnq;
-      break;
-    case 'm':
-      if (is(Op::kMakeCopy)) return Op::kMakeCopy;
-      break;
-    case 'n':
-      if (is(Op::kNifEnter)) return Op::kNifEnter;
-      if (is(Op::kNifReturn)) return Op::kNifReturn;
-      break;
-    case 'o':
-      if (is(Op::kOutput)) return Op::kOutput;
-      if (is(Op::kObserve)) return Op::kObserve;
-      break;
-    case 'r':
-      if (is(Op::kRealloc)) return Op::kRealloc;
-      if (is(Op::kRead)) return Op::kRead;
-      if (is(Op::kReceive)) return Op::kReceive;
-      if (is(Op::kReply)) return Op::kReply;
-      if (name.size() > 4 && name[3] == '_') return NifOpFromName(name);
-      break;
-    case 's':
-      if (is(Op::kSend)) return Op::kSend;
-      if (is(Op::kStop)) return Op::kStop;
-      break;
-    case 'u':
-      if (is(Op::kUnborrow)) return Op::kUnborrow;
-      break;
-    case 'w':
-      if (is(Op::kWrite)) return Op::kWrite;
-      break;
-    default:
-      break;
+namespace {
+
+// The ops whose names fit in a word, by the word's hash: one load and one comparison finds an
+// op, without the branches on its letters that a random mix of ops mispredicts.
+class ShortNameTable {
+ public:
+  ShortNameTable() {
+    for (size_t i = 0; i < kOpNames.size(); ++i) {
+      const std::string_view name = kOpNames[i];
+      if (name.size() > sizeof(uint64_t)) continue;
+      uint64_t word = 0;
+      std::memcpy(&word, name.data(), name.size());
+      size_t at = Home(word);
+      while (slots_[at].word != 0)
+        at = (at + 1) & kMask;
+      slots_[at] = {word, static_cast<Op>(i)};
+    }
   }
-  return std::nullopt;
+  std::optional<Op> Find(uint64_t word) const {
+    for (size_t at = Home(word);; at = (at + 1) & kMask) {
+      if (slots_[at].word == word && word != 0) return slots_[at].op;
+      if (slots_[at].word == 0) return std::nullopt;
+    }
+  }
+
+ private:
+  static constexpr size_t kSlots = 128;  // about a third full: probes are short
+  static constexpr size_t kMask = kSlots - 1;
+  static size_t Home(uint64_t word) { return (word * 0x9e3779b97f4a7c15ULL) >> 57; }
+  struct Slot {
+    uint64_t word = 0;
+    Op op = Op::kEnd;
+  };
+  std::array<Slot, kSlots> slots_{};
+};
+
+}  // namespace
+
+std::optional<Op> OpFromNameWord(uint64_t word) {
+  static const ShortNameTable table;
+  return table.Find(word);
 }
 
-bool OpNeedsBin(Op op) {
-  return op < Op::kExit && op != Op::kStop;
-}
-
-bool IsDriverOp(Op op) {
-  return op <= Op::kStop;
-}
-
-bool IsProcessOp(Op op) {
-  return op >= Op::kReceive && op <= Op::kExit;
-}
-
-bool IsNifOp(Op op) {
-  return op >= Op::kNifEnter && op < Op::kEnd;
+std::optional<Op> OpFromName(std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  if (name.size() <= sizeof(uint64_t)) {
+    if (name.find('\0') != std::string_view::npos) return std::nullopt;  // not a name's byte
+    uint64_t word = 0;
+    std::memcpy(&word, name.data(), name.size());
+    return OpFromNameWord(word);
+  }
+  return LongOpFromName(name);
 }
 
 std::string BinId::ToDisplay() const {
@@ -298,6 +275,111 @@ void Event::Clear() {
   stack.clear();
   note.clear();
   pos = Position{};
+  maybe_set = ~uint64_t{0};
+}
+
+void Event::ClearFields(uint64_t fields) {
+  for (; fields != 0; fields &= fields - 1) {
+    switch (static_cast<FieldId>(std::countr_zero(fields))) {
+      case kOpField:
+        op = Op::kEnd;
+        break;
+      case kBinField:
+        bin.clear();
+        break;
+      case kActorField:
+        actor.clear();
+        break;
+      case kToField:
+        to.clear();
+        break;
+      case kSizeField:
+        size.reset();
+        break;
+      case kNewBinField:
+        new_bin.clear();
+        break;
+      case kRefcField:
+        refc.reset();
+        break;
+      case kCountField:
+        count = 1;
+        break;
+      case kCopiedField:
+        copied = false;
+        break;
+      case kTField:
+        t.reset();
+        break;
+      case kSeqField:
+        seq.reset();
+        break;
+      case kSrcField:
+        src.clear();
+        break;
+      case kStackField:
+        stack.clear();
+        break;
+      case kNoteField:
+        note.clear();
+        break;
+      case kFuncField:
+        func.clear();
+        break;
+      case kPortField:
+        port.clear();
+        break;
+      case kFromField:
+        from.clear();
+        break;
+      case kGatheredField:
+        gathered = false;
+        break;
+      case kTaskField:
+        task = 0;
+        break;
+      case kCopyField:
+        copy = false;
+        break;
+      case kEnvField:
+        env.clear();
+        break;
+      case kEnvKindField:
+        callback = false;
+        break;
+      case kResField:
+        res.clear();
+        break;
+      case kRtypeField:
+        rtype.clear();
+        break;
+      case kNifField:
+        nif.clear();
+        break;
+      case kDataField:
+        data.clear();
+        break;
+      case kWriteField:
+        write = false;
+        break;
+      case kReadonlyField:
+        readonly = false;
+        break;
+      case kFailedField:
+        failed = false;
+        break;
+      case kAmongField:
+        among.clear();
+        break;
+      case kInField:
+        in.clear();
+        break;
+      case kRefctraceField:
+      case kUnknownField:
+        break;
+    }
+  }
+  maybe_set &= ~fields;
 }
 
 std::string_view Event::EffectiveActor() const {

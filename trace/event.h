@@ -67,6 +67,9 @@ inline constexpr int kOpCount = static_cast<int>(Op::kEnd) + 1;
 
 std::string_view OpName(Op op);
 std::optional<Op> OpFromName(std::string_view name);
+// OpFromName for a name of 1 to 8 bytes held in `word` as it lies in memory (little-endian, the
+// bytes past the name zero): for a reader that has the name's bytes in a register already.
+std::optional<Op> OpFromNameWord(uint64_t word);
 // The op a mistyped name most likely meant ("fre" -> free, "Free" -> free), or
 // none when no op is close enough to suggest one.
 std::optional<Op> NearestOp(std::string_view name);
@@ -78,13 +81,21 @@ std::optional<bool> EnvKindIsCallback(std::string_view name);
 
 // Ops that require a binary in the `bin` field: every driver and process op but exit and
 // stop. NIF ops have their own requirements (MissingRequiredField).
-bool OpNeedsBin(Op op);
+inline bool OpNeedsBin(Op op) {
+  return op < Op::kExit && op != Op::kStop;
+}
 // Ops performed by the driver; their actor defaults to "driver".
-bool IsDriverOp(Op op);
+inline bool IsDriverOp(Op op) {
+  return op <= Op::kStop;
+}
 // Ops performed by a process; their `actor` field is required.
-bool IsProcessOp(Op op);
+inline bool IsProcessOp(Op op) {
+  return op >= Op::kReceive && op <= Op::kExit;
+}
 // NIF operations (trace format 1.4); their actor defaults to "nif".
-bool IsNifOp(Op op);
+inline bool IsNifOp(Op op) {
+  return op >= Op::kNifEnter && op < Op::kEnd;
+}
 
 // A binary's identity as the recorder wrote it. A string and an integer are
 // different ids ("1" != 1), so the kind is part of the value.
@@ -173,10 +184,18 @@ struct Event {
   std::vector<std::string> stack;
   std::string note;
   Position pos;
+  // For readers: the fields (a bit per field id, trace/event_fields.h) that may differ from
+  // their defaults. All of them but after the plain NDJSON parser, which sets those it read,
+  // so that reusing the event for the next line resets only what that line lacks
+  // (ClearFields) instead of some 30 members. An event a reader handed out is the reader's to
+  // reuse: change only `pos`, or call Clear() first.
+  uint64_t maybe_set = ~uint64_t{0};
 
   // Reset to a default event while keeping string capacity, so a reader can
   // reuse one Event for a whole trace without allocating per line.
   void Clear();
+  // Resets the fields whose bits `fields` has (a bit per field id) to their defaults.
+  void ClearFields(uint64_t fields);
   // The actor with its default applied ("driver" for driver ops, "nif" for NIF ops but
   // nif_enter).
   std::string_view EffectiveActor() const;

@@ -186,8 +186,9 @@ const char* ScanLiteral(const char* p, std::string_view word) {
   return p + word.size();
 }
 
-// Each Parse* reads the value at `p` into its target and returns the byte after it, or nullptr
-// when the value is not plain or not of the field's type.
+// Each Parse* reads the value at `p` into its target, replacing all of it (Parse relies on
+// that), and returns the byte after it, or nullptr when the value is not plain or not of the
+// field's type.
 
 // Inlined: strings are a third of the fields, and a call costs as much as the scan.
 [[gnu::always_inline]] inline const char* ParseString(const char* p, const char* last,
@@ -249,16 +250,20 @@ const char* ParseBool(const char* p, bool* out) {
   return nullptr;
 }
 
+// Like every Parse*, sets the whole target: the other kind's member too.
 const char* ParseBin(const char* p, const char* last, BinId* out) {
   if (*p == '"') {
     out->kind = BinId::Kind::kStr;
+    out->num = 0;
     return ParseString(p, last, &out->str);
   }
   out->kind = BinId::Kind::kInt;
+  out->str.clear();
   return ParseUint(p, &out->num);
 }
 
 const char* ParseStack(const char* p, const char* last, std::vector<std::string>* out) {
+  out->clear();
   if (*p != '[') return nullptr;
   p = SkipSpace(p + 1);
   if (*p == ']') return p + 1;
@@ -307,6 +312,22 @@ const char* ParseOptional(const char* p, std::optional<T>* out,
 const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
   switch (id) {
     case kOpField: {
+      // Every name but some NIF ops' fits in a word: its closing quote is in the word after
+      // the opening one, or right after it. The word, masked to the name, finds the op.
+      if (*p == '"') {
+        const Word word = LoadWord(p + 1);
+        const Word quotes = ZeroBytes(word ^ Repeat('"'));
+        const int n = quotes != 0                   ? std::countr_zero(quotes) / 8
+                      : p + 9 < last && p[9] == '"' ? 8
+                                                    : 0;
+        if (n > 0 && p + 1 + n < last) {
+          const Word name = n == 8 ? word : word & ((Word{1} << (8 * n)) - 1);
+          if (std::optional<Op> op = OpFromNameWord(name)) {
+            e->op = *op;
+            return p + n + 2;
+          }
+        }
+      }
       std::string_view name;
       p = ScanString(p, last, &name);
       if (p == nullptr) return nullptr;
@@ -391,15 +412,9 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
   return SkipScalar(p, last);
 }
 
-bool Parse(const char* begin, const char* end, Event* event) {
-  while (end > begin && IsJsonSpace(end[-1]))
-    --end;
-  if (end - begin < 2 || *begin != '{' || end[-1] != '}') return false;
-  const char* last = end - 1;  // see the top of the file
-
-  event->Clear();
-  FieldMask seen = 0;
-  const char* p = begin + 1;
+// The fields of the object whose '{' is just before `p` and whose '}' is `last`, each read
+// into *event and marked in *seen as it is met; false at the first thing not plain or wrong.
+bool ParseFields(const char* p, const char* last, Event* event, FieldMask* seen) {
   for (;;) {
     FieldId id;
     if (*p != '"') p = SkipSpace(p);
@@ -409,8 +424,8 @@ bool Parse(const char* begin, const char* end, Event* event) {
     if (p == nullptr) return false;
     if (id == kRefctraceField) id = kUnknownField;  // only a header's key
     if (id != kUnknownField) {
-      if (seen & FieldBit(id)) return false;  // a duplicate is an error
-      seen |= FieldBit(id);
+      if (*seen & FieldBit(id)) return false;  // a duplicate is an error
+      *seen |= FieldBit(id);
     }
     p = ParseValue(id, SkipSpace(p), last, event);
     if (p == nullptr) return false;
@@ -419,9 +434,33 @@ bool Parse(const char* begin, const char* end, Event* event) {
     ++p;
   }
   if (p != last) return false;  // not the end of the object, or content after it
-  return (seen & FieldBit(kOpField)) != 0 &&
-         MissingRequiredField(event->op, seen) == kUnknownField &&
-         (event->op != Op::kHeld || HeldObjects(seen) == 1);
+  return (*seen & FieldBit(kOpField)) != 0 &&
+         MissingRequiredField(event->op, *seen) == kUnknownField &&
+         (event->op != Op::kHeld || HeldObjects(*seen) == 1);
+}
+
+bool Parse(const char* begin, const char* end, Event* event) {
+  while (end > begin && IsJsonSpace(end[-1]))
+    --end;
+  if (end - begin < 2 || *begin != '{' || end[-1] != '}') return false;
+  const char* last = end - 1;  // see the top of the file
+
+  // A field this line has is overwritten whole by ParseValue, so only the fields the last line
+  // set and this one lacks are reset, after the line is read (see Event::maybe_set). Lines of
+  // the same shape reset nothing.
+  FieldMask left = event->maybe_set;
+  if (left == ~FieldMask{0}) {
+    event->Clear();
+    left = 0;
+  }
+  FieldMask seen = 0;
+  if (!ParseFields(begin + 1, last, event, &seen)) {
+    event->maybe_set = ~FieldMask{0};  // anything may be set; the caller's decoder clears it
+    return false;
+  }
+  if ((left & ~seen) != 0) event->ClearFields(left & ~seen);
+  event->maybe_set = seen;
+  return true;
 }
 
 }  // namespace
