@@ -77,6 +77,7 @@ void IdIndex::Erase(uint32_t number) {
   ids_[number].clear();
   free_numbers_.push_back(number);
   --count_;
+  ++erasures_;
 }
 
 void IdIndex::Grow() {

@@ -36,6 +36,9 @@ class IdIndex {
   }
   // Forgets the id numbered `number`; the number may be given to another id later.
   void Erase(uint32_t number);
+  // Erase calls so far. While it stays the same, every number keeps naming the same id (a
+  // number is given again only after Erase frees it): a number found earlier is still good.
+  uint64_t erasures() const { return erasures_; }
 
   const trace::BinId& id(uint32_t number) const { return ids_[number]; }
   // Numbers handed out so far, freed ones included.
@@ -68,6 +71,7 @@ class IdIndex {
   std::vector<trace::BinId> ids_;
   std::vector<uint32_t> free_numbers_;
   size_t count_ = 0;
+  uint64_t erasures_ = 0;
 };
 
 }  // namespace refctrace::model

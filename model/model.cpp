@@ -202,9 +202,9 @@ void Model::Apply(const Event& e) {
 }
 
 void Model::Apply(const Event& e, const PrefetchHint& hint) {
-  cur_number_ = hint.number;
+  cur_hint_ = hint;
   Apply(e);
-  cur_number_ = IdIndex::kAbsent;
+  cur_hint_ = {};
 }
 
 void Model::PrefetchIdEntry(const Event& e, PrefetchHint* hint) const {
@@ -216,6 +216,7 @@ void Model::PrefetchIdEntry(const Event& e, PrefetchHint* hint) const {
 void Model::PrefetchIdState(const Event& e, PrefetchHint* hint) const {
   if (!e.bin.present()) return;
   hint->number = id_index_.FindHashed(e.bin, hint->hash);
+  hint->erasures = id_index_.erasures();
   if (hint->number != IdIndex::kAbsent) __builtin_prefetch(&StateAt(hint->number));
 }
 
@@ -530,10 +531,14 @@ Model::IdState& Model::State(const BinId& id) {
 }
 
 Model::IdState& Model::EventState(const BinId& id) {
-  // An erased number's id is cleared (kind none), and a number given again names its new id:
-  // either way the comparison fails and the id is looked up.
-  if (cur_number_ < id_index_.size() && id_index_.id(cur_number_) == id)
-    return StateAt(cur_number_);
+  const uint32_t number = cur_hint_.number;
+  if (number != IdIndex::kAbsent) {
+    // No id forgotten since the hint was made: its number still names the event's id.
+    if (cur_hint_.erasures == id_index_.erasures()) return StateAt(number);
+    // Else the number may have been given to another id (an erased number's id is cleared, so
+    // it names none): the id says.
+    if (number < id_index_.size() && id_index_.id(number) == id) return StateAt(number);
+  }
   return State(id);
 }
 

@@ -119,6 +119,7 @@ class Model : private TermReferences {
   struct PrefetchHint {
     uint64_t hash = 0;
     uint32_t number = IdIndex::kAbsent;
+    uint64_t erasures = 0;  // IdIndex::erasures() when `number` was found
     int64_t slot = -1;
   };
   void PrefetchIdEntry(const trace::Event& e, PrefetchHint* hint) const;  // its id's table entry
@@ -128,9 +129,10 @@ class Model : private TermReferences {
   // Its history's next entry and its holders; an event that may end the incarnation: what
   // the quarantine reads and writes (the history's first entry, the id's FreedEvidence and id).
   void PrefetchBinaryData(const trace::Event& e, const PrefetchHint& hint) const;
-  // Apply, given what the stages found for this event: a number that still names the event's
-  // id saves looking the id up again; a stale one (the id was forgotten since, and its number
-  // given to another) is seen as such and ignored, so the result is Apply's.
+  // Apply, given what the stages found for this event (and only they: a hint made up otherwise
+  // may be trusted wrongly): a number that still names the event's id saves looking the id up
+  // again; a stale one (the id was forgotten since, and its number given to another) is seen
+  // as such and ignored, so the result is Apply's.
   void Apply(const trace::Event& event, const PrefetchHint& hint);
   // End of a complete input: runs the end-of-trace leak pass unless the trace
   // already ended with `stop` or `end`. Not called for an input cut short.
@@ -318,8 +320,8 @@ class Model : private TermReferences {
     uint32_t port = 0;  // the event's port instance (driver events; else kNoPort)
   };
   EventStrings cur_;
-  uint64_t cur_event_ = 0;                  // the index of the event being applied
-  uint32_t cur_number_ = IdIndex::kAbsent;  // its id's number as its hint had it, if any
+  uint64_t cur_event_ = 0;  // the index of the event being applied
+  PrefetchHint cur_hint_;   // its hint, if any (Apply with a hint)
   uint32_t cur_among_ = 0;  // candidates of the uncertain release it is (observers only)
   static constexpr uint32_t kNoPort = UINT32_MAX;
 

@@ -52,10 +52,10 @@ uint64_t EnvNumber(const char* name, uint64_t fallback) {
 }
 
 // What refctrace's model is told ahead of each event (Model::PrefetchHint; the replay reads
-// ahead and fills them a few events early, so they may be stale): nothing, the event's id's
-// number as it is just before the event, or numbers drawn at random (most name another id,
-// an erased one or none). What the model says must not depend on them.
-enum class Hints { kNone, kFresh, kRandom };
+// ahead and fills them a few events early, so they may be stale): nothing, the hint made just
+// before the event, or the hint made 1 to 8 events before it (ids forgotten and numbers given
+// again in between). What the model says must not depend on them.
+enum class Hints { kNone, kFresh, kStale };
 
 struct DifferentialCase {
   std::vector<Event> events;
@@ -143,33 +143,28 @@ Outcome RunRefctrace(const DifferentialCase& c) {
   model::Model model(&sink, options);
   auto reader = trace::TraceReader::FromString(TraceJson(c.events));
   Outcome out;
-  Event e;
-  SplitMix64 random_numbers(c.events.size());
-  for (;;) {
-    const trace::ReadStatus status = reader->Next(&e);
-    if (status == trace::ReadStatus::kEvent) {
-      model::Model::PrefetchHint hint;
-      switch (c.hints) {
-        case Hints::kNone:
-          model.Apply(e);
-          continue;
-        case Hints::kFresh:
-          model.PrefetchIdEntry(e, &hint);
-          model.PrefetchIdState(e, &hint);
-          break;
-        case Hints::kRandom:
-          hint.number = static_cast<uint32_t>(random_numbers.Next() % 24);
-          break;
-      }
-      model.Apply(e, hint);
+  std::vector<Event> events;
+  trace::ReadStatus status;
+  for (Event e; (status = reader->Next(&e)) == trace::ReadStatus::kEvent;)
+    events.push_back(e);
+  // Hints made `distance` events ahead, as the replay's stages make them.
+  const size_t distance = c.hints == Hints::kStale ? 1 + c.events.size() % 8 : 0;
+  std::vector<model::Model::PrefetchHint> hints(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (c.hints == Hints::kNone) {
+      model.Apply(events[i]);
       continue;
     }
-    if (status == trace::ReadStatus::kError) {
-      out.error_line = reader->error().line;
-    } else {
-      model.Finish();
+    if (i + distance < events.size()) {
+      model.PrefetchIdEntry(events[i + distance], &hints[i + distance]);
+      model.PrefetchIdState(events[i + distance], &hints[i + distance]);
     }
-    break;
+    model.Apply(events[i], hints[i]);
+  }
+  if (status == trace::ReadStatus::kError) {
+    out.error_line = reader->error().line;
+  } else {
+    model.Finish();
   }
   for (const model::Finding& f : sink.TakeSorted())
     out.findings.push_back(

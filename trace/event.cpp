@@ -166,23 +166,30 @@ std::optional<bool> EnvKindIsCallback(std::string_view name) {
 
 namespace {
 
+// A name of at most 8 bytes as OpFromNameWord takes it: its first byte lowest.
+constexpr uint64_t NameWord(std::string_view name) {
+  uint64_t word = 0;
+  for (size_t b = 0; b < name.size(); ++b)
+    word |= uint64_t{static_cast<unsigned char>(name[b])} << (8 * b);
+  return word;
+}
+
 // The ops whose names fit in a word, by the word's hash: one load and one comparison finds an
 // op, without the branches on its letters that a random mix of ops mispredicts.
 class ShortNameTable {
  public:
-  ShortNameTable() {
+  constexpr ShortNameTable() {
     for (size_t i = 0; i < kOpNames.size(); ++i) {
       const std::string_view name = kOpNames[i];
       if (name.size() > sizeof(uint64_t)) continue;
-      uint64_t word = 0;
-      std::memcpy(&word, name.data(), name.size());
+      const uint64_t word = NameWord(name);
       size_t at = Home(word);
       while (slots_[at].word != 0)
         at = (at + 1) & kMask;
       slots_[at] = {word, static_cast<Op>(i)};
     }
   }
-  std::optional<Op> Find(uint64_t word) const {
+  constexpr std::optional<Op> Find(uint64_t word) const {
     for (size_t at = Home(word);; at = (at + 1) & kMask) {
       if (slots_[at].word == word && word != 0) return slots_[at].op;
       if (slots_[at].word == 0) return std::nullopt;
@@ -192,7 +199,7 @@ class ShortNameTable {
  private:
   static constexpr size_t kSlots = 128;  // about a third full: probes are short
   static constexpr size_t kMask = kSlots - 1;
-  static size_t Home(uint64_t word) { return (word * 0x9e3779b97f4a7c15ULL) >> 57; }
+  static constexpr size_t Home(uint64_t word) { return (word * 0x9e3779b97f4a7c15ULL) >> 57; }
   struct Slot {
     uint64_t word = 0;
     Op op = Op::kEnd;
@@ -200,20 +207,20 @@ class ShortNameTable {
   std::array<Slot, kSlots> slots_{};
 };
 
+// Built by the compiler: no first-use guard on the parser's path.
+constexpr ShortNameTable kShortNames;
+
 }  // namespace
 
 std::optional<Op> OpFromNameWord(uint64_t word) {
-  static const ShortNameTable table;
-  return table.Find(word);
+  return kShortNames.Find(word);
 }
 
 std::optional<Op> OpFromName(std::string_view name) {
   if (name.empty()) return std::nullopt;
   if (name.size() <= sizeof(uint64_t)) {
     if (name.find('\0') != std::string_view::npos) return std::nullopt;  // not a name's byte
-    uint64_t word = 0;
-    std::memcpy(&word, name.data(), name.size());
-    return OpFromNameWord(word);
+    return OpFromNameWord(NameWord(name));
   }
   return LongOpFromName(name);
 }

@@ -67,8 +67,9 @@ inline constexpr int kOpCount = static_cast<int>(Op::kEnd) + 1;
 
 std::string_view OpName(Op op);
 std::optional<Op> OpFromName(std::string_view name);
-// OpFromName for a name of 1 to 8 bytes held in `word` as it lies in memory (little-endian, the
-// bytes past the name zero): for a reader that has the name's bytes in a register already.
+// OpFromName for a name of 1 to 8 bytes held in `word`, its first byte lowest (as it lies in
+// memory on a little-endian machine), the bytes past the name zero: for a reader that has the
+// name's bytes in a register already.
 std::optional<Op> OpFromNameWord(uint64_t word);
 // The op a mistyped name most likely meant ("fre" -> free, "Free" -> free), or
 // none when no op is close enough to suggest one.
