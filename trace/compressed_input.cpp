@@ -5,6 +5,7 @@
 #include <string>
 
 #include "trace/compressed_source.h"
+#include "trace/threaded_source.h"
 
 namespace refctrace::trace {
 namespace {
@@ -54,11 +55,14 @@ class SniffingSource : public TraceReader::Source {
         case Compression::kNone:
           decoded_ = std::make_unique<PrefixedSource>(std::move(raw_), std::move(prefix));
           break;
+        // Decoded on a thread of their own (decision 230); plain bytes need no thread.
         case Compression::kGzip:
-          decoded_ = MakeGzipSource(std::make_unique<CompressedBytes>(std::move(raw_), prefix));
+          decoded_ = std::make_unique<ThreadedSource>(
+              MakeGzipSource(std::make_unique<CompressedBytes>(std::move(raw_), prefix)));
           break;
         case Compression::kZstd:
-          decoded_ = MakeZstdSource(std::make_unique<CompressedBytes>(std::move(raw_), prefix));
+          decoded_ = std::make_unique<ThreadedSource>(
+              MakeZstdSource(std::make_unique<CompressedBytes>(std::move(raw_), prefix)));
           break;
       }
       decided_ = true;

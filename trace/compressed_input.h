@@ -24,7 +24,9 @@ Compression DetectCompression(std::string_view prefix);
 // Wraps `raw`: its first Read() looks at the first bytes of `raw` and, when they are a gzip or
 // zstd magic number, every Read() returns decompressed bytes; otherwise the bytes as they are.
 // A corrupt or truncated compressed stream is a read error that names the byte of the
-// compressed stream it was found at, after every byte decompressed before it.
+// compressed stream it was found at, after every byte decompressed before it. Compressed bytes
+// are read and decoded on a thread of their own (trace/threaded_source.h); plain ones on the
+// caller's.
 std::unique_ptr<TraceReader::Source> DecompressIfCompressed(
     std::unique_ptr<TraceReader::Source> raw);
 
