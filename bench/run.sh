@@ -10,8 +10,10 @@
 # machine slows all of them alike, and prints per input and program the
 # median user and system CPU time, their sum, the best wall time and the peak
 # RSS. Targets, printed as PASS/MISS: refctrace's CPU time at most 2.5x the
-# floor's on both traces, the .zst trace at most 1.3x the plain one, peak RSS
-# at most 64 MB. A report, not a test: it exits 0 unless something could not run.
+# floor's on both traces, the .zst trace's median wall time at most 1.3x the
+# plain one's (decision 230: it is decoded on a second thread; its CPU ratio is
+# printed beside it, as information), peak RSS at most 64 MB. A report, not a
+# test: it exits 0 unless something could not run.
 #
 # usage: bench/run.sh [--events N] [--runs R] [--no-build] [--build-dir DIR]
 #                     [--baseline REFCTRACE]
@@ -31,7 +33,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=0; shift ;;
     --build-dir) BUILD_DIR="${2:?--build-dir needs a directory}"; build=0; shift 2 ;;
     --baseline) baseline="${2:?--baseline needs a refctrace binary}"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -120,9 +122,10 @@ for ((round = 0; round <= runs; round++)); do
   if [[ "$round" -eq 0 ]]; then : >"$results"; fi
 done
 
-bytes_long=$(stat -c %s "$long")
-bytes_short=$(stat -c %s "$short")
-bytes_zst=$(stat -c %s "$zst")
+# -L: the size of the trace, not of a symlink to it.
+bytes_long=$(stat -L -c %s "$long")
+bytes_short=$(stat -L -c %s "$short")
+bytes_zst=$(stat -L -c %s "$zst")
 echo "== inputs: $events events; $(basename "$long") $bytes_long bytes, $(basename "$short")" \
   "$bytes_short bytes, $(basename "$zst") $bytes_zst bytes"
 sort -k1,1 -k2,2 "$results" | awk -v ev="$events" -v long="$(basename "$long")" \
@@ -135,7 +138,7 @@ sort -k1,1 -k2,2 "$results" | awk -v ev="$events" -v long="$(basename "$long")" 
   {
     k = $1 SUBSEP $2
     if (!(k in n)) { order[++keys] = k; best[k] = $3 }
-    n[k]++; u[k] = u[k] " " $4; s[k] = s[k] " " $5; c[k] = c[k] " " ($4 + $5)
+    n[k]++; u[k] = u[k] " " $4; s[k] = s[k] " " $5; c[k] = c[k] " " ($4 + $5); wl[k] = wl[k] " " $3
     if ($3 < best[k]) best[k] = $3
     if ($6 > rss[k]) rss[k] = $6
   }
@@ -145,6 +148,7 @@ sort -k1,1 -k2,2 "$results" | awk -v ev="$events" -v long="$(basename "$long")" 
     for (i = 1; i <= keys; i++) {
       k = order[i]; split(k, p, SUBSEP)
       cpu[k] = median(c[k], n[k])
+      wall[k] = median(wl[k], n[k])
     }
     for (i = 1; i <= keys; i++) {
       k = order[i]; split(k, p, SUBSEP)
@@ -161,13 +165,18 @@ sort -k1,1 -k2,2 "$results" | awk -v ev="$events" -v long="$(basename "$long")" 
       r = cpu[in_ SUBSEP "refctrace"] / cpu[in_ SUBSEP "floor"]
       printf "target: refctrace CPU <= 2.5x the floor on %-24s %5.2fx  %s\n", in_, r, (r <= 2.5 ? "PASS" : "MISS")
     }
-    r = cpu[zst SUBSEP "refctrace"] / cpu[long SUBSEP "refctrace"]
-    printf "target: .zst trace CPU <= 1.3x the plain one               %5.2fx  %s\n", r, (r <= 1.3 ? "PASS" : "MISS")
+    # Decoded on a second thread (decision 230): judged on wall time, CPU time beside it.
+    r = wall[zst SUBSEP "refctrace"] / wall[long SUBSEP "refctrace"]
+    rc = cpu[zst SUBSEP "refctrace"] / cpu[long SUBSEP "refctrace"]
+    printf "target: .zst trace median wall <= 1.3x the plain one      %5.2fx  %s  (CPU %.2fx, %.2f s / %.2f s; wall %.2f s / %.2f s)\n", \
+      r, (r <= 1.3 ? "PASS" : "MISS"), rc, cpu[zst SUBSEP "refctrace"], cpu[long SUBSEP "refctrace"], \
+      wall[zst SUBSEP "refctrace"], wall[long SUBSEP "refctrace"]
     printf "target: peak RSS <= 64 MB (largest above)                 %5.1f MiB %s\n", maxrss, (maxrss * 1.048576 <= 64 ? "PASS" : "MISS")
   }'
 echo "cpu_s = user + system CPU time (median of the rounds); best_s = best wall time; Mev/s ="
 echo "events / best_s; RSS = largest maximum resident set size (GNU time). CPU time, not wall"
-echo "time, is what to compare on a shared machine."
+echo "time, is what to compare on a shared machine; the .zst target alone is on median wall"
+echo "time, its decoder running on a second core (decision 230)."
 if [[ "$warned" -ne 0 ]]; then
   echo "!!! WARNING: a run failed or reported findings on a trace that should be clean (see above)."
 fi
