@@ -160,25 +160,32 @@ TEST_CASE("ThreadedDecoderGivesTheBytesAndErrorsOfADirectOne") {
   }
 }
 
-TEST_CASE("OnlyCompressedInputIsReadOnAThreadOfItsOwn") {
+TEST_CASE("OnlyCompressedInputIsReadOnAThreadOfItsOwnAndOnlyWhereAllowed") {
   const std::string text = PlainTrace(100);
-  for (bool compressed : {false, true}) {
-    CAPTURE(compressed);
-    size_t taken = 0;
-    std::vector<std::thread::id> readers;
-    {
-      auto reader = TraceReader::FromSource(DecompressIfCompressed(
-          std::make_unique<WatchedSource>(compressed ? Zstd({text}) : text, &taken, &readers)));
-      Event event;
-      while (reader->Next(&event) == ReadStatus::kEvent) {
-      }
-      REQUIRE(reader->Next(&event) == ReadStatus::kEnd);
-    }  // joined: `readers` is complete
-    REQUIRE(readers.size() >= 2);
-    CHECK(readers.front() == std::this_thread::get_id());  // its first bytes, to tell
-    const size_t elsewhere = static_cast<size_t>(std::count_if(
-        readers.begin(), readers.end(), [](auto id) { return id != std::this_thread::get_id(); }));
-    CHECK(elsewhere == (compressed ? readers.size() - 1 : 0));
+  for (DecodeOn decode_on : {DecodeOn::kOwnThread, DecodeOn::kCallersThread}) {
+    for (bool plain : {true, false}) {
+      const bool compressed = !plain && decode_on == DecodeOn::kOwnThread;
+      CAPTURE(plain);
+      CAPTURE(static_cast<int>(decode_on));
+      size_t taken = 0;
+      std::vector<std::thread::id> readers;
+      {
+        auto reader = TraceReader::FromSource(DecompressIfCompressed(
+            std::make_unique<WatchedSource>(plain ? text : Zstd({text}), &taken, &readers),
+            decode_on));
+        Event event;
+        while (reader->Next(&event) == ReadStatus::kEvent) {
+        }
+        REQUIRE(reader->Next(&event) == ReadStatus::kEnd);
+      }  // joined: `readers` is complete
+      REQUIRE(readers.size() >= 2);
+      CHECK(readers.front() == std::this_thread::get_id());  // its first bytes, to tell
+      const size_t elsewhere =
+          static_cast<size_t>(std::count_if(readers.begin(), readers.end(), [](auto id) {
+            return id != std::this_thread::get_id();
+          }));
+      CHECK(elsewhere == (compressed ? readers.size() - 1 : 0));
+    }
   }
 }
 

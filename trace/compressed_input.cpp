@@ -39,7 +39,8 @@ class PrefixedSource : public TraceReader::Source {
 // Decides on the first Read(), so that opening standard input does not wait for its bytes.
 class SniffingSource : public TraceReader::Source {
  public:
-  explicit SniffingSource(std::unique_ptr<TraceReader::Source> raw) : raw_(std::move(raw)) {}
+  SniffingSource(std::unique_ptr<TraceReader::Source> raw, DecodeOn decode_on)
+      : raw_(std::move(raw)), decode_on_(decode_on) {}
   long Read(char* buf, size_t len, std::string* error) override {
     if (!decided_) {
       char magic[kCompressionMagicBytes];
@@ -51,20 +52,21 @@ class SniffingSource : public TraceReader::Source {
         have += std::min(static_cast<size_t>(n), sizeof magic - have);
       }
       std::string prefix(magic, have);
-      switch (DetectCompression(prefix)) {
+      const Compression compression = DetectCompression(prefix);
+      switch (compression) {
         case Compression::kNone:
           decoded_ = std::make_unique<PrefixedSource>(std::move(raw_), std::move(prefix));
           break;
-        // Decoded on a thread of their own (decision 230); plain bytes need no thread.
         case Compression::kGzip:
-          decoded_ = std::make_unique<ThreadedSource>(
-              MakeGzipSource(std::make_unique<CompressedBytes>(std::move(raw_), prefix)));
+          decoded_ = MakeGzipSource(std::make_unique<CompressedBytes>(std::move(raw_), prefix));
           break;
         case Compression::kZstd:
-          decoded_ = std::make_unique<ThreadedSource>(
-              MakeZstdSource(std::make_unique<CompressedBytes>(std::move(raw_), prefix)));
+          decoded_ = MakeZstdSource(std::make_unique<CompressedBytes>(std::move(raw_), prefix));
           break;
       }
+      // Decoded on a thread of their own (decision 230); plain bytes need no thread.
+      if (compression != Compression::kNone && decode_on_ == DecodeOn::kOwnThread)
+        decoded_ = std::make_unique<ThreadedSource>(std::move(decoded_));
       decided_ = true;
     }
     return decoded_->Read(buf, len, error);
@@ -73,6 +75,7 @@ class SniffingSource : public TraceReader::Source {
  private:
   std::unique_ptr<TraceReader::Source> raw_;
   std::unique_ptr<TraceReader::Source> decoded_;
+  DecodeOn decode_on_;
   bool decided_ = false;
 };
 
@@ -85,8 +88,8 @@ Compression DetectCompression(std::string_view prefix) {
 }
 
 std::unique_ptr<TraceReader::Source> DecompressIfCompressed(
-    std::unique_ptr<TraceReader::Source> raw) {
-  return std::make_unique<SniffingSource>(std::move(raw));
+    std::unique_ptr<TraceReader::Source> raw, DecodeOn decode_on) {
+  return std::make_unique<SniffingSource>(std::move(raw), decode_on);
 }
 
 }  // namespace refctrace::trace

@@ -25,9 +25,15 @@ Compression DetectCompression(std::string_view prefix);
 // zstd magic number, every Read() returns decompressed bytes; otherwise the bytes as they are.
 // A corrupt or truncated compressed stream is a read error that names the byte of the
 // compressed stream it was found at, after every byte decompressed before it. Compressed bytes
-// are read and decoded on a thread of their own (trace/threaded_source.h); plain ones on the
-// caller's.
+// are read and decoded on a thread of their own (trace/threaded_source.h) when `decode_on` says
+// so, else on the caller's, like plain ones.
+enum class DecodeOn : uint8_t {
+  kOwnThread,
+  // For a raw source whose read may wait on a writer (a pipe, a terminal): a reader that stops
+  // early must not wait for that writer (docs/decisions.md 232).
+  kCallersThread,
+};
 std::unique_ptr<TraceReader::Source> DecompressIfCompressed(
-    std::unique_ptr<TraceReader::Source> raw);
+    std::unique_ptr<TraceReader::Source> raw, DecodeOn decode_on = DecodeOn::kOwnThread);
 
 }  // namespace refctrace::trace

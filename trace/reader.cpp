@@ -150,13 +150,23 @@ class ReaderImpl : public TraceReader {
   uint64_t events_read_ = 0;
 };
 
+// Only a regular file's reads never wait on a writer: the others' compressed bytes are decoded
+// on the reader's thread (decision 232).
+DecodeOn DecodeOnFor(int fd) {
+  struct stat info;
+  return ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) ? DecodeOn::kOwnThread
+                                                          : DecodeOn::kCallersThread;
+}
+
 }  // namespace
 
 std::unique_ptr<TraceReader> TraceReader::OpenPath(const std::string& path,
                                                    const ReaderOptions& options) {
   if (path == "-") {
     return std::make_unique<ReaderImpl>(
-        DecompressIfCompressed(std::make_unique<FdSource>(STDIN_FILENO, false)), options, 0, path);
+        DecompressIfCompressed(std::make_unique<FdSource>(STDIN_FILENO, false),
+                               DecodeOnFor(STDIN_FILENO)),
+        options, 0, path);
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -178,8 +188,10 @@ std::unique_ptr<TraceReader> TraceReader::OpenPath(const std::string& path,
       size_hint = 0;
     }
   }
-  return std::make_unique<ReaderImpl>(DecompressIfCompressed(std::make_unique<FdSource>(fd, true)),
-                                      options, size_hint, path);
+  const DecodeOn decode_on = DecodeOnFor(fd);
+  return std::make_unique<ReaderImpl>(
+      DecompressIfCompressed(std::make_unique<FdSource>(fd, true), decode_on), options, size_hint,
+      path);
 }
 
 std::unique_ptr<TraceReader> TraceReader::FromString(std::string text,
