@@ -30,12 +30,19 @@ for target in "${targets[@]}"; do
   echo "== $target for ${seconds}s" >&2
   # detect_leaks: a leak is a finding too. -timeout: an input that takes
   # longer than 10 s is a hang. -rss_limit_mb: memory must stay bounded.
-  if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  # Its log goes to a file and is shown once it has ended, without the
+  # progress lines: a filter on a process substitution would still be
+  # writing after this script has exited.
+  log="$build/fuzz-$target.log"
+  rc=0
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     "$build/tests/fuzz/$target" "$corpus" testdata \
     -dict=tests/fuzz/trace.dict -max_total_time="$seconds" -max_len=8192 -timeout=10 \
     -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" \
-    2> >(grep -v '^#[0-9]' >&2); then
-    echo "== $target found something: see $artifacts/" >&2
+    2>"$log" || rc=$?
+  grep -v '^#[0-9]' "$log" >&2 || true
+  if [ "$rc" -ne 0 ]; then
+    echo "== $target found something (exit $rc): see $artifacts/" >&2
     status=1
   fi
 done
