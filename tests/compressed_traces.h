@@ -1,5 +1,6 @@
 // Compressed traces made in the tests from plain text, and a Source over bytes in memory:
-// what the compressed-input tests and the threaded-source tests share.
+// what the compressed-input tests and the threaded-source tests share (the Source is
+// trace/string_source.h).
 #pragma once
 
 #include <doctest/doctest.h>
@@ -12,23 +13,9 @@
 #include <vector>
 
 #include "trace/reader.h"
+#include "trace/string_source.h"
 
 namespace refctrace::trace {
-
-class StringSource : public TraceReader::Source {
- public:
-  explicit StringSource(std::string text) : text_(std::move(text)) {}
-  long Read(char* buf, size_t len, std::string*) override {
-    size_t n = std::min(len, text_.size() - offset_);
-    std::memcpy(buf, text_.data() + offset_, n);
-    offset_ += n;
-    return static_cast<long>(n);
-  }
-
- private:
-  std::string text_;
-  size_t offset_ = 0;
-};
 
 // A valid NDJSON trace of `events` alloc/free pairs and a stop; each line differs, so that a
 // compressed stream of it spans many blocks.

@@ -15,6 +15,7 @@
 #include "trace/input_buffer.h"
 #include "trace/input_diagnostics.h"
 #include "trace/ndjson_reader.h"
+#include "trace/string_source.h"
 
 namespace refctrace::trace {
 namespace {
@@ -38,21 +39,6 @@ class FdSource : public TraceReader::Source {
  private:
   int fd_;
   bool owned_;
-};
-
-class StringSource : public TraceReader::Source {
- public:
-  explicit StringSource(std::string text) : text_(std::move(text)) {}
-  long Read(char* buf, size_t len, std::string*) override {
-    size_t n = std::min(len, text_.size() - offset_);
-    std::memcpy(buf, text_.data() + offset_, n);
-    offset_ += n;
-    return static_cast<long>(n);
-  }
-
- private:
-  std::string text_;
-  size_t offset_ = 0;
 };
 
 class ReaderImpl : public TraceReader {
