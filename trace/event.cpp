@@ -250,37 +250,8 @@ size_t BinIdHash::operator()(const BinId& id) const {
 }
 
 void Event::Clear() {
-  op = Op::kEnd;
-  bin.clear();
-  new_bin.clear();
-  actor.clear();
-  to.clear();
-  size.reset();
-  refc.reset();
-  count = 1;
-  copied = false;
-  port.clear();
-  from.clear();
-  gathered = false;
-  task = 0;
-  copy = false;
-  env.clear();
-  res.clear();
-  data.clear();
-  callback = false;
-  rtype.clear();
-  nif.clear();
-  write = false;
-  readonly = false;
-  failed = false;
-  in.clear();
-  among.clear();
-  t.reset();
-  seq.reset();
-  src.clear();
-  func.clear();
-  stack.clear();
-  note.clear();
+  // Every field id, so that ClearFields stays the one list of the fields and their defaults.
+  ClearFields(FieldBit(kUnknownField) - 1);
   pos = Position{};
   maybe_set = ~uint64_t{0};
 }
