@@ -239,10 +239,8 @@ void PrefetchLines(const void* p, size_t size, bool write) {
 void Model::PrefetchBinary(const Event& e, PrefetchHint* hint) const {
   int64_t slot = -1;
   // Numbers are never taken back from the index's range, so a stale one is still a state.
-  if (hint->number != IdIndex::kAbsent && hint->number < id_index_.size()) {
+  if (hint->number != IdIndex::kAbsent && hint->number < id_index_.size())
     slot = StateAt(hint->number).live_slot;
-    __builtin_prefetch(&id_index_.id(hint->number));  // Apply compares it with the event's id
-  }
   if (slot < 0 && e.op == Op::kAlloc && !free_slots_.empty()) slot = free_slots_.back();
   if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return;
   hint->slot = slot;
