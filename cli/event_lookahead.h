@@ -18,37 +18,42 @@ class EventLookahead {
   // The event handed out and the ones read after it.
   static constexpr size_t kDepth = 5;
 
+  // An event read, and what the model's prefetch stages found for it so far.
+  struct Place {
+    trace::Event event;
+    model::Model::PrefetchHint hint;
+  };
+
   explicit EventLookahead(trace::TraceReader& reader) : reader_(reader) {}
 
   // The next event (kEvent, *event set; it stays valid until the next call), or the status
   // that ended the reader: its kEnd or kError comes after every event read before it.
-  trace::ReadStatus Next(trace::Event** event) {
+  trace::ReadStatus Next(Place** event) {
     if (handed_out_) {
       head_ = (head_ + 1) & kMask;
       --buffered_;
     }
     while (buffered_ < kDepth && !stopped_) {
-      const size_t at = (head_ + buffered_) & kMask;
-      status_[at] = reader_.Next(&events_[at]);
-      hints_[at] = {};
-      stopped_ = status_[at] != trace::ReadStatus::kEvent;
+      Place& place = ring_[(head_ + buffered_) & kMask];
+      const trace::ReadStatus status = reader_.Next(&place.event);
+      if (status != trace::ReadStatus::kEvent) {
+        stopped_ = true;
+        end_status_ = status;
+        break;
+      }
+      place.hint = {};
       ++buffered_;
     }
-    handed_out_ = status_[head_] == trace::ReadStatus::kEvent;
-    if (handed_out_) ++delivered_;
-    *event = &events_[head_];
-    return status_[head_];
+    handed_out_ = buffered_ > 0;
+    if (!handed_out_) return end_status_;
+    ++delivered_;
+    *event = &ring_[head_];
+    return trace::ReadStatus::kEvent;
   }
 
   // The event `k` places after the one Next handed out (1 <= k < kDepth), or nullptr when
   // there is none.
-  const trace::Event* Ahead(size_t k) const {
-    if (k >= buffered_) return nullptr;
-    const size_t at = (head_ + k) & kMask;
-    return status_[at] == trace::ReadStatus::kEvent ? &events_[at] : nullptr;
-  }
-  // What the model's prefetch stages found for that event (see Ahead; 0: the one handed out).
-  model::Model::PrefetchHint& HintAhead(size_t k) { return hints_[(head_ + k) & kMask]; }
+  Place* Ahead(size_t k) { return k < buffered_ ? &ring_[(head_ + k) & kMask] : nullptr; }
 
   // Events handed out so far (those read ahead are not counted).
   uint64_t delivered() const { return delivered_; }
@@ -61,13 +66,12 @@ class EventLookahead {
   static_assert(kDepth <= kRing);
 
   trace::TraceReader& reader_;
-  std::array<trace::Event, kRing> events_;
-  std::array<trace::ReadStatus, kRing> status_{};
-  std::array<model::Model::PrefetchHint, kRing> hints_{};
+  std::array<Place, kRing> ring_;
   size_t head_ = 0;
-  size_t buffered_ = 0;  // entries from head_ on: events, then perhaps the final status
+  size_t buffered_ = 0;  // events from head_ on (the one handed out included)
   bool handed_out_ = false;
-  bool stopped_ = false;
+  bool stopped_ = false;  // the reader said kEnd or kError: end_status_
+  trace::ReadStatus end_status_ = trace::ReadStatus::kEnd;
   uint64_t delivered_ = 0;
 };
 

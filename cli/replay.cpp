@@ -63,7 +63,7 @@ class StreamReplay {
     bool ok = true;
     EventLookahead events(reader);
     for (bool first = true;; first = false) {
-      trace::Event* next = nullptr;
+      EventLookahead::Place* next = nullptr;
       const trace::ReadStatus status = events.Next(&next);
       if (first && alone_only && reader.header().IsPart()) {
         piece.error = PartAloneError(reader.header(), path);
@@ -76,7 +76,7 @@ class StreamReplay {
         ok = false;
         break;
       }
-      trace::Event& event = *next;
+      trace::Event& event = next->event;
       if (event.op == trace::Op::kEnd && more_follow) {
         piece.error = trace::FileError(
             path, "\"end\" ends the run, but a later part of it follows (trace format 1.5)",
@@ -85,13 +85,12 @@ class StreamReplay {
         break;
       }
       // The next events' lookups, started now: each stage reads what the one before loaded.
-      if (const trace::Event* e = events.Ahead(4)) model_.PrefetchIdEntry(*e, &events.HintAhead(4));
-      if (const trace::Event* e = events.Ahead(3)) model_.PrefetchIdState(*e, &events.HintAhead(3));
-      if (const trace::Event* e = events.Ahead(2)) model_.PrefetchBinary(*e, &events.HintAhead(2));
-      if (const trace::Event* e = events.Ahead(1))
-        model_.PrefetchBinaryData(*e, events.HintAhead(1));
+      if (EventLookahead::Place* p = events.Ahead(4)) model_.PrefetchIdEntry(p->event, &p->hint);
+      if (EventLookahead::Place* p = events.Ahead(3)) model_.PrefetchIdState(p->event, &p->hint);
+      if (EventLookahead::Place* p = events.Ahead(2)) model_.PrefetchBinary(p->event, &p->hint);
+      if (EventLookahead::Place* p = events.Ahead(1)) model_.PrefetchBinaryData(p->event, p->hint);
       event.pos.index += piece.first;
-      model_.Apply(event, events.HintAhead(0));
+      model_.Apply(event, next->hint);
       if (options_.watcher) options_.watcher->AfterEvent(model_, event);
       // A limit is an error at the event that crossed it; nothing after it
       // is judged, like after malformed input.

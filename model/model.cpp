@@ -328,7 +328,7 @@ void Model::TermLeftEnv(const Event& e, const BinId& bin, bool sent) {
   SetNifStrings(e);
   Record(inc, e);
   Release(inc, &inc.holders.vm, 1);
-  if (sent && !exited_.count(cur_.to)) AddRef(inc, &Hold(slot, cur_.to).msg);
+  if (sent && !Exited(cur_.to)) AddRef(inc, &Hold(slot, cur_.to).msg);
   inc.history.mutable_back().vm_refc = inc.vm_refc;
   if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, &state);
 }
@@ -949,16 +949,17 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
 
 void Model::ApplyExit(const Event& e) {
   const StrRef pid = cur_.actor;
-  exited_.insert(pid);
+  if (pid >= exited_.size()) exited_.resize(strings_.size());
+  exited_[pid] = true;
   ++exits_;
   // Its uncertain releases are settled: the exit releases all its references anyway.
   for (auto& [number, group] : groups_) {
     if (group.pid == pid) dirty_groups_.push_back(number);
   }
-  auto it = process_index_.find(pid);
-  if (it == process_index_.end()) return;
-  std::vector<Handle> handles = std::move(it->second.handles);
-  process_index_.erase(it);
+  if (pid >= process_slot_.size() || process_slot_[pid] == 0) return;
+  ProcessHandles& index = process_handles_[process_slot_[pid] - 1];
+  std::vector<Handle> handles = std::move(index.handles);
+  index = ProcessHandles{};
   for (const Handle& handle : handles) {
     Incarnation& inc = slots_[handle.slot];
     if (!inc.live || inc.generation != handle.generation) continue;
@@ -1061,7 +1062,7 @@ ProcessHold& Model::Hold(uint32_t slot, StrRef pid) {
   Incarnation& inc = slots_[slot];
   ProcessHold* held = inc.holders.Find(pid);
   if (held && (held->msg != 0 || held->proc != 0)) return *held;
-  ProcessHandles& index = process_index_[pid];
+  ProcessHandles& index = HandlesOf(pid);
   // Drop handles of incarnations that ended or that the process no longer
   // holds, so a long-lived process that keeps receiving and collecting
   // binaries does not grow its list forever. Only once the list has doubled
@@ -1085,6 +1086,16 @@ ProcessHold& Model::Hold(uint32_t slot, StrRef pid) {
     return *held;
   }
   return inc.holders.Add(pid, 0, 0);
+}
+
+Model::ProcessHandles& Model::HandlesOf(StrRef pid) {
+  if (pid >= process_slot_.size()) process_slot_.resize(strings_.size());
+  uint32_t& at = process_slot_[pid];
+  if (at == 0) {
+    process_handles_.emplace_back();
+    at = static_cast<uint32_t>(process_handles_.size());
+  }
+  return process_handles_[at - 1];
 }
 
 void Model::AddRef(Incarnation& inc, int64_t* counter, int64_t n) {
@@ -1124,7 +1135,7 @@ void Model::Deliver(Incarnation& inc, ProcessHold& p) {
 
 void Model::AddMessageRef(const Event& e, uint32_t slot) {
   const StrRef pid = cur_.to;
-  if (e.copied || exited_.count(pid)) return;
+  if (e.copied || Exited(pid)) return;
   ProcessHold& p = Hold(slot, pid);
   if (pid == unknown_receiver_ && p.msg == 0) unknown_sent_after_exits_[slot] = exits_;
   AddRef(slots_[slot], &p.msg);
@@ -1322,7 +1333,7 @@ void Model::ResolveGroups() {
       }
       // Its process's own release (a gc naming it, its exit) took what it held.
       NotifyDecided(g, g.candidates[i].slot, 0,
-                    exited_.count(g.pid)
+                    Exited(g.pid)
                         ? std::string(strings_.Get(g.pid)) + " exited"
                         : std::string(strings_.Get(g.pid)) + " holds none of it any more");
       std::erase(inc.uncertain, number);

@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "model/finding.h"
@@ -373,8 +372,15 @@ class Model : private TermReferences {
     std::vector<Handle> handles;
     size_t prune_at = kFirstPrune;  // see Hold()
   };
-  std::unordered_map<StrRef, ProcessHandles> process_index_;
-  std::unordered_set<StrRef> exited_;
+  // A process's handles: process_handles_[process_slot_[pid] - 1] (0: none yet). Looked up at
+  // every new holder, so by the pid's number rather than by a hash; 4 bytes per string.
+  std::vector<uint32_t> process_slot_;
+  std::vector<ProcessHandles> process_handles_;
+  ProcessHandles& HandlesOf(StrRef pid);
+  // The processes that exited, one bit per interned string: outputs and sends test it on
+  // every event, and a bit is cheaper to test than a hash set (strings are numbered densely).
+  std::vector<bool> exited_;
+  bool Exited(StrRef pid) const { return pid < exited_.size() && exited_[pid]; }
 
   std::unique_ptr<NifModel> nif_;
   uint64_t nif_events_ = 0;
