@@ -8,6 +8,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -223,6 +224,48 @@ TEST_CASE("CompressedFileAndStandardInputAreDecompressed") {
     close(saved);
     std::remove(path);
     CHECK(from_stdin == plain);
+  }
+}
+
+namespace {
+
+// The first `good` bytes of `bytes`, then a read error on every call.
+class BrokenDiskSource : public TraceReader::Source {
+ public:
+  BrokenDiskSource(std::string bytes, size_t good) : bytes_(std::move(bytes)), good_(good) {}
+  long Read(char* buf, size_t len, std::string* error) override {
+    if (at_ >= good_) {
+      *error = "Input/output error";
+      return -1;
+    }
+    const size_t n = std::min(len, good_ - at_);
+    std::memcpy(buf, bytes_.data() + at_, n);
+    at_ += n;
+    return static_cast<long>(n);
+  }
+
+ private:
+  std::string bytes_;
+  size_t good_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("ReadErrorUnderADecoderIsSaidAgainOnEveryLaterRead") {
+  const std::string text = "{\"op\":\"alloc\",\"bin\":1,\"size\":8}\n";
+  for (const std::string& bytes : {Gzip({text}), Zstd({text})}) {
+    auto source =
+        DecompressIfCompressed(std::make_unique<BrokenDiskSource>(bytes, bytes.size() / 2));
+    char buf[256];
+    std::string first, second;
+    long got = 0;
+    while ((got = source->Read(buf, sizeof buf, &first)) > 0) {
+    }
+    REQUIRE(got == -1);
+    CHECK(first == "Input/output error");
+    CHECK(source->Read(buf, sizeof buf, &second) == -1);
+    CHECK(second == "Input/output error");
   }
 }
 

@@ -14,15 +14,18 @@ CompressedBytes::CompressedBytes(std::unique_ptr<TraceReader::Source> raw, std::
 bool CompressedBytes::Ensure(size_t n, std::string* error) {
   n = std::min(n, kCapacity);
   if (size() >= n || eof_) return true;
-  if (failed_) return false;
+  if (!read_error_.empty()) {
+    *error = read_error_;  // every later call says it again, not an empty message
+    return false;
+  }
   std::memmove(buf_.get(), buf_.get() + pos_, end_ - pos_);
   end_ -= pos_;
   pos_ = 0;
   while (end_ < n) {
     long got = raw_->Read(reinterpret_cast<char*>(buf_.get() + end_), kCapacity - end_, error);
     if (got < 0) {
-      failed_ = true;
       if (error->empty()) *error = "read error";
+      read_error_ = *error;
       return false;
     }
     if (got == 0) {

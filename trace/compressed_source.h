@@ -26,7 +26,8 @@ class CompressedBytes {
     offset_ += n;
   }
   // Makes at least `n` bytes available in data() (at most the buffer's size), reading as much
-  // as it takes, unless the input ends first. False only on a read error (*error says which).
+  // as it takes, unless the input ends first. False only on a read error (*error says which,
+  // on this call and every later one).
   bool Ensure(size_t n, std::string* error);
   // Offset in the compressed stream of data()[0].
   uint64_t offset() const { return offset_; }
@@ -41,7 +42,7 @@ class CompressedBytes {
   size_t end_ = 0;
   uint64_t offset_ = 0;
   bool eof_ = false;
-  bool failed_ = false;
+  std::string read_error_;  // the raw input's read error, once it failed
 };
 
 // "corrupt gzip stream at byte 1234 of the compressed input: invalid block type".
