@@ -2,12 +2,14 @@
 // through objects from C++ `new`: priv_data -> a KeptInCxx -> its vector's
 // buffer -> the resource. recorder/refctrace_nif_new.cc, linked into the
 // library, follows both blocks, so the resource is held at exit, not a leak.
+// KeptInCxx is over-aligned, so `new` takes the std::align_val_t form (the
+// vector's buffer takes the plain one): both forms are on the path.
 #include <string>
 #include <vector>
 
 namespace {
 
-struct KeptInCxx {
+struct alignas(64) KeptInCxx {
   std::string label;
   std::vector<void*> resources;  // the buffer comes from std::allocator: new
 };
