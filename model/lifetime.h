@@ -2,6 +2,7 @@
 // and who held references after it. Filled by a LifetimeObserver.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,15 +22,34 @@ struct UncertainDecision {
   std::string how;       // "its recorded count", "the only candidate left", ...
 };
 
+// A step lists at most this many processes among its holders (the first that hold the
+// incarnation, in the order they first held it); the rest are counted in `unlisted`. Listing
+// every process on every step made `show` and `graph` quadratic in the processes holding one
+// binary at once (decision 247).
+constexpr size_t kListedProcesses = 16;
+
+// The processes holding an incarnation after a step beyond the listed ones, and the references
+// they hold between them (in messages and heaps).
+struct UnlistedProcesses {
+  uint64_t processes = 0;
+  int64_t references = 0;
+
+  friend bool operator==(const UnlistedProcesses& a, const UnlistedProcesses& b) {
+    return a.processes == b.processes && a.references == b.references;
+  }
+};
+
 struct LifetimeStep {
   Step step;
   int64_t refc = 0;  // accounted count after the step (sum of holders)
   // Non-zero holders after the step: driver, queue, then each process's
-  // message and heap (in the order the processes first held it), emulator. A NIF object's
-  // always starts with the NIF's count, 0 included (model 1.3).
+  // message and heap (in the order the processes first held it; at most kListedProcesses
+  // processes), emulator. A NIF object's always starts with the NIF's count, 0 included
+  // (model 1.3).
   std::vector<HolderCount> holders;
-  bool borrowed = false;  // the driver uses it inside a callback after the step
-  bool ended = false;     // this step freed the incarnation (refc reached 0)
+  UnlistedProcesses unlisted;  // the holding processes `holders` leaves out
+  bool borrowed = false;       // the driver uses it inside a callback after the step
+  bool ended = false;          // this step freed the incarnation (refc reached 0)
   // What the incarnation is (model 1.3): a binary (the driver's, or with `nif` the NIF's), or
   // one of the NIF's other objects. The same on every step of an incarnation.
   ObjectKind object = ObjectKind::kBinary;

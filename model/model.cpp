@@ -128,16 +128,28 @@ void Holders::Emptied(ProcessHold* p) {
     procs.erase(procs.begin() + (p - procs.data()));
     return;
   }
-  if (++zeros * 2 <= procs.size()) return;
+  if (++zeros * 2 <= procs.size()) {
+    // Move the hint past a few empty entries, so that processes letting go in about the
+    // order they got it are never scanned again by ListProcesses. A few, not all: a process
+    // refilled before the hint moves it back, and passing every empty entry again on its
+    // next release would make a release cost as much as the processes that let go.
+    for (int k = 0; k < 4 && first_held < procs.size() && procs[first_held].msg == 0 &&
+                    procs[first_held].proc == 0;
+         ++k)
+      ++first_held;
+    return;
+  }
   std::erase_if(procs, [](const ProcessHold& q) { return q.msg == 0 && q.proc == 0; });
   zeros = 0;
+  first_held = 0;
   index->clear();
   for (uint32_t i = 0; i < procs.size(); ++i)
     index->emplace(procs[i].pid, i);
 }
 
-void Holders::Refilled(ProcessHold*) {
+void Holders::Refilled(ProcessHold* p) {
   --zeros;
+  first_held = std::min(first_held, static_cast<uint32_t>(p - procs.data()));
 }
 
 void Holders::Clear() {
@@ -145,6 +157,7 @@ void Holders::Clear() {
   procs.clear();
   index.reset();
   zeros = 0;
+  first_held = 0;
 }
 
 const ProcessHold* Holders::Find(StrRef pid) const {
@@ -1406,11 +1419,9 @@ void Model::Notify(uint32_t slot, bool ended) {
 
 void Model::AddHolders(const Incarnation& inc, LifetimeStep* step) const {
   const Holders& h = inc.holders;
-  size_t n = (h.driver != 0) + (h.vm != 0);
+  size_t n = (h.driver != 0) + (h.vm != 0) + 2 * std::min(h.procs.size(), kListedProcesses);
   for (const QueueHold& q : h.queues)
     n += q.count != 0;
-  for (const ProcessHold& p : h.procs)
-    n += (p.msg != 0) + (p.proc != 0);
   step->holders.reserve(n);
   if (h.driver) step->holders.push_back({Holder::Driver(), h.driver});
   for (const QueueHold& q : h.queues) {
@@ -1418,10 +1429,12 @@ void Model::AddHolders(const Incarnation& inc, LifetimeStep* step) const {
       step->holders.push_back(
           {Holder::Queue(std::string(strings_.Get(ports_[q.port].name))), q.count});
   }
-  for (const ProcessHold& p : h.procs) {
+  // The first processes only (decision 247): a binary held by thousands at once would
+  // otherwise cost thousands on every step.
+  step->unlisted = h.ListProcesses(kListedProcesses, inc.refc, [&](const ProcessHold& p) {
     if (p.msg) step->holders.push_back({Holder::Message(std::string(strings_.Get(p.pid))), p.msg});
     if (p.proc) step->holders.push_back({Holder::Heap(std::string(strings_.Get(p.pid))), p.proc});
-  }
+  });
   if (h.vm) step->holders.push_back({Holder::Emulator(), h.vm});
 }
 
@@ -1532,8 +1545,11 @@ std::string Model::DescribeHolders(const Incarnation& inc) const {
   phrase.Driver(h.driver);
   for (const QueueHold& q : h.queues)
     phrase.Queue(strings_.Get(ports_[q.port].name), q.count);
-  for (const ProcessHold& p : h.procs)
+  // The phrase names the first few processes and counts the rest: the rest need not be read
+  // (decision 248).
+  phrase.Unlisted(h.ListProcesses(kListedProcesses, inc.refc, [&](const ProcessHold& p) {
     phrase.Process(strings_.Get(p.pid), p.msg, p.proc);
+  }));
   phrase.Emulator(h.vm);
   return phrase.Text();
 }
@@ -1593,6 +1609,11 @@ std::optional<std::string> Model::CheckInvariants() const {
         return where + ": process index out of step";
       }
     }
+    for (uint32_t i = 0; i < h.first_held && i < h.procs.size(); ++i) {
+      if (h.procs[i].msg != 0 || h.procs[i].proc != 0)
+        return where + ": a process before first_held holds it";
+    }
+    if (h.first_held > h.procs.size()) return where + ": first_held past the processes";
     if (zeros != h.zeros || (h.index && h.index->size() != h.procs.size())) {
       return where + ": " + std::to_string(zeros) + " empty process entries, " +
              std::to_string(h.zeros) + " counted";

@@ -77,6 +77,9 @@ struct Holders {
   std::vector<ProcessHold> procs;
   std::unique_ptr<std::unordered_map<StrRef, uint32_t>> index;  // pid -> position
   uint32_t zeros = 0;  // entries of procs that hold nothing (only with an index)
+  // Every entry of procs before this one holds nothing (only with an index; else 0): the
+  // processes that let go first are skipped when the first holders are listed (decision 248).
+  uint32_t first_held = 0;
   static constexpr size_t kIndexFrom = 16;
 
   int64_t Sum() const;
@@ -96,7 +99,36 @@ struct Holders {
   // `p` held nothing and holds something again.
   void Refilled(ProcessHold* p);
   void Clear();
+  // Calls `list(p)` for each of the first `max` entries of procs that hold something, in
+  // order, and says how many more hold something and how much; `refc` is the incarnation's
+  // count, the sum of its holders. Costs `max` plus the empty entries passed over, not one per
+  // process.
+  template <typename List>
+  UnlistedProcesses ListProcesses(size_t max, int64_t refc, List&& list) const;
 };
+
+template <typename List>
+UnlistedProcesses Holders::ListProcesses(size_t max, int64_t refc, List&& list) const {
+  size_t listed = 0;
+  int64_t listed_refs = 0;
+  for (size_t i = first_held; i < procs.size() && listed < max; ++i) {
+    const ProcessHold& p = procs[i];
+    if (p.msg == 0 && p.proc == 0) continue;
+    list(p);
+    ++listed;
+    listed_refs += p.msg + p.proc;
+  }
+  UnlistedProcesses rest;
+  const size_t holding = procs.size() - zeros;
+  if (listed == holding) return rest;
+  rest.processes = holding - listed;
+  // The rest is what the others do not hold: refc is the sum of the holders (an invariant
+  // CheckInvariants checks), so nothing past the listed entries is read.
+  rest.references = refc - driver - vm - listed_refs;
+  for (const QueueHold& q : queues)
+    rest.references -= q.count;
+  return rest;
+}
 
 class Model : private TermReferences {
  public:

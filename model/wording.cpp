@@ -260,6 +260,14 @@ void HoldersPhrase::Process(std::string_view pid, int64_t unreceived, int64_t he
   }
 }
 
+void HoldersPhrase::Unlisted(const UnlistedProcesses& rest) {
+  if (rest.processes == 0) return;
+  others_ += static_cast<int64_t>(rest.processes);
+  others_hold_ += rest.references;
+  last_pid_.clear();  // a process fed next is not one of these
+  last_named_ = false;
+}
+
 std::string HoldersPhrase::Text() const {
   // A NIF object names the NIF first; a binary of a driver (or of both) names the driver.
   std::string s = nif_seen_ && driver_ == 0 ? "the NIF holds " + std::to_string(nif_)
@@ -286,10 +294,12 @@ std::string HoldersPhrase::Text() const {
   return s;
 }
 
-std::string DescribeHolders(const std::vector<HolderCount>& holders, bool borrowed) {
+std::string DescribeHolders(const std::vector<HolderCount>& holders, bool borrowed,
+                            const UnlistedProcesses& unlisted) {
   HoldersPhrase phrase(borrowed);
   for (const HolderCount& h : holders)
     phrase.Add(h);
+  phrase.Unlisted(unlisted);
   return phrase.Text();
 }
 

@@ -12,6 +12,7 @@
 
 #include "model/finding.h"
 #include "model/holder.h"
+#include "model/lifetime.h"
 #include "trace/event.h"
 
 namespace refctrace::model {
@@ -61,6 +62,9 @@ class HoldersPhrase {
   void Term(std::string_view env, int64_t n);
   // Feeding the same process twice in a row adds to it.
   void Process(std::string_view pid, int64_t unreceived, int64_t heap);
+  // Processes left unnamed by whoever fed the phrase (a step lists the first few holders
+  // only: LifetimeStep::unlisted), counted with the processes past the first eight.
+  void Unlisted(const UnlistedProcesses& rest);
   std::string Text() const;
 
  private:
@@ -84,7 +88,9 @@ class HoldersPhrase {
   int64_t others_hold_ = 0;
 };
 
-// The holders after a step (see LifetimeStep) in the phrasing above.
-std::string DescribeHolders(const std::vector<HolderCount>& holders, bool borrowed);
+// The holders after a step (see LifetimeStep) in the phrasing above, with the processes the
+// step left unlisted.
+std::string DescribeHolders(const std::vector<HolderCount>& holders, bool borrowed,
+                            const UnlistedProcesses& unlisted = {});
 
 }  // namespace refctrace::model

@@ -105,10 +105,29 @@ using Row = LifetimeRow;
 struct LaneCount {
   int64_t held = 0;
   int64_t unreceived = 0;
+  int64_t unlisted = 0;  // the shared processes lane: what the processes not listed hold
 };
 using LaneCounts = std::vector<LaneCount>;  // per lane
 
 constexpr size_t kDriverLane = 0;  // always the first
+
+// The shared lane of the processes (decision 249) sits among the process lanes under this key
+// (a pid never starts with a space) and this node id token.
+constexpr std::string_view kSharedLaneKey = " processes";
+constexpr std::string_view kSharedLaneToken = "processes";
+
+// How many processes hold the incarnation at once after `step`: those it lists (a process's
+// message and heap entries are next to each other) and those it only counts.
+uint64_t ProcessesHolding(const LifetimeStep& step) {
+  uint64_t n = step.unlisted.processes;
+  const std::string* last = nullptr;
+  for (const HolderCount& h : step.holders) {
+    if (!h.holder.IsProcess()) continue;
+    if (!last || *last != h.holder.process) ++n;
+    last = &h.holder.process;
+  }
+  return n;
+}
 
 class ClusterBuilder {
  public:
@@ -153,6 +172,8 @@ class ClusterBuilder {
   std::vector<Hold> labelled_hold_;
   std::map<std::string, size_t> process_lane_;  // pid -> lane
   size_t queue_lane_ = kDriverLane;             // kDriverLane: there is none
+  // More than kListedProcesses processes hold it at once: every process is drawn in one lane.
+  std::optional<size_t> shared_lane_;
   size_t emulator_lane_ = kDriverLane;
   std::map<std::string, std::deque<uint64_t>> in_flight_;  // pid -> output/send events
   LaneCounts prev_counts_;                                 // after the last event row
@@ -237,6 +258,12 @@ void ClusterBuilder::CollectLanes() {
     if (pid.empty() || pid == "driver") return;
     if (std::find(pids.begin(), pids.end(), pid) == pids.end()) pids.push_back(pid);
   };
+  // Past kListedProcesses processes at once, a lane per process would be as wide as the
+  // crowd and the steps list only the first of them: one lane stands for all (decision 249).
+  uint64_t at_once = 0;
+  for (const Row& row : rows_)
+    at_once = std::max(at_once, ProcessesHolding(row.step));
+  const bool shared = at_once > model::kListedProcesses;
   for (const Row& row : rows_) {
     const model::Step& s = row.step.step;
     const Where where = WhereOf(s);
@@ -259,8 +286,16 @@ void ClusterBuilder::CollectLanes() {
     c_.lanes.push_back({LaneKind::kQueue, "", "port queue"});
   }
   for (const std::string& pid : pids) {
-    process_lane_.emplace(pid, c_.lanes.size());
     const bool term = pid.rfind(kTermLanePrefix, 0) == 0;
+    if (shared && !term) {
+      // The shared lane where the first process's would be; ProcessLane finds it for any pid.
+      if (shared_lane_) continue;
+      shared_lane_ = c_.lanes.size();
+      c_.lanes.push_back({LaneKind::kProcess, std::string(kSharedLaneKey),
+                          "processes (up to " + std::to_string(at_once) + " at once)"});
+      continue;
+    }
+    process_lane_.emplace(pid, c_.lanes.size());
     c_.lanes.push_back({term ? LaneKind::kTerms : LaneKind::kProcess, pid,
                         term ? "terms in env " + pid.substr(kTermLanePrefix.size()) : pid});
   }
@@ -283,6 +318,8 @@ size_t ClusterBuilder::LaneOf(const model::Step& s) const {
 }
 
 std::optional<size_t> ClusterBuilder::ProcessLane(const std::string& pid) const {
+  if (shared_lane_ && !pid.empty() && pid != "driver" && pid.rfind(kTermLanePrefix, 0) != 0)
+    return shared_lane_;
   const auto it = process_lane_.find(pid);
   if (it == process_lane_.end()) return std::nullopt;
   return it->second;
@@ -318,12 +355,14 @@ LaneCounts ClusterBuilder::CountsOf(const LifetimeStep& step) const {
       }
     }
   }
+  if (shared_lane_) counts[*shared_lane_].unlisted = step.unlisted.references;
   return counts;
 }
 
 // A lane's part of node ids: the pid, or the title of a lane that has none.
 std::string ClusterBuilder::LaneToken(size_t lane) const {
   const Lane& l = c_.lanes[lane];
+  if (shared_lane_ == lane) return std::string(kSharedLaneToken);
   return l.kind == LaneKind::kProcess || l.kind == LaneKind::kTerms ? l.pid : l.title;
 }
 
@@ -380,12 +419,16 @@ void ClusterBuilder::UpdateHolds(const LifetimeStep& step, size_t row_index) {
         if (count > 0) hold = Hold::kQueue;
         break;
       case LaneKind::kProcess:
+        // The shared lane is solid while a listed process has it in its heap, dashed while the
+        // listed ones have it only in messages; the processes past them are counted only.
         if (counts[i].held > 0) {
           hold = Hold::kHeap;
         } else if (counts[i].unreceived > 0) {
           hold = Hold::kMessage;
+        } else if (counts[i].unlisted > 0) {
+          hold = Hold::kHeap;
         }
-        count += counts[i].unreceived;
+        count += counts[i].unreceived + counts[i].unlisted;
         break;
       case LaneKind::kEmulator:
         if (count > 0) hold = Hold::kEmulator;
@@ -414,6 +457,11 @@ void ClusterBuilder::AddEventRow(const Row& row, size_t row_index) {
       n.kind = NodeKind::kEvent;
       n.lines.push_back(row.step.among ? "#" + std::to_string(s.event) + " " + StepSummary(row.step)
                                        : EventHeadline(s));
+      // In the shared lane the lane does not say whose event it is: the headline does.
+      if (shared_lane_ == lane) {
+        std::string& head = n.lines.back();
+        head.insert(head.find(' ') + 1, s.actor + " ");
+      }
       std::string second = "refc " + std::to_string(s.refc);
       if (!s.src.empty()) second += " · " + s.src;
       n.lines.push_back(second);
@@ -422,10 +470,7 @@ void ClusterBuilder::AddEventRow(const Row& row, size_t row_index) {
       for (size_t i = 0; i < note.size() && i < 2; ++i)
         n.lines.push_back(i == 1 && note.size() > 2 ? Shorten(note[1] + " …", 38) : note[i]);
       n.tooltip = model::DescribeStep(s) + "; refc " + std::to_string(s.refc) +
-                  "; holders after: " +
-                  (row.step.holders.empty() && !row.step.borrowed
-                       ? "none"
-                       : model::DescribeHolders(row.step.holders, row.step.borrowed));
+                  "; holders after: " + (AnyHolders(row.step) ? HoldersText(row.step) : "none");
       if (s.line) n.tooltip += "; line " + std::to_string(s.line);
       // An uncertain release says how it was decided (or that it was not).
       if (const std::string decided = DecisionText(row.step); !decided.empty()) {
@@ -459,7 +504,10 @@ void ClusterBuilder::AddEventRow(const Row& row, size_t row_index) {
   }
   const std::optional<size_t> receiver =
       (s.op == Op::kOutput || s.op == Op::kSend) && !s.copied ? ProcessLane(s.to) : std::nullopt;
-  if (receiver && now[*receiver].unreceived > prev_counts_[*receiver].unreceived) {
+  // The shared lane counts the unlisted processes' references apart: a message to one of them
+  // raises only those.
+  const auto in_messages = [](const LaneCount& c) { return c.unreceived + c.unlisted; };
+  if (receiver && in_messages(now[*receiver]) > in_messages(prev_counts_[*receiver])) {
     in_flight_[s.to].push_back(s.event);
     if (*receiver != event_lane) {
       GraphEdge e;
@@ -525,8 +573,7 @@ void ClusterBuilder::AddTerminal() {
       n.id = prefix_ + (abandoned ? "/abandoned" : "/freed");
       n.lane = LaneOf(last.step);
       if (abandoned) {
-        n.lines = {"abandoned",
-                   "references lost: " + model::DescribeHolders(last.holders, last.borrowed)};
+        n.lines = {"abandoned", "references lost: " + HoldersText(last)};
       } else {
         n.lines = {"freed"};
       }

@@ -75,8 +75,10 @@ std::vector<LifetimeRow> RowsOf(const Lifetime& life, const std::vector<const Fi
           if (h.holder.kind != HolderKind::kDriver && h.holder.kind != HolderKind::kQueue)
             r.step.holders.push_back(h);
         }
+        if (!rows.empty()) r.step.unlisted = rows.back().step.unlisted;
         for (const HolderCount& h : r.step.holders)
           r.step.refc += h.count;
+        r.step.refc += r.step.unlisted.references;
         extra.push_back(std::move(r));
       }
       continue;
@@ -95,6 +97,7 @@ std::vector<LifetimeRow> RowsOf(const Lifetime& life, const std::vector<const Fi
         for (const LifetimeRow& before : rows) {
           if (before.step.step.event > f->event) break;
           r.step.holders = before.step.holders;
+          r.step.unlisted = before.step.unlisted;
           r.step.refc = before.step.refc;
           r.step.borrowed = before.step.borrowed;
         }
@@ -113,6 +116,14 @@ std::vector<LifetimeRow> RowsOf(const Lifetime& life, const std::vector<const Fi
     return a.step.step.event < b.step.step.event;
   });
   return rows;
+}
+
+std::string HoldersText(const model::LifetimeStep& step) {
+  return model::DescribeHolders(step.holders, step.borrowed, step.unlisted);
+}
+
+bool AnyHolders(const model::LifetimeStep& step) {
+  return !step.holders.empty() || step.borrowed || step.unlisted.processes != 0;
 }
 
 LifeEnding EndingOf(const Lifetime& life, const std::vector<LifetimeRow>& rows,

@@ -59,6 +59,13 @@ std::string StepSummary(const model::LifetimeStep& step);
 // reference released"; empty when the step is no uncertain release or was never decided.
 std::string DecisionText(const model::LifetimeStep& step);
 
+// Who holds the incarnation after `step`, as `show`'s cells and ending and `graph`'s tooltips
+// say it: the listed holders, then the processes the model counted without listing them
+// ("; 19992 more processes hold 19992").
+std::string HoldersText(const model::LifetimeStep& step);
+// Whether anyone holds it, or the driver borrows it, after `step`.
+bool AnyHolders(const model::LifetimeStep& step);
+
 // "0x7f3a10#2": the id and incarnation, as `--bin` accepts it.
 std::string IncarnationName(const model::IncarnationKey& key);
 

@@ -50,10 +50,10 @@ Cells CellsOf(const LifetimeRow& row) {
   c.refc = std::to_string(s.refc);
   if (row.after_end) {
     c.holders = "(freed)";
-  } else if (row.step.holders.empty() && !row.step.borrowed) {
+  } else if (!AnyHolders(row.step)) {
     c.holders = "-";
   } else {
-    c.holders = model::DescribeHolders(row.step.holders, row.step.borrowed);
+    c.holders = HoldersText(row.step);
   }
   c.src = s.src;
   c.note = s.note;
@@ -138,7 +138,7 @@ void RenderOne(const InputReport& report, const Lifetime& life,
     const model::LifetimeStep& last = ending.at->step;
     const std::string at = last.step.op == Op::kEnd ? "at the end of the trace"
                                                     : "at event " + std::to_string(last.step.event);
-    const std::string holders = model::DescribeHolders(last.holders, last.borrowed);
+    const std::string holders = HoldersText(last);
     switch (ending.how) {
       case LifeEnd::kAbandoned:
         out << "  " << paint(kRed, "abandoned " + at + ": references lost (" + holders + ")")

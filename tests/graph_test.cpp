@@ -624,5 +624,84 @@ TEST_CASE("show prints every event with holders and refc, findings inline") {
   CHECK(again < diag);
 }
 
+// ---------------------------------------------------------------------------
+// A binary held by more processes at once than a step lists (decisions 247-249)
+
+// alloc, output to `n` processes, free, each receives, each exits (the last exit frees it).
+std::string FanOut(int n) {
+  std::string t = R"({"op":"alloc","bin":"f","size":64})"
+                  "\n";
+  auto pid = [](int i) { return "<0." + std::to_string(100 + i) + ".0>"; };
+  for (int i = 0; i < n; ++i)
+    t += R"({"op":"output","bin":"f","to":")" + pid(i) + "\"}\n";
+  t += R"({"op":"free","bin":"f"})"
+       "\n";
+  for (int i = 0; i < n; ++i)
+    t += R"({"op":"receive","bin":"f","actor":")" + pid(i) + "\"}\n";
+  for (int i = 0; i < n; ++i)
+    t += R"({"op":"exit","actor":")" + pid(i) + "\"}\n";
+  return t;
+}
+
+// Every step of a short life kept.
+model::RecorderOptions AllSteps() {
+  model::RecorderOptions options;
+  options.head_steps = 100;
+  return options;
+}
+
+TEST_CASE("a step lists the first 16 holding processes and counts the others") {
+  const Recorded r = Record(FanOut(20), AllSteps());
+  REQUIRE(r.lifetimes.size() == 1);
+  const model::LifetimeStep& all = r.lifetimes[0].steps.at(20);  // the 20th output
+  CHECK(all.holders.size() == 1 + model::kListedProcesses);      // the driver and 16 messages
+  CHECK(all.holders.back().holder == model::Holder::Message("<0.115.0>"));
+  CHECK(all.unlisted == model::UnlistedProcesses{4, 4});
+  CHECK(render::HoldersText(all).find("; 12 more processes hold 12") != std::string::npos);
+  // After the first five exits the next sixteen are listed, from <0.105.0>.
+  const model::LifetimeStep& later = r.lifetimes[0].steps.at(46);
+  CHECK(later.step.op == trace::Op::kExit);
+  CHECK(later.holders.at(0).holder == model::Holder::Heap("<0.105.0>"));
+  CHECK(later.unlisted == model::UnlistedProcesses{0, 0});
+  // show counts the unlisted ones with the others past the first eight.
+  render::InputReport report;
+  report.path = "t.ndjson";
+  std::ostringstream out;
+  render::RenderShow(report, r.lifetimes, {false}, out);
+  CHECK(out.str().find(
+            "  #20      21  driver     output → <0.119.0>    21  driver holds 1; <0.100.0> holds "
+            "1 (unreceived);") != std::string::npos);
+  CHECK(out.str().find("<0.107.0> holds 1 (unreceived); 12 more processes hold 12\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("past 16 processes at once, one lane stands for all of them") {
+  const render::LifetimeGraph g =
+      render::BuildLifetimeGraph(Record(FanOut(17), AllSteps()).lifetimes, {}, {"test", true, 46});
+  REQUIRE(g.clusters.size() == 1);
+  const GraphCluster& c = g.clusters[0];
+  REQUIRE(c.lanes.size() == 2);
+  CHECK(c.lanes[1].kind == render::LaneKind::kProcess);
+  CHECK(c.lanes[1].title == "processes (up to 17 at once)");
+  // Every process's event is in it, and says whose it is.
+  const GraphNode* receive = Node(c, "f#1/e19");
+  REQUIRE(receive);
+  CHECK(receive->lane == 1);
+  CHECK(receive->lines.front() == "#19 <0.100.0> receive ← #1");
+  const GraphNode* exit = Node(c, "f#1/e52");
+  REQUIRE(exit);
+  CHECK(exit->lines.front() == "#52 <0.116.0> exit");
+  CHECK(Node(c, "f#1/e1/processes"));
+  // It carries the references of all of them, the unlisted ones too: 17 after the last output.
+  bool seventeen = false;
+  for (const render::GraphEdge& e : c.edges)
+    seventeen |= e.kind == EdgeKind::kLane && e.count == 17 && e.hold == Hold::kMessage;
+  CHECK(seventeen);
+  // Sixteen at once keep a lane each.
+  const render::LifetimeGraph sixteen =
+      render::BuildLifetimeGraph(Record(FanOut(16), AllSteps()).lifetimes, {}, {"test", true, 46});
+  CHECK(sixteen.clusters.at(0).lanes.size() == 17);
+}
+
 }  // namespace
 }  // namespace refctrace

@@ -1084,5 +1084,87 @@ TEST_CASE("AmongOfBinariesTheProcessDoesNotHoldIsADoubleFree") {
   CHECK(run.Codes() == "double-free@2");
 }
 
+// ---------------------------------------------------------------------------
+// Listing the processes that hold a binary (decisions 247 and 248)
+
+// Holders of one incarnation held by `n` processes (pids 1..n, one reference each in the heap),
+// past kIndexFrom so the entries that empty stay as zeros.
+Holders HeldByProcesses(uint32_t n) {
+  Holders h;
+  for (StrRef pid = 1; pid <= n; ++pid)
+    h.Add(pid, 0, 1);
+  return h;
+}
+
+std::vector<StrRef> Listed(const Holders& h, int64_t refc, UnlistedProcesses* rest) {
+  std::vector<StrRef> pids;
+  *rest =
+      h.ListProcesses(kListedProcesses, refc, [&](const ProcessHold& p) { pids.push_back(p.pid); });
+  return pids;
+}
+
+TEST_CASE("the first holding processes are listed and the rest only counted") {
+  Holders h = HeldByProcesses(20);
+  h.driver = 1;
+  h.vm = 2;
+  UnlistedProcesses rest;
+  const std::vector<StrRef> pids = Listed(h, 23, &rest);
+  REQUIRE(pids.size() == kListedProcesses);
+  CHECK(pids.front() == 1);
+  CHECK(pids.back() == 16);
+  CHECK(rest == UnlistedProcesses{4, 4});  // refc less the driver, vm and the listed
+  // No more than the list holds: nothing is counted.
+  Holders few = HeldByProcesses(3);
+  CHECK(Listed(few, 3, &rest).size() == 3);
+  CHECK(rest == UnlistedProcesses{});
+}
+
+TEST_CASE("processes that let go in turn are skipped without being read again") {
+  Holders h = HeldByProcesses(20);
+  // The first six let go, in the order they got it (fewer than half: they stay as zeros).
+  for (uint32_t i = 0; i < 6; ++i) {
+    h.procs[i].proc = 0;
+    h.Emptied(&h.procs[i]);
+  }
+  CHECK(h.first_held == 6);
+  UnlistedProcesses rest;
+  const std::vector<StrRef> pids = Listed(h, 14, &rest);
+  REQUIRE(pids.size() == 14);
+  CHECK(pids.front() == 7);
+  CHECK(rest == UnlistedProcesses{});
+  // One that let go holds again: it is first again (its place is kept) and listed.
+  h.procs[2].proc = 1;
+  h.Refilled(&h.procs[2]);
+  CHECK(h.first_held == 2);
+  CHECK(Listed(h, 15, &rest).front() == 3);
+  // More than half of them empty: the zeros are dropped and the hint starts over.
+  for (uint32_t i = 6; i < 12; ++i) {
+    h.procs[i].proc = 0;
+    h.Emptied(&h.procs[i]);
+  }
+  CHECK(h.first_held == 0);
+  CHECK(h.procs.size() == 9);
+  CHECK(h.zeros == 0);
+}
+
+TEST_CASE("a finding names the first eight holding processes and counts the rest") {
+  std::vector<std::string> events = {"alloc b size=64"};
+  for (int i = 0; i < 20; ++i)
+    events.push_back("output b to=<0." + std::to_string(100 + i) + ".0>");
+  // The first three let go before the driver frees twice.
+  for (int i = 0; i < 3; ++i)
+    events.push_back("exit actor=<0." + std::to_string(100 + i) + ".0>");
+  events.push_back("free b");
+  events.push_back("free b");
+  const Run run = Replay(events);
+  REQUIRE(run.findings.size() == 1);
+  CHECK(run.findings[0].message ==
+        "driver released a reference it does not hold (driver holds 0; <0.103.0> holds 1 "
+        "(unreceived); <0.104.0> holds 1 (unreceived); <0.105.0> holds 1 (unreceived); <0.106.0> "
+        "holds 1 (unreceived); <0.107.0> holds 1 (unreceived); <0.108.0> holds 1 (unreceived); "
+        "<0.109.0> holds 1 (unreceived); <0.110.0> holds 1 (unreceived); 9 more processes hold "
+        "9)");
+}
+
 }  // namespace
 }  // namespace refctrace::model
