@@ -675,6 +675,24 @@ TEST_CASE("a step lists the first 16 holding processes and counts the others") {
         std::string::npos);
 }
 
+TEST_CASE("a leak's end row keeps the processes counted beyond the listed ones") {
+  // The driver never frees: the end of the input is a row of its own (the model has no step
+  // for it), with the holders of the row before it less the driver's.
+  std::string trace = R"({"op":"alloc","bin":"f","size":64})"
+                      "\n";
+  for (int i = 0; i < 20; ++i)
+    trace += R"({"op":"output","bin":"f","to":"<0.)" + std::to_string(100 + i) + R"(.0>"})" + "\n";
+  const Recorded r = Record(trace, AllSteps());  // no `end`: the input just ends
+  REQUIRE(r.lifetimes.size() == 1);
+  const std::vector<const Finding*> own = render::FindingsOf(r.lifetimes[0], r.findings);
+  const std::vector<render::LifetimeRow> rows = render::RowsOf(r.lifetimes[0], own);
+  const render::LifetimeRow& end = rows.back();
+  CHECK(end.step.step.op == trace::Op::kEnd);
+  CHECK(end.step.unlisted == model::UnlistedProcesses{4, 4});
+  CHECK(end.step.refc == 20);
+  CHECK(render::HoldersText(end.step).find("; 12 more processes hold 12") != std::string::npos);
+}
+
 TEST_CASE("past 16 processes at once, one lane stands for all of them") {
   const render::LifetimeGraph g =
       render::BuildLifetimeGraph(Record(FanOut(17), AllSteps()).lifetimes, {}, {"test", true, 46});
