@@ -1383,10 +1383,37 @@ TEST_CASE("LinesThatAreNotPlainAreLeftToTheFullDecoder") {
       "[{\"op\":\"stop\"}]",
       "{\"op\":\"stop\",\"stack\":[\"a\",]}",
       "{\"op\":\"stop\",\"stack\":[\"a\" \"b\"]}",
+      // After the recorder's start `{"op":"NAME","bin":` (its own fast path), what the general
+      // loop refuses.
+      "{\"op\":\"alloc\",\"bin\":\"0x1\",\"bin\":\"0x2\",\"size\":1}",  // a duplicate
+      "{\"op\":\"alloc\",\"size\":1,\"bin\":\"0x1\",\"op\":\"free\"}",
+      "{\"op\":\"alloc\",\"bin\":\"0x1\",\"size\":1,\"op\":\"free\"}",
+      "{\"op\":\"alloc\",\"bin\":-1,\"size\":1}",
+      "{\"op\":\"alloc\",\"bin\":1.5,\"size\":1}",
+      "{\"op\":\"alloc\",\"bin\":true,\"size\":1}",
+      "{\"op\":\"alloc\",\"bin\":\"0x1\\n\",\"size\":1}",
+      "{\"op\":\"alloc\",\"bin\":\"0x1}",
+      "{\"op\":\"alloc\",\"bin\":}",
+      "{\"op\":\"alloc\",\"bin\":",
+      "{\"op\":\"alloc\",\"bin\"}",
+      "{\"op\":\"alloc\",\"bin\":\"0x1\"",
+      "{\"op\":\"alloc\",\"bin\":\"0x1\"}}",
+      "{\"op\":\"alloc\",\"bin\":\"0x1\",\"size\":1,}",
+      "{\"op\":\"alloc\",\"bin\":\"0x1\"\"size\":1}",
+      "{\"op\":\"alloc\"}",
+      "{\"op\":\"alloc\",\"bi\":1}",
+      "{\"op\":\"allocx\",\"bin\":1,\"size\":1}",
+      "{\"op\":\"allo\",\"bin\":1,\"size\":1}",
+      "{\"op\":\"\",\"bin\":1}",
+      "{\"op\":\"alloc",
+      "{\"op\":\"unborrow",
+      "{\"op\":\"unborrow}",
+      "{\"op\":\"exit\"}",
   };
   for (const char* line : lines) {
     CAPTURE(line);
     CHECK_FALSE(PlainDecode(line).has_value());
+    CHECK_FALSE(PlainDecode(line, '"').has_value());  // a quote past the end closes nothing
   }
 }
 
@@ -1428,6 +1455,142 @@ TEST_CASE("MutatedLinesAreNeverDecodedDifferently") {
     CHECK(SameDecoding(*plain, *full));
   }
   CHECK(taken > 1000);  // the edits do not only break lines
+}
+
+TEST_CASE("AnOpNameWithNulBytesIsNeverPlain") {
+  // The plain parser looks a short op name up by its word, zero-padded: NUL bytes after the
+  // name must not vanish into that padding (decision 240). simdjson rejects a raw control byte
+  // in a string, and the full decoder has no op "alloc\0": neither may be decoded.
+  using namespace std::string_literals;
+  const std::string lines[] = {
+      // The recorder's start `{"op":"NAME","bin":`, read by its own fast path.
+      "{\"op\":\"alloc\0\",\"bin\":\"0x1\",\"size\":1}"s,
+      "{\"op\":\"free\0\0\0\0\",\"bin\":1}"s,  // a word of name and NULs, then the quote
+      "{\"op\":\"stop\0\"}"s,
+      "{\"op\":\"gc\0\0\0\0\0\0\",\"bin\":1,\"actor\":\"a\"}"s,
+      "{\"op\":\"unborrow\0\",\"bin\":1}"s,  // 8 bytes of name, then a NUL
+      "{\"op\":\"\0stop\"}"s,
+      "{\"op\":\"\0\"}"s,
+      // Op after another field: the general loop.
+      "{\"bin\":1,\"op\":\"inc\0\"}"s,
+      "{\"t\":1,\"op\":\"stop\0\0\0\0\"}"s,
+      "{ \"op\":\"stop\0\"}"s,
+      // Escaped NUL: not plain (the full decoder reads it, and finds no such op).
+      "{\"op\":\"alloc\\u0000\",\"bin\":1}"s,
+      "{\"bin\":1,\"op\":\"inc\\u0000\"}"s,
+      // NUL bytes in a key.
+      "{\"op\":\"stop\",\"t\0\":1}"s,
+      "{\"op\0\":\"stop\"}"s,
+      "{\"op\":\"alloc\",\"bin\0\":1}"s,
+  };
+  for (const std::string& line : lines) {
+    CAPTURE(line);
+    CHECK_FALSE(FullDecode(line).has_value());
+    for (char fill : {'\n', '"', '\0'})
+      CHECK_FALSE(PlainDecode(line, fill).has_value());
+    // And through the reader, after a first line (which the full decoder always reads): an
+    // error at line 2, not an event.
+    Result r = Read("{\"op\":\"stop\"}\n" + line + "\n");
+    CHECK(r.last == ReadStatus::kError);
+    CHECK(r.events.size() == 1);
+    CHECK(r.error.line == 2);
+  }
+}
+
+TEST_CASE("NulBytesInAnyPlainLineAreNeverDecodedDifferently") {
+  // A NUL byte put at every position of every plain line, in place of a byte or before it:
+  // whatever the plain parser takes, the full decoder takes the same way.
+  int taken = 0;
+  for (const std::string& plain_line : kPlainLines) {
+    for (size_t at = 0; at <= plain_line.size(); ++at) {
+      for (bool replace : {false, true}) {
+        if (replace && at == plain_line.size()) continue;
+        std::string line = plain_line;
+        if (replace) {
+          line[at] = '\0';
+        } else {
+          line.insert(at, 1, '\0');
+        }
+        CAPTURE(line);
+        std::optional<Event> plain = PlainDecode(line);
+        if (!plain) continue;
+        ++taken;
+        std::optional<Event> full = FullDecode(line);
+        REQUIRE(full.has_value());
+        CHECK(SameDecoding(*plain, *full));
+      }
+    }
+  }
+  CHECK(taken == 0);  // a NUL byte is blank nowhere and plain in no string
+}
+
+TEST_CASE("TheRecorderStartIsReadAsTheGeneralLoopReadsIt") {
+  // `{"op":"NAME","bin":` has a fast path of its own: the same lines with that start and
+  // without it (op second, or a blank in it) must decode the same, and as the full decoder
+  // does.
+  const std::string tails[] = {
+      "",
+      ",\"size\":64",
+      ",\"to\":\"<0.85.0>\",\"copied\":true",
+      ",\"actor\":\"<0.101.0>\",\"count\":1,\"refc\":2",
+      " , \"refc\":1 ",
+  };
+  const std::string ops_and_bins[][2] = {
+      {"alloc", "\"0x7f0000007a00\""},
+      {"free", "12345"},
+      {"unborrow", "\"0xb1\""},
+      {"gc", "\"\""},
+      {"realloc", "0"},
+  };
+  for (const auto& [op, bin] : ops_and_bins) {
+    for (const std::string& tail : tails) {
+      if (op == std::string("gc") && tail.find("actor") == std::string::npos) continue;
+      if (op == std::string("realloc") && tail.find("size") == std::string::npos) continue;
+      const std::string fields = "\"op\":\"" + op + "\",\"bin\":" + bin + tail;
+      const std::string variants[] = {
+          "{" + fields + "}",
+          "{\"bin\":" + bin + ",\"op\":\"" + op + "\"" + tail + "}",
+          "{ " + fields + "}",
+          "{\"op\":\"" + op + "\" ,\"bin\":" + bin + tail + "}",
+          "{\"op\":\"" + op + "\",\"bin\": " + bin + tail + "}",
+          "{\"op\":\"" + op + "\",\"bin\" :" + bin + tail + "}",
+      };
+      std::optional<Event> first;
+      for (const std::string& line : variants) {
+        CAPTURE(line);
+        std::optional<Event> full = FullDecode(line);
+        REQUIRE(full.has_value());
+        for (char fill : {'\n', '"', ','}) {
+          std::optional<Event> plain = PlainDecode(line, fill);
+          REQUIRE(plain.has_value());
+          CHECK(SameDecoding(*plain, *full));
+        }
+        if (!first) first = full;
+        CHECK(SameDecoding(*full, *first));
+      }
+    }
+  }
+}
+
+TEST_CASE("StringsOfTheSameLengthAreOverwrittenWhole") {
+  // The plain parser overwrites a string of the length it already has in place, as two words
+  // that may overlap: every length, every byte must be the new line's.
+  for (size_t n = 0; n <= 20; ++n) {
+    CAPTURE(n);
+    std::string a(n, 'a');
+    std::string b;
+    for (size_t i = 0; i < n; ++i)
+      b += static_cast<char>('A' + i);
+    Event event;
+    for (const std::string& id : {a, b, a}) {
+      const std::string line = "{\"op\":\"free\",\"bin\":\"" + id + "\",\"note\":\"" + id + "\"}";
+      const std::string text = line + std::string(kPlainEventReadAhead, '"');
+      REQUIRE(ParsePlainEvent(std::string_view(text).substr(0, line.size()), &event));
+      CHECK(event.bin.str == id);
+      CHECK(event.note == id);
+      CHECK(event.bin.str.size() == n);
+    }
+  }
 }
 
 TEST_CASE("PlainAndOtherLinesMixInOneTrace") {

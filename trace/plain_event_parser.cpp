@@ -20,6 +20,24 @@ namespace {
 // part of a literal, so every scan of blanks, digits, punctuation or literals stops there at
 // the latest and needs no bounds check; only strings, which may hold a '}', are checked
 // against `last`. Words read at most 7 bytes past a position that is <= `last`.
+//
+// What the fast paths rely on (each falls back to the general scan, or refuses the line, when
+// its condition fails; the tests in trace_reader_test.cpp compare all of them with the full
+// decoder):
+// - The recorder start (ParseRecorderStart): the line begins `{"op":"NAME",` and mostly
+//   `"bin":`. Those fixed bytes are compared as words; none of them is '}', so `last` lies past
+//   them and the words after them start at or before `last`. It reads nothing the general loop
+//   would read otherwise: the same keys, the same value parsers, and `seen` marked the same, so
+//   duplicates and missing fields are found as before. It sets nothing before it knows the op:
+//   a line it does not take is read by the general loop from its start.
+// - Short names (MatchShortOp): an op name of at most 8 bytes is looked up by its word, with
+//   the bytes past it zero. The name ends at its closing quote, which must come before
+//   `last`; a NUL byte before that quote refuses the name, since it would vanish into the zero
+//   padding ("alloc\0" is not "alloc", and the full decoder rejects it: decision 240). Other
+//   bytes that are not plain are in no op's name.
+// - Strings of unchanged length (CopyString): a reused event's string that already has the
+//   new value's length, 8 to 16 bytes, is overwritten in place as two words that may overlap:
+//   both lie inside the string's bytes and inside the line's.
 
 using Word = uint64_t;
 constexpr Word kOnes = 0x0101010101010101ULL;
@@ -110,6 +128,31 @@ const char* ScanKey(const char* p, const char* last, FieldId* id) {
   return p;
 }
 
+// The op whose name, of at most 8 bytes, starts at `name` (the byte after the opening quote)
+// and ends at a closing quote before `last`; *after is the byte after that quote. None when the
+// name is longer, is not an op's, or is not plain (the caller's general scan decides then).
+//
+// Every name but some NIF ops' fits in a word: the word, masked to the name, finds the op. A
+// name ends at its quote or at a NUL byte, whichever comes first, and a NUL byte ends it as
+// "not an op": OpFromNameWord takes the bytes past a name as zeros, so "alloc" followed by NUL
+// bytes would otherwise be read as "alloc" (decision 240). Any other byte that is not plain
+// (a control byte, '\\', non-ASCII) is in no op's name, so the lookup rejects it.
+[[gnu::always_inline]] inline std::optional<Op> MatchShortOp(const char* name, const char* last,
+                                                             const char** after) {
+  const Word word = LoadWord(name);
+  const Word stops = ZeroBytes(word ^ Repeat('"')) | ZeroBytes(word);  // lowest mark exact
+  int n = 8;
+  if (stops != 0) {
+    n = std::countr_zero(stops) / 8;
+    if (name[n] != '"') return std::nullopt;  // a NUL byte
+  } else if (name + 8 >= last || name[8] != '"') {
+    return std::nullopt;  // longer than a word, or unclosed
+  }
+  if (name + n >= last) return std::nullopt;  // the quote is past the line (read-ahead)
+  *after = name + n + 1;
+  return OpFromNameWord(n == 8 ? word : word & ((Word{1} << (8 * n)) - 1));
+}
+
 // How many of the 8 bytes at `p` are digits before the first non-digit, and their value.
 int LeadingDigits(const char* p, uint64_t* value) {
   Word x = LoadWord(p) ^ Repeat('0');  // digits become 0..9
@@ -190,15 +233,31 @@ const char* ScanLiteral(const char* p, std::string_view word) {
 // that), and returns the byte after it, or nullptr when the value is not plain or not of the
 // field's type.
 
+// Replaces *out with `s`, which is never inside *out (it is in the line).
+[[gnu::always_inline]] inline void CopyString(std::string_view s, std::string* out) {
+  // A reused event's string mostly has the length of the new value already (ids and pids of
+  // one trace are alike): 8 to 16 bytes are overwritten in place as two words that may
+  // overlap, both inside the line and both inside the string.
+  const size_t n = s.size();
+  if (n == out->size() && n >= sizeof(Word) && n <= 2 * sizeof(Word)) {
+    char* d = out->data();
+    const Word head = LoadWord(s.data());
+    const Word tail = LoadWord(s.data() + n - sizeof(Word));
+    std::memcpy(d, &head, sizeof head);
+    std::memcpy(d + n - sizeof(Word), &tail, sizeof tail);
+    return;
+  }
+  // One assign: less than clear() and append() here (callgrind).
+  out->assign(s.data(), n);
+}
+
 // Inlined: strings are a third of the fields, and a call costs as much as the scan.
 [[gnu::always_inline]] inline const char* ParseString(const char* p, const char* last,
                                                       std::string* out) {
   std::string_view s;
   p = ScanString(p, last, &s);
   if (p == nullptr) return nullptr;
-  // clear() and append() inline to less than assign(), which must allow for `s` inside *out.
-  out->clear();
-  out->append(s.data(), s.size());
+  CopyString(s, out);
   return p;
 }
 
@@ -251,7 +310,8 @@ const char* ParseBool(const char* p, bool* out) {
 }
 
 // Like every Parse*, sets the whole target: the other kind's member too.
-const char* ParseBin(const char* p, const char* last, BinId* out) {
+[[gnu::always_inline]] inline const char* ParseBinInline(const char* p, const char* last,
+                                                         BinId* out) {
   if (*p == '"') {
     out->kind = BinId::Kind::kStr;
     out->num = 0;
@@ -260,6 +320,11 @@ const char* ParseBin(const char* p, const char* last, BinId* out) {
   out->kind = BinId::Kind::kInt;
   out->str.clear();
   return ParseUint(p, &out->num);
+}
+
+// The same, called: ParseValue has five id fields.
+const char* ParseBin(const char* p, const char* last, BinId* out) {
+  return ParseBinInline(p, last, out);
 }
 
 const char* ParseStack(const char* p, const char* last, std::vector<std::string>* out) {
@@ -312,22 +377,14 @@ const char* ParseOptional(const char* p, std::optional<T>* out,
 const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
   switch (id) {
     case kOpField: {
-      // Every name but some NIF ops' fits in a word: its closing quote is in the word after
-      // the opening one, or right after it. The word, masked to the name, finds the op.
       if (*p == '"') {
-        const Word word = LoadWord(p + 1);
-        const Word quotes = ZeroBytes(word ^ Repeat('"'));
-        const int n = quotes != 0                   ? std::countr_zero(quotes) / 8
-                      : p + 9 < last && p[9] == '"' ? 8
-                                                    : 0;
-        if (n > 0 && p + 1 + n < last) {
-          const Word name = n == 8 ? word : word & ((Word{1} << (8 * n)) - 1);
-          if (std::optional<Op> op = OpFromNameWord(name)) {
-            e->op = *op;
-            return p + n + 2;
-          }
+        const char* after = nullptr;
+        if (std::optional<Op> op = MatchShortOp(p + 1, last, &after)) {
+          e->op = *op;
+          return after;
         }
       }
+      // A longer name (some NIF ops'), or none: the general scan.
       std::string_view name;
       p = ScanString(p, last, &name);
       if (p == nullptr) return nullptr;
@@ -412,26 +469,69 @@ const char* ParseValue(FieldId id, const char* p, const char* last, Event* e) {
   return SkipScalar(p, last);
 }
 
+// The field whose key is at `p` (or after blanks there): its value read into *event, its id
+// marked in *seen. The return value is the byte after the value; nullptr when the field is not
+// plain or wrong.
+[[gnu::always_inline]] inline const char* ParseField(const char* p, const char* last, Event* event,
+                                                     FieldMask* seen) {
+  FieldId id;
+  if (*p != '"') p = SkipSpace(p);
+  p = ScanKey(p, last, &id);
+  if (p == nullptr) return nullptr;
+  p = Expect(p, ':');
+  if (p == nullptr) return nullptr;
+  if (id == kRefctraceField) id = kUnknownField;  // only a header's key
+  if (id != kUnknownField) {
+    if (*seen & FieldBit(id)) return nullptr;  // a duplicate is an error
+    *seen |= FieldBit(id);
+  }
+  return ParseValue(id, SkipSpace(p), last, event);
+}
+
+// `"op":"` and `,"bin":` as LoadWord reads them, in the low 6 and 7 bytes.
+constexpr Word kOpKeyWord = 0x22'3A'22'70'6F'22ULL;
+constexpr Word kBinKeyWord = 0x3A'22'6E'69'62'22'2CULL;
+constexpr Word kLow6 = (Word{1} << 48) - 1;
+constexpr Word kLow7 = (Word{1} << 56) - 1;
+
+// The start the recorders write, `"op":"NAME","bin":ID` (NAME at most 8 bytes), read by
+// comparing its fixed bytes instead of scanning keys: the fields read into *event and marked
+// in *seen, and the byte after the last one returned. Reads op and, when `,"bin":` follows its
+// name, bin; the rest of the line is the general loop's. Returns `p` itself, having set
+// nothing, when the line starts otherwise or the op is not found here (the general loop then
+// reads the line from its start, and decides); nullptr when bin's value is not plain or wrong.
+//
+// What it reads, the general loop would read the same way: the same key bytes (ScanKey finds
+// "op" and "bin"), MatchShortOp for the name, and SkipSpace and ParseBin for the value.
+[[gnu::always_inline]] inline const char* ParseRecorderStart(const char* p, const char* last,
+                                                             Event* event, FieldMask* seen) {
+  if ((LoadWord(p) & kLow6) != kOpKeyWord) return p;
+  // None of those six bytes is the closing '}': the name starts at or before `last`.
+  const char* after = nullptr;
+  const std::optional<Op> op = MatchShortOp(p + 6, last, &after);
+  if (!op) return p;
+  event->op = *op;
+  *seen |= FieldBit(kOpField);
+  // `after` follows a quote before `last`. Anything but `,"bin":` (an exit's `,"actor":`,
+  // blanks): the general loop goes on from the op's value.
+  if ((LoadWord(after) & kLow7) != kBinKeyWord) return after;
+  *seen |= FieldBit(kBinField);
+  return ParseBinInline(SkipSpace(after + 7), last, &event->bin);
+}
+
 // The fields of the object whose '{' is just before `p` and whose '}' is `last`, each read
 // into *event and marked in *seen as it is met; false at the first thing not plain or wrong.
 bool ParseFields(const char* p, const char* last, Event* event, FieldMask* seen) {
+  if (const char* q = ParseRecorderStart(p, last, event, seen); q != p) {
+    p = q;
+  } else {
+    p = ParseField(p, last, event, seen);
+  }
   for (;;) {
-    FieldId id;
-    if (*p != '"') p = SkipSpace(p);
-    p = ScanKey(p, last, &id);
-    if (p == nullptr) return false;
-    p = Expect(p, ':');
-    if (p == nullptr) return false;
-    if (id == kRefctraceField) id = kUnknownField;  // only a header's key
-    if (id != kUnknownField) {
-      if (*seen & FieldBit(id)) return false;  // a duplicate is an error
-      *seen |= FieldBit(id);
-    }
-    p = ParseValue(id, SkipSpace(p), last, event);
     if (p == nullptr) return false;
     if (*p != ',') p = SkipSpace(p);
     if (*p != ',') break;
-    ++p;
+    p = ParseField(p + 1, last, event, seen);
   }
   if (p != last) return false;  // not the end of the object, or content after it
   return (*seen & FieldBit(kOpField)) != 0 &&
