@@ -1357,6 +1357,8 @@ TEST_CASE("LinesThatAreNotPlainAreLeftToTheFullDecoder") {
       "{\"op\":\"inc\",\"bin\":-0}",
       "{\"op\":\"inc\",\"bin\":1.0}",
       "{\"op\":\"stop\",\"seq\":1e3}",
+      "{\"op\":\"stop\",\"seq\":1E3}",
+      "{\"op\":\"observe\",\"bin\":1,\"refc\":2.0}",
       "{\"op\":\"stop\",\"t\":1.}",
       "{\"op\":\"stop\",\"t\":.5}",
       "{\"op\":\"stop\",\"t\":1e}",

@@ -262,6 +262,13 @@ const char* ScanLiteral(const char* p, std::string_view word) {
 }
 
 const char* ParseUint(const char* p, uint64_t* out) {
+  // A lone digit (a refc, a count): most small numbers. p[1] is readable, since the digit is
+  // not the closing '}'; a fraction or an exponent after it ('.', 'e') is refused all the same,
+  // by the caller, which finds no ',' or '}' there.
+  if (IsDigit(p[0]) && !IsDigit(p[1])) {
+    *out = static_cast<uint64_t>(p[0] - '0');
+    return p + 1;
+  }
   Number n;
   p = ScanNumber(p, &n);
   if (p == nullptr || !n.integer || n.negative || !n.fits) return nullptr;
