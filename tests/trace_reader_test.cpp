@@ -1574,6 +1574,42 @@ TEST_CASE("TheRecorderStartIsReadAsTheGeneralLoopReadsIt") {
   }
 }
 
+TEST_CASE("LongExponentsAreDecodedAsTheFullDecoderDoes") {
+  // simdjson refuses a double whose exponent has more than 19 digits, leading zeros and all,
+  // even when its value is plain (decision 242; found by fuzzing the plain parser against the
+  // full decoder). Whatever the plain parser takes here, the full decoder takes the same way.
+  const std::string e19 = "0000000000000000001";  // 19 digits
+  const std::string e20 = "0" + e19;
+  const std::string values[] = {
+      "1e" + e19,
+      "1e+" + e19,
+      "1e-" + e19,
+      "0e" + e19,
+      "0.5E" + e19,
+      "1e" + e20,
+      "1e+" + e20,
+      "1e-" + e20,
+      "0e" + e20,
+      "0.5E" + e20,
+      "-0e" + e20,
+      "0e" + e20 + e20,
+      "0e12345678901234567890",
+      "1e99999",
+  };
+  int taken = 0;
+  for (const std::string& value : values) {
+    const std::string line = "{\"op\":\"stop\",\"t\":" + value + "}";
+    CAPTURE(line);
+    std::optional<Event> plain = PlainDecode(line);
+    if (!plain) continue;
+    ++taken;
+    std::optional<Event> full = FullDecode(line);
+    REQUIRE(full.has_value());
+    CHECK(SameDecoding(*plain, *full));
+  }
+  CHECK(taken == 5);  // the 19-digit exponents: only what the full decoder refuses is left
+}
+
 TEST_CASE("StringsOfTheSameLengthAreOverwrittenWhole") {
   // The plain parser overwrites a string of the length it already has in place, as two words
   // that may overlap: every length, every byte must be the new line's.

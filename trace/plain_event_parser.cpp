@@ -285,6 +285,25 @@ const char* ParseCount(const char* p, int64_t* out) {
   return p;
 }
 
+// The number [begin, end) when it is not an integer up to 2^53, for ParseDouble: correctly rounded,
+// like simdjson; false for what the full decoder must read. Rare in traces: kept out of line.
+[[gnu::noinline]] bool ConvertDouble(const char* begin, const char* end, double* out) {
+  // simdjson refuses an exponent of more than 19 digits, leading zeros included, whatever the
+  // value ("0e00000000000000000001", decision 242): so does this, and the full decoder reports
+  // it.
+  const std::string_view text(begin, static_cast<size_t>(end - begin));
+  if (const size_t e = text.find_first_of("eE"); e != std::string_view::npos) {
+    const size_t sign = text[e + 1] == '+' || text[e + 1] == '-' ? 1 : 0;
+    if (text.size() - e - 1 - sign > 19) return false;
+  }
+  // Out of range is left to the full decoder.
+  double d;
+  auto [stop, ec] = std::from_chars(begin, end, d);
+  if (ec != std::errc() || stop != end || !std::isfinite(d)) return false;
+  *out = d;
+  return true;
+}
+
 const char* ParseDouble(const char* p, double* out) {
   Number n;
   p = ScanNumber(p, &n);
@@ -296,12 +315,7 @@ const char* ParseDouble(const char* p, double* out) {
     *out = n.negative ? -d : d;
     return p;
   }
-  // Correctly rounded, like simdjson; out of range is left to the full decoder.
-  double d;
-  auto [stop, ec] = std::from_chars(n.begin, n.end, d);
-  if (ec != std::errc() || stop != n.end || !std::isfinite(d)) return nullptr;
-  *out = d;
-  return p;
+  return ConvertDouble(n.begin, n.end, out) ? p : nullptr;  // not &n: it stays in registers
 }
 
 const char* ParseBool(const char* p, bool* out) {
