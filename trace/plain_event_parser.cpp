@@ -38,6 +38,10 @@ namespace {
 // - Strings of unchanged length (CopyString): a reused event's string that already has the
 //   new value's length, 8 to 16 bytes, is overwritten in place as two words that may overlap:
 //   both lie inside the string's bytes and inside the line's.
+// - A lone digit (ParseUint): read with the byte after it, which is at or before `last` since
+//   the digit is not '}'; what may follow a number is checked by the caller, as for any number.
+// - Doubles the full decoder refuses are refused here too, though their value is plain: an
+//   exponent of more than 19 digits (decision 242).
 
 using Word = uint64_t;
 constexpr Word kOnes = 0x0101010101010101ULL;
