@@ -1611,6 +1611,58 @@ TEST_CASE("LongExponentsAreDecodedAsTheFullDecoderDoes") {
   CHECK(taken == 5);  // the 19-digit exponents: only what the full decoder refuses is left
 }
 
+TEST_CASE("KeysLikeTheCommonOnesAreReadAsTheFullDecoderReadsThem") {
+  // The plain parser finds the keys most lines have after op and bin (src, t, seq, size, to,
+  // actor, refc, func, count) by their first letters and one word: a key that only starts
+  // like one, a blank before its colon, or a value at the line's end must be read as the
+  // general loop and the full decoder read them.
+  const char* fields[] = {
+      "\"src\":\"a.c:1\"",
+      "\"srcx\":\"a.c:1\"",
+      "\"sr\":1",
+      "\"src\" :\"a.c:1\"",
+      "\"seq\":7",
+      "\"seqq\":7",
+      "\"se\":7",
+      "\"size\":8",
+      "\"sizes\":8",
+      "\"siz\":8",
+      "\"s\":8",
+      "\"t\":5",
+      "\"t\" : 5",
+      "\"tt\":5",
+      "\"to\":\"<0.1.0>\"",
+      "\"top\":\"x\"",
+      "\"actor\":\"<0.2.0>\"",
+      "\"actors\":\"x\"",
+      "\"act\":\"x\"",
+      "\"refc\":2",
+      "\"refcx\":2",
+      "\"ref\":2",
+      "\"func\":\"f\"",
+      "\"funcs\":\"f\"",
+      "\"count\":3",
+      "\"counts\":3",
+      "\"cnt\":3",
+      "\"copied\":true",
+      "\"t\":",
+      "\"src\":",
+      "\"actor\":",
+      "\"refc\":\"2\"",
+  };
+  int taken = 0;
+  for (const char* field : fields) {
+    for (const std::string& line :
+         {"{\"op\":\"free\",\"bin\":1," + std::string(field) + "}",
+          "{\"op\":\"free\",\"bin\":1," + std::string(field) + ",\"note\":\"n\"}",
+          "{\"op\":\"free\",\"bin\":1, " + std::string(field) + "}"}) {
+      CAPTURE(line);
+      if (PlainTakesAsTheFullDecoderDoes(line)) ++taken;
+    }
+  }
+  CHECK(taken == 3 * 28);  // all but the four whose value is missing or of the wrong type
+}
+
 TEST_CASE("StringsOfTheSameLengthAreOverwrittenWhole") {
   // The plain parser overwrites a string of the length it already has in place, as two words
   // that may overlap: every length, every byte must be the new line's.
