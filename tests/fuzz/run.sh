@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(reader_ndjson_fuzz reader_document_fuzz check_fuzz)
+((${#targets[@]})) || targets=(reader_ndjson_fuzz reader_document_fuzz check_fuzz plain_parser_diff_fuzz)
 build="${FUZZ_BUILD_DIR:-build-fuzz}"
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
