@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -1623,6 +1624,31 @@ TEST_CASE("KeysLikeTheCommonOnesAreReadAsTheFullDecoderReadsThem") {
     }
   }
   CHECK(taken == 3 * 28);  // all but the four whose value is missing or of the wrong type
+}
+
+TEST_CASE("LongFractionsAreReadCorrectlyRoundedByTheFullDecoder") {
+  // simdjson 3.0.1's get_double misreads these (0.95000000000000000000 as 0.0277): the full
+  // decoder must give what std::from_chars gives, as the plain parser does, whether it reads
+  // the line itself (a trace's first line) or after the plain parser refused it.
+  for (const std::string value : {"0.95000000000000000000", "-0.0336666666666666666666666",
+                                  "0.12345678901234567890123", "0.95000000000000000000e1", "0.5"}) {
+    CAPTURE(value);
+    double expected = 0;
+    std::from_chars(value.data(), value.data() + value.size(), expected);
+    const std::string line = "{\"op\":\"stop\",\"t\":" + value + "}";
+    std::optional<Event> full = FullDecode(line);
+    REQUIRE(full.has_value());
+    REQUIRE(full->t.has_value());
+    CHECK(*full->t == expected);
+    std::optional<Event> plain = PlainDecode(line);
+    if (plain) CHECK(SameDecoding(*plain, *full));
+    // As the first line of a trace, and with blanks after the number.
+    auto reader = TraceReader::FromString(std::string("{\"op\":\"stop\",\"t\":") + value + " }\n");
+    Event event;
+    REQUIRE(reader->Next(&event) == ReadStatus::kEvent);
+    REQUIRE(event.t.has_value());
+    CHECK(*event.t == expected);
+  }
 }
 
 TEST_CASE("StringsOfTheSameLengthAreOverwrittenWhole") {

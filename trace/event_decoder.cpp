@@ -1,6 +1,7 @@
 #include "trace/event_decoder.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "trace/event_fields.h"
@@ -98,6 +99,22 @@ inline bool HasBackslash(std::string_view s) {
   for (char c : s)
     found |= c == '\\';
   return found;
+}
+
+// The number `token` (simdjson's raw token: trailing blanks possible) as std::from_chars reads
+// it, correctly rounded, as the plain parser reads it; `parsed` (simdjson's value) when that
+// fails. simdjson 3.0.1's On-Demand get_double misreads some numbers of more than 19
+// significant digits whose integer part is 0 (0.95000000000000000000 as 0.0277, simdjson
+// issue #2093; found by plain_parser_diff_fuzz): simdjson still judges the number's grammar
+// and range (decision 242), from_chars only its value (decision 236).
+double CorrectlyRounded(std::string_view token, double parsed) {
+  while (!token.empty() && IsJsonSpace(token.back()))
+    token.remove_suffix(1);
+  double value;
+  const char* end = token.data() + token.size();
+  auto [stop, ec] = std::from_chars(token.data(), end, value);
+  if (ec != std::errc() || stop != end) return parsed;
+  return value;
 }
 
 // A string value, viewed in place when it has no escapes (the common case), else unescaped
@@ -405,7 +422,7 @@ bool Decoder::Field(FieldId id, od::value& v) {
       TokenInfo info = ClassifyToken(raw);
       double d;
       if (info.kind == TokenKind::kNumber && !v.get_double().get(d)) {
-        e.t = d;
+        e.t = CorrectlyRounded(raw, d);
         return true;
       }
       return Mismatch(id, v, raw, Expect::kNumber);
