@@ -269,7 +269,8 @@ const char* ScanLiteral(const char* p, std::string_view word) {
   return p;
 }
 
-const char* ParseUint(const char* p, uint64_t* out) {
+// Inlined where the recorders' `seq` is read (ParseField); called elsewhere.
+[[gnu::always_inline]] inline const char* ParseUintInline(const char* p, uint64_t* out) {
   // A lone digit (a refc, a count): most small numbers. p[1] is readable, since the digit is
   // not the closing '}'; a fraction or an exponent after it ('.', 'e') is refused all the same,
   // by the caller, which finds no ',' or '}' there.
@@ -282,6 +283,10 @@ const char* ParseUint(const char* p, uint64_t* out) {
   if (p == nullptr || !n.integer || n.negative || !n.fits) return nullptr;
   *out = n.magnitude;
   return p;
+}
+
+const char* ParseUint(const char* p, uint64_t* out) {
+  return ParseUintInline(p, out);
 }
 
 // A `refc`: 0..kMaxCount.
@@ -312,7 +317,8 @@ const char* ParseCount(const char* p, int64_t* out) {
   return true;
 }
 
-const char* ParseDouble(const char* p, double* out) {
+// Inlined: only `t` is a double, on nearly every line.
+[[gnu::always_inline]] inline const char* ParseDouble(const char* p, double* out) {
   Number n;
   p = ScanNumber(p, &n);
   if (p == nullptr) return nullptr;
@@ -588,7 +594,23 @@ constexpr KeyWord MakeKeyWord(std::string_view key_and_colon, FieldId id) {
     if (*seen & FieldBit(id)) return nullptr;  // a duplicate is an error
     *seen |= FieldBit(id);
   }
-  return ParseValue(id, SkipSpace(p), last, event);
+  p = SkipSpace(p);
+  // The fields the recorders end every line with, read here rather than through ParseValue's
+  // call and jump table.
+  switch (id) {
+    case kSrcField:
+      return ParseString(p, last, &event->src);
+    case kTField:
+      return ParseOptional(p, &event->t, ParseDouble);
+    case kSeqField: {
+      uint64_t seq;
+      p = ParseUintInline(p, &seq);
+      if (p != nullptr) event->seq = seq;
+      return p;
+    }
+    default:
+      return ParseValue(id, p, last, event);
+  }
 }
 
 // `"op":"` and `,"bin":` as LoadWord reads them, in the low 6 and 7 bytes.
@@ -624,7 +646,8 @@ constexpr Word kLow7 = (Word{1} << 56) - 1;
 
 // The fields of the object whose '{' is just before `p` and whose '}' is `last`, each read
 // into *event and marked in *seen as it is met; false at the first thing not plain or wrong.
-bool ParseFields(const char* p, const char* last, Event* event, FieldMask* seen) {
+[[gnu::always_inline]] inline bool ParseFields(const char* p, const char* last, Event* event,
+                                               FieldMask* seen) {
   if (const char* q = ParseRecorderStart(p, last, event, seen); q != p) {
     p = q;
   } else {
