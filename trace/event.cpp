@@ -175,35 +175,44 @@ constexpr uint64_t NameWord(std::string_view name) {
 }
 
 // The ops whose names fit in a word, by the word's hash: one load and one comparison finds an
-// op, without the branches on its letters that a random mix of ops mispredicts.
+// op, without the branches on its letters that a random mix of ops mispredicts. The hash is
+// perfect (the compiler searches for a multiplier that gives every name a slot of its own), so
+// there is no probe loop whose length differs from op to op.
 class ShortNameTable {
  public:
   constexpr ShortNameTable() {
+    for (uint64_t candidate = 0x9e3779b97f4a7c15ULL;; candidate += 0x2545f4914f6cdd1eULL) {
+      multiplier_ = candidate | 1;
+      if (PlaceAll()) return;
+    }
+  }
+  constexpr std::optional<Op> Find(uint64_t word) const {
+    const Slot& slot = slots_[Home(word)];
+    if (slot.word == word && word != 0) return slot.op;
+    return std::nullopt;
+  }
+
+ private:
+  static constexpr size_t kSlots = 256;  // about a fifth full: a multiplier is found quickly
+  constexpr size_t Home(uint64_t word) const { return (word * multiplier_) >> 56; }
+  // Places every short name with multiplier_; false at the first two that share a slot.
+  constexpr bool PlaceAll() {
+    slots_ = {};
     for (size_t i = 0; i < kOpNames.size(); ++i) {
       const std::string_view name = kOpNames[i];
       if (name.size() > sizeof(uint64_t)) continue;
       const uint64_t word = NameWord(name);
-      size_t at = Home(word);
-      while (slots_[at].word != 0)
-        at = (at + 1) & kMask;
-      slots_[at] = {word, static_cast<Op>(i)};
+      Slot& slot = slots_[Home(word)];
+      if (slot.word != 0) return false;
+      slot = {word, static_cast<Op>(i)};
     }
+    return true;
   }
-  constexpr std::optional<Op> Find(uint64_t word) const {
-    for (size_t at = Home(word);; at = (at + 1) & kMask) {
-      if (slots_[at].word == word && word != 0) return slots_[at].op;
-      if (slots_[at].word == 0) return std::nullopt;
-    }
-  }
-
- private:
-  static constexpr size_t kSlots = 128;  // about a third full: probes are short
-  static constexpr size_t kMask = kSlots - 1;
-  static constexpr size_t Home(uint64_t word) { return (word * 0x9e3779b97f4a7c15ULL) >> 57; }
   struct Slot {
     uint64_t word = 0;
     Op op = Op::kEnd;
   };
+  uint64_t multiplier_ = 0;
   std::array<Slot, kSlots> slots_{};
 };
 

@@ -8,9 +8,9 @@
 
 namespace refctrace::trace {
 
-// Bytes that must be readable after the text given to ParsePlainEvent: it reads strings a
-// word at a time and may look past their end (what it finds there is never used).
-inline constexpr size_t kPlainEventReadAhead = 8;
+// Bytes that must be readable after the text given to ParsePlainEvent: it reads strings
+// 16 bytes at a time and may look past their end (what it finds there is never used).
+inline constexpr size_t kPlainEventReadAhead = 16;
 
 // Decodes `json` (one line from its '{' to its end, without the newline) when it is a plain
 // event: a flat object whose keys and strings are printable ASCII without escapes, whose other
