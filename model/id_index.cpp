@@ -1,5 +1,6 @@
 #include "model/id_index.h"
 
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -9,9 +10,19 @@ IdIndex::Key IdIndex::KeyOf(const trace::BinId& id) {
   Key key;
   key.kind = static_cast<uint8_t>(id.kind);
   if (id.kind == trace::BinId::Kind::kStr) {
-    if (id.str.size() > kInlineBytes) return key;
-    key.size = static_cast<uint8_t>(id.str.size());
-    std::memcpy(key.bytes, id.str.data(), id.str.size());
+    const size_t n = id.str.size();
+    if (n > kInlineBytes) return key;
+    key.size = static_cast<uint8_t>(n);
+    if (n >= 8 && n <= 16) {
+      // Most ids ("0x7f3a1c0042e8"): two words that may overlap, instead of a memcpy call.
+      uint64_t head, tail;
+      std::memcpy(&head, id.str.data(), 8);
+      std::memcpy(&tail, id.str.data() + n - 8, 8);
+      std::memcpy(key.bytes, &head, 8);
+      std::memcpy(key.bytes + n - 8, &tail, 8);
+    } else {
+      std::memcpy(key.bytes, id.str.data(), n);
+    }
   } else {
     key.size = sizeof id.num;
     std::memcpy(key.bytes, &id.num, sizeof id.num);

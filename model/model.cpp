@@ -17,7 +17,11 @@ using trace::Op;
 // cache lines); the ones after it are for starts, moves and findings. Slots are touched in no
 // particular order, so each line is a likely cache miss. (Not aligned to cache lines: that would
 // cost 48 bytes per live binary, and memory per live binary is one of the documented limits.)
-struct Model::Incarnation {
+// Ordered by use: what nearly every event reads or writes (the flags, the counts, the history's
+// ends, the holders) comes first, in the first three of its cache lines, which is all that
+// PrefetchBinary loads; what starts, ends and reports read follows. Aligned, so that those
+// bytes are three cache lines and not four.
+struct alignas(64) Model::Incarnation {
   bool live = false;
   bool borrowed = false;
   bool adopted = false;
@@ -34,17 +38,20 @@ struct Model::Incarnation {
   // The emulator's references that go when the callback returns (a gathered copy's, a
   // scheduled command's task references): released at unborrow.
   int64_t unborrow_release = 0;
+  History history;
   Holders holders;
   // The groups of uncertain releases (gc with `among`) it is a candidate in; nearly always
   // none, else one.
   std::vector<uint32_t> uncertain;
-  History history;
   uint64_t serial = 0;      // start order, for observers
   uint64_t live_since = 0;  // when `id` became live (start or realloc move), in live_order_
   BinId id;                 // current id (realloc moves it)
   std::optional<uint64_t> size;
   std::vector<StrRef> start_stack;
 };
+
+// The part of an Incarnation that PrefetchBinary loads (its first three cache lines).
+constexpr size_t kIncarnationHotBytes = 192;
 
 // Everything the model remembers about one id: the live incarnation, or that the id sits in
 // quarantine. Every binary event reads one of these, so it is kept small (its evidence lives
@@ -257,7 +264,10 @@ void Model::PrefetchBinary(const Event& e, PrefetchHint* hint) const {
   if (slot < 0 && e.op == Op::kAlloc && !free_slots_.empty()) slot = free_slots_.back();
   if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return;
   hint->slot = slot;
-  PrefetchLines(&slots_[static_cast<size_t>(slot)], sizeof(Incarnation), false);
+  static_assert(offsetof(Incarnation, holders) + offsetof(Holders, procs) +
+                    sizeof(std::vector<ProcessHold>) <=
+                kIncarnationHotBytes);
+  PrefetchLines(&slots_[static_cast<size_t>(slot)], kIncarnationHotBytes, false);
 }
 
 void Model::PrefetchBinaryData(const Event& e, const PrefetchHint& hint) const {
