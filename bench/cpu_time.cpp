@@ -1,8 +1,8 @@
 // cpu_time OUT CMD [ARGS...]: runs CMD, writes "wall user sys maxrss_kib" to OUT, and exits
 // with CMD's status (128 + the signal when a signal ended it).
 //
-// bench/run.sh's clock. GNU time's %U and %S are truncated to 10 ms each, which on the floor's
-// 0.14 s is up to 14% low and so biased every ratio against refctrace (bench/README.md, round 6);
+// bench/run.sh's clock. GNU time's %U and %S are truncated to 10 ms each, up to 14% of the
+// floor's 0.15 s, which on average raised the cpu/floor ratios by a few percent (decision 243);
 // wait4's rusage has microseconds. CMD's output goes where this program's goes.
 #include <sys/resource.h>
 #include <sys/time.h>
