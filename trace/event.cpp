@@ -180,12 +180,19 @@ constexpr uint64_t NameWord(std::string_view name) {
 // there is no probe loop whose length differs from op to op.
 class ShortNameTable {
  public:
+  // 30 names took 12 candidates; past kTries the table stays unplaced, and the static_assert
+  // below says so (more names want more slots).
   constexpr ShortNameTable() {
-    for (uint64_t candidate = 0x9e3779b97f4a7c15ULL;; candidate += 0x2545f4914f6cdd1eULL) {
+    uint64_t candidate = 0x9e3779b97f4a7c15ULL;
+    for (int tries = 0; tries < kTries; ++tries, candidate += 0x2545f4914f6cdd1eULL) {
       multiplier_ = candidate | 1;
-      if (PlaceAll()) return;
+      if (PlaceAll()) {
+        placed_ = true;
+        return;
+      }
     }
   }
+  constexpr bool placed() const { return placed_; }
   constexpr std::optional<Op> Find(uint64_t word) const {
     const Slot& slot = slots_[Home(word)];
     if (slot.word == word && word != 0) return slot.op;
@@ -193,7 +200,8 @@ class ShortNameTable {
   }
 
  private:
-  static constexpr size_t kSlots = 256;  // about a fifth full: a multiplier is found quickly
+  static constexpr size_t kSlots = 256;  // about an eighth full: a multiplier is found quickly
+  static constexpr int kTries = 1000;
   constexpr size_t Home(uint64_t word) const { return (word * multiplier_) >> 56; }
   // Places every short name with multiplier_; false at the first two that share a slot.
   constexpr bool PlaceAll() {
@@ -213,11 +221,13 @@ class ShortNameTable {
     Op op = Op::kEnd;
   };
   uint64_t multiplier_ = 0;
+  bool placed_ = false;
   std::array<Slot, kSlots> slots_{};
 };
 
 // Built by the compiler: no first-use guard on the parser's path.
 constexpr ShortNameTable kShortNames;
+static_assert(kShortNames.placed(), "no multiplier gives each short op name its own slot");
 
 }  // namespace
 
