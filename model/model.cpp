@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <utility>
 
 #include "model/wording.h"
@@ -13,14 +14,12 @@ using trace::Event;
 using trace::Op;
 
 // One binary incarnation: from alloc/borrow/adoption until refc reaches 0.
-// Ordered by use: an ordinary event reads and writes the members down to `history` (about four
-// cache lines); the ones after it are for starts, moves and findings. Slots are touched in no
-// particular order, so each line is a likely cache miss. (Not aligned to cache lines: that would
-// cost 48 bytes per live binary, and memory per live binary is one of the documented limits.)
-// Ordered by use: what nearly every event reads or writes (the flags, the counts, the history's
-// ends, the holders) comes first, in the first three of its cache lines, which is all that
-// PrefetchBinary loads; what starts, ends and reports read follows. Aligned, so that those
-// bytes are three cache lines and not four.
+// Ordered by use: an ordinary event reads and writes the members up to the holders' processes
+// (the flags, the counts, the history's ends, the holders), which is all that PrefetchBinary
+// loads; the ones after them are for starts, moves, many holders and findings. Slots are
+// touched in no particular order, so each line is a likely cache miss. Aligned to cache lines,
+// so that those members are three lines, not four: 56 more bytes per live binary (the limits
+// table's figure), for 2-3% less CPU time on the generated traces (bench/README.md, round 6).
 struct alignas(64) Model::Incarnation {
   bool live = false;
   bool borrowed = false;
@@ -49,9 +48,6 @@ struct alignas(64) Model::Incarnation {
   std::optional<uint64_t> size;
   std::vector<StrRef> start_stack;
 };
-
-// The part of an Incarnation that PrefetchBinary loads (its first three cache lines).
-constexpr size_t kIncarnationHotBytes = 192;
 
 // Everything the model remembers about one id: the live incarnation, or that the id sits in
 // quarantine. Every binary event reads one of these, so it is kept small (its evidence lives
@@ -264,10 +260,10 @@ void Model::PrefetchBinary(const Event& e, PrefetchHint* hint) const {
   if (slot < 0 && e.op == Op::kAlloc && !free_slots_.empty()) slot = free_slots_.back();
   if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return;
   hint->slot = slot;
-  static_assert(offsetof(Incarnation, holders) + offsetof(Holders, procs) +
-                    sizeof(std::vector<ProcessHold>) <=
-                kIncarnationHotBytes);
-  PrefetchLines(&slots_[static_cast<size_t>(slot)], kIncarnationHotBytes, false);
+  // The members an ordinary event uses, up to the holders' processes (see Incarnation).
+  constexpr size_t kUsed =
+      offsetof(Incarnation, holders) + offsetof(Holders, procs) + sizeof(Holders::procs);
+  PrefetchLines(&slots_[static_cast<size_t>(slot)], kUsed, false);
 }
 
 void Model::PrefetchBinaryData(const Event& e, const PrefetchHint& hint) const {
