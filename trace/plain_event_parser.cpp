@@ -5,13 +5,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#include <optional>
-#include <string>
-#include <vector>
 
 #include "trace/event_fields.h"
 #include "trace/json_token.h"
@@ -628,12 +628,8 @@ constexpr KeyWord MakeKeyWord(std::string_view key_and_colon, FieldId id) {
       return ParseString(p, last, &event->src);
     case kTField:
       return ParseOptional(p, &event->t, ParseDouble);
-    case kSeqField: {
-      uint64_t seq;
-      p = ParseUintInline(p, &seq);
-      if (p != nullptr) event->seq = seq;
-      return p;
-    }
+    case kSeqField:
+      return ParseOptional(p, &event->seq, ParseUintInline);
     default:
       return ParseValue(id, p, last, event);
   }
