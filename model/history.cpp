@@ -1,5 +1,6 @@
 #include "model/history.h"
 
+#include <cstdlib>
 #include <utility>
 
 namespace refctrace::model {
@@ -11,13 +12,92 @@ void History::Reset(size_t head, size_t tail) {
   head_.clear();
   tail_.clear();
   tail_start_ = 0;
+  wide_.clear();
+  back_position_ = kNone;
+}
+
+HistoryEntry History::Unpack(const PackedEntry& packed, size_t position) const {
+  if (packed.Wide()) return WideAt(position);
+  HistoryEntry entry;
+  entry.event = packed.event_op_flags & ((uint64_t{1} << PackedEntry::kEventBits) - 1);
+  entry.op = static_cast<trace::Op>((packed.event_op_flags >> PackedEntry::kEventBits) & 0xff);
+  entry.line = packed.line;
+  entry.vm_refc = packed.vm_refc;
+  entry.actor = packed.actor;
+  entry.src = packed.src;
+  entry.func = packed.func;
+  entry.copied = (packed.flags() & PackedEntry::kCopied) != 0;
+  entry.has_size = (packed.flags() & PackedEntry::kHasSize) != 0;
+  if (entry.has_size) {
+    entry.size = packed.to_or_size;
+  } else {
+    entry.to = packed.to_or_size;
+  }
+  return entry;
+}
+
+HistoryEntry& History::WideAt(size_t position) {
+  for (WideEntry& wide : wide_) {
+    if (wide.position == position) return wide.entry;
+  }
+  std::abort();  // a packed entry marked wide always has its WideEntry (Add, DropWide)
+}
+
+void History::DropWide(size_t position, PackedEntry* at) {
+  *at = PackedEntry{};
+  for (size_t i = 0; i < wide_.size(); ++i) {
+    if (wide_[i].position == position) {
+      wide_[i] = wide_.back();
+      wide_.pop_back();
+      return;
+    }
+  }
+}
+
+void History::AddWide(const HistoryEntry& entry, PackedEntry* at, size_t position) {
+  if (at->Wide()) {
+    WideAt(position) = entry;
+  } else {
+    wide_.push_back({position, entry});
+  }
+  *at = PackedEntry{};
+  at->event_op_flags = (uint64_t{static_cast<uint8_t>(entry.op)} << PackedEntry::kEventBits) |
+                       (PackedEntry::kWide << 56);
+}
+
+void History::SetWideVmRefc(int64_t vm_refc) {
+  PackedEntry& back = At(back_position_);
+  if (!back.Wide()) {  // the count no longer fits: the entry moves to wide_ whole
+    HistoryEntry entry = Unpack(back, back_position_);
+    entry.vm_refc = vm_refc;
+    AddWide(entry, &back, back_position_);
+    return;
+  }
+  WideAt(back_position_).vm_refc = vm_refc;
+}
+
+HistoryEntry History::back() const {
+  if (tail_.empty()) return Unpack(head_.back(), head_.size() - 1);
+  // The newest tail entry is just before the oldest (tail_start_ is 0 until the ring is full).
+  const size_t at = (tail_start_ == 0 ? tail_.size() : tail_start_) - 1;
+  return Unpack(tail_[at], head_limit_ + at);
+}
+
+std::vector<HistoryEntry> History::Head() const {
+  std::vector<HistoryEntry> out;
+  out.reserve(head_.size());
+  for (size_t i = 0; i < head_.size(); ++i)
+    out.push_back(Unpack(head_[i], i));
+  return out;
 }
 
 std::vector<HistoryEntry> History::Tail() const {
   std::vector<HistoryEntry> out;
   out.reserve(tail_.size());
-  for (size_t i = 0; i < tail_.size(); ++i)
-    out.push_back(tail_[(tail_start_ + i) % tail_.size()]);
+  for (size_t i = 0; i < tail_.size(); ++i) {
+    const size_t at = (tail_start_ + i) % tail_.size();
+    out.push_back(Unpack(tail_[at], head_limit_ + at));
+  }
   return out;
 }
 
@@ -38,7 +118,7 @@ Step StepOf(const HistoryEntry& entry, const StringPool& strings) {
 }
 
 void AppendHistory(const History& history, const StringPool& strings, Finding* f) {
-  for (const HistoryEntry& entry : history.head())
+  for (const HistoryEntry& entry : history.Head())
     f->history.push_back(StepOf(entry, strings));
   uint64_t omitted = history.omitted();
   for (const HistoryEntry& entry : history.Tail()) {

@@ -3,6 +3,7 @@
 // not grow with the trace.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -37,22 +38,46 @@ class History {
 
   // Empties the history and sets its limits, keeping allocated capacity.
   void Reset(size_t head, size_t tail);
-  // Inline, like back(): the model adds an entry on nearly every event.
+  // Inline: the model adds an entry on nearly every event.
   void Add(const HistoryEntry& entry) {
     ++total_;
+    PackedEntry* at;
+    size_t position;  // in the entry space of wide_: head positions, then the tail's
     if (head_.size() < head_limit_) {
-      head_.push_back(entry);
+      position = head_.size();
+      at = &head_.emplace_back();
     } else if (tail_.size() < tail_limit_) {
-      tail_.push_back(entry);
+      position = head_limit_ + tail_.size();
+      at = &tail_.emplace_back();
     } else if (!tail_.empty()) {  // full: overwrite the oldest
-      tail_[tail_start_] = entry;
+      position = head_limit_ + tail_start_;
+      at = &tail_[tail_start_];
+      if (at->Wide()) [[unlikely]]
+        DropWide(position, at);
       if (++tail_start_ == tail_.size()) tail_start_ = 0;
+    } else {
+      back_position_ = kNone;
+      return;
     }
+    back_position_ = position;
+    if (!Pack(entry, at)) [[unlikely]]
+      AddWide(entry, at, position);
+  }
+  // The emulator's count after the newest entry's event, known once the event was applied
+  // (nothing when that entry was not kept).
+  void SetBackVmRefc(int64_t vm_refc) {
+    if (back_position_ == kNone) return;
+    PackedEntry& back = At(back_position_);
+    if (!back.Wide() && vm_refc >= INT32_MIN && vm_refc <= INT32_MAX) [[likely]] {
+      back.vm_refc = static_cast<int32_t>(vm_refc);
+      return;
+    }
+    SetWideVmRefc(vm_refc);
   }
   uint64_t total() const { return total_; }
-  // Where the next Add writes (nullptr when it writes nothing or must grow a vector first):
-  // for a prefetch hint.
-  const HistoryEntry* NextSlot() const {
+  // Where the next Add writes (nullptr when it writes nothing or must grow a vector first),
+  // and where the first entry is (nullptr: none): for prefetch hints.
+  const void* NextSlot() const {
     if (head_.size() < head_limit_) {
       return head_.size() < head_.capacity() ? head_.data() + head_.size() : nullptr;
     }
@@ -61,45 +86,108 @@ class History {
     }
     return tail_.empty() ? nullptr : tail_.data() + tail_start_;
   }
+  const void* FirstSlot() const { return head_.empty() ? nullptr : head_.data(); }
   // The newest kept entry that `match` accepts, copied to *out; returns its 1-based position
   // among all the entries added, or 0 when no kept entry matches.
   template <typename Match>
   uint64_t FindLast(Match match, HistoryEntry* out) const {
     for (size_t i = tail_.size(); i-- > 0;) {
-      const HistoryEntry& e = tail_[(tail_start_ + i) % tail_.size()];
+      const size_t at = (tail_start_ + i) % tail_.size();
+      const HistoryEntry e = Unpack(tail_[at], head_limit_ + at);
       if (match(e)) {
         *out = e;
         return total_ - tail_.size() + i + 1;
       }
     }
     for (size_t i = head_.size(); i-- > 0;) {
-      if (match(head_[i])) {
-        *out = head_[i];
+      const HistoryEntry e = Unpack(head_[i], i);
+      if (match(e)) {
+        *out = e;
         return i + 1;
       }
     }
     return 0;
   }
-  // Entries in event order; the `omitted` events fall between position
-  // `head().size()` and the first tail entry.
-  const std::vector<HistoryEntry>& head() const { return head_; }
+  // Entries in event order; the `omitted` events fall between the last of Head() and the
+  // first of Tail().
+  std::vector<HistoryEntry> Head() const;
   std::vector<HistoryEntry> Tail() const;
   uint64_t omitted() const { return total_ - head_.size() - tail_.size(); }
-  const HistoryEntry& front() const { return head_.front(); }
-  const HistoryEntry& back() const {
-    if (tail_.empty()) return head_.back();
-    // The newest tail entry is just before the oldest (tail_start_ is 0 until the ring is full).
-    return tail_[(tail_start_ == 0 ? tail_.size() : tail_start_) - 1];
-  }
-  HistoryEntry& mutable_back() { return const_cast<HistoryEntry&>(back()); }
+  // The first and the newest kept entries; both need one (total() > 0, a head limit above 0).
+  HistoryEntry front() const { return Unpack(head_.front(), 0); }
+  HistoryEntry back() const;
 
  private:
+  // An entry in 32 bytes rather than HistoryEntry's 56: the model writes one per event into
+  // memory it last touched long ago, so an entry's size is about what a cache miss costs
+  // (bench/README.md, round 7). An entry whose values do not fit (an event past 2^48, a line
+  // or count past 32 bits, a note, a size that does not share `to`'s place) is kept whole in
+  // wide_ instead, by its position, so the packed one only says so.
+  struct PackedEntry {
+    static constexpr uint64_t kEventBits = 48;
+    static constexpr uint64_t kCopied = 1, kHasSize = 2, kWide = 4;  // flags
+    uint64_t event_op_flags = 0;  // event: the low 48 bits; op: the next 8; flags: the top 8
+    uint32_t line = 0;
+    int32_t vm_refc = 0;
+    uint32_t to_or_size = 0;  // the size when kHasSize (`to` is then empty), else `to`
+    StrRef actor = 0;
+    StrRef src = 0;
+    StrRef func = 0;
+    uint64_t flags() const { return event_op_flags >> 56; }
+    bool Wide() const { return (flags() & kWide) != 0; }
+  };
+  static_assert(sizeof(PackedEntry) == 32);
+
+  static constexpr size_t kNone = SIZE_MAX;
+  PackedEntry& At(size_t position) {
+    return position < head_limit_ ? head_[position] : tail_[position - head_limit_];
+  }
+  const PackedEntry& At(size_t position) const { return const_cast<History*>(this)->At(position); }
+
+  // Packs `entry` into *at; false (nothing written) when it does not fit.
+  static bool Pack(const HistoryEntry& entry, PackedEntry* at) {
+    const bool size_fits = !entry.has_size || (entry.to == 0 && entry.size <= UINT32_MAX);
+    if (entry.event >> PackedEntry::kEventBits || entry.line > UINT32_MAX ||
+        entry.vm_refc < INT32_MIN || entry.vm_refc > INT32_MAX || entry.note != 0 || !size_fits)
+      return false;
+    const uint64_t flags =
+        (entry.copied ? PackedEntry::kCopied : 0) | (entry.has_size ? PackedEntry::kHasSize : 0);
+    at->event_op_flags =
+        entry.event | (uint64_t{static_cast<uint8_t>(entry.op)} << 48) | (flags << 56);
+    at->line = static_cast<uint32_t>(entry.line);
+    at->vm_refc = static_cast<int32_t>(entry.vm_refc);
+    at->to_or_size = entry.has_size ? static_cast<uint32_t>(entry.size) : entry.to;
+    at->actor = entry.actor;
+    at->src = entry.src;
+    at->func = entry.func;
+    return true;
+  }
+  // The entry at `position` (see Add) as it was added.
+  HistoryEntry Unpack(const PackedEntry& packed, size_t position) const;
+  // Out of line: entries that do not pack are rare.
+  void AddWide(const HistoryEntry& entry, PackedEntry* at, size_t position);
+  void SetWideVmRefc(int64_t vm_refc);
+  HistoryEntry& WideAt(size_t position);
+  const HistoryEntry& WideAt(size_t position) const {
+    return const_cast<History*>(this)->WideAt(position);
+  }
+  // The entry at `position`, *at, is overwritten: its WideEntry goes.
+  void DropWide(size_t position, PackedEntry* at);
+
   size_t head_limit_ = kDefaultHead;
   size_t tail_limit_ = kDefaultTail;
   uint64_t total_ = 0;
-  std::vector<HistoryEntry> head_;
-  std::vector<HistoryEntry> tail_;  // ring buffer once full
-  size_t tail_start_ = 0;           // oldest tail entry
+  std::vector<PackedEntry> head_;
+  std::vector<PackedEntry> tail_;  // ring buffer once full
+  size_t tail_start_ = 0;          // oldest tail entry
+  // The entries that did not pack, by position: nearly always none or one (a realloc that
+  // moved the binary has both a size and a `to`), so a list, not a table by position.
+  struct WideEntry {
+    size_t position = 0;
+    HistoryEntry entry;
+  };
+  std::vector<WideEntry> wide_;
+  size_t back_position_ = kNone;  // the newest entry's (kNone: none, or nothing kept)
 };
 
 // An entry as a step of a finding or an observer, its strings resolved.

@@ -62,16 +62,17 @@ struct Model::IdState {
 };
 
 // What a quarantined id's last incarnation leaves as evidence. Written when it ends, read only
-// by an event on the freed id.
-struct Model::FreedEvidence {
+// by an event on the freed id. Aligned, so that what every end writes is two cache lines and
+// driver_end, which few ends keep, is on a third.
+struct alignas(64) Model::FreedEvidence {
   HistoryEntry first;  // freed incarnation's start ...
   HistoryEntry last;   // ... and the event that freed it
   uint64_t history_total = 0;
   // The driver's last release of it (free, dec, unborrow) when that is neither `first` nor
   // `last`: what explains a later use by the driver. driver_end_position is its 1-based place
-  // in the history; 0: none kept.
-  HistoryEntry driver_end;
+  // in the history; 0: none kept (driver_end is then stale).
   uint64_t driver_end_position = 0;
+  HistoryEntry driver_end;
 };
 
 int64_t Holders::Sum() const {
@@ -271,15 +272,16 @@ void Model::PrefetchBinaryData(const Event& e, const PrefetchHint& hint) const {
   const Incarnation& inc = slots_[static_cast<size_t>(hint.slot)];
   if (e.op == Op::kAlloc) {
     // A reused slot's history keeps its capacity: its first entry is written next.
-    if (!inc.live && !inc.history.head().empty()) __builtin_prefetch(inc.history.head().data(), 1);
+    if (!inc.live && inc.history.FirstSlot()) __builtin_prefetch(inc.history.FirstSlot(), 1);
     return;
   }
-  if (const HistoryEntry* next = inc.history.NextSlot()) __builtin_prefetch(next, 1);
+  if (const void* next = inc.history.NextSlot()) __builtin_prefetch(next, 1);
   if (!inc.holders.procs.empty()) __builtin_prefetch(inc.holders.procs.data());
   if ((e.op == Op::kFree || e.op == Op::kGc) && hint.number < id_index_.size() &&
-      !inc.history.head().empty()) {
-    __builtin_prefetch(inc.history.head().data());
-    PrefetchLines(&EvidenceAt(hint.number), sizeof(FreedEvidence), true);
+      inc.history.FirstSlot()) {
+    __builtin_prefetch(inc.history.FirstSlot());
+    // What every end writes: the members before driver_end.
+    PrefetchLines(&EvidenceAt(hint.number), offsetof(FreedEvidence, driver_end), true);
     __builtin_prefetch(&id_index_.id(hint.number));  // its length counts against the quarantine
     if (quarantine_newest_ != kNoId) __builtin_prefetch(&StateAt(quarantine_newest_), 1);
   }
@@ -334,7 +336,7 @@ void Model::TermMade(const Event& e, std::string_view process) {
   } else {
     AddRef(inc, &Hold(slot, strings_.Intern(process)).proc);
   }
-  inc.history.mutable_back().vm_refc = inc.vm_refc;
+  inc.history.SetBackVmRefc(inc.vm_refc);
 }
 
 void Model::TermLeftEnv(const Event& e, const BinId& bin, bool sent) {
@@ -348,7 +350,7 @@ void Model::TermLeftEnv(const Event& e, const BinId& bin, bool sent) {
   Record(inc, e);
   Release(inc, &inc.holders.vm, 1);
   if (sent && !Exited(cur_.to)) AddRef(inc, &Hold(slot, cur_.to).msg);
-  inc.history.mutable_back().vm_refc = inc.vm_refc;
+  inc.history.SetBackVmRefc(inc.vm_refc);
   if (inc.refc == 0 && !inc.borrowed) EndIncarnation(slot, &state);
 }
 
@@ -372,7 +374,7 @@ bool Model::TermsStillHold(const Event& e, const BinId& bin) {
   old.holders.Clear();
   old.holders.driver = old.holders.vm = 0;
   old.refc = old.vm_refc = 0;
-  old.history.mutable_back().vm_refc = 0;
+  old.history.SetBackVmRefc(0);
   EndIncarnation(slot, &state);
   return true;
 }
@@ -466,7 +468,7 @@ void Model::ApplyEvent(const Event& e) {
         raised = true;
       }
     }
-    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    inc.history.SetBackVmRefc(inc.vm_refc);
     const bool emulator_freed = !raised && comparable && CheckReportedRefc(e, slot);
     if (emulator_freed || (inc.refc == 0 && !inc.borrowed)) EndIncarnation(slot, &now);
     return;
@@ -477,7 +479,7 @@ void Model::ApplyEvent(const Event& e) {
   }
   if (StartsIncarnation(e)) {
     Incarnation& inc = StartIncarnation(e, state, e.bin, /*adopted=*/false);
-    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    inc.history.SetBackVmRefc(inc.vm_refc);
     // A borrow's `refc` sets the count instead of checking it.
     const auto slot = static_cast<uint32_t>(state.live_slot);
     if (e.op != Op::kBorrow && CheckReportedRefc(e, slot)) EndIncarnation(slot, &state);
@@ -652,19 +654,24 @@ void Model::AbandonIncarnation(uint32_t slot) {
 }
 
 void Model::Quarantine(IdState& state, const Incarnation& inc) {
+  static_assert(offsetof(FreedEvidence, driver_end) == 2 * 64, "see FreedEvidence");
   state.live_slot = -1;
   state.quarantined = true;
   FreedEvidence& evidence = EvidenceAt(state.number);
   evidence.first = inc.history.front();
   evidence.last = inc.history.back();
   evidence.history_total = inc.history.total();
+  HistoryEntry driver_end;
   evidence.driver_end_position = inc.history.FindLast(
       [](const HistoryEntry& h) {
         return h.op == Op::kFree || h.op == Op::kDec || h.op == Op::kUnborrow;
       },
-      &evidence.driver_end);
-  if (evidence.driver_end_position == 1 || evidence.driver_end_position == evidence.history_total)
+      &driver_end);
+  if (evidence.driver_end_position == 1 || evidence.driver_end_position == evidence.history_total) {
     evidence.driver_end_position = 0;
+  } else if (evidence.driver_end_position != 0) {
+    evidence.driver_end = driver_end;
+  }
   state.older = quarantine_newest_;
   state.newer = kNoId;
   if (quarantine_newest_ != kNoId) {
@@ -901,7 +908,7 @@ bool Model::MoveIncarnation(const Event& e, uint32_t slot) {
   Incarnation& moved = slots_[slot];
   moved.number = ++new_state.incarnations;
   moved.live_since = ++live_order_;
-  moved.history.mutable_back().vm_refc = moved.vm_refc;
+  moved.history.SetBackVmRefc(moved.vm_refc);
   Quarantine(old_state, moved);
   moved.id = e.new_bin;
   return raised;
@@ -956,7 +963,7 @@ void Model::ApplyOnUnknown(const Event& e, IdState& state) {
     const int64_t recorded = TraceCount(*e.refc);
     if (recorded > inc.refc) AddRef(inc, &inc.holders.vm, recorded - inc.refc);
   }
-  inc.history.mutable_back().vm_refc = inc.vm_refc;
+  inc.history.SetBackVmRefc(inc.vm_refc);
   Report(Code::kUnknownBinary, e, inc,
          std::string(e.EffectiveActor()) + " " + std::string(Verb(e.op)) +
              " a binary the trace never allocated; assuming " +
@@ -989,7 +996,7 @@ void Model::ApplyExit(const Event& e) {
     p->msg = 0;
     Release(inc, &p->proc, p->proc, p);
     Record(inc, e);
-    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    inc.history.SetBackVmRefc(inc.vm_refc);
     if (inc.refc == 0 && !inc.borrowed) ending_.push_back(handle.slot);
   }
   EndInLiveOrder();
@@ -1050,7 +1057,7 @@ void Model::StopPort(uint32_t port, const Event* e, const std::vector<uint32_t>*
       end.actor = driver_ref_;
       inc.history.Add(end);
     }
-    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    inc.history.SetBackVmRefc(inc.vm_refc);
     const int64_t driver = owned ? inc.holders.driver : 0;
     if (driver > 0) {
       if (!inc.adopted) {
@@ -1183,7 +1190,7 @@ bool Model::CheckReportedRefc(const Event& e, uint32_t slot) {
   if (const int64_t d = inc.vm_refc - TraceCount(*e.refc);
       d > 0 && !unknown_sent_after_exits_.empty() && d <= DroppableUnknown(slot)) {
     DropUnknown(slot, d);
-    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    inc.history.SetBackVmRefc(inc.vm_refc);
     return false;
   }
   const int64_t expected = inc.vm_refc;
@@ -1263,7 +1270,7 @@ void Model::ApplyUncertainGc(const Event& e) {
   for (const Handle& h : group.candidates) {
     Incarnation& inc = slots_[h.slot];
     Record(inc, e);
-    inc.history.mutable_back().vm_refc = inc.vm_refc;
+    inc.history.SetBackVmRefc(inc.vm_refc);
   }
   if (group.candidates.empty()) return;
   cur_among_ = static_cast<uint32_t>(group.candidates.size());

@@ -62,12 +62,12 @@ void NifModel::End(Object& obj, const Event* e) {
   obj.tied.clear();
   // Keep the first and the last events as evidence for a later use of the id.
   History kept(kGoneHead, kGoneTail);
-  for (const HistoryEntry& h : obj.history.head()) {
+  const std::vector<HistoryEntry> head = obj.history.Head();
+  for (const HistoryEntry& h : head) {
     if (kept.total() < kGoneHead) kept.Add(h);
   }
   std::vector<HistoryEntry> tail = obj.history.Tail();
   if (tail.empty()) {
-    const auto& head = obj.history.head();
     tail.assign(head.begin() + static_cast<ptrdiff_t>(std::min(head.size(), kGoneHead)),
                 head.end());
   }
