@@ -6,10 +6,10 @@
 # one (about 100 bytes a line) and the same events in short lines
 # (--short-lines, about 45 bytes), and a zstd copy of the first. Then, round
 # after round, it runs every program on every input one after the other
-# (floor, refctrace, and the --baseline build if given), so that a busy
-# machine slows all of them alike, and prints per input and program the
-# median user and system CPU time, their sum, the best wall time and the peak
-# RSS. Targets, printed as PASS/MISS: refctrace's CPU time at most 2.5x the
+# (floor, refctrace, and the --baseline build if given; the order turns by one
+# each round), so that a busy machine slows all of them alike, and prints per
+# input and program the median user and system CPU time, their sum, the best
+# wall time and the peak RSS. Targets, printed as PASS/MISS: refctrace's CPU time at most 2.5x the
 # floor's on both traces, the .zst trace's median wall time at most 1.3x the
 # plain one's (decision 230: it is decoded on a second thread; its CPU ratio is
 # printed beside it, as information), peak RSS at most 64 MB. A report, not a
@@ -107,17 +107,33 @@ measure() {
 }
 
 inputs=("$long" "$short" "$zst")
-echo "== $runs rounds after a warm-up round; each round runs every program on every input in turn"
+# The programs run on an input, in a round's order. The order turns by one each round: a
+# program run right after another one measured a few percent faster than in the other order
+# (the same binary too, under two names), so a fixed order would favour whichever came second.
+programs_for() {
+  local input="$1"
+  # The floor, and a baseline from before compressed input, read plain NDJSON only.
+  if [[ "$input" == "$zst" ]]; then echo refctrace; return; fi
+  if [[ -n "$baseline" ]]; then echo floor refctrace baseline; else echo floor refctrace; fi
+}
+run_program() {
+  local label="$1" program="$2" input="$3"
+  case "$program" in
+    floor) measure "$label" floor "$FLOOR" "$input" ;;
+    refctrace) measure "$label" refctrace "$TOOL" check "$input" ;;
+    baseline) measure "$label" baseline "$baseline" check "$input" ;;
+  esac
+}
+echo "== $runs rounds after a warm-up round; each round runs every program on every input in" \
+  "turn, in an order that turns by one each round"
 # Round 0 warms the page cache; its figures are dropped.
 for ((round = 0; round <= runs; round++)); do
   for input in "${inputs[@]}"; do
     label=$(basename "$input")
-    # The floor, and a baseline from before compressed input, read plain NDJSON only.
-    if [[ "$input" != "$zst" ]]; then measure "$label" floor "$FLOOR" "$input"; fi
-    measure "$label" refctrace "$TOOL" check "$input"
-    if [[ -n "$baseline" && "$input" != "$zst" ]]; then
-      measure "$label" baseline "$baseline" check "$input"
-    fi
+    read -r -a programs <<<"$(programs_for "$input")"
+    for ((k = 0; k < ${#programs[@]}; k++)); do
+      run_program "$label" "${programs[$(((round + k) % ${#programs[@]}))]}" "$input"
+    done
   done
   if [[ "$round" -eq 0 ]]; then : >"$results"; fi
 done

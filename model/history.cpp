@@ -1,19 +1,37 @@
 #include "model/history.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 
 namespace refctrace::model {
 
 void History::Reset(size_t head, size_t tail) {
-  head_limit_ = head;
-  tail_limit_ = tail;
+  // Positions (head ones, then tail ones) and kNone fit 32 bits; no history is that long.
+  constexpr size_t kMaxLimit = kNone / 2 - 1;
+  head_limit_ = static_cast<uint32_t>(std::min(head, kMaxLimit));
+  tail_limit_ = static_cast<uint32_t>(std::min(tail, kMaxLimit));
   total_ = 0;
   head_.clear();
   tail_.clear();
   tail_start_ = 0;
-  wide_.clear();
+  if (wide_) wide_->clear();
   back_position_ = kNone;
+}
+
+History::History(const History& other)
+    : head_limit_(other.head_limit_),
+      tail_limit_(other.tail_limit_),
+      total_(other.total_),
+      head_(other.head_),
+      tail_(other.tail_),
+      tail_start_(other.tail_start_),
+      wide_(other.wide_ ? std::make_unique<std::vector<WideEntry>>(*other.wide_) : nullptr),
+      back_position_(other.back_position_) {}
+
+History& History::operator=(const History& other) {
+  if (this != &other) *this = History(other);
+  return *this;
 }
 
 HistoryEntry History::Unpack(const PackedEntry& packed, size_t position) const {
@@ -37,7 +55,7 @@ HistoryEntry History::Unpack(const PackedEntry& packed, size_t position) const {
 }
 
 HistoryEntry& History::WideAt(size_t position) {
-  for (WideEntry& wide : wide_) {
+  for (WideEntry& wide : *wide_) {
     if (wide.position == position) return wide.entry;
   }
   std::abort();  // a packed entry marked wide always has its WideEntry (Add, DropWide)
@@ -45,10 +63,11 @@ HistoryEntry& History::WideAt(size_t position) {
 
 void History::DropWide(size_t position, PackedEntry* at) {
   *at = PackedEntry{};
-  for (size_t i = 0; i < wide_.size(); ++i) {
-    if (wide_[i].position == position) {
-      wide_[i] = wide_.back();
-      wide_.pop_back();
+  std::vector<WideEntry>& wides = *wide_;
+  for (size_t i = 0; i < wides.size(); ++i) {
+    if (wides[i].position == position) {
+      wides[i] = wides.back();
+      wides.pop_back();
       return;
     }
   }
@@ -58,7 +77,8 @@ void History::AddWide(const HistoryEntry& entry, PackedEntry* at, size_t positio
   if (at->Wide()) {
     WideAt(position) = entry;
   } else {
-    wide_.push_back({position, entry});
+    if (!wide_) wide_ = std::make_unique<std::vector<WideEntry>>();
+    wide_->push_back({position, entry});
   }
   *at = PackedEntry{};
   at->event_op_flags = (uint64_t{static_cast<uint8_t>(entry.op)} << PackedEntry::kEventBits) |

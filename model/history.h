@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "model/finding.h"
@@ -34,7 +35,12 @@ class History {
   static constexpr size_t kDefaultTail = 48;
 
   History() = default;
-  History(size_t head, size_t tail) : head_limit_(head), tail_limit_(tail) {}
+  History(size_t head, size_t tail) { Reset(head, tail); }
+  History(const History& other);
+  History& operator=(const History& other);
+  History(History&&) noexcept = default;
+  History& operator=(History&&) noexcept = default;
+  ~History() = default;
 
   // Empties the history and sets its limits, keeping allocated capacity.
   void Reset(size_t head, size_t tail);
@@ -50,7 +56,7 @@ class History {
       position = head_limit_ + tail_.size();
       at = &tail_.emplace_back();
     } else if (!tail_.empty()) {  // full: overwrite the oldest
-      position = head_limit_ + tail_start_;
+      position = size_t{head_limit_} + tail_start_;
       at = &tail_[tail_start_];
       if (at->Wide()) [[unlikely]]
         DropWide(position, at);
@@ -59,7 +65,7 @@ class History {
       back_position_ = kNone;
       return;
     }
-    back_position_ = position;
+    back_position_ = static_cast<uint32_t>(position);
     if (!Pack(entry, at)) [[unlikely]]
       AddWide(entry, at, position);
   }
@@ -138,7 +144,7 @@ class History {
   };
   static_assert(sizeof(PackedEntry) == 32);
 
-  static constexpr size_t kNone = SIZE_MAX;
+  static constexpr uint32_t kNone = UINT32_MAX;
   PackedEntry& At(size_t position) {
     return position < head_limit_ ? head_[position] : tail_[position - head_limit_];
   }
@@ -174,20 +180,22 @@ class History {
   // The entry at `position`, *at, is overwritten: its WideEntry goes.
   void DropWide(size_t position, PackedEntry* at);
 
-  size_t head_limit_ = kDefaultHead;
-  size_t tail_limit_ = kDefaultTail;
+  // 32-bit members and wide_ behind a pointer: a History sits in the first cache lines of the
+  // model's Incarnation, which every event loads (Model::PrefetchBinary).
+  uint32_t head_limit_ = kDefaultHead;  // Reset keeps head + tail below kNone
+  uint32_t tail_limit_ = kDefaultTail;
   uint64_t total_ = 0;
   std::vector<PackedEntry> head_;
   std::vector<PackedEntry> tail_;  // ring buffer once full
-  size_t tail_start_ = 0;          // oldest tail entry
+  uint32_t tail_start_ = 0;        // oldest tail entry
   // The entries that did not pack, by position: nearly always none or one (a realloc that
   // moved the binary has both a size and a `to`), so a list, not a table by position.
   struct WideEntry {
     size_t position = 0;
     HistoryEntry entry;
   };
-  std::vector<WideEntry> wide_;
-  size_t back_position_ = kNone;  // the newest entry's (kNone: none, or nothing kept)
+  std::unique_ptr<std::vector<WideEntry>> wide_;  // made for the first entry that does not pack
+  uint32_t back_position_ = kNone;  // the newest entry's (kNone: none, or nothing kept)
 };
 
 // An entry as a step of a finding or an observer, its strings resolved.

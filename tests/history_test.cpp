@@ -183,6 +183,29 @@ TEST_CASE("Reset empties a history that held unusual entries") {
   CheckHistory(history, added, 3, 1);
 }
 
+TEST_CASE("a copy keeps its own entries that do not pack") {
+  // The NIF model copies a binary's object, history included, when a realloc moves it.
+  History history(2, 2);
+  std::vector<HistoryEntry> added;
+  for (const HistoryEntry& e : Unusual()) {
+    added.push_back(e);
+    history.Add(e);
+  }
+  History copy = history;
+  History assigned(5, 5);
+  assigned = copy;
+  history.Reset(2, 2);  // the original's entries go; the copies' stay
+  history.Add(Plain(1));
+  CheckHistory(copy, added, 2, 2);
+  CheckHistory(assigned, added, 2, 2);
+  HistoryEntry last = Unusual()[0];
+  last.event = 99;
+  copy.Add(last);
+  added.push_back(last);
+  CheckHistory(copy, added, 2, 2);
+  CheckHistory(assigned, std::vector<HistoryEntry>(added.begin(), added.end() - 1), 2, 2);
+}
+
 TEST_CASE("FindLast gives the newest match and its place among all the entries added") {
   History history(2, 3);
   for (uint64_t i = 1; i <= 9; ++i) {
