@@ -38,7 +38,7 @@ HistoryEntry History::Unpack(const PackedEntry& packed, size_t position) const {
   if (packed.Wide()) return WideAt(position);
   HistoryEntry entry;
   entry.event = packed.event_op_flags & ((uint64_t{1} << PackedEntry::kEventBits) - 1);
-  entry.op = static_cast<trace::Op>((packed.event_op_flags >> PackedEntry::kEventBits) & 0xff);
+  entry.op = packed.op();
   entry.line = packed.line;
   entry.vm_refc = packed.vm_refc;
   entry.actor = packed.actor;

@@ -93,22 +93,22 @@ class History {
     return tail_.empty() ? nullptr : tail_.data() + tail_start_;
   }
   const void* FirstSlot() const { return head_.empty() ? nullptr : head_.data(); }
-  // The newest kept entry that `match` accepts, copied to *out; returns its 1-based position
-  // among all the entries added, or 0 when no kept entry matches.
-  template <typename Match>
-  uint64_t FindLast(Match match, HistoryEntry* out) const {
+  // The newest kept entry whose op `match` accepts, copied to *out; returns its 1-based
+  // position among all the entries added, or 0 when no kept entry matches. By op alone: the
+  // op is read from the packed entry, and only the match is unpacked (a binary that processes
+  // released has its driver's last release far back, when it is kept).
+  template <typename MatchOp>
+  uint64_t FindLastOp(MatchOp match, HistoryEntry* out) const {
     for (size_t i = tail_.size(); i-- > 0;) {
       const size_t at = (tail_start_ + i) % tail_.size();
-      const HistoryEntry e = Unpack(tail_[at], head_limit_ + at);
-      if (match(e)) {
-        *out = e;
+      if (match(tail_[at].op())) {
+        *out = Unpack(tail_[at], head_limit_ + at);
         return total_ - tail_.size() + i + 1;
       }
     }
     for (size_t i = head_.size(); i-- > 0;) {
-      const HistoryEntry e = Unpack(head_[i], i);
-      if (match(e)) {
-        *out = e;
+      if (match(head_[i].op())) {
+        *out = Unpack(head_[i], i);
         return i + 1;
       }
     }
@@ -140,6 +140,7 @@ class History {
     StrRef src = 0;
     StrRef func = 0;
     uint64_t flags() const { return event_op_flags >> 56; }
+    trace::Op op() const { return static_cast<trace::Op>((event_op_flags >> kEventBits) & 0xff); }
     bool Wide() const { return (flags() & kWide) != 0; }
   };
   static_assert(sizeof(PackedEntry) == 32);

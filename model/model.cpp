@@ -651,7 +651,8 @@ void Model::AbandonIncarnation(uint32_t slot) {
   inc.uncertain.clear();
   inc.size.reset();
   inc.start_stack.clear();
-  inc.history.Reset(options_.history_head, options_.history_tail);
+  // The history is kept until StartIncarnation resets it: its entries are not read while the
+  // slot is free, and an alloc's prefetch (PrefetchBinaryData) finds where the first goes.
   free_slots_.push_back(slot);
 }
 
@@ -664,11 +665,8 @@ void Model::Quarantine(IdState& state, const Incarnation& inc) {
   evidence.last = inc.history.back();
   evidence.history_total = inc.history.total();
   HistoryEntry driver_end;
-  evidence.driver_end_position = inc.history.FindLast(
-      [](const HistoryEntry& h) {
-        return h.op == Op::kFree || h.op == Op::kDec || h.op == Op::kUnborrow;
-      },
-      &driver_end);
+  evidence.driver_end_position = inc.history.FindLastOp(
+      [](Op op) { return op == Op::kFree || op == Op::kDec || op == Op::kUnborrow; }, &driver_end);
   if (evidence.driver_end_position == 1 || evidence.driver_end_position == evidence.history_total) {
     evidence.driver_end_position = 0;
   } else if (evidence.driver_end_position != 0) {

@@ -206,21 +206,26 @@ TEST_CASE("a copy keeps its own entries that do not pack") {
   CheckHistory(assigned, std::vector<HistoryEntry>(added.begin(), added.end() - 1), 2, 2);
 }
 
-TEST_CASE("FindLast gives the newest match and its place among all the entries added") {
+TEST_CASE("FindLastOp gives the newest entry of an op and its place among all the entries") {
   History history(2, 3);
   for (uint64_t i = 1; i <= 9; ++i) {
     HistoryEntry e = Plain(i);
-    e.op = i == 2 || i == 7 ? Op::kFree : Op::kRead;
+    e.op = i == 2 || i == 7 ? Op::kFree : i == 1 ? Op::kAlloc : i == 4 ? Op::kDec : Op::kRead;
     if (i == 7) e.note = 1;  // a wide one
     history.Add(e);
   }
   HistoryEntry found;
-  CHECK(history.FindLast([](const HistoryEntry& e) { return e.op == Op::kFree; }, &found) == 7);
-  CHECK(found.event == 7);
-  CHECK(found.note == 1);
-  // Entry 2 is in the head; entries 3 to 6 were omitted.
-  CHECK(history.FindLast([](const HistoryEntry& e) { return e.event == 2; }, &found) == 2);
-  CHECK(history.FindLast([](const HistoryEntry& e) { return e.event == 4; }, &found) == 0);
+  CHECK(history.FindLastOp([](Op op) { return op == Op::kFree; }, &found) == 7);
+  CheckSame(found, [] {
+    HistoryEntry e = Plain(7);
+    e.op = Op::kFree;
+    e.note = 1;
+    return e;
+  }());
+  // Entry 1 is in the head; entries 3 to 6 were omitted, the dec among them.
+  CHECK(history.FindLastOp([](Op op) { return op == Op::kAlloc; }, &found) == 1);
+  CHECK(found.event == 1);
+  CHECK(history.FindLastOp([](Op op) { return op == Op::kDec; }, &found) == 0);
 }
 
 }  // namespace
