@@ -82,7 +82,7 @@ void History::AddWide(const HistoryEntry& entry, PackedEntry* at, size_t positio
   }
   *at = PackedEntry{};
   at->event_op_flags = (uint64_t{static_cast<uint8_t>(entry.op)} << PackedEntry::kEventBits) |
-                       (PackedEntry::kWide << 56);
+                       (PackedEntry::kWide << PackedEntry::kFlagsShift);
 }
 
 void History::SetWideVmRefc(int64_t vm_refc) {

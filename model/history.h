@@ -131,6 +131,7 @@ class History {
   // wide_ instead, by its position, so the packed one only says so.
   struct PackedEntry {
     static constexpr uint64_t kEventBits = 48;
+    static constexpr uint64_t kFlagsShift = 56;
     static constexpr uint64_t kCopied = 1, kHasSize = 2, kWide = 4;  // flags
     uint64_t event_op_flags = 0;  // event: the low 48 bits; op: the next 8; flags: the top 8
     uint32_t line = 0;
@@ -139,7 +140,7 @@ class History {
     StrRef actor = 0;
     StrRef src = 0;
     StrRef func = 0;
-    uint64_t flags() const { return event_op_flags >> 56; }
+    uint64_t flags() const { return event_op_flags >> kFlagsShift; }
     trace::Op op() const { return static_cast<trace::Op>((event_op_flags >> kEventBits) & 0xff); }
     bool Wide() const { return (flags() & kWide) != 0; }
   };
@@ -159,8 +160,9 @@ class History {
       return false;
     const uint64_t flags =
         (entry.copied ? PackedEntry::kCopied : 0) | (entry.has_size ? PackedEntry::kHasSize : 0);
-    at->event_op_flags =
-        entry.event | (uint64_t{static_cast<uint8_t>(entry.op)} << 48) | (flags << 56);
+    at->event_op_flags = entry.event |
+                         (uint64_t{static_cast<uint8_t>(entry.op)} << PackedEntry::kEventBits) |
+                         (flags << PackedEntry::kFlagsShift);
     at->line = static_cast<uint32_t>(entry.line);
     at->vm_refc = static_cast<int32_t>(entry.vm_refc);
     at->to_or_size = entry.has_size ? static_cast<uint32_t>(entry.size) : entry.to;
