@@ -152,9 +152,13 @@ sort -k1,1 -k2,2 "$results" | awk -v ev="$events" -v long="$(basename "$long")" 
     for (i = 1; i <= n; i++) if (a[i] + 0 <= limit) c++
     return c + 0
   }
-  function median(list, n,    a, i, j, t) {
+  # The n numbers of the space-separated `list`, into a[1..n] in ascending order.
+  function sort_list(list, n, a,    i, j, t) {
     split(list, a, " ")
     for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+  }
+  function median(list, n,    a) {
+    sort_list(list, n, a)
     return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   {
@@ -202,8 +206,7 @@ sort -k1,1 -k2,2 "$results" | awk -v ev="$events" -v long="$(basename "$long")" 
         }
       }
       if (m == 0) continue
-      split(list, sorted, " ")
-      for (i = 2; i <= m; i++) for (j = i; j > 1 && sorted[j - 1] + 0 > sorted[j] + 0; j--) { x = sorted[j]; sorted[j] = sorted[j - 1]; sorted[j - 1] = x }
+      sort_list(list, m, sorted)
       printf "  per round on %-24s min %.2fx, median %.2fx, max %.2fx; %d of %d rounds at most 2.5x\n", \
         in_, sorted[1], median(list, m), sorted[m], count_le(sorted, m, 2.5), m
     }
