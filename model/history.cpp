@@ -12,8 +12,7 @@ void History::Reset(size_t head, size_t tail) {
   head_limit_ = static_cast<uint32_t>(std::min(head, kMaxLimit));
   tail_limit_ = static_cast<uint32_t>(std::min(tail, kMaxLimit));
   total_ = 0;
-  head_.clear();
-  tail_.clear();
+  entries_.clear();
   tail_start_ = 0;
   if (wide_) wide_->clear();
   back_position_ = kNone;
@@ -23,11 +22,10 @@ History::History(const History& other)
     : head_limit_(other.head_limit_),
       tail_limit_(other.tail_limit_),
       total_(other.total_),
-      head_(other.head_),
-      tail_(other.tail_),
+      entries_(other.entries_),
       tail_start_(other.tail_start_),
-      wide_(other.wide_ ? std::make_unique<std::vector<WideEntry>>(*other.wide_) : nullptr),
-      back_position_(other.back_position_) {}
+      back_position_(other.back_position_),
+      wide_(other.wide_ ? std::make_unique<std::vector<WideEntry>>(*other.wide_) : nullptr) {}
 
 History& History::operator=(const History& other) {
   if (this != &other) *this = History(other);
@@ -97,26 +95,29 @@ void History::SetWideVmRefc(int64_t vm_refc) {
 }
 
 HistoryEntry History::back() const {
-  if (tail_.empty()) return Unpack(head_.back(), head_.size() - 1);
+  const size_t head = HeadSize(), tail = entries_.size() - head;
+  if (tail == 0) return Unpack(entries_[head - 1], head - 1);
   // The newest tail entry is just before the oldest (tail_start_ is 0 until the ring is full).
-  const size_t at = (tail_start_ == 0 ? tail_.size() : tail_start_) - 1;
-  return Unpack(tail_[at], head_limit_ + at);
+  const size_t position = head_limit_ + (tail_start_ == 0 ? tail : tail_start_) - 1;
+  return Unpack(entries_[position], position);
 }
 
 std::vector<HistoryEntry> History::Head() const {
+  const size_t head = HeadSize();
   std::vector<HistoryEntry> out;
-  out.reserve(head_.size());
-  for (size_t i = 0; i < head_.size(); ++i)
-    out.push_back(Unpack(head_[i], i));
+  out.reserve(head);
+  for (size_t i = 0; i < head; ++i)
+    out.push_back(Unpack(entries_[i], i));
   return out;
 }
 
 std::vector<HistoryEntry> History::Tail() const {
+  const size_t tail = entries_.size() - HeadSize();
   std::vector<HistoryEntry> out;
-  out.reserve(tail_.size());
-  for (size_t i = 0; i < tail_.size(); ++i) {
-    const size_t at = (tail_start_ + i) % tail_.size();
-    out.push_back(Unpack(tail_[at], head_limit_ + at));
+  out.reserve(tail);
+  for (size_t i = 0; i < tail; ++i) {
+    const size_t position = head_limit_ + (tail_start_ + i) % tail;
+    out.push_back(Unpack(entries_[position], position));
   }
   return out;
 }

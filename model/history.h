@@ -3,6 +3,7 @@
 // not grow with the trace.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -48,19 +49,16 @@ class History {
   void Add(const HistoryEntry& entry) {
     ++total_;
     PackedEntry* at;
-    size_t position;  // in the entry space of wide_: head positions, then the tail's
-    if (head_.size() < head_limit_) {
-      position = head_.size();
-      at = &head_.emplace_back();
-    } else if (tail_.size() < tail_limit_) {
-      position = head_limit_ + tail_.size();
-      at = &tail_.emplace_back();
-    } else if (!tail_.empty()) {  // full: overwrite the oldest
+    size_t position;  // head positions, then the tail's (see entries_)
+    if (entries_.size() < size_t{head_limit_} + tail_limit_) {
+      position = entries_.size();
+      at = &entries_.emplace_back();
+    } else if (tail_limit_ != 0) {  // full: overwrite the oldest tail entry
       position = size_t{head_limit_} + tail_start_;
-      at = &tail_[tail_start_];
-      if (at->Wide()) [[unlikely]]
+      at = &entries_[position];
+      if (wide_ && !wide_->empty()) [[unlikely]]
         DropWide(position, at);
-      if (++tail_start_ == tail_.size()) tail_start_ = 0;
+      if (++tail_start_ == tail_limit_) tail_start_ = 0;
     } else {
       back_position_ = kNone;
       return;
@@ -84,31 +82,29 @@ class History {
   // Where the next Add writes (nullptr when it writes nothing or must grow a vector first),
   // and where the first entry is (nullptr: none): for prefetch hints.
   const void* NextSlot() const {
-    if (head_.size() < head_limit_) {
-      return head_.size() < head_.capacity() ? head_.data() + head_.size() : nullptr;
+    if (entries_.size() < size_t{head_limit_} + tail_limit_) {
+      return entries_.size() < entries_.capacity() ? entries_.data() + entries_.size() : nullptr;
     }
-    if (tail_.size() < tail_limit_) {
-      return tail_.size() < tail_.capacity() ? tail_.data() + tail_.size() : nullptr;
-    }
-    return tail_.empty() ? nullptr : tail_.data() + tail_start_;
+    return tail_limit_ == 0 ? nullptr : entries_.data() + head_limit_ + tail_start_;
   }
-  const void* FirstSlot() const { return head_.empty() ? nullptr : head_.data(); }
+  const void* FirstSlot() const { return entries_.empty() ? nullptr : entries_.data(); }
   // The newest kept entry whose op `match` accepts, copied to *out; returns its 1-based
   // position among all the entries added, or 0 when no kept entry matches. By op alone: the
   // op is read from the packed entry, and only the match is unpacked (a binary that processes
   // released has its driver's last release far back, when it is kept).
   template <typename MatchOp>
   uint64_t FindLastOp(MatchOp match, HistoryEntry* out) const {
-    for (size_t i = tail_.size(); i-- > 0;) {
-      const size_t at = (tail_start_ + i) % tail_.size();
-      if (match(tail_[at].op())) {
-        *out = Unpack(tail_[at], head_limit_ + at);
-        return total_ - tail_.size() + i + 1;
+    const size_t head = HeadSize(), tail = entries_.size() - head;
+    for (size_t i = tail; i-- > 0;) {
+      const size_t position = head_limit_ + (tail_start_ + i) % tail;
+      if (match(entries_[position].op())) {
+        *out = Unpack(entries_[position], position);
+        return total_ - tail + i + 1;
       }
     }
-    for (size_t i = head_.size(); i-- > 0;) {
-      if (match(head_[i].op())) {
-        *out = Unpack(head_[i], i);
+    for (size_t i = head; i-- > 0;) {
+      if (match(entries_[i].op())) {
+        *out = Unpack(entries_[i], i);
         return i + 1;
       }
     }
@@ -118,9 +114,9 @@ class History {
   // first of Tail().
   std::vector<HistoryEntry> Head() const;
   std::vector<HistoryEntry> Tail() const;
-  uint64_t omitted() const { return total_ - head_.size() - tail_.size(); }
+  uint64_t omitted() const { return total_ - entries_.size(); }
   // The first and the newest kept entries; both need one (total() > 0, a head limit above 0).
-  HistoryEntry front() const { return Unpack(head_.front(), 0); }
+  HistoryEntry front() const { return Unpack(entries_.front(), 0); }
   HistoryEntry back() const;
 
  private:
@@ -147,9 +143,9 @@ class History {
   static_assert(sizeof(PackedEntry) == 32);
 
   static constexpr uint32_t kNone = UINT32_MAX;
-  PackedEntry& At(size_t position) {
-    return position < head_limit_ ? head_[position] : tail_[position - head_limit_];
-  }
+  PackedEntry& At(size_t position) { return entries_[position]; }
+  // Entries kept at head positions (the rest of entries_ is the tail's).
+  size_t HeadSize() const { return std::min<size_t>(entries_.size(), head_limit_); }
   const PackedEntry& At(size_t position) const { return const_cast<History*>(this)->At(position); }
 
   // Packs `entry` into *at; false (nothing written) when it does not fit.
@@ -183,14 +179,17 @@ class History {
   // The entry at `position`, *at, is overwritten: its WideEntry goes.
   void DropWide(size_t position, PackedEntry* at);
 
-  // 32-bit members and wide_ behind a pointer: a History sits in the first cache lines of the
-  // model's Incarnation, which every event loads (Model::PrefetchBinary).
+  // 32-bit members, one vector and wide_ behind a pointer: a History sits in the first two
+  // cache lines of the model's Incarnation, which every event loads (Model::PrefetchBinary).
   uint32_t head_limit_ = kDefaultHead;  // Reset keeps head + tail below kNone
   uint32_t tail_limit_ = kDefaultTail;
   uint64_t total_ = 0;
-  std::vector<PackedEntry> head_;
-  std::vector<PackedEntry> tail_;  // ring buffer once full
-  uint32_t tail_start_ = 0;        // oldest tail entry
+  // The kept entries by position: the first head_limit_ are the head; the ones after them the
+  // tail, a ring once full (tail_start_ is its oldest). One vector, not two: it keeps History
+  // small enough for those two lines (bench/README.md, round 8).
+  std::vector<PackedEntry> entries_;
+  uint32_t tail_start_ = 0;
+  uint32_t back_position_ = kNone;  // the newest entry's (kNone: none, or nothing kept)
   // The entries that did not pack, by position: nearly always none or one (a realloc that
   // moved the binary has both a size and a `to`), so a list, not a table by position.
   struct WideEntry {
@@ -198,8 +197,8 @@ class History {
     HistoryEntry entry;
   };
   std::unique_ptr<std::vector<WideEntry>> wide_;  // made for the first entry that does not pack
-  uint32_t back_position_ = kNone;  // the newest entry's (kNone: none, or nothing kept)
 };
+static_assert(sizeof(History) <= 56, "History is part of the two lines PrefetchBinary loads");
 
 // An entry as a step of a finding or an observer, its strings resolved.
 Step StepOf(const HistoryEntry& entry, const StringPool& strings);

@@ -15,11 +15,10 @@ using trace::Op;
 
 // One binary incarnation: from alloc/borrow/adoption until refc reaches 0.
 // Ordered by use: an ordinary event reads and writes the members up to the holders' processes
-// (the flags, the counts, the history's ends, the holders), which is all that PrefetchBinary
-// loads; the ones after them are for starts, moves, many holders and findings. Slots are
-// touched in no particular order, so each line is a likely cache miss. Aligned to cache lines,
-// so that those members are three lines, not four: 56 more bytes per live binary (the limits
-// table's figure), for 2-3% less CPU time on the generated traces (bench/README.md, round 6).
+// (the flags, the counts, the history, the holders), which is all that PrefetchBinary loads;
+// the ones after them are for queue events, starts, moves, many holders and findings. Slots
+// are touched in no particular order, so each line is a likely cache miss. Aligned to cache
+// lines, so that those members are two lines (bench/README.md, rounds 6 and 8).
 struct alignas(64) Model::Incarnation {
   bool live = false;
   bool borrowed = false;
@@ -34,11 +33,11 @@ struct alignas(64) Model::Incarnation {
   uint32_t number = 0;  // 1-based incarnation of `id`
   int64_t refc = 0;     // accounted: always holders.Sum()
   int64_t vm_refc = 0;  // the emulator's counter
+  History history;
+  Holders holders;
   // The emulator's references that go when the callback returns (a gathered copy's, a
   // scheduled command's task references): released at unborrow.
   int64_t unborrow_release = 0;
-  History history;
-  Holders holders;
   // The groups of uncertain releases (gc with `among`) it is a candidate in; nearly always
   // none, else one.
   std::vector<uint32_t> uncertain;
@@ -264,9 +263,12 @@ void Model::PrefetchBinary(const Event& e, PrefetchHint* hint) const {
   // The members an ordinary event uses, up to the holders' processes (see Incarnation).
   constexpr size_t kUsed =
       offsetof(Incarnation, holders) + offsetof(Holders, procs) + sizeof(Holders::procs);
-  // Three lines: a fourth one cost more than it saved (bench/README.md, rounds 6 and 7).
-  static_assert(kUsed <= 3 * 64, "the members an ordinary event uses no longer fit 3 lines");
-  PrefetchLines(&slots_[static_cast<size_t>(slot)], kUsed, false);
+  static_assert(kUsed <= 2 * 64, "the members an ordinary event uses no longer fit 2 lines");
+  // A queue's events use the queues too, on the next line.
+  constexpr size_t kUsedByQueue =
+      offsetof(Incarnation, holders) + offsetof(Holders, queues) + sizeof(Holders::queues);
+  const bool queue = e.op == Op::kEnq || e.op == Op::kDeq;
+  PrefetchLines(&slots_[static_cast<size_t>(slot)], queue ? kUsedByQueue : kUsed, false);
 }
 
 void Model::PrefetchBinaryData(const Event& e, const PrefetchHint& hint) const {

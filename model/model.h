@@ -64,17 +64,19 @@ struct QueueHold {
   int64_t count = 0;
 };
 
+// The members up to procs are the ones most events use (Model::PrefetchBinary loads them with
+// the Incarnation's first lines); queues, which only the queue's events use, come after.
 struct Holders {
   int64_t driver = 0;
-  // Per port instance, in the order the queues first held it; an entry stays (as a zero)
-  // until its port stops. Nearly always one entry: a driver queues a binary on its own port.
-  std::vector<QueueHold> queues;
   int64_t vm = 0;  // emulator references not attributed to a process
   // In the order the processes first held it. A few are searched in place;
   // past kIndexFrom an index finds them, and entries that drop to zero stay
   // (as zeros) until they are half the list: an event on a binary held by
   // many processes costs amortised constant time.
   std::vector<ProcessHold> procs;
+  // Per port instance, in the order the queues first held it; an entry stays (as a zero)
+  // until its port stops. Nearly always one entry: a driver queues a binary on its own port.
+  std::vector<QueueHold> queues;
   std::unique_ptr<std::unordered_map<StrRef, uint32_t>> index;  // pid -> position
   uint32_t zeros = 0;  // entries of procs that hold nothing (only with an index)
   // Every entry of procs before this one holds nothing (only with an index; else 0): the
