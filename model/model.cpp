@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <utility>
 
@@ -264,19 +265,33 @@ void Model::PrefetchBinary(const Event& e, PrefetchHint* hint) const {
   constexpr size_t kUsed =
       offsetof(Incarnation, holders) + offsetof(Holders, procs) + sizeof(Holders::procs);
   static_assert(kUsed <= 2 * 64, "the members an ordinary event uses no longer fit 2 lines");
-  // A queue's events use the queues too, on the next line.
-  constexpr size_t kUsedByQueue =
-      offsetof(Incarnation, holders) + offsetof(Holders, queues) + sizeof(Holders::queues);
-  const bool queue = e.op == Op::kEnq || e.op == Op::kDeq;
-  PrefetchLines(&slots_[static_cast<size_t>(slot)], queue ? kUsedByQueue : kUsed, false);
+  // The queue's events, borrows and unborrows use the next line too (the queues, the rest of
+  // the holders, unborrow_release), and so does an end (AbandonIncarnation): a free or a gc,
+  // the events that end most binaries. Chosen by a table, not a branch: ops come in no
+  // order a predictor could learn, and a mispredict costs more than a prefetch.
+  constexpr size_t kUsedByQueueOrEnd = offsetof(Incarnation, unborrow_release) + sizeof(int64_t);
+  static_assert(kUsedByQueueOrEnd <= 3 * 64);
+  static constexpr auto kThirdLine = [] {
+    std::array<bool, trace::kOpCount> third{};
+    for (Op op : {Op::kEnq, Op::kDeq, Op::kBorrow, Op::kUnborrow, Op::kFree, Op::kGc})
+      third[static_cast<size_t>(op)] = true;
+    return third;
+  }();
+  const char* at = reinterpret_cast<const char*>(&slots_[static_cast<size_t>(slot)]);
+  PrefetchLines(at, kUsed, false);
+  // Otherwise the second line again, which costs nothing.
+  __builtin_prefetch(at + (kThirdLine[static_cast<size_t>(e.op)] ? 128 : 64));
 }
 
 void Model::PrefetchBinaryData(const Event& e, const PrefetchHint& hint) const {
   if (hint.slot < 0 || static_cast<size_t>(hint.slot) >= slots_.size()) return;
   const Incarnation& inc = slots_[static_cast<size_t>(hint.slot)];
   if (e.op == Op::kAlloc) {
+    if (inc.live) return;
+    // A free slot, all of which StartIncarnation writes (PrefetchBinary loaded two lines).
+    PrefetchLines(reinterpret_cast<const char*>(&inc) + 128, sizeof(Incarnation) - 128, true);
     // A reused slot's history keeps its capacity: its first entry is written next.
-    if (!inc.live && inc.history.FirstSlot()) __builtin_prefetch(inc.history.FirstSlot(), 1);
+    if (inc.history.FirstSlot()) __builtin_prefetch(inc.history.FirstSlot(), 1);
     return;
   }
   if (const void* next = inc.history.NextSlot()) __builtin_prefetch(next, 1);
@@ -460,10 +475,14 @@ void Model::ApplyEvent(const Event& e) {
     slot = static_cast<uint32_t>(now.live_slot);
     Incarnation& inc = slots_[slot];
     // Its groups may be decided now (a gc by their process lowered what it can have taken).
-    dirty_groups_.insert(dirty_groups_.end(), inc.uncertain.begin(), inc.uncertain.end());
+    // With no group open, no binary is a candidate in one (each number in `uncertain` names
+    // an open group), so its `uncertain`, on a line most events leave alone, is not read.
+    const bool in_groups = !groups_.empty() && !inc.uncertain.empty();
+    if (in_groups)
+      dirty_groups_.insert(dirty_groups_.end(), inc.uncertain.begin(), inc.uncertain.end());
     // A recorded count on a binary a process may have released says whether it did.
     bool comparable = true;
-    if (e.refc && !raised && !inc.uncertain.empty()) {
+    if (e.refc && !raised && in_groups) {
       comparable = ResolveByCount(slot, *e.refc, "its recorded count");
       if (comparable && e.op == Op::kDec && inc.refc == 0 && !inc.adopted) {
         Report(Code::kDecToZero, e, inc,
@@ -584,6 +603,7 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   inc.adopted = adopted;
   inc.owner_port = cur_.port;
   inc.size = e.size;
+  inc.uncertain.clear();  // (a new slot's: empty)
   inc.history.Reset(options_.history_head, options_.history_tail);
   inc.start_stack.clear();
   for (const std::string& frame : e.stack)
@@ -635,12 +655,14 @@ void Model::EndInLiveOrder() {
 void Model::AbandonIncarnation(uint32_t slot) {
   if (observer_) Notify(slot, /*ended=*/true);
   Incarnation& inc = slots_[slot];
-  if (!inc.uncertain.empty()) LeaveGroups(inc);
+  if (!groups_.empty() && !inc.uncertain.empty()) LeaveGroups(inc);
   if (!unknown_sent_after_exits_.empty()) unknown_sent_after_exits_.erase(slot);
   // Reset field by field rather than assigning a fresh Incarnation: the slot
   // is reused for the next binary, and keeping its vectors' capacity saves
   // several allocations per binary. What a slot keeps is bounded by the
-  // history limits, and slots number at most the peak of live binaries.
+  // history limits, and slots number at most the peak of live binaries. The members past
+  // the holders (the size, the stack; `uncertain` is empty by now) are set by
+  // StartIncarnation, which writes their lines anyway: an end leaves them alone.
   inc.live = false;
   ++inc.generation;
   inc.number = 0;
@@ -650,9 +672,6 @@ void Model::AbandonIncarnation(uint32_t slot) {
   inc.borrowed = inc.adopted = inc.nif_made = false;
   inc.owner_port = kNoPort;
   inc.unborrow_release = 0;
-  inc.uncertain.clear();
-  inc.size.reset();
-  inc.start_stack.clear();
   // The history is kept until StartIncarnation resets it: its entries are not read while the
   // slot is free, and an alloc's prefetch (PrefetchBinaryData) finds where the first goes.
   free_slots_.push_back(slot);
