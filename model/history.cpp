@@ -32,7 +32,8 @@ History& History::operator=(const History& other) {
   return *this;
 }
 
-HistoryEntry History::Unpack(const PackedEntry& packed, size_t position) const {
+HistoryEntry History::Unpack(size_t position) const {
+  const PackedEntry& packed = entries_[position];
   if (packed.Wide()) return WideAt(position);
   HistoryEntry entry;
   entry.event = packed.event_op_flags & ((uint64_t{1} << PackedEntry::kEventBits) - 1);
@@ -86,7 +87,7 @@ void History::AddWide(const HistoryEntry& entry, PackedEntry* at, size_t positio
 void History::SetWideVmRefc(int64_t vm_refc) {
   PackedEntry& back = At(back_position_);
   if (!back.Wide()) {  // the count no longer fits: the entry moves to wide_ whole
-    HistoryEntry entry = Unpack(back, back_position_);
+    HistoryEntry entry = Unpack(back_position_);
     entry.vm_refc = vm_refc;
     AddWide(entry, &back, back_position_);
     return;
@@ -96,10 +97,7 @@ void History::SetWideVmRefc(int64_t vm_refc) {
 
 HistoryEntry History::back() const {
   const size_t head = HeadSize(), tail = entries_.size() - head;
-  if (tail == 0) return Unpack(entries_[head - 1], head - 1);
-  // The newest tail entry is just before the oldest (tail_start_ is 0 until the ring is full).
-  const size_t position = head_limit_ + (tail_start_ == 0 ? tail : tail_start_) - 1;
-  return Unpack(entries_[position], position);
+  return tail == 0 ? Unpack(head - 1) : Unpack(TailPosition(tail - 1, tail));
 }
 
 std::vector<HistoryEntry> History::Head() const {
@@ -107,7 +105,7 @@ std::vector<HistoryEntry> History::Head() const {
   std::vector<HistoryEntry> out;
   out.reserve(head);
   for (size_t i = 0; i < head; ++i)
-    out.push_back(Unpack(entries_[i], i));
+    out.push_back(Unpack(i));
   return out;
 }
 
@@ -115,10 +113,8 @@ std::vector<HistoryEntry> History::Tail() const {
   const size_t tail = entries_.size() - HeadSize();
   std::vector<HistoryEntry> out;
   out.reserve(tail);
-  for (size_t i = 0; i < tail; ++i) {
-    const size_t position = head_limit_ + (tail_start_ + i) % tail;
-    out.push_back(Unpack(entries_[position], position));
-  }
+  for (size_t i = 0; i < tail; ++i)
+    out.push_back(Unpack(TailPosition(i, tail)));
   return out;
 }
 

@@ -96,15 +96,15 @@ class History {
   uint64_t FindLastOp(MatchOp match, HistoryEntry* out) const {
     const size_t head = HeadSize(), tail = entries_.size() - head;
     for (size_t i = tail; i-- > 0;) {
-      const size_t position = head_limit_ + (tail_start_ + i) % tail;
+      const size_t position = TailPosition(i, tail);
       if (match(entries_[position].op())) {
-        *out = Unpack(entries_[position], position);
+        *out = Unpack(position);
         return total_ - tail + i + 1;
       }
     }
     for (size_t i = head; i-- > 0;) {
       if (match(entries_[i].op())) {
-        *out = Unpack(entries_[i], i);
+        *out = Unpack(i);
         return i + 1;
       }
     }
@@ -116,7 +116,7 @@ class History {
   std::vector<HistoryEntry> Tail() const;
   uint64_t omitted() const { return total_ - entries_.size(); }
   // The first and the newest kept entries; both need one (total() > 0, a head limit above 0).
-  HistoryEntry front() const { return Unpack(entries_.front(), 0); }
+  HistoryEntry front() const { return Unpack(0); }
   HistoryEntry back() const;
 
  private:
@@ -146,6 +146,10 @@ class History {
   PackedEntry& At(size_t position) { return entries_[position]; }
   // Entries kept at head positions (the rest of entries_ is the tail's).
   size_t HeadSize() const { return std::min<size_t>(entries_.size(), head_limit_); }
+  // The position of the i-th oldest of the `tail` entries the tail keeps.
+  size_t TailPosition(size_t i, size_t tail) const {
+    return head_limit_ + (tail_start_ + i) % tail;
+  }
   const PackedEntry& At(size_t position) const { return const_cast<History*>(this)->At(position); }
 
   // Packs `entry` into *at; false (nothing written) when it does not fit.
@@ -168,7 +172,7 @@ class History {
     return true;
   }
   // The entry at `position` (see Add) as it was added.
-  HistoryEntry Unpack(const PackedEntry& packed, size_t position) const;
+  HistoryEntry Unpack(size_t position) const;
   // Out of line: entries that do not pack are rare.
   void AddWide(const HistoryEntry& entry, PackedEntry* at, size_t position);
   void SetWideVmRefc(int64_t vm_refc);

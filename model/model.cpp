@@ -239,10 +239,14 @@ void Model::PrefetchIdState(const Event& e, PrefetchHint* hint) const {
 
 namespace {
 
+constexpr size_t kCacheLine = 64;
+// What an ordinary event reads and writes of its Incarnation: its first two lines.
+constexpr size_t kOrdinaryBytes = 2 * kCacheLine;
+
 // Prefetches the cache lines of `size` bytes at `p` (for writing when `write`).
 void PrefetchLines(const void* p, size_t size, bool write) {
   const char* at = static_cast<const char*>(p);
-  for (size_t offset = 0; offset < size; offset += 64) {
+  for (size_t offset = 0; offset < size; offset += kCacheLine) {
     if (write) {
       __builtin_prefetch(at + offset, 1);
     } else {
@@ -264,13 +268,14 @@ void Model::PrefetchBinary(const Event& e, PrefetchHint* hint) const {
   // The members an ordinary event uses, up to the holders' processes (see Incarnation).
   constexpr size_t kUsed =
       offsetof(Incarnation, holders) + offsetof(Holders, procs) + sizeof(Holders::procs);
-  static_assert(kUsed <= 2 * 64, "the members an ordinary event uses no longer fit 2 lines");
+  static_assert(kUsed <= kOrdinaryBytes,
+                "the members an ordinary event uses no longer fit 2 lines");
   // The queue's events, borrows and unborrows use the next line too (the queues, the rest of
   // the holders, unborrow_release), and so does an end (AbandonIncarnation): a free or a gc,
   // the events that end most binaries. Chosen by a table, not a branch: ops come in no
   // order a predictor could learn, and a mispredict costs more than a prefetch.
   constexpr size_t kUsedByQueueOrEnd = offsetof(Incarnation, unborrow_release) + sizeof(int64_t);
-  static_assert(kUsedByQueueOrEnd <= 3 * 64);
+  static_assert(kUsedByQueueOrEnd <= kOrdinaryBytes + kCacheLine);
   static constexpr auto kThirdLine = [] {
     std::array<bool, trace::kOpCount> third{};
     for (Op op : {Op::kEnq, Op::kDeq, Op::kBorrow, Op::kUnborrow, Op::kFree, Op::kGc})
@@ -280,7 +285,8 @@ void Model::PrefetchBinary(const Event& e, PrefetchHint* hint) const {
   const char* at = reinterpret_cast<const char*>(&slots_[static_cast<size_t>(slot)]);
   PrefetchLines(at, kUsed, false);
   // Otherwise the second line again, which costs nothing.
-  __builtin_prefetch(at + (kThirdLine[static_cast<size_t>(e.op)] ? 128 : 64));
+  __builtin_prefetch(
+      at + (kThirdLine[static_cast<size_t>(e.op)] ? kOrdinaryBytes : kOrdinaryBytes - kCacheLine));
 }
 
 void Model::PrefetchBinaryData(const Event& e, const PrefetchHint& hint) const {
@@ -289,7 +295,8 @@ void Model::PrefetchBinaryData(const Event& e, const PrefetchHint& hint) const {
   if (e.op == Op::kAlloc) {
     if (inc.live) return;
     // A free slot, all of which StartIncarnation writes (PrefetchBinary loaded two lines).
-    PrefetchLines(reinterpret_cast<const char*>(&inc) + 128, sizeof(Incarnation) - 128, true);
+    PrefetchLines(reinterpret_cast<const char*>(&inc) + kOrdinaryBytes,
+                  sizeof(Incarnation) - kOrdinaryBytes, true);
     // A reused slot's history keeps its capacity: its first entry is written next.
     if (inc.history.FirstSlot()) __builtin_prefetch(inc.history.FirstSlot(), 1);
     return;
@@ -603,7 +610,8 @@ Model::Incarnation& Model::StartIncarnation(const Event& e, IdState& state, cons
   inc.adopted = adopted;
   inc.owner_port = cur_.port;
   inc.size = e.size;
-  inc.uncertain.clear();  // (a new slot's: empty)
+  inc.uncertain.clear();     // (a new slot's: empty)
+  inc.unborrow_release = 0;  // a borrow's is set below
   inc.history.Reset(options_.history_head, options_.history_tail);
   inc.start_stack.clear();
   for (const std::string& frame : e.stack)
@@ -661,8 +669,8 @@ void Model::AbandonIncarnation(uint32_t slot) {
   // is reused for the next binary, and keeping its vectors' capacity saves
   // several allocations per binary. What a slot keeps is bounded by the
   // history limits, and slots number at most the peak of live binaries. The members past
-  // the holders (the size, the stack; `uncertain` is empty by now) are set by
-  // StartIncarnation, which writes their lines anyway: an end leaves them alone.
+  // the holders (unborrow_release, the size, the stack; `uncertain` is empty by now) are set
+  // by StartIncarnation, which writes their lines anyway: an end leaves them alone.
   inc.live = false;
   ++inc.generation;
   inc.number = 0;
@@ -671,14 +679,13 @@ void Model::AbandonIncarnation(uint32_t slot) {
   inc.refc = inc.vm_refc = 0;
   inc.borrowed = inc.adopted = inc.nif_made = false;
   inc.owner_port = kNoPort;
-  inc.unborrow_release = 0;
   // The history is kept until StartIncarnation resets it: its entries are not read while the
   // slot is free, and an alloc's prefetch (PrefetchBinaryData) finds where the first goes.
   free_slots_.push_back(slot);
 }
 
 void Model::Quarantine(IdState& state, const Incarnation& inc) {
-  static_assert(offsetof(FreedEvidence, driver_end) == 2 * 64, "see FreedEvidence");
+  static_assert(offsetof(FreedEvidence, driver_end) == 2 * kCacheLine, "see FreedEvidence");
   state.live_slot = -1;
   state.quarantined = true;
   FreedEvidence& evidence = EvidenceAt(state.number);
